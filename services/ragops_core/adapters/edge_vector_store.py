@@ -1,0 +1,199 @@
+"""Vector store on Qdrant Edge: Qdrant's own engine, in-process, persisted on disk.
+
+One shard holds every tenant; each point is one chunk with
+- `dense`: one MiniLM vector per 256-piece window of the chunk, compared by MaxSim
+  (a chunk scores as its best-matching window), HNSW-indexed after `optimize()`;
+- `bm25`: a BM25 sparse vector of every word, with Qdrant's IDF modifier computed
+  over the caller's tenant only, so one tenant's vocabulary never shapes another's scores.
+Hybrid queries fuse both inside the engine (distribution-based score fusion).
+The same layout works unchanged on a Qdrant server (production adapter).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from qdrant_edge import (
+    Bm25,
+    Bm25Config,
+    Distance,
+    EdgeConfig,
+    EdgeShard,
+    EdgeSparseVectorParams,
+    EdgeVectorParams,
+    FieldCondition,
+    Filter,
+    Fusion,
+    IdfParams,
+    MatchValue,
+    Modifier,
+    MultiVectorComparator,
+    MultiVectorConfig,
+    PayloadSchemaType,
+    Point,
+    Prefetch,
+    Query,
+    QueryRequest,
+    CountRequest,
+    SearchParams,
+    UpdateOperation,
+)
+
+from ragops_core.domain import SearchHit, StoredChunk, point_id_for
+from ragops_core.errors import StoreBusyError
+from ragops_core.ports import SearchRequest
+
+log = logging.getLogger(__name__)
+
+DENSE = "dense"
+SPARSE = "bm25"
+MODES = ("dense", "bm25", "hybrid")
+
+
+class EdgeVectorStore:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        dimensions: int,
+        bm25_avg_words: float = 500.0,
+        prefetch_limit: int = 40,
+        fusion: str = "dbsf",
+    ) -> None:
+        self._path = path
+        self._bm25 = Bm25(Bm25Config(avg_len=bm25_avg_words, language="english"))
+        self._prefetch_limit = prefetch_limit
+        # DBSF (normalise each list's scores by its own distribution, then add) beat
+        # RRF on the DEV set: nDCG@10 0.938 vs 0.890; RRF throws the score gaps away.
+        self._fusion = Fusion.Dbsf() if fusion == "dbsf" else Fusion.Rrf(k=60)
+        self._write_lock = threading.Lock()
+        self._shard = self._open(path, dimensions)
+
+    @staticmethod
+    def _open(path: Path, dimensions: int) -> EdgeShard:
+        config = EdgeConfig(
+            vectors={
+                DENSE: EdgeVectorParams(
+                    size=dimensions,
+                    distance=Distance.Cosine,
+                    multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim),
+                )
+            },
+            sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+        )
+        try:
+            if (path / "segments").exists() or any(path.glob("*")):
+                return EdgeShard.load(str(path), config)
+            path.mkdir(parents=True, exist_ok=True)
+            shard = EdgeShard.create(str(path), config)
+        except Exception as exc:  # the binding raises bare exceptions; name the cause for the user
+            if "lock" in str(exc).lower() or "in use" in str(exc).lower():
+                raise StoreBusyError(f"the vector store at {path} is in use by another RAGOps process") from exc
+            raise
+        for field in ("tenant", "document_id"):
+            shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
+        return shard
+
+    async def upsert(self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]) -> None:
+        points = [
+            Point(
+                id=point_id_for(chunk.document_id, chunk.index),
+                vector={DENSE: windows, SPARSE: self._bm25.embed_document(chunk.text)},
+                payload=_payload(chunk),
+            )
+            for chunk, windows in zip(chunks, vectors, strict=True)
+        ]
+        await anyio.to_thread.run_sync(self._write, UpdateOperation.upsert_points(points))
+
+    async def delete_document(self, tenant: str, document_id: str) -> None:
+        selector = Filter(must=[_match("tenant", tenant), _match("document_id", document_id)])
+        await anyio.to_thread.run_sync(self._write, UpdateOperation.delete_points_by_filter(selector))
+
+    async def search(self, request: SearchRequest) -> list[SearchHit]:
+        return await anyio.to_thread.run_sync(self.search_sync, request)
+
+    def search_sync(self, request: SearchRequest) -> list[SearchHit]:
+        if request.mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {request.mode!r}; use one of {', '.join(MODES)}")
+        tenant_only = Filter(must=[_match("tenant", request.tenant)])
+        params = SearchParams(idf=IdfParams(corpus=tenant_only))
+        dense = sparse = None
+        if request.mode in ("dense", "hybrid"):
+            if request.vector is None:
+                raise ValueError("dense retrieval needs a query vector")
+            dense = Query.Nearest(request.vector, using=DENSE)
+        if request.mode in ("bm25", "hybrid"):
+            sparse = Query.Nearest(self._bm25.embed_query(request.text), using=SPARSE)
+        if request.mode == "hybrid":
+            query = QueryRequest(
+                limit=request.limit,
+                prefetches=[
+                    Prefetch(limit=self._prefetch_limit, query=dense, filter=tenant_only),
+                    Prefetch(limit=self._prefetch_limit, query=sparse, filter=tenant_only, params=params),
+                ],
+                query=self._fusion,
+                with_payload=True,
+            )
+        else:
+            query = QueryRequest(
+                limit=request.limit,
+                query=dense or sparse,
+                filter=tenant_only,
+                params=params if sparse is not None else None,
+                with_payload=True,
+            )
+        return [SearchHit(chunk=_chunk(point.payload or {}), score=float(point.score)) for point in self._shard.query(query)]
+
+    async def count(self, tenant: str | None = None) -> int:
+        selector = Filter(must=[_match("tenant", tenant)]) if tenant else None
+        return await anyio.to_thread.run_sync(lambda: self._shard.count(CountRequest(exact=True, filter=selector)))
+
+    async def optimize(self) -> None:
+        await anyio.to_thread.run_sync(self._optimize)
+
+    def _optimize(self) -> None:
+        with self._write_lock:
+            self._shard.optimize()
+            self._shard.flush()
+
+    async def close(self) -> None:
+        with self._write_lock:
+            self._shard.flush()
+            self._shard.close()
+
+    def _write(self, operation: UpdateOperation) -> None:
+        with self._write_lock:
+            self._shard.update(operation)
+            # Flushed per batch: a document reported ready must survive a crash.
+            self._shard.flush()
+
+
+def _match(key: str, value: str) -> FieldCondition:
+    return FieldCondition(key=key, match=MatchValue(value))
+
+
+def _payload(chunk: StoredChunk) -> dict[str, Any]:
+    return {
+        "tenant": chunk.tenant,
+        "document_id": chunk.document_id,
+        "filename": chunk.filename,
+        "chunk_index": chunk.index,
+        "text": chunk.text,
+        "page_breaks": [list(pair) for pair in chunk.page_breaks],
+    }
+
+
+def _chunk(payload: dict[str, Any]) -> StoredChunk:
+    return StoredChunk(
+        tenant=str(payload["tenant"]),
+        document_id=str(payload["document_id"]),
+        filename=str(payload["filename"]),
+        index=int(payload["chunk_index"]),
+        text=str(payload["text"]),
+        page_breaks=tuple((int(a), int(b)) for a, b in payload["page_breaks"]),
+    )

@@ -1,0 +1,216 @@
+"""Domain types shared by the API, the worker and the CLI.
+
+Plain frozen dataclasses: they cross thread and process boundaries (queue
+messages, cache entries), so they hold only JSON-friendly values.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+# A fixed namespace so that ids derived from names are stable across installs:
+# re-uploading "handbook.pdf" to the same tenant yields the same document id and
+# therefore replaces the previous version instead of duplicating it.
+RAGOPS_NAMESPACE = uuid.UUID("6f0c7a52-3c1e-4b3b-9a55-2f1d8c0e9b71")
+
+
+def document_id_for(tenant: str, filename: str) -> str:
+    """Stable document id of `filename` within `tenant`."""
+    return str(uuid.uuid5(RAGOPS_NAMESPACE, f"{tenant}/{filename}"))
+
+
+def point_id_for(document_id: str, chunk_index: int) -> str:
+    """Stable vector-store point id: re-ingesting a document overwrites its points."""
+    return str(uuid.uuid5(RAGOPS_NAMESPACE, f"{document_id}#{chunk_index}"))
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one page; `number` is 1-based, as people cite pages."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of words from one document, the unit of retrieval and citation.
+
+    `page_breaks` holds (word offset within the chunk, page number) for every page
+    the chunk touches, so a sentence picked from the chunk can cite its own page.
+    """
+
+    index: int
+    text: str
+    page_breaks: tuple[tuple[int, int], ...]
+
+    @property
+    def page_start(self) -> int:
+        return self.page_breaks[0][1]
+
+    @property
+    def page_end(self) -> int:
+        return self.page_breaks[-1][1]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk with the metadata the vector store keeps next to it."""
+
+    tenant: str
+    document_id: str
+    filename: str
+    index: int
+    text: str
+    page_breaks: tuple[tuple[int, int], ...]
+
+    @property
+    def page_start(self) -> int:
+        return self.page_breaks[0][1]
+
+    def page_at(self, word_offset: int) -> int:
+        """Page of the word at `word_offset` within this chunk."""
+        page = self.page_breaks[0][1]
+        for start, number in self.page_breaks:
+            if start > word_offset:
+                break
+            page = number
+        return page
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk: StoredChunk
+    score: float
+
+
+@dataclass(frozen=True)
+class Source:
+    """One citation of an answer."""
+
+    document_id: str
+    filename: str
+    page: int
+    excerpt: str
+    score: float
+    chunk_index: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "filename": self.filename,
+            "page": self.page,
+            "excerpt": self.excerpt,
+            "score": self.score,
+            "chunk_index": self.chunk_index,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer_id: str
+    query: str
+    text: str
+    sources: list[Source]
+    model: str
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer_id": self.answer_id,
+            "answer": self.text,
+            "sources": [s.to_json() for s in self.sources],
+            "model": self.model,
+            "cached": self.cached,
+        }
+
+
+@dataclass(frozen=True)
+class IngestMessage:
+    """What the upload path hands to the ingestion worker through the queue."""
+
+    job_id: str
+    document_id: str
+    object_key: str
+    tenant: str
+    filename: str
+    user: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "document_id": self.document_id,
+            "s3_key": self.object_key,
+            "tenant": self.tenant,
+            "filename": self.filename,
+            "user": self.user,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IngestMessage:
+        return cls(
+            job_id=str(data["job_id"]),
+            document_id=str(data["document_id"]),
+            object_key=str(data["s3_key"]),
+            tenant=str(data["tenant"]),
+            filename=str(data["filename"]),
+            user=str(data.get("user", "")),
+        )
+
+
+@dataclass
+class Job:
+    job_id: str
+    document_id: str
+    tenant: str
+    filename: str
+    state: JobState
+    progress: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "document_id": self.document_id,
+            "filename": self.filename,
+            "state": self.state.value,
+            "progress": dict(self.progress),
+            "error": self.error,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    document_id: str
+    tenant: str
+    filename: str
+    pages: int
+    chunks: int
+    bytes: int
+    updated_at: float
+    job_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "filename": self.filename,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "bytes": self.bytes,
+            "updated_at": self.updated_at,
+            "job_id": self.job_id,
+        }

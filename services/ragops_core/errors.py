@@ -1,0 +1,25 @@
+"""Errors that carry a message a user can act on."""
+
+
+class RagOpsError(Exception):
+    """Base of every error RAGOps raises on purpose."""
+
+
+class NotFoundError(RagOpsError):
+    """An id (document, job, answer) that does not exist for this tenant."""
+
+
+class UnsupportedDocumentError(RagOpsError):
+    """A file type RAGOps cannot read (not PDF, text or Markdown)."""
+
+
+class DocumentTooLargeError(RagOpsError):
+    """An upload over the configured size limit."""
+
+
+class ExtractionError(RagOpsError):
+    """A document that could not be read: corrupt, encrypted, or without text."""
+
+
+class StoreBusyError(RagOpsError):
+    """The data directory is held by another RAGOps process."""

@@ -1,0 +1,140 @@
+"""The seven ports of the services. Each has an embedded adapter (this package's
+`adapters/`) and, later, a production one (Redis, S3, SQS, Qdrant server, OpenAI,
+Bedrock); `wiring.py` is the only place that picks one.
+
+All methods are async so that network-backed adapters never block the event loop;
+embedded adapters that do CPU work hand it to a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ragops_core.domain import DocumentRecord, Job, JobState, SearchHit, StoredChunk
+
+
+class Embedder(Protocol):
+    @property
+    def model_id(self) -> str:
+        """Identifies the vectors; part of cache keys and of the index's identity."""
+        ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input (in the model's own tokens) the model reads; the rest is cut."""
+        ...
+
+    async def embed_query(self, text: str) -> list[float]: ...
+
+    async def embed_documents(self, texts: Sequence[str]) -> list[list[list[float]]]:
+        """One or more vectors per text: long texts are read as several windows."""
+        ...
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    tenant: str
+    text: str
+    vector: list[float] | None
+    limit: int
+    mode: str  # "dense" | "bm25" | "hybrid"
+
+
+class VectorStore(Protocol):
+    async def upsert(
+        self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]
+    ) -> None: ...
+
+    async def delete_document(self, tenant: str, document_id: str) -> None: ...
+
+    async def search(self, request: SearchRequest) -> list[SearchHit]: ...
+
+    async def count(self, tenant: str | None = None) -> int: ...
+
+    async def optimize(self) -> None:
+        """Build indexes for what was added; may take seconds, never blocks queries."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Cache(Protocol):
+    """Key-value cache with TTLs and tags, so invalidation can be exact."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(
+        self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()
+    ) -> None: ...
+
+    async def invalidate_tags(self, tags: Sequence[str]) -> int:
+        """Drop every entry carrying any of `tags`; returns how many were dropped."""
+        ...
+
+
+class ObjectStore(Protocol):
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    receipt: str
+    body: dict[str, object]
+    receive_count: int
+
+
+class Queue(Protocol):
+    async def send(self, body: dict[str, object]) -> None: ...
+
+    async def receive(self, *, wait_seconds: float, visibility_seconds: int) -> QueueMessage | None: ...
+
+    async def extend(self, message: QueueMessage, *, visibility_seconds: int) -> None: ...
+
+    async def ack(self, message: QueueMessage) -> None:
+        """Remove for good: only after the document is safely indexed."""
+        ...
+
+    async def depth(self) -> int: ...
+
+
+class JobStore(Protocol):
+    async def create(self, job: Job) -> None: ...
+
+    async def get(self, tenant: str, job_id: str) -> Job | None: ...
+
+    async def update(
+        self,
+        job_id: str,
+        *,
+        state: JobState | None = None,
+        progress: dict[str, int] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+
+class DocumentStore(Protocol):
+    async def put(self, record: DocumentRecord) -> None: ...
+
+    async def get(self, tenant: str, document_id: str) -> DocumentRecord | None: ...
+
+    async def list(self, tenant: str) -> list[DocumentRecord]: ...
+
+    async def delete(self, tenant: str, document_id: str) -> bool: ...
+
+
+class ChatModel(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def stream_answer(self, query: str, hits: Sequence[SearchHit]) -> AsyncIterator[str]:
+        """Yields the answer in pieces; the caller cites `hits` as its sources."""
+        ...

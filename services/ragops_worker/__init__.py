@@ -1,0 +1,1 @@
+"""Ingestion worker: extraction, chunking, embedding and indexing of documents."""

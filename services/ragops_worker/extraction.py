@@ -1,0 +1,117 @@
+"""Text extraction from uploaded files, page by page (pure apart from parsing bytes).
+
+PDFs are read with pypdf; plain text and Markdown count as a single page. Every
+failure becomes an `ExtractionError` whose message says what is wrong with the
+file, because that message is what the user sees on the failed job.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
+
+from ragops_core.domain import Page
+from ragops_core.errors import ExtractionError, UnsupportedDocumentError
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
+SUPPORTED_SUFFIXES = frozenset({".pdf"}) | TEXT_SUFFIXES
+
+PageProgress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Extracted:
+    pages: list[Page]
+    total_pages: int
+    unreadable_pages: int
+
+
+def check_supported(filename: str, head: bytes) -> None:
+    """Refuse early what cannot be ingested, before it is stored or queued."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise UnsupportedDocumentError(f"{filename!r}: unsupported file type {suffix or '(none)'}; RAGOps reads {allowed}")
+    if suffix in TEXT_SUFFIXES and b"\x00" in head[:4096]:
+        raise UnsupportedDocumentError(f"{filename!r} looks binary, not like text")
+
+
+def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) -> Extracted:
+    check_supported(filename, data[:4096])
+    if PurePath(filename).suffix.lower() in TEXT_SUFFIXES:
+        return _extract_text(data)
+    return _extract_pdf(filename, data, on_page)
+
+
+def _extract_text(data: bytes) -> Extracted:
+    text = data.decode("utf-8", errors="replace")
+    if not text.split():
+        raise ExtractionError("the file contains no text")
+    return Extracted(pages=[Page(number=1, text=text)], total_pages=1, unreadable_pages=0)
+
+
+def _extract_pdf(filename: str, data: bytes, on_page: PageProgress | None) -> Extracted:
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise ExtractionError("not a PDF file (it does not start with %PDF)")
+    reader = _open_pdf(data)
+    total = _page_count(reader)
+    pages: list[Page] = []
+    unreadable = 0
+    for number in range(1, total + 1):
+        text = _page_text(reader, number, filename)
+        if text is None:
+            unreadable += 1
+        elif text.strip():
+            pages.append(Page(number=number, text=text))
+        if on_page is not None:
+            on_page(number, total)
+    if not pages:
+        detail = f"{unreadable} of {total} pages could not be read" if unreadable else "pages hold no text layer"
+        raise ExtractionError(
+            f"no text could be extracted ({detail}); scanned PDFs need OCR, which RAGOps does not do yet"
+        )
+    return Extracted(pages=pages, total_pages=total, unreadable_pages=unreadable)
+
+
+def _open_pdf(data: bytes) -> PdfReader:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+    except (PdfReadError, PdfStreamError) as exc:
+        raise ExtractionError(f"the PDF is damaged and cannot be opened: {exc}") from exc
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # pypdf surfaces some malformations as plain Python errors.
+        raise ExtractionError(f"the PDF is damaged and cannot be opened: {type(exc).__name__}: {exc}") from exc
+    if reader.is_encrypted:
+        try:
+            # Many "encrypted" PDFs only restrict copying and open with an empty password.
+            if not reader.decrypt(""):
+                raise ExtractionError("the PDF is encrypted with a password; upload a copy without a password")
+        except (FileNotDecryptedError, NotImplementedError) as exc:
+            raise ExtractionError(f"the PDF is encrypted and cannot be decrypted: {exc}") from exc
+    return reader
+
+
+def _page_count(reader: PdfReader) -> int:
+    try:
+        return len(reader.pages)
+    except FileNotDecryptedError as exc:
+        raise ExtractionError("the PDF is encrypted with a password; upload a copy without a password") from exc
+    except (PdfReadError, PdfStreamError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        raise ExtractionError(f"the PDF's page tree is damaged: {type(exc).__name__}: {exc}") from exc
+
+
+def _page_text(reader: PdfReader, number: int, filename: str) -> str | None:
+    """Text of one page, or None when that page alone is unreadable (the rest still counts)."""
+    try:
+        return reader.pages[number - 1].extract_text() or ""
+    except Exception as exc:  # noqa: BLE001 - one broken page must not lose the other pages
+        log.warning("Skipped unreadable page", extra={"file": filename, "page": number, "error": repr(exc)})
+        return None

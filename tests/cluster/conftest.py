@@ -1,0 +1,154 @@
+"""Fixtures for tests against a real Kubernetes API server.
+
+RAGOPS_CLUSTER_BACKEND picks the cluster:
+  local    (default) the dev cluster from `ragops dev-cluster build`, started once per session
+  existing the cluster of the current KUBECONFIG (or ~/.kube/config); nothing is started or stopped
+  kind     a kind cluster through pytest-kind; needs a Docker engine
+A missing tool fails the session with a message saying what to install; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cluster_support import ClusterUnderTest, Waits
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from ragops_devcluster import build, cluster
+from ragops_devcluster.errors import DevClusterError
+from ragops_devcluster.kubectl import Kubectl
+
+BACKEND_ENV = "RAGOPS_CLUSTER_BACKEND"
+BACKENDS = ("local", "existing", "kind")
+_log = logging.getLogger("ragops.tests.cluster")
+
+
+def _backend() -> str:
+    backend = os.environ.get(BACKEND_ENV, "local")
+    if backend not in BACKENDS:
+        pytest.fail(
+            f"{BACKEND_ENV}={backend!r}: expected one of {', '.join(BACKENDS)}", pytrace=False
+        )
+    return backend
+
+
+def _kubectl_binary() -> Path:
+    """The dev cluster's own kubectl if built, else one on PATH."""
+    built = build.find_built()
+    if built is not None:
+        return built.kubectl
+    found = shutil.which("kubectl")
+    if found is None:
+        pytest.fail(
+            "kubectl not found: run `ragops dev-cluster build` or install kubectl on PATH",
+            pytrace=False,
+        )
+    return Path(found)
+
+
+def _local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterUnderTest]:
+    try:
+        binaries = build.require_built()
+    except DevClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    directory = tmp_path_factory.mktemp("devcluster")
+    try:
+        started = cluster.up(directory, binaries, _log.info)
+    except DevClusterError as exc:
+        pytest.fail(f"the local dev cluster did not start: {exc}", pytrace=False)
+    try:
+        kubeconfig = Path(started.kubeconfig)
+        yield ClusterUnderTest("local", kubeconfig, Kubectl(binaries.kubectl, kubeconfig))
+    finally:
+        cluster.down(directory)
+
+
+def _existing() -> Iterator[ClusterUnderTest]:
+    kubeconfig = Path(os.environ.get("KUBECONFIG") or Path.home() / ".kube" / "config")
+    if not kubeconfig.is_file():
+        pytest.fail(
+            f"{BACKEND_ENV}=existing but kubeconfig {kubeconfig} does not exist", pytrace=False
+        )
+    yield ClusterUnderTest("existing", kubeconfig, Kubectl(_kubectl_binary(), kubeconfig))
+
+
+def _kind() -> Iterator[ClusterUnderTest]:
+    docker = shutil.which("docker")
+    if (
+        docker is None
+        or subprocess.run([docker, "info"], capture_output=True, timeout=30, check=False).returncode
+        != 0
+    ):
+        pytest.fail(
+            f"{BACKEND_ENV}=kind needs a running Docker engine; use `local` on machines without one",
+            pytrace=False,
+        )
+    try:
+        from pytest_kind import KindCluster  # optional: only CI machines with Docker install it
+    except ImportError:
+        pytest.fail(f"{BACKEND_ENV}=kind needs pytest-kind: pip install pytest-kind", pytrace=False)
+    kind = KindCluster(f"ragops-{uuid.uuid4().hex[:6]}")
+    kind.create()
+    try:
+        kubeconfig = Path(kind.kubeconfig_path)
+        yield ClusterUnderTest("kind", kubeconfig, Kubectl(_kubectl_binary(), kubeconfig))
+    finally:
+        kind.delete()
+
+
+@pytest.fixture(scope="session")
+def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterUnderTest]:
+    """One real cluster for the whole session, chosen by RAGOPS_CLUSTER_BACKEND."""
+    backend = _backend()
+    if backend == "local":
+        yield from _local(tmp_path_factory)
+    elif backend == "existing":
+        yield from _existing()
+    else:
+        yield from _kind()
+
+
+@pytest.fixture(scope="session")
+def api_client(k8s_cluster: ClusterUnderTest) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=str(k8s_cluster.kubeconfig))
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+@pytest.fixture(scope="session")
+def kubectl(k8s_cluster: ClusterUnderTest) -> Kubectl:
+    return k8s_cluster.kubectl
+
+
+@pytest.fixture
+def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (the namespace controller empties it)."""
+    stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{stem}-{uuid.uuid4().hex[:5]}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"ragops-test": "true"}))
+    )
+    try:
+        yield name
+    finally:
+        try:
+            core.delete_namespace(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+@pytest.fixture(scope="session")
+def waits(api_client: client.ApiClient) -> Waits:
+    return Waits(api_client)

@@ -1,8 +1,147 @@
 """Entry point of the `ragops` command: one image, one CLI, many entrypoints."""
 
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+from rich.console import Console
 
 from ragops_devcluster.cli import app as dev_cluster_app
 
-app = typer.Typer(help="RAGOps: a production RAG stack from one resource, or all in one process.", no_args_is_help=True)
+app = typer.Typer(
+    help="RAGOps: a production RAG stack from one resource, or all in one process.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(dev_cluster_app, name="dev-cluster")
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="State directory [default: RAGOPS_DATA_DIR or ./.ragops].")]
+Url = Annotated[Optional[str], typer.Option("--url", help="Talk to a running server instead of the data dir.")]
+
+
+def _settings(data_dir: Path | None, **overrides: object):  # type: ignore[no-untyped-def]
+    from ragops_core.settings import Settings
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def _fail(console: Console, message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    data_dir: DataDir = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the whole stack in one process: API, ingestion worker and embedded stores."""
+    import uvicorn
+
+    from ragops_api.app import create_app
+    from ragops_core.errors import StoreBusyError
+    from ragops_core.logs import configure_logging
+    from ragops_core.metrics import Metrics
+    from ragops_core.wiring import build_adapters
+    from ragops_worker.service import build_worker
+
+    console = Console(stderr=True)
+    configure_logging(log_level)
+    settings = _settings(data_dir)
+    try:
+        adapters = build_adapters(settings)
+    except StoreBusyError as exc:
+        _fail(console, f"{exc}. Is `ragops serve` already running on {settings.data_dir}?")
+    metrics = Metrics()
+    application = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))
+    console.print(
+        f"RAGOps serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, data: {settings.data_dir.resolve()})",
+        highlight=False,
+    )
+    uvicorn.run(application, host=host, port=port, log_config=None, log_level=log_level, access_log=False)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="PDF, text or Markdown files.", exists=True, dir_okay=False)],
+    data_dir: DataDir = None,
+    url: Url = None,
+) -> None:
+    """Ingest files with a progress bar; prints each document's id, or why it failed."""
+    console = Console()
+    if url:
+        from ragops_cli import remote
+
+        failed = remote.ingest(url, files, console)
+    else:
+        from ragops_cli import local
+        from ragops_core.errors import StoreBusyError
+        from ragops_core.logs import configure_logging
+
+        configure_logging("warning")
+        try:
+            failed = asyncio.run(local.ingest(_settings(data_dir), files, console))
+        except StoreBusyError as exc:
+            _fail(console, f"{exc}. A server is using this data dir: pass --url http://HOST:PORT instead.")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    top_k: Annotated[Optional[int], typer.Option(help="Chunks to retrieve.")] = None,
+    data_dir: DataDir = None,
+    url: Url = None,
+) -> None:
+    """Ask a question; prints the answer and its sources."""
+    console = Console()
+    if not question.strip():
+        _fail(console, "the question is empty")
+    if url:
+        from ragops_cli import remote
+
+        try:
+            remote.ask(url, question, top_k, console)
+        except remote.ServerError as exc:
+            _fail(console, str(exc))
+        return
+    from ragops_cli import local
+    from ragops_core.errors import StoreBusyError
+    from ragops_core.logs import configure_logging
+
+    configure_logging("warning")
+    try:
+        asyncio.run(local.ask(_settings(data_dir), question, top_k, console))
+    except StoreBusyError as exc:
+        _fail(console, f"{exc}. A server is using this data dir: pass --url http://HOST:PORT instead.")
+
+
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[Path, typer.Option("--dataset", help="BEIR-style dir: corpus.jsonl, queries.jsonl, qrels.tsv.",
+                                          exists=True, file_okay=False)],
+    mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid.")] = "hybrid",
+) -> None:
+    """Score retrieval (recall@10, nDCG@10, MRR@10); the last line is one JSON object."""
+    from ragops_cli.evaluate import evaluate as run
+    from ragops_core.logs import configure_logging
+    from ragops_core.wiring import build_embedder
+
+    console = Console(stderr=True)
+    if mode not in ("dense", "bm25", "hybrid"):
+        _fail(console, f"unknown mode {mode!r}; use dense, bm25 or hybrid")
+    configure_logging("warning")
+    try:
+        result = asyncio.run(run(dataset, mode, build_embedder(_settings(None)), console))
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        _fail(console, f"cannot read dataset {dataset}: {exc}")
+    typer.echo(json.dumps(result))

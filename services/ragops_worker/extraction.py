@@ -11,18 +11,15 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePath
 
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
 
 from ragops_core.domain import Page
-from ragops_core.errors import ExtractionError, UnsupportedDocumentError
+from ragops_core.errors import ExtractionError
+from ragops_core.filetypes import check_supported, is_text
 
 log = logging.getLogger(__name__)
-
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
-SUPPORTED_SUFFIXES = frozenset({".pdf"}) | TEXT_SUFFIXES
 
 PageProgress = Callable[[int, int], None]
 
@@ -34,19 +31,9 @@ class Extracted:
     unreadable_pages: int
 
 
-def check_supported(filename: str, head: bytes) -> None:
-    """Refuse early what cannot be ingested, before it is stored or queued."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise UnsupportedDocumentError(f"{filename!r}: unsupported file type {suffix or '(none)'}; RAGOps reads {allowed}")
-    if suffix in TEXT_SUFFIXES and b"\x00" in head[:4096]:
-        raise UnsupportedDocumentError(f"{filename!r} looks binary, not like text")
-
-
 def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) -> Extracted:
     check_supported(filename, data[:4096])
-    if PurePath(filename).suffix.lower() in TEXT_SUFFIXES:
+    if is_text(filename):
         return _extract_text(data)
     return _extract_pdf(filename, data, on_page)
 
@@ -59,8 +46,6 @@ def _extract_text(data: bytes) -> Extracted:
 
 
 def _extract_pdf(filename: str, data: bytes, on_page: PageProgress | None) -> Extracted:
-    if not data.lstrip()[:5].startswith(b"%PDF"):
-        raise ExtractionError("not a PDF file (it does not start with %PDF)")
     reader = _open_pdf(data)
     total = _page_count(reader)
     pages: list[Page] = []

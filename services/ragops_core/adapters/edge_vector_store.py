@@ -39,6 +39,7 @@ from qdrant_edge import (
     Prefetch,
     Query,
     QueryRequest,
+    RangeFloat,
     CountRequest,
     SearchParams,
     UpdateOperation,
@@ -97,6 +98,7 @@ class EdgeVectorStore:
             raise
         for field in ("tenant", "document_id"):
             shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
+        shard.update(UpdateOperation.create_field_index("chunk_index", PayloadSchemaType.Integer))
         return shard
 
     async def upsert(self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]) -> None:
@@ -110,8 +112,11 @@ class EdgeVectorStore:
         ]
         await anyio.to_thread.run_sync(self._write, UpdateOperation.upsert_points(points))
 
-    async def delete_document(self, tenant: str, document_id: str) -> None:
-        selector = Filter(must=[_match("tenant", tenant), _match("document_id", document_id)])
+    async def delete_document(self, tenant: str, document_id: str, *, from_chunk: int = 0) -> None:
+        conditions = [_match("tenant", tenant), _match("document_id", document_id)]
+        if from_chunk:
+            conditions.append(FieldCondition(key="chunk_index", range=RangeFloat(gte=float(from_chunk))))
+        selector = Filter(must=conditions)
         await anyio.to_thread.run_sync(self._write, UpdateOperation.delete_points_by_filter(selector))
 
     async def search(self, request: SearchRequest) -> list[SearchHit]:

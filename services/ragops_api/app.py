@@ -1,0 +1,85 @@
+"""`create_app`: the FastAPI application over a set of adapters.
+
+With a worker (the embedded `ragops serve`), ingestion runs in the same process
+and event loop; without one (`ragops api` in production), uploads are only queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from ragops_api.observability import MetricsMiddleware
+from ragops_api.routes import build_router
+from ragops_core.errors import DocumentTooLargeError, NotFoundError, RagOpsError, UnsupportedDocumentError
+from ragops_core.metrics import Metrics
+from ragops_core.settings import Settings
+from ragops_core.wiring import Adapters, build_document_service, build_query_service
+from ragops_worker.loop import IngestionWorker
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+
+_STATUS = {NotFoundError: 404, UnsupportedDocumentError: 415, DocumentTooLargeError: 413}
+
+
+def create_app(
+    settings: Settings,
+    adapters: Adapters,
+    *,
+    metrics: Metrics | None = None,
+    worker: IngestionWorker | None = None,
+    close_adapters: bool = True,
+) -> FastAPI:
+    metrics = metrics or Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop), name="ingestion-worker") if worker else None
+        app.state.worker_task = task
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                # The current document gets a grace period; if cut short, its message
+                # is not acknowledged and is processed again on the next start.
+                try:
+                    await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
+                except TimeoutError:
+                    log.warning("Stopped ingestion mid-document; it will be retried on next start")
+            if close_adapters:
+                await adapters.close()
+
+    app = FastAPI(
+        title="RAGOps API",
+        version="0.1.0",
+        description="Upload documents, follow their ingestion, and ask questions answered with cited sources.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.adapters = adapters
+    app.state.metrics = metrics
+    app.state.query = build_query_service(settings, adapters, metrics)
+    app.state.documents = build_document_service(settings, adapters)
+    app.state.worker_task = None
+
+    @app.exception_handler(RagOpsError)
+    async def _user_error(request: Request, exc: RagOpsError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.include_router(build_router())
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

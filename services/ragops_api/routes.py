@@ -1,0 +1,168 @@
+"""HTTP routes. Handlers only translate HTTP to the core services and back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from sse_starlette.sse import EventSourceResponse
+
+from ragops_api.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentOut,
+    FeedbackRequest,
+    JobOut,
+    Problem,
+    UploadResponse,
+)
+from ragops_core.documents import DocumentService
+from ragops_core.errors import DocumentTooLargeError, NotFoundError
+from ragops_core.metrics import CONTENT_TYPE, Metrics
+from ragops_core.query import QueryService
+from ragops_core.settings import Settings
+from ragops_core.wiring import Adapters
+
+_UPLOAD_READ = 1024 * 1024
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _query(request: Request) -> QueryService:
+    return request.app.state.query  # type: ignore[no-any-return]
+
+
+def _documents(request: Request) -> DocumentService:
+    return request.app.state.documents  # type: ignore[no-any-return]
+
+
+def _adapters(request: Request) -> Adapters:
+    return request.app.state.adapters  # type: ignore[no-any-return]
+
+
+def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+def _tenant(request: Request) -> str:
+    # Authentication (JWT -> tenant claim) replaces this in production.
+    return _settings(request).tenant
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+QueryDep = Annotated[QueryService, Depends(_query)]
+DocumentsDep = Annotated[DocumentService, Depends(_documents)]
+AdaptersDep = Annotated[Adapters, Depends(_adapters)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+TenantDep = Annotated[str, Depends(_tenant)]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem}, 413: {"model": Problem}, 415: {"model": Problem}, 422: {"description": "Invalid input"}
+}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/api/upload", status_code=202, response_model=UploadResponse, responses=_ERRORS, tags=["documents"])
+    async def upload(
+        file: Annotated[UploadFile, File(description="A PDF, text or Markdown file.")],
+        tenant: TenantDep,
+        settings: SettingsDep,
+        documents: DocumentsDep,
+    ) -> UploadResponse:
+        """Store the file and queue it for ingestion; follow it with GET /api/jobs/{job_id}."""
+        data = bytearray()
+        while chunk := await file.read(_UPLOAD_READ):
+            data.extend(chunk)
+            if len(data) > settings.max_upload_bytes:
+                raise DocumentTooLargeError(
+                    f"{file.filename!r} is over the {settings.max_upload_bytes:,}-byte limit (RAGOPS_MAX_UPLOAD_BYTES)"
+                )
+        submitted = await documents.submit(tenant, file.filename or "", bytes(data))
+        return UploadResponse(job_id=submitted.job_id, document_id=submitted.document_id)
+
+    @router.get("/api/jobs/{job_id}", response_model=JobOut, responses=_ERRORS, tags=["documents"])
+    async def job(job_id: str, tenant: TenantDep, adapters: AdaptersDep) -> JobOut:
+        found = await adapters.jobs.get(tenant, job_id)
+        if found is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        return JobOut(**found.to_json())
+
+    @router.get("/api/documents", response_model=list[DocumentOut], tags=["documents"])
+    async def list_documents(tenant: TenantDep, adapters: AdaptersDep) -> list[DocumentOut]:
+        return [DocumentOut(**d.to_json()) for d in await adapters.documents.list(tenant)]
+
+    @router.delete("/api/documents/{document_id}", status_code=204, responses=_ERRORS, tags=["documents"])
+    async def delete_document(document_id: str, tenant: TenantDep, documents: DocumentsDep) -> Response:
+        """Remove the document, its chunks and every cached answer that cited it."""
+        await documents.delete(tenant, document_id)
+        return Response(status_code=204)
+
+    @router.post("/api/ask", response_model=AskResponse, responses=_ERRORS, tags=["questions"])
+    async def ask(body: AskRequest, tenant: TenantDep, query: QueryDep) -> Response:
+        """Answer from the tenant's documents, with sources (file, page, excerpt)."""
+        top_k = body.top_k or query.options.top_k
+        cached = await query.cached_answer(tenant, body.query, top_k)
+        if cached is not None:
+            # The hot path: bytes straight from the cache, no re-serialisation.
+            return Response(content=cached, media_type="application/json")
+        answer = await query.answer(tenant, body.query, top_k)
+        return JSONResponse(answer.to_json())
+
+    @router.post("/api/ask/stream", responses=_ERRORS, tags=["questions"])
+    async def ask_stream(body: AskRequest, tenant: TenantDep, query: QueryDep) -> EventSourceResponse:
+        """Server-sent events: `sources`, then `delta` pieces of the answer, then `done` (the full answer)."""
+        top_k = body.top_k or query.options.top_k
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            async for event, data in query.stream(tenant, body.query, top_k):
+                yield {"event": event, "data": json.dumps(data)}
+
+        return EventSourceResponse(events())
+
+    @router.post("/api/feedback", status_code=204, responses=_ERRORS, tags=["questions"])
+    async def feedback(body: FeedbackRequest, tenant: TenantDep, adapters: AdaptersDep, metrics: MetricsDep) -> Response:
+        if not await adapters.answers.exists(tenant, body.answer_id):
+            raise NotFoundError(f"no answer {body.answer_id!r}")
+        await adapters.answers.add_feedback(tenant, body.answer_id, body.rating, body.comment)
+        metrics.feedback.labels(body.rating).inc()
+        return Response(status_code=204)
+
+    @router.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process serves requests."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", tags=["operations"], responses={503: {"model": Problem}})
+    async def readyz(request: Request, adapters: AdaptersDep, metrics: MetricsDep) -> JSONResponse:
+        """Readiness: the stores answer and, in the all-in-one mode, the ingestion worker runs."""
+        checks: dict[str, str] = {}
+        try:
+            await adapters.store.count()
+            checks["vector_store"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
+            checks["vector_store"] = f"failed: {exc}"
+        try:
+            depth = await adapters.queue.depth()
+            metrics.queue_depth.set(depth)
+            checks["queue"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["queue"] = f"failed: {exc}"
+        task = request.app.state.worker_task
+        if task is not None:
+            checks["worker"] = "ok" if not task.done() else "stopped"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @router.get("/metrics", tags=["operations"])
+    async def metrics_endpoint(metrics: MetricsDep) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return router

@@ -1,0 +1,74 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema comes from these)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class AskRequest(BaseModel):
+    query: str = Field(..., max_length=4000, description="The question, in natural language.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve; default from RAGOPS_TOP_K.")
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be empty")
+        return value.strip()
+
+
+class SourceOut(BaseModel):
+    document_id: str
+    filename: str
+    page: int = Field(..., description="1-based page of the cited passage.")
+    excerpt: str
+    score: float
+    chunk_index: int
+
+
+class AskResponse(BaseModel):
+    answer_id: str
+    answer: str
+    sources: list[SourceOut]
+    model: str = Field(..., description="What produced the answer: an LLM's name, or 'extractive'.")
+    cached: bool
+
+
+class UploadResponse(BaseModel):
+    job_id: str
+    document_id: str
+
+
+class JobOut(BaseModel):
+    job_id: str
+    document_id: str
+    filename: str
+    state: Literal["queued", "processing", "ready", "failed"]
+    progress: dict[str, int] = Field(
+        ..., description="pages_done, pages_total, chunks_done, chunks_total (and pages_unreadable if any)."
+    )
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+class DocumentOut(BaseModel):
+    document_id: str
+    filename: str
+    pages: int
+    chunks: int
+    bytes: int
+    updated_at: float
+    job_id: str
+
+
+class FeedbackRequest(BaseModel):
+    answer_id: str
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=2000)
+
+
+class Problem(BaseModel):
+    detail: str

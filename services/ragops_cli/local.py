@@ -1,0 +1,71 @@
+"""In-process ingestion and questions against a data directory (no server needed)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ragops_cli.render import print_answer, print_job
+from ragops_core.domain import IngestMessage
+from ragops_core.errors import RagOpsError
+from ragops_core.metrics import Metrics
+from ragops_core.settings import Settings
+from ragops_core.wiring import Adapters, build_adapters, build_document_service, build_query_service
+from ragops_worker.service import build_worker
+
+
+@contextlib.asynccontextmanager
+async def open_adapters(settings: Settings) -> AsyncIterator[Adapters]:
+    adapters = build_adapters(settings)
+    try:
+        yield adapters
+    finally:
+        await adapters.close()
+
+
+async def ingest(settings: Settings, files: Sequence[Path], console: Console) -> int:
+    """Ingest `files` with a progress bar each; returns the number that failed."""
+    async with open_adapters(settings) as adapters:
+        documents = build_document_service(settings, adapters)
+        worker = build_worker(settings, adapters, Metrics())
+        names: dict[str, str] = {}
+        failed = 0
+        for path in files:
+            try:
+                submitted = await documents.submit(settings.tenant, path.name, path.read_bytes())
+                names[submitted.job_id] = path.name
+            except (RagOpsError, OSError) as exc:
+                console.print(f"[red]failed[/red] {path}: {exc}", highlight=False)
+                failed += 1
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bars:
+            while (message := await adapters.queue.receive(wait_seconds=0, visibility_seconds=300)) is not None:
+                job_id = str(message.body.get("job_id", ""))
+                filename = names.get(job_id) or IngestMessage.from_json(message.body).filename
+                task = bars.add_task(f"{filename}: reading pages", total=None)
+
+                def show(progress: dict[str, int], task: int = task, filename: str = filename) -> None:
+                    pages, chunks = progress.get("pages_total", 0), progress.get("chunks_total", 0)
+                    phase = "embedding chunks" if chunks else "reading pages"
+                    bars.update(task, description=f"{filename}: {phase}", total=(pages + chunks) or None,
+                                completed=progress.get("pages_done", 0) + progress.get("chunks_done", 0))
+
+                await worker.handle(message, on_progress=show)
+                bars.remove_task(task)
+                job = await adapters.jobs.get(settings.tenant, job_id)
+                if job is not None:
+                    print_job(console, filename, job.to_json())
+                    failed += job.state.value != "ready"
+        await adapters.store.optimize()
+        return failed
+
+
+async def ask(settings: Settings, question: str, top_k: int | None, console: Console) -> None:
+    async with open_adapters(settings) as adapters:
+        query = build_query_service(settings, adapters, Metrics())
+        answer = await query.answer(settings.tenant, question, top_k or settings.top_k)
+        print_answer(console, answer.to_json())

@@ -1,0 +1,184 @@
+"""Jobs and documents on SQLite: the embedded JobStore and DocumentStore."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from ragops_core.domain import DocumentRecord, Job, JobState
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    state TEXT NOT NULL,
+    progress TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    tenant TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (tenant, document_id)
+);
+CREATE TABLE IF NOT EXISTS answers (
+    answer_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    query TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    model TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    rating TEXT NOT NULL,
+    comment TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class SqliteCatalog:
+    """One database file, two small views: `jobs` (a JobStore) and `documents` (a DocumentStore)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a power loss may drop the last commits but never corrupts.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.lock = threading.Lock()
+        self.jobs = SqliteJobStore(self)
+        self.documents = SqliteDocumentStore(self)
+        self.answers = SqliteAnswerLog(self)
+
+    async def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+
+class SqliteJobStore:
+    def __init__(self, catalog: SqliteCatalog) -> None:
+        self._c = catalog
+
+    async def create(self, job: Job) -> None:
+        now = time.time()
+        with self._c.lock:
+            self._c.db.execute(
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.job_id, job.document_id, job.tenant, job.filename, job.state.value,
+                 json.dumps(job.progress), job.error, now, now),
+            )
+
+    async def get(self, tenant: str, job_id: str) -> Job | None:
+        with self._c.lock:
+            row = self._c.db.execute(
+                "SELECT job_id, document_id, tenant, filename, state, progress, error, created_at, updated_at "
+                "FROM jobs WHERE job_id = ? AND tenant = ?",
+                (job_id, tenant),
+            ).fetchone()
+        if row is None:
+            return None
+        return Job(job_id=row[0], document_id=row[1], tenant=row[2], filename=row[3], state=JobState(row[4]),
+                   progress=json.loads(row[5]), error=row[6], created_at=row[7], updated_at=row[8])
+
+    async def update(
+        self,
+        job_id: str,
+        *,
+        state: JobState | None = None,
+        progress: dict[str, int] | None = None,
+        error: str | None = None,
+    ) -> None:
+        sets, values = ["updated_at = ?"], [time.time()]
+        if state is not None:
+            sets.append("state = ?")
+            values.append(state.value)
+        if progress is not None:
+            sets.append("progress = ?")
+            values.append(json.dumps(progress))
+        if error is not None or state in (JobState.READY, JobState.PROCESSING):
+            sets.append("error = ?")
+            values.append(error)
+        with self._c.lock:
+            self._c.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = ?", (*values, job_id))
+
+
+class SqliteDocumentStore:
+    def __init__(self, catalog: SqliteCatalog) -> None:
+        self._c = catalog
+
+    async def put(self, record: DocumentRecord) -> None:
+        with self._c.lock:
+            self._c.db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.tenant, record.document_id, record.filename, record.pages, record.chunks,
+                 record.bytes, record.updated_at, record.job_id),
+            )
+
+    async def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
+        with self._c.lock:
+            row = self._c.db.execute(
+                "SELECT * FROM documents WHERE tenant = ? AND document_id = ?", (tenant, document_id)
+            ).fetchone()
+        return _record(row) if row else None
+
+    async def list(self, tenant: str) -> list[DocumentRecord]:
+        with self._c.lock:
+            rows = self._c.db.execute(
+                "SELECT * FROM documents WHERE tenant = ? ORDER BY updated_at DESC", (tenant,)
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    async def delete(self, tenant: str, document_id: str) -> bool:
+        with self._c.lock:
+            cursor = self._c.db.execute(
+                "DELETE FROM documents WHERE tenant = ? AND document_id = ?", (tenant, document_id)
+            )
+        return cursor.rowcount > 0
+
+
+class SqliteAnswerLog:
+    def __init__(self, catalog: SqliteCatalog) -> None:
+        self._c = catalog
+
+    async def record(self, tenant: str, answer_id: str, query: str, answer: str, model: str) -> None:
+        with self._c.lock:
+            self._c.db.execute(
+                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
+                (answer_id, tenant, query, answer, model, time.time()),
+            )
+
+    async def exists(self, tenant: str, answer_id: str) -> bool:
+        with self._c.lock:
+            row = self._c.db.execute(
+                "SELECT 1 FROM answers WHERE answer_id = ? AND tenant = ?", (answer_id, tenant)
+            ).fetchone()
+        return row is not None
+
+    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None:
+        with self._c.lock:
+            self._c.db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)", (answer_id, tenant, rating, comment, time.time())
+            )
+
+
+def _record(row: tuple[object, ...]) -> DocumentRecord:
+    return DocumentRecord(
+        tenant=str(row[0]), document_id=str(row[1]), filename=str(row[2]), pages=int(row[3]),  # type: ignore[call-overload]
+        chunks=int(row[4]), bytes=int(row[5]), updated_at=float(row[6]), job_id=str(row[7]),  # type: ignore[arg-type]
+    )

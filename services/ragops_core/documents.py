@@ -1,0 +1,79 @@
+"""Document submission and deletion: the write side shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from ragops_core import cache_keys
+from ragops_core.domain import IngestMessage, Job, JobState, document_id_for
+from ragops_core.errors import DocumentTooLargeError, NotFoundError, UnsupportedDocumentError
+from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
+from ragops_core.filetypes import check_supported
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job_id: str
+    document_id: str
+
+
+def object_key(tenant: str, document_id: str) -> str:
+    """Where a document's bytes live: `{tenant}/{document_id}` (the S3 layout minus its prefix)."""
+    return f"{tenant}/{document_id}"
+
+
+class DocumentService:
+    def __init__(
+        self,
+        *,
+        objects: ObjectStore,
+        queue: Queue,
+        jobs: JobStore,
+        documents: DocumentStore,
+        store: VectorStore,
+        cache: Cache,
+        max_upload_bytes: int,
+    ) -> None:
+        self._objects = objects
+        self._queue = queue
+        self._jobs = jobs
+        self._documents = documents
+        self._store = store
+        self._cache = cache
+        self._max_bytes = max_upload_bytes
+
+    async def submit(self, tenant: str, filename: str, data: bytes, *, user: str = "") -> Submitted:
+        """Store the bytes, record a queued job and enqueue it; the worker does the rest."""
+        name = PurePath(filename.replace("\\", "/")).name.strip()
+        if not name:
+            raise UnsupportedDocumentError("the upload has no file name")
+        if len(data) > self._max_bytes:
+            raise DocumentTooLargeError(
+                f"{name!r} is {len(data):,} bytes; the limit is {self._max_bytes:,} bytes (RAGOPS_MAX_UPLOAD_BYTES)"
+            )
+        if not data:
+            raise UnsupportedDocumentError(f"{name!r} is empty")
+        check_supported(name, data[:4096])
+        document_id = document_id_for(tenant, name)
+        job_id = str(uuid.uuid4())
+        key = object_key(tenant, document_id)
+        await self._objects.put(key, data)
+        now = time.time()
+        await self._jobs.create(Job(job_id=job_id, document_id=document_id, tenant=tenant, filename=name,
+                                    state=JobState.QUEUED, created_at=now, updated_at=now))
+        message = IngestMessage(job_id=job_id, document_id=document_id, object_key=key, tenant=tenant,
+                                filename=name, user=user)
+        await self._queue.send(message.to_json())
+        return Submitted(job_id=job_id, document_id=document_id)
+
+    async def delete(self, tenant: str, document_id: str) -> None:
+        """Remove the document's chunks, bytes and record, and every cached answer that cited it."""
+        if await self._documents.get(tenant, document_id) is None:
+            raise NotFoundError(f"no document {document_id!r}")
+        await self._store.delete_document(tenant, document_id)
+        await self._objects.delete(object_key(tenant, document_id))
+        await self._documents.delete(tenant, document_id)
+        await self._cache.invalidate_tags([cache_keys.document_tag(tenant, document_id)])

@@ -1,0 +1,55 @@
+"""Prometheus metrics of the services, on a registry of their own per process.
+
+A registry per `Metrics` instance (not the global default) lets tests build
+many apps in one process and lets `/metrics` show exactly RAGOps' series.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.http_requests = Counter(
+            "ragops_http_requests_total", "HTTP requests by route and status.", ["method", "route", "status"], registry=r
+        )
+        self.http_latency = Histogram(
+            "ragops_http_request_duration_seconds", "HTTP request latency.", ["method", "route"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.cache_requests = Counter(
+            "ragops_cache_requests_total", "Cache look-ups by kind (answer, embedding) and result (hit, miss).",
+            ["kind", "result"], registry=r,
+        )
+        self.search_latency = Histogram(
+            "ragops_search_duration_seconds", "Vector store search latency.", ["mode"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.embed_latency = Histogram(
+            "ragops_embedding_duration_seconds", "Query embedding latency.", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.answers = Counter("ragops_answers_total", "Answers produced, by model.", ["model"], registry=r)
+        self.ingest_documents = Counter(
+            "ragops_ingest_documents_total", "Documents ingested, by result (ready, failed).", ["result"], registry=r
+        )
+        self.ingest_pages = Counter("ragops_ingest_pages_total", "PDF pages extracted.", registry=r)
+        self.ingest_chunks = Counter("ragops_ingest_chunks_total", "Chunks embedded and indexed.", registry=r)
+        self.ingest_failures = Counter(
+            "ragops_ingest_failures_total", "Failed ingestion attempts, by reason.", ["reason"], registry=r
+        )
+        self.ingest_latency = Histogram(
+            "ragops_ingest_duration_seconds", "Time to ingest one document.",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600), registry=r,
+        )
+        self.queue_depth = Gauge("ragops_queue_depth", "Messages waiting in the ingestion queue.", registry=r)
+        self.feedback = Counter("ragops_feedback_total", "Answer feedback, by rating.", ["rating"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

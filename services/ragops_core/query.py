@@ -1,0 +1,134 @@
+"""The question path: answer cache -> embedding cache -> search -> answer -> sources."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ragops_core import cache_keys
+from ragops_core.answering import NO_DOCUMENTS, build_sources, select_sentences
+from ragops_core.domain import Answer, SearchHit, Source
+from ragops_core.metrics import Metrics
+from ragops_core.ports import AnswerLog, Cache, ChatModel, Embedder, SearchRequest, VectorStore
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    top_k: int
+    mode: str
+    answer_ttl_seconds: int
+    embedding_ttl_seconds: int
+
+
+class QueryService:
+    def __init__(
+        self,
+        *,
+        embedder: Embedder,
+        store: VectorStore,
+        cache: Cache,
+        chat: ChatModel,
+        answers: AnswerLog,
+        metrics: Metrics,
+        options: QueryOptions,
+    ) -> None:
+        self._embedder = embedder
+        self._store = store
+        self._cache = cache
+        self._chat = chat
+        self._answers = answers
+        self._metrics = metrics
+        self.options = options
+
+    def answer_key(self, tenant: str, query: str, top_k: int) -> str:
+        return cache_keys.answer_key(
+            tenant=tenant, query=query, embedder=self._embedder.model_id, model=self._chat.name,
+            mode=self.options.mode, top_k=top_k,
+        )
+
+    async def cached_answer(self, tenant: str, query: str, top_k: int) -> bytes | None:
+        """The cached answer as ready-to-send JSON bytes (with "cached": true), or None."""
+        value = await self._cache.get(self.answer_key(tenant, query, top_k))
+        self._metrics.cache_requests.labels("answer", "hit" if value is not None else "miss").inc()
+        return value
+
+    async def answer(self, tenant: str, query: str, top_k: int) -> Answer:
+        hits = await self.retrieve(tenant, query, top_k)
+        pieces = [piece async for piece in self._answer_pieces(query, hits)]
+        return await self._finish(tenant, query, top_k, hits, "".join(pieces))
+
+    async def stream(self, tenant: str, query: str, top_k: int) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Server-sent events: `sources` first, then `delta`s of the answer, then `done`."""
+        cached = await self.cached_answer(tenant, query, top_k)
+        if cached is not None:
+            body = json.loads(cached)
+            yield "sources", {"answer_id": body["answer_id"], "sources": body["sources"], "cached": True}
+            yield "delta", {"text": body["answer"]}
+            yield "done", body
+            return
+        hits = await self.retrieve(tenant, query, top_k)
+        sources = build_sources(hits, select_sentences(query, hits))
+        yield "sources", {"sources": [s.to_json() for s in sources], "cached": False}
+        pieces = []
+        async for piece in self._answer_pieces(query, hits):
+            pieces.append(piece)
+            yield "delta", {"text": piece}
+        answer = await self._finish(tenant, query, top_k, hits, "".join(pieces), sources)
+        yield "done", answer.to_json()
+
+    async def retrieve(self, tenant: str, query: str, top_k: int, mode: str | None = None) -> list[SearchHit]:
+        mode = mode or self.options.mode
+        vector = await self.query_vector(query) if mode in ("dense", "hybrid") else None
+        started = time.perf_counter()
+        hits = await self._store.search(SearchRequest(tenant=tenant, text=query, vector=vector, limit=top_k, mode=mode))
+        self._metrics.search_latency.labels(mode).observe(time.perf_counter() - started)
+        return hits
+
+    async def query_vector(self, query: str) -> list[float]:
+        key = cache_keys.embedding_key(embedder=self._embedder.model_id, query=query)
+        cached = await self._cache.get(key)
+        self._metrics.cache_requests.labels("embedding", "hit" if cached is not None else "miss").inc()
+        if cached is not None:
+            return np.frombuffer(cached, dtype=np.float32).tolist()
+        started = time.perf_counter()
+        vector = await self._embedder.embed_query(query)
+        self._metrics.embed_latency.observe(time.perf_counter() - started)
+        await self._cache.set(
+            key, np.asarray(vector, dtype=np.float32).tobytes(), ttl_seconds=self.options.embedding_ttl_seconds
+        )
+        return vector
+
+    async def _answer_pieces(self, query: str, hits: list[SearchHit]) -> AsyncIterator[str]:
+        if not hits:
+            yield NO_DOCUMENTS
+            return
+        async for piece in self._chat.stream_answer(query, hits):
+            yield piece
+
+    async def _finish(
+        self, tenant: str, query: str, top_k: int, hits: list[SearchHit], text: str, sources: list[Source] | None = None
+    ) -> Answer:
+        if sources is None:
+            sources = build_sources(hits, select_sentences(query, hits))
+        answer = Answer(
+            answer_id=str(uuid.uuid4()), query=query, text=text, sources=sources,
+            model=self._chat.name if hits else "none",
+        )
+        self._metrics.answers.labels(answer.model).inc()
+        await self._answers.record(tenant, answer.answer_id, query, text, answer.model)
+        if hits:
+            # Never cache "no documents yet": the first upload must change that answer.
+            cached = Answer(**{**answer.__dict__, "cached": True})
+            await self._cache.set(
+                self.answer_key(tenant, query, top_k),
+                json.dumps(cached.to_json()).encode(),
+                ttl_seconds=self.options.answer_ttl_seconds,
+                tags=cache_keys.answer_tags(tenant, [s.document_id for s in sources]),
+            )
+        return answer

@@ -1,0 +1,65 @@
+"""Configuration, from RAGOPS_* environment variables (and a .env file).
+
+Every field here is also what the operator will render into the API and worker
+pods, so names are the contract between the two: change with care.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAGOPS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".ragops"), description="Where the embedded adapters keep all state.")
+    tenant: str = Field("default", description="Tenant of requests when no authentication is configured.")
+
+    chunk_words: int = Field(500, ge=1, description="Words per chunk.")
+    overlap_words: int = Field(50, ge=0, description="Words shared by consecutive chunks.")
+    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved per question by default.")
+    retrieval_mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "hybrid", description="dense (embeddings), bm25 (words) or hybrid (both, fused by DBSF)."
+    )
+    fusion: Literal["dbsf", "rrf"] = Field("dbsf", description="How hybrid retrieval fuses its two rankings.")
+    dense_max_windows: int = Field(
+        0,
+        ge=0,
+        description="Embedding windows (256 word pieces each) per chunk; 0 embeds every word of every chunk.",
+    )
+    embed_batch_size: int = Field(16, ge=1, description="Texts per embedding batch.")
+    embed_threads: int = Field(0, ge=0, description="onnxruntime threads; 0 uses every core.")
+
+    answer_cache_ttl_seconds: int = Field(3600, ge=0, description="How long an answer is served from cache.")
+    embedding_cache_ttl_seconds: int = Field(86400, ge=0, description="How long a query embedding is cached.")
+    cache_max_entries: int = Field(10000, ge=1, description="In-process cache size (entries).")
+
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
+    job_visibility_seconds: int = Field(300, ge=10, description="How long a job may run before it is retried.")
+    job_max_attempts: int = Field(3, ge=1, description="Attempts before a document's job is marked failed.")
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> Settings:
+        if self.overlap_words >= self.chunk_words:
+            raise ValueError("RAGOPS_OVERLAP_WORDS must be smaller than RAGOPS_CHUNK_WORDS")
+        return self
+
+    @property
+    def vector_dir(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.sqlite3"

@@ -1,0 +1,87 @@
+"""The one place that picks an adapter for each port, from settings alone.
+
+This issue ships the embedded adapters; the production ones (Redis, S3, SQS,
+Qdrant server, OpenAI, Bedrock) plug in here, each selected by its own setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragops_core.adapters.edge_vector_store import EdgeVectorStore
+from ragops_core.adapters.extractive_chat import ExtractiveChatModel
+from ragops_core.adapters.local_object_store import LocalObjectStore
+from ragops_core.adapters.memory_cache import MemoryCache
+from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+from ragops_core.adapters.sqlite_catalog import SqliteCatalog
+from ragops_core.adapters.sqlite_queue import SqliteQueue
+from ragops_core.documents import DocumentService
+from ragops_core.metrics import Metrics
+from ragops_core.ports import AnswerLog, Cache, ChatModel, DocumentStore, Embedder, JobStore, ObjectStore, Queue, VectorStore
+from ragops_core.query import QueryOptions, QueryService
+from ragops_core.settings import Settings
+
+
+@dataclass
+class Adapters:
+    embedder: Embedder
+    store: VectorStore
+    cache: Cache
+    objects: ObjectStore
+    queue: Queue
+    jobs: JobStore
+    documents: DocumentStore
+    answers: AnswerLog
+    chat: ChatModel
+    closers: list[object]
+
+    async def close(self) -> None:
+        for closer in reversed(self.closers):
+            await closer.close()  # type: ignore[attr-defined]
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    return OnnxMiniLMEmbedder(
+        batch_size=settings.embed_batch_size, threads=settings.embed_threads, max_windows=settings.dense_max_windows
+    )
+
+
+def build_adapters(settings: Settings, *, embedder: Embedder | None = None) -> Adapters:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    embedder = embedder or build_embedder(settings)
+    store = EdgeVectorStore(
+        settings.vector_dir, dimensions=embedder.dimensions, bm25_avg_words=float(settings.chunk_words),
+        fusion=settings.fusion,
+    )
+    catalog = SqliteCatalog(settings.catalog_path)
+    queue = SqliteQueue(settings.queue_path)
+    return Adapters(
+        embedder=embedder,
+        store=store,
+        cache=MemoryCache(max_entries=settings.cache_max_entries),
+        objects=LocalObjectStore(settings.objects_dir),
+        queue=queue,
+        jobs=catalog.jobs,
+        documents=catalog.documents,
+        answers=catalog.answers,
+        chat=ExtractiveChatModel(),
+        closers=[catalog, queue, store],
+    )
+
+
+def build_query_service(settings: Settings, adapters: Adapters, metrics: Metrics) -> QueryService:
+    a = adapters
+    return QueryService(
+        embedder=a.embedder, store=a.store, cache=a.cache, chat=a.chat, answers=a.answers, metrics=metrics,
+        options=QueryOptions(top_k=settings.top_k, mode=settings.retrieval_mode,
+                             answer_ttl_seconds=settings.answer_cache_ttl_seconds,
+                             embedding_ttl_seconds=settings.embedding_cache_ttl_seconds),
+    )
+
+
+def build_document_service(settings: Settings, adapters: Adapters) -> DocumentService:
+    a = adapters
+    return DocumentService(
+        objects=a.objects, queue=a.queue, jobs=a.jobs, documents=a.documents, store=a.store, cache=a.cache,
+        max_upload_bytes=settings.max_upload_bytes,
+    )

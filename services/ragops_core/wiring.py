@@ -55,6 +55,8 @@ def build_adapters(settings: Settings, *, embedder: Embedder | None = None) -> A
     )
     catalog = SqliteCatalog(settings.catalog_path)
     queue = SqliteQueue(settings.queue_path)
+    # The store's lock makes this process the data dir's only owner.
+    queue.recover_in_flight()
     return Adapters(
         embedder=embedder,
         store=store,

@@ -81,6 +81,20 @@ class SqliteQueue:
             return None
         return QueueMessage(receipt=receipt, body=json.loads(row[0]), receive_count=int(row[1]))
 
+    def recover_in_flight(self) -> int:
+        """Make every received-but-unacknowledged message visible now.
+
+        Only safe for the process that owns the data directory (the embedded mode
+        holds the vector store's lock): whatever was in flight belonged to a process
+        that is gone, so there is no reason to wait out its visibility timeout.
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE messages SET visible_at = ? WHERE receipt IS NOT NULL AND visible_at > ?",
+                (time.time(), time.time()),
+            )
+        return cursor.rowcount
+
     async def extend(self, message: QueueMessage, *, visibility_seconds: int) -> None:
         with self._lock:
             self._db.execute(

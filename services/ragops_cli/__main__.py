@@ -1,0 +1,3 @@
+from ragops_cli.main import app
+
+app(prog_name="ragops")

@@ -1,0 +1,24 @@
+"""Fixtures shared by every test tier."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The evaluation data laid beside the repository (../shared), or RAGOPS_SHARED_DIR."""
+    path = Path(os.environ.get("RAGOPS_SHARED_DIR", REPO.parent / "shared"))
+    if not (path / "datasets" / "pdfs" / "manifest.jsonl").is_file():
+        pytest.fail(f"evaluation data not found at {path}/datasets; set RAGOPS_SHARED_DIR to the shared/ folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pdf_dir(shared_dir: Path) -> Path:
+    return shared_dir / "datasets" / "pdfs"

@@ -1,0 +1,49 @@
+"""The real app, real embedded adapters and the real offline model, in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ragops_api.app import create_app
+from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+from ragops_core.metrics import Metrics
+from ragops_core.settings import Settings
+from ragops_core.wiring import build_adapters
+from ragops_worker.service import build_worker
+
+from api_support import AppFactory
+
+
+@pytest.fixture(scope="session")
+def embedder() -> OnnxMiniLMEmbedder:
+    # Loaded once: the model takes a second and ~1 GB to load.
+    return OnnxMiniLMEmbedder()
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> Iterator[AppFactory]:
+    clients: list[TestClient] = []
+
+    def factory(**overrides: Any) -> TestClient:
+        settings = Settings(data_dir=tmp_path / "data", **overrides)
+        adapters = build_adapters(settings, embedder=embedder)
+        metrics = Metrics()
+        app = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> TestClient:
+    return make_client()

@@ -1,0 +1,79 @@
+"""Run `ragops` as a real process, the way a user does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+START_DEADLINE_SECONDS = 90.0
+JOB_DEADLINE_SECONDS = 300.0
+
+
+def ragops(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ragops_cli", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`ragops serve` in a child process, with its log kept for failure messages."""
+
+    def __init__(self, data_dir: Path, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log_path.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ragops_cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self._log_path = log_path
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not ready after {START_DEADLINE_SECONDS}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self._log_path.read_text()[-4000:]
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=60)
+        finally:
+            self._log.close()
+        return code
+
+    def wait_for_job(self, job_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + JOB_DEADLINE_SECONDS
+        job: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{self.url}/api/jobs/{job_id}", timeout=10).json()
+            if job["state"] in ("ready", "failed"):
+                return job
+            time.sleep(0.2)
+        raise AssertionError(f"job {job_id} unfinished after {JOB_DEADLINE_SECONDS}s: {job}\n{self.log()}")

@@ -3,51 +3,66 @@
 Words, not characters or tokens, are the unit: it is what the seed system and the
 CRD speak (`chunkWords`, `overlapWords`) and it does not depend on any model's
 tokenizer. Page numbers survive chunking so every chunk can be cited by page.
+`Chunker` works incrementally, so embedding can start while later pages are
+still being extracted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable
 
 from ragops_core.domain import Chunk, Page
 
 
-def chunk_pages(pages: Sequence[Page], *, chunk_words: int = 500, overlap_words: int = 50) -> list[Chunk]:
+class Chunker:
+    """Feed pages in order with `add`; each call returns the chunks completed so far."""
+
+    def __init__(self, *, chunk_words: int = 500, overlap_words: int = 50) -> None:
+        if chunk_words < 1:
+            raise ValueError("chunk_words must be at least 1")
+        if not 0 <= overlap_words < chunk_words:
+            raise ValueError("overlap_words must be at least 0 and smaller than chunk_words")
+        self._size = chunk_words
+        self._step = chunk_words - overlap_words
+        self._words: list[str] = []
+        self._pages: list[int] = []
+        self._emitted_to = 0  # words[: emitted_to] are already in some chunk
+        self._index = 0
+
+    def add(self, page: Page) -> list[Chunk]:
+        page_words = page.text.split()
+        self._words.extend(page_words)
+        self._pages.extend([page.number] * len(page_words))
+        chunks = []
+        while len(self._words) >= self._size:
+            chunks.append(self._emit(self._size))
+            del self._words[: self._step]
+            del self._pages[: self._step]
+            self._emitted_to = self._size - self._step
+        return chunks
+
+    def finish(self) -> list[Chunk]:
+        """The last, shorter chunk, if some words are not in any chunk yet."""
+        if len(self._words) > self._emitted_to:
+            return [self._emit(len(self._words))]
+        return []
+
+    def _emit(self, length: int) -> Chunk:
+        breaks: list[tuple[int, int]] = []
+        for offset, number in enumerate(self._pages[:length]):
+            if not breaks or breaks[-1][1] != number:
+                breaks.append((offset, number))
+        chunk = Chunk(index=self._index, text=" ".join(self._words[:length]), page_breaks=tuple(breaks))
+        self._index += 1
+        return chunk
+
+
+def chunk_pages(pages: Iterable[Page], *, chunk_words: int = 500, overlap_words: int = 50) -> list[Chunk]:
     """Chunks of `chunk_words` words, each sharing `overlap_words` with the previous one.
 
     The last chunk may be shorter. Pages without words contribute nothing; a
     document without words gives no chunks.
     """
-    if chunk_words < 1:
-        raise ValueError("chunk_words must be at least 1")
-    if not 0 <= overlap_words < chunk_words:
-        raise ValueError("overlap_words must be at least 0 and smaller than chunk_words")
-    words: list[str] = []
-    word_pages: list[int] = []
-    for page in pages:
-        page_words = page.text.split()
-        words.extend(page_words)
-        word_pages.extend([page.number] * len(page_words))
-    return [
-        Chunk(index=index, text=" ".join(words[start:end]), page_breaks=_page_breaks(word_pages, start, end))
-        for index, (start, end) in enumerate(_windows(len(words), chunk_words, overlap_words))
-    ]
-
-
-def _windows(total: int, size: int, overlap: int) -> Iterator[tuple[int, int]]:
-    step = size - overlap
-    start = 0
-    while start < total:
-        end = min(start + size, total)
-        yield start, end
-        if end == total:
-            return
-        start += step
-
-
-def _page_breaks(word_pages: Sequence[int], start: int, end: int) -> tuple[tuple[int, int], ...]:
-    breaks: list[tuple[int, int]] = []
-    for offset, number in enumerate(word_pages[start:end]):
-        if not breaks or breaks[-1][1] != number:
-            breaks.append((offset, number))
-    return tuple(breaks)
+    chunker = Chunker(chunk_words=chunk_words, overlap_words=overlap_words)
+    chunks = [chunk for page in pages for chunk in chunker.add(page)]
+    return chunks + chunker.finish()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pypdf import PdfReader
@@ -31,39 +31,50 @@ class Extracted:
     unreadable_pages: int
 
 
-def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) -> Extracted:
+@dataclass(frozen=True)
+class PageStream:
+    """A readable document: its page count, and its pages read lazily in order.
+
+    `pages` yields a `Page` per page, or None for a page that alone could not be read.
+    """
+
+    total_pages: int
+    pages: Iterator[Page | None]
+
+
+def open_pages(filename: str, data: bytes) -> PageStream:
+    """Open `data` for page-by-page extraction; raises `ExtractionError` if it cannot be opened."""
     check_supported(filename, data[:4096])
     if is_text(filename):
-        return _extract_text(data)
-    return _extract_pdf(filename, data, on_page)
-
-
-def _extract_text(data: bytes) -> Extracted:
-    text = data.decode("utf-8", errors="replace")
-    if not text.split():
-        raise ExtractionError("the file contains no text")
-    return Extracted(pages=[Page(number=1, text=text)], total_pages=1, unreadable_pages=0)
-
-
-def _extract_pdf(filename: str, data: bytes, on_page: PageProgress | None) -> Extracted:
+        text = data.decode("utf-8", errors="replace")
+        if not text.split():
+            raise ExtractionError("the file contains no text")
+        return PageStream(total_pages=1, pages=iter([Page(number=1, text=text)]))
     reader = _open_pdf(data)
     total = _page_count(reader)
+    return PageStream(total_pages=total, pages=(_pdf_page(reader, n, filename) for n in range(1, total + 1)))
+
+
+def no_text_error(total: int, unreadable: int) -> ExtractionError:
+    detail = f"{unreadable} of {total} pages could not be read" if unreadable else "its pages hold no text layer"
+    return ExtractionError(f"no text could be extracted ({detail}); scanned PDFs need OCR, which RAGOps does not do yet")
+
+
+def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) -> Extracted:
+    """Every page at once (for callers that do not stream)."""
+    stream = open_pages(filename, data)
     pages: list[Page] = []
     unreadable = 0
-    for number in range(1, total + 1):
-        text = _page_text(reader, number, filename)
-        if text is None:
+    for number, page in enumerate(stream.pages, start=1):
+        if page is None:
             unreadable += 1
-        elif text.strip():
-            pages.append(Page(number=number, text=text))
+        elif page.text.strip():
+            pages.append(page)
         if on_page is not None:
-            on_page(number, total)
+            on_page(number, stream.total_pages)
     if not pages:
-        detail = f"{unreadable} of {total} pages could not be read" if unreadable else "pages hold no text layer"
-        raise ExtractionError(
-            f"no text could be extracted ({detail}); scanned PDFs need OCR, which RAGOps does not do yet"
-        )
-    return Extracted(pages=pages, total_pages=total, unreadable_pages=unreadable)
+        raise no_text_error(stream.total_pages, unreadable)
+    return Extracted(pages=pages, total_pages=stream.total_pages, unreadable_pages=unreadable)
 
 
 def _open_pdf(data: bytes) -> PdfReader:
@@ -93,10 +104,10 @@ def _page_count(reader: PdfReader) -> int:
         raise ExtractionError(f"the PDF's page tree is damaged: {type(exc).__name__}: {exc}") from exc
 
 
-def _page_text(reader: PdfReader, number: int, filename: str) -> str | None:
-    """Text of one page, or None when that page alone is unreadable (the rest still counts)."""
+def _pdf_page(reader: PdfReader, number: int, filename: str) -> Page | None:
+    """One page, or None when that page alone is unreadable (the rest still counts)."""
     try:
-        return reader.pages[number - 1].extract_text() or ""
+        return Page(number=number, text=reader.pages[number - 1].extract_text() or "")
     except Exception as exc:  # noqa: BLE001 - one broken page must not lose the other pages
         log.warning("Skipped unreadable page", extra={"file": filename, "page": number, "error": repr(exc)})
         return None

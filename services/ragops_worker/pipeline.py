@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
 from ragops_core import cache_keys
-from ragops_core.chunking import chunk_pages
-from ragops_core.domain import DocumentRecord, IngestMessage, JobState, StoredChunk
+from ragops_core.chunking import Chunker
+from ragops_core.domain import Chunk, DocumentRecord, IngestMessage, JobState, Page, StoredChunk
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Cache, DocumentStore, Embedder, JobStore, ObjectStore, VectorStore
-from ragops_worker.extraction import extract
+from ragops_worker.extraction import no_text_error, open_pages
 
 log = logging.getLogger(__name__)
 
@@ -51,52 +53,54 @@ class IngestionPipeline:
         self._options = options
 
     async def process(self, message: IngestMessage, *, on_progress: Progress | None = None) -> DocumentRecord:
-        """Index the document; raises on failure (the caller decides retry or fail)."""
+        """Index the document; raises on failure (the caller decides retry or fail).
+
+        Extraction runs in a thread and hands pages over as it reads them, so the
+        first chunks are being embedded while later pages are still parsed.
+        """
         started = time.perf_counter()
         progress: dict[str, int] = {"pages_done": 0, "pages_total": 0, "chunks_done": 0, "chunks_total": 0}
         await self._jobs.update(message.job_id, state=JobState.PROCESSING, progress=progress)
         data = await self._objects.get(message.object_key)
-
-        def page_done(number: int, total: int) -> None:
-            progress.update(pages_done=number, pages_total=total)
-            if on_progress is not None:
-                on_progress(dict(progress))
-
-        extracted = await anyio.to_thread.run_sync(
-            lambda: extract(message.filename, data, on_page=page_done)
-        )
-        self._metrics.ingest_pages.inc(extracted.total_pages)
-        chunks = chunk_pages(
-            extracted.pages, chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words
-        )
-        progress.update(pages_done=extracted.total_pages, pages_total=extracted.total_pages, chunks_total=len(chunks))
-        await self._report(message.job_id, progress, on_progress)
-
-        stored = [
-            StoredChunk(tenant=message.tenant, document_id=message.document_id, filename=message.filename,
-                        index=c.index, text=c.text, page_breaks=c.page_breaks)
-            for c in chunks
-        ]
-        for start in range(0, len(stored), self._options.batch_size):
-            batch = stored[start : start + self._options.batch_size]
-            vectors = await self._embedder.embed_documents([c.text for c in batch])
-            await self._store.upsert(batch, vectors)
-            progress["chunks_done"] = start + len(batch)
-            self._metrics.ingest_chunks.inc(len(batch))
+        stream = await anyio.to_thread.run_sync(open_pages, message.filename, data)
+        progress["pages_total"] = stream.total_pages
+        chunker = Chunker(chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words)
+        pending: list[Chunk] = []
+        unreadable = 0
+        readable = 0
+        async for page in _pages_from_thread(stream.pages):
+            progress["pages_done"] += 1
+            if page is None:
+                unreadable += 1
+            elif page.text.strip():
+                readable += 1
+                pending.extend(chunker.add(page))
+            progress["chunks_total"] = progress["chunks_done"] + len(pending)
+            while len(pending) >= self._options.batch_size:
+                await self._index(message, pending[: self._options.batch_size], progress)
+                del pending[: self._options.batch_size]
             await self._report(message.job_id, progress, on_progress)
+        if not readable:
+            raise no_text_error(stream.total_pages, unreadable)
+        pending.extend(chunker.finish())
+        progress["chunks_total"] = progress["chunks_done"] + len(pending)
+        for start in range(0, len(pending), self._options.batch_size):
+            await self._index(message, pending[start : start + self._options.batch_size], progress)
+            await self._report(message.job_id, progress, on_progress)
+        self._metrics.ingest_pages.inc(stream.total_pages)
         # Points are overwritten in place (stable ids); only a shorter new version
         # leaves stale chunks behind, and those go now.
-        await self._store.delete_document(message.tenant, message.document_id, from_chunk=len(stored))
+        await self._store.delete_document(message.tenant, message.document_id, from_chunk=progress["chunks_done"])
 
         record = DocumentRecord(
             document_id=message.document_id, tenant=message.tenant, filename=message.filename,
-            pages=extracted.total_pages, chunks=len(stored), bytes=len(data), updated_at=time.time(),
+            pages=stream.total_pages, chunks=progress["chunks_done"], bytes=len(data), updated_at=time.time(),
             job_id=message.job_id,
         )
         await self._documents.put(record)
         await self._cache.invalidate_tags([cache_keys.tenant_tag(message.tenant)])
-        if extracted.unreadable_pages:
-            progress["pages_unreadable"] = extracted.unreadable_pages
+        if unreadable:
+            progress["pages_unreadable"] = unreadable
         await self._jobs.update(message.job_id, state=JobState.READY, progress=progress)
         self._metrics.ingest_documents.labels("ready").inc()
         self._metrics.ingest_latency.observe(time.perf_counter() - started)
@@ -107,7 +111,45 @@ class IngestionPipeline:
         )
         return record
 
+    async def _index(self, message: IngestMessage, chunks: list[Chunk], progress: dict[str, int]) -> None:
+        stored = [
+            StoredChunk(tenant=message.tenant, document_id=message.document_id, filename=message.filename,
+                        index=c.index, text=c.text, page_breaks=c.page_breaks)
+            for c in chunks
+        ]
+        vectors = await self._embedder.embed_documents([c.text for c in stored])
+        await self._store.upsert(stored, vectors)
+        progress["chunks_done"] += len(stored)
+        self._metrics.ingest_chunks.inc(len(stored))
+
     async def _report(self, job_id: str, progress: dict[str, int], on_progress: Progress | None) -> None:
         await self._jobs.update(job_id, progress=dict(progress))
         if on_progress is not None:
             on_progress(dict(progress))
+
+
+async def _pages_from_thread(pages: Iterator[Page | None]) -> AsyncIterator[Page | None]:
+    """Iterate a blocking page iterator in a worker thread, yielding pages as they come."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                loop.call_soon_threadsafe(queue.put_nowait, ("page", page))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+
+    producer = loop.run_in_executor(None, produce)
+    try:
+        while True:
+            kind, item = await queue.get()
+            if kind == "error":
+                raise item
+            if kind == "end":
+                return
+            yield item
+    finally:
+        await producer

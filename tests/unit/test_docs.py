@@ -1,0 +1,14 @@
+"""The README's configuration reference lists every setting, with its real default."""
+
+from pathlib import Path
+
+from ragops_core.settings import Settings
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_every_setting_is_documented_with_its_default() -> None:
+    for name, field in Settings.model_fields.items():
+        row = next((line for line in README.splitlines() if line.startswith(f"| `RAGOPS_{name.upper()}` |")), None)
+        assert row is not None, f"RAGOPS_{name.upper()} is missing from the README's configuration table"
+        assert f"`{field.default}`" in row, f"RAGOPS_{name.upper()}: README default differs from {field.default!r}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ragops_devcluster.components import KWOK_NODE_ANNOTATION
-from ragops_devcluster.errors import DevClusterError
-from ragops_devcluster.kubectl import Kubectl, KubectlFailed
+from ragops_devcluster.errors import DevClusterError, KubectlFailed
+from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending, wait_until
 
 STORAGE_CLASS = "gp3"

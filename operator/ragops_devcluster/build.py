@@ -19,6 +19,7 @@ from ragops_devcluster import gomod, versions
 from ragops_devcluster.errors import BinariesNotBuilt, GoCommandFailed
 from ragops_devcluster.gotool import GoToolchain, Progress, build_env, find_go, require_go, run_go
 from ragops_devcluster.paths import cache_root
+from ragops_devcluster.waiting import Pending, wait_until
 
 KUBERNETES_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 # Stages kwokctl feeds its controller by default; standalone kwok refuses to start without any.
@@ -102,38 +103,55 @@ def find_built() -> Binaries | None:
     return None
 
 
+NOT_BUILT = (
+    "the dev-cluster binaries are not built yet: run `ragops dev-cluster build` "
+    "(or `python -m ragops_devcluster build`); a cold build takes tens of minutes, "
+    "later runs reuse the cache"
+)
+
+
 def require_built() -> Binaries:
     found = find_built()
     if found is None:
-        raise BinariesNotBuilt(
-            "the dev-cluster binaries are not built yet: run `ragops dev-cluster build` "
-            f"(cold build takes tens of minutes; cached under {cache_root()})"
-        )
+        raise BinariesNotBuilt(f"{NOT_BUILT} (cache: {cache_root()})")
     return found
 
 
 @contextlib.contextmanager
-def _cache_lock() -> Iterator[None]:
+def _cache_lock(progress: Progress, timeout: float) -> Iterator[None]:
     """Serialise builds: two CI jobs sharing a cache must not write the same directory."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".build.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+
+        def acquired() -> bool | Pending:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return Pending(f"another build holds {root / '.build.lock'}")
+            return True
+
+        if acquired() is not True:
+            progress(
+                f"waiting for another dev-cluster build to finish (lock {root / '.build.lock'})"
+            )
+            wait_until(acquired, timeout=timeout, what="the build lock", interval=5.0)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_all(progress: Progress, *, nice: int = 10) -> Binaries:
+def build_all(progress: Progress, *, nice: int = 10, lock_timeout: float = 7200) -> Binaries:
     """Build whatever the cache lacks, then return every binary's path.
 
-    A complete cache returns at once without needing a Go toolchain.
+    A complete cache returns at once without needing a Go toolchain. `lock_timeout` bounds the
+    wait for a concurrent build of the same cache (a cold build takes tens of minutes).
     """
     cached = find_built()
     if cached is not None:
         return cached
-    with _cache_lock():
+    with _cache_lock(progress, lock_timeout):
         goos, goarch = _host_platform()
         toolchain: GoToolchain | None = None
         for component, builder in (

@@ -191,7 +191,7 @@ def up(
     return current
 
 
-def down(directory: Path, *, timeout: float = 20) -> list[str]:
+def down(directory: Path, *, timeout: float = 10) -> list[str]:
     """Stop every process recorded in `directory`; return the names of those that were running."""
     layout = Layout(directory.resolve())
     recorded = state.load(layout)
@@ -214,6 +214,11 @@ def status(directory: Path) -> ClusterStatus:
     listing = [
         ComponentStatus(r.name, r.pid, procs.is_running(r), r.log) for r in recorded.processes
     ]
-    certs = pki.locate(layout.pki)
-    ready = health.probe(f"{recorded.server}/readyz", verify=health.trusted_client_context(certs))
+    ready: bool | Pending
+    try:
+        context = health.trusted_client_context(pki.locate(layout.pki))
+    except OSError as exc:  # a half-removed directory: report it rather than crash
+        ready = Pending(f"cannot load the cluster's certificates: {exc}")
+    else:
+        ready = health.probe(f"{recorded.server}/readyz", verify=context)
     return ClusterStatus(layout.root, recorded.server, recorded.kubeconfig, listing, ready)

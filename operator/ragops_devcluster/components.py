@@ -49,8 +49,10 @@ def kube_apiserver(
         str(binaries.kube_apiserver),
         f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
         "--bind-address=127.0.0.1",
-        # Becomes the endpoint of the `kubernetes` Service; must be an address we serve on.
         "--advertise-address=127.0.0.1",
+        # The endpoint reconciler refuses loopback addresses, and nothing in a kwok cluster can
+        # dial the `kubernetes` Service anyway (no pod network), so its Endpoints stay unmanaged.
+        "--endpoint-reconciler-type=none",
         f"--secure-port={ports['apiserver']}",
         f"--cert-dir={layout.components / 'apiserver'}",
         f"--tls-cert-file={pki.apiserver.cert}",

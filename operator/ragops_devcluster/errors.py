@@ -27,5 +27,9 @@ class DeadlineExceeded(DevClusterError):
     """A wait ran out of time; the message says what was awaited and the last observation."""
 
 
+class KubectlFailed(DevClusterError):
+    """kubectl exited non-zero or hung; the message carries its stderr."""
+
+
 class ClusterNotRunning(DevClusterError):
     """No started cluster is recorded in the given directory."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ragops_devcluster.errors import GoCommandFailed, GoToolchainMissing
+from ragops_devcluster.versions import MIN_GO
 
 GO_ENV = "RAGOPS_GO"
 # Debian's golang-go and the official tarball land here; many shells do not have them on PATH.
@@ -47,7 +48,7 @@ def parse_go_version(text: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
 
-def find_go(need: str = "1.26.0") -> GoToolchain:
+def find_go(need: str = MIN_GO) -> GoToolchain:
     """The Go toolchain to build with, or a GoToolchainMissing that says how to get one."""
     candidates: list[Path] = []
     if os.environ.get(GO_ENV):

@@ -9,11 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragops_devcluster.errors import DevClusterError
-
-
-class KubectlFailed(DevClusterError):
-    """kubectl exited non-zero; the message carries its stderr."""
+from ragops_devcluster.errors import KubectlFailed
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def _issue(
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
-                key_encipherment=not is_ca,
+                key_encipherment=False,  # ECDSA keys sign; they never encipher
                 key_cert_sign=is_ca,
                 crl_sign=is_ca,
                 content_commitment=False,

@@ -83,32 +83,36 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def stop(records: Sequence[ProcessRecord], *, timeout: float = 20.0) -> list[str]:
-    """SIGTERM every still-running record (last started first), SIGKILL what outlives `timeout`.
+def _stop_one(record: ProcessRecord, timeout: float) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGTERM)
 
+    def gone() -> bool | Pending:
+        _reap(record.pid)
+        return (
+            True
+            if not is_running(record)
+            else Pending(f"{record.name} (pid {record.pid}) still running")
+        )
+
+    try:
+        wait_until(gone, timeout=timeout, what=f"{record.name} to exit after SIGTERM", interval=0.1)
+    except DeadlineExceeded:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, signal.SIGKILL)
+        wait_until(gone, timeout=10, what=f"{record.name} to vanish after SIGKILL", interval=0.1)
+
+
+def stop(records: Sequence[ProcessRecord], *, timeout: float = 10.0) -> list[str]:
+    """Stop every still-running record, last started first, each before the next.
+
+    One at a time so each component shuts down while what it depends on still runs (the API
+    server can close its etcd connections cleanly, and so on); SIGKILL after `timeout` seconds.
     Returns the names of the processes that were running.
     """
     running = [r for r in reversed(records) if is_running(r)]
     for record in running:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(record.pid, signal.SIGTERM)
-
-    def all_gone() -> bool | Pending:
-        for record in running:
-            _reap(record.pid)
-        alive = [r.name for r in running if is_running(r)]
-        return True if not alive else Pending("still running: " + ", ".join(alive))
-
-    try:
-        wait_until(all_gone, timeout=timeout, what="control-plane processes to exit", interval=0.2)
-    except DeadlineExceeded:
-        for record in running:
-            if is_running(record):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(record.pid, signal.SIGKILL)
-        wait_until(
-            all_gone, timeout=10, what="killed control-plane processes to vanish", interval=0.2
-        )
+        _stop_one(record, timeout)
     return [r.name for r in running]
 
 

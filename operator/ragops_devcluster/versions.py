@@ -9,6 +9,8 @@ KUBERNETES: Final = "v1.37.2"
 # The issue pins etcd 3.6.x: the newest patch of the series Kubernetes 1.3x is tested against.
 ETCD: Final = "v3.6.16"
 KWOK: Final = "v0.8.0"
+# The oldest Go whose toolchain satisfies every pinned release's go.mod `go` line.
+MIN_GO: Final = "1.26.0"
 
 # Bump when build flags or the cache layout change, so existing caches are rebuilt instead of reused.
 RECIPE: Final = 1

@@ -9,6 +9,7 @@ A missing tool fails the session with a message saying what to install; nothing 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -19,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import ClusterUnderTest, Waits
+from cluster_support import ClusterUnderTest, Kube, Waits
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.dynamic.exceptions import NotFoundError
 from ragops_devcluster import build, cluster
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.kubectl import Kubectl
@@ -55,15 +56,17 @@ def _kubectl_binary() -> Path:
 
 
 def _local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterUnderTest]:
-    try:
-        binaries = build.require_built()
-    except DevClusterError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    binaries = build.find_built()
+    if binaries is None:
+        pytest.fail(build.NOT_BUILT, pytrace=False)
     directory = tmp_path_factory.mktemp("devcluster")
+    failure: DevClusterError | None = None
     try:
         started = cluster.up(directory, binaries, _log.info)
     except DevClusterError as exc:
-        pytest.fail(f"the local dev cluster did not start: {exc}", pytrace=False)
+        failure = exc  # reported outside the handler so pytest shows one clean message
+    if failure is not None:
+        pytest.fail(f"the local dev cluster did not start: {failure}", pytrace=False)
     try:
         kubeconfig = Path(started.kubeconfig)
         yield ClusterUnderTest("local", kubeconfig, Kubectl(binaries.kubectl, kubeconfig))
@@ -91,10 +94,10 @@ def _kind() -> Iterator[ClusterUnderTest]:
             f"{BACKEND_ENV}=kind needs a running Docker engine; use `local` on machines without one",
             pytrace=False,
         )
-    try:
-        from pytest_kind import KindCluster  # optional: only CI machines with Docker install it
-    except ImportError:
+    if importlib.util.find_spec("pytest_kind") is None:
         pytest.fail(f"{BACKEND_ENV}=kind needs pytest-kind: pip install pytest-kind", pytrace=False)
+    from pytest_kind import KindCluster  # optional: only machines with Docker install it
+
     kind = KindCluster(f"ragops-{uuid.uuid4().hex[:6]}")
     kind.create()
     try:
@@ -118,11 +121,19 @@ def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterUnd
 
 @pytest.fixture(scope="session")
 def api_client(k8s_cluster: ClusterUnderTest) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=str(k8s_cluster.kubeconfig))
+    # The loader is untyped upstream; it returns a configured ApiClient.
+    api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(k8s_cluster.kubeconfig)
+    )
     try:
         yield api
     finally:
-        api.close()
+        api.close()  # type: ignore[no-untyped-call]  # untyped upstream
+
+
+@pytest.fixture(scope="session")
+def kube(api_client: client.ApiClient) -> Kube:
+    return Kube(api_client)
 
 
 @pytest.fixture(scope="session")
@@ -130,25 +141,27 @@ def kubectl(k8s_cluster: ClusterUnderTest) -> Kubectl:
     return k8s_cluster.kubectl
 
 
+@pytest.fixture(scope="session")
+def waits(kube: Kube) -> Waits:
+    return Waits(kube)
+
+
 @pytest.fixture
-def namespace(api_client: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace per test, deleted afterwards (the namespace controller empties it)."""
     stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"{stem}-{uuid.uuid4().hex[:5]}"
-    core = client.CoreV1Api(api_client)
-    core.create_namespace(
-        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"ragops-test": "true"}))
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"ragops-test": "true"}},
+        }
     )
     try:
         yield name
     finally:
         try:
-            core.delete_namespace(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-
-
-@pytest.fixture(scope="session")
-def waits(api_client: client.ApiClient) -> Waits:
-    return Waits(api_client)
+            kube.delete("v1", "Namespace", name)
+        except NotFoundError:
+            pass

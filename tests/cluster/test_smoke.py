@@ -7,9 +7,12 @@ import uuid
 from typing import Any
 
 import pytest
-from cluster_support import ClusterUnderTest, Waits
-from kubernetes import client
-from kubernetes.client.rest import ApiException
+from cluster_support import ClusterUnderTest, Kube, Obj, Waits, conditions
+from kubernetes.dynamic.exceptions import (
+    NotFoundError,
+    ResourceNotFoundError,
+    UnprocessibleEntityError,
+)
 from ragops_devcluster import versions
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
@@ -21,7 +24,12 @@ ZONE = "topology.kubernetes.io/zone"
 IMAGE = "registry.k8s.io/pause:3.10"
 
 
-def _deployment(name: str, replicas: int, **pod_spec: Any) -> dict[str, Any]:
+def _deployment(name: str, replicas: int, **pod_spec: Any) -> Obj:
+    container = {
+        "name": "main",
+        "image": IMAGE,
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -31,54 +39,40 @@ def _deployment(name: str, replicas: int, **pod_spec: Any) -> dict[str, Any]:
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": "main",
-                            "image": IMAGE,
-                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
-                        }
-                    ],
-                    **pod_spec,
-                },
+                "spec": {"containers": [container], **pod_spec},
             },
         },
     }
 
 
 def test_kubectl_talks_to_the_api_server(k8s_cluster: ClusterUnderTest, kubectl: Kubectl) -> None:
-    version = json.loads(kubectl.run(["version", "-o", "json"]))
-    server = version["serverVersion"]["gitVersion"]
+    server = json.loads(kubectl.run(["version", "-o", "json"]))["serverVersion"]["gitVersion"]
     if k8s_cluster.backend == "local":
         assert server == versions.KUBERNETES
     assert server.startswith("v1.")
-    resources = kubectl.run(["api-resources", "-o", "name"]).split()
-    assert {
+    resources = set(kubectl.run(["api-resources", "-o", "name"]).split())
+    expected = {
         "deployments.apps",
         "statefulsets.apps",
         "horizontalpodautoscalers.autoscaling",
         "customresourcedefinitions.apiextensions.k8s.io",
-    } <= set(resources)
+    }
+    assert expected <= resources, expected - resources
     assert (
         kubectl.run(["auth", "can-i", "create", "deployments", "--all-namespaces"]).strip() == "yes"
     )
 
 
-def test_nodes_are_ready_across_three_zones(api_client: client.ApiClient) -> None:
-    nodes = client.CoreV1Api(api_client).list_node().items
-    ready = [
-        n
-        for n in nodes
-        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
-    ]
-    zones = {n.metadata.labels.get(ZONE) for n in ready}
-    assert len(zones - {None}) >= 3, (
-        f"Ready nodes per zone: {[(n.metadata.name, n.metadata.labels.get(ZONE)) for n in ready]}"
+def test_nodes_are_ready_across_three_zones(kube: Kube) -> None:
+    nodes = [n for n in kube.list("v1", "Node") if conditions(n).get("Ready") == "True"]
+    zones = {n["metadata"]["labels"].get(ZONE) for n in nodes} - {None}
+    assert len(zones) >= 3, (
+        f"Ready nodes per zone: {[(n['metadata']['name'], n['metadata']['labels'].get(ZONE)) for n in nodes]}"
     )
 
 
 def test_deployment_becomes_available_spread_over_zones(
-    api_client: client.ApiClient, namespace: str, waits: Waits
+    kube: Kube, namespace: str, waits: Waits
 ) -> None:
     spread = [
         {
@@ -88,37 +82,37 @@ def test_deployment_becomes_available_spread_over_zones(
             "labelSelector": {"matchLabels": {"app": "web"}},
         }
     ]
-    client.AppsV1Api(api_client).create_namespaced_deployment(
-        namespace, _deployment("web", 3, topologySpreadConstraints=spread)
-    )
+    kube.create(_deployment("web", 3, topologySpreadConstraints=spread), namespace)
     deployment = waits.deployment_available(namespace, "web")
-    assert deployment.status.available_replicas == 3
+    assert deployment["status"]["availableReplicas"] == 3
 
-    core = client.CoreV1Api(api_client)
-    pods = core.list_namespaced_pod(namespace, label_selector="app=web").items
-    assert all(p.status.phase == "Running" for p in pods)
-    assert all(
-        any(c.type == "Ready" and c.status == "True" for c in p.status.conditions) for p in pods
-    )
-    zones = {core.read_node(p.spec.node_name).metadata.labels[ZONE] for p in pods}
+    pods = kube.list("v1", "Pod", namespace, "app=web")
+    assert [p["status"]["phase"] for p in pods] == ["Running"] * 3
+    assert all(conditions(p).get("Ready") == "True" for p in pods)
+    zones = {
+        kube.get("v1", "Node", p["spec"]["nodeName"])["metadata"]["labels"][ZONE] for p in pods
+    }
     assert len(zones) == 3, f"topology spread should put one pod per zone, got {zones}"
 
 
 def test_statefulset_claims_bind_and_pods_become_ready(
-    api_client: client.ApiClient, namespace: str, waits: Waits, k8s_cluster: ClusterUnderTest
+    kube: Kube, namespace: str, waits: Waits, k8s_cluster: ClusterUnderTest
 ) -> None:
-    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
-    core.create_namespaced_service(
-        namespace,
+    kube.create(
         {
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": "db"},
             "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]},
         },
-    )
-    apps.create_namespaced_stateful_set(
         namespace,
+    )
+    container = {
+        "name": "main",
+        "image": IMAGE,
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    }
+    kube.create(
         {
             "apiVersion": "apps/v1",
             "kind": "StatefulSet",
@@ -129,17 +123,9 @@ def test_statefulset_claims_bind_and_pods_become_ready(
                 "selector": {"matchLabels": {"app": "db"}},
                 "template": {
                     "metadata": {"labels": {"app": "db"}},
-                    "spec": {
-                        "containers": [
-                            {
-                                "name": "main",
-                                "image": IMAGE,
-                                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
-                            }
-                        ]
-                    },
+                    "spec": {"containers": [container]},
                 },
-                # No storageClassName: the cluster's default class must be applied by admission.
+                # No storageClassName: admission must apply the cluster's default class.
                 "volumeClaimTemplates": [
                     {
                         "metadata": {"name": "data"},
@@ -151,125 +137,108 @@ def test_statefulset_claims_bind_and_pods_become_ready(
                 ],
             },
         },
+        namespace,
     )
-    claims = waits.pvcs_bound(namespace, "", 2)
+    claims = waits.claims_bound(namespace, 2)
     if k8s_cluster.backend == "local":
-        assert {c.spec.storage_class_name for c in claims} == {"gp3"}
+        assert {c["spec"]["storageClassName"] for c in claims} == {"gp3"}
     statefulset = waits.statefulset_ready(namespace, "db")
-    assert statefulset.status.ready_replicas == 2
+    assert statefulset["status"]["readyReplicas"] == 2
     for claim in claims:
-        volume = core.read_persistent_volume(claim.spec.volume_name)
-        assert volume.status.phase == "Bound"
+        volume = kube.get("v1", "PersistentVolume", claim["spec"]["volumeName"])
+        assert volume["status"]["phase"] == "Bound"
 
 
 def test_deleting_an_owner_garbage_collects_its_children(
-    api_client: client.ApiClient, namespace: str, waits: Waits
+    kube: Kube, namespace: str, waits: Waits
 ) -> None:
-    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
-    apps.create_namespaced_deployment(namespace, _deployment("owner", 2))
+    kube.create(_deployment("owner", 2), namespace)
     waits.deployment_available(namespace, "owner")
-    assert apps.list_namespaced_replica_set(namespace, label_selector="app=owner").items
+    assert kube.list("apps/v1", "ReplicaSet", namespace, "app=owner")
 
-    # An explicit ownerReference too, so the collector is proven on more than controller-made objects.
-    owner = core.create_namespaced_config_map(namespace, {"metadata": {"name": "parent"}})
-    core.create_namespaced_config_map(
-        namespace,
+    # An explicit ownerReference too, so the collector is proven beyond controller-made objects.
+    parent = kube.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "parent"}}, namespace
+    )
+    owner_ref = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": "parent",
+        "uid": parent["metadata"]["uid"],
+    }
+    kube.create(
         {
-            "metadata": {
-                "name": "child",
-                "ownerReferences": [
-                    {
-                        "apiVersion": "v1",
-                        "kind": "ConfigMap",
-                        "name": "parent",
-                        "uid": owner.metadata.uid,
-                    }
-                ],
-            }
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "child", "ownerReferences": [owner_ref]},
         },
+        namespace,
     )
 
-    apps.delete_namespaced_deployment("owner", namespace, propagation_policy="Background")
-    core.delete_namespaced_config_map("parent", namespace, propagation_policy="Background")
+    kube.delete("apps/v1", "Deployment", "owner", namespace)
+    kube.delete("v1", "ConfigMap", "parent", namespace)
     waits.gone(
-        lambda: apps.list_namespaced_replica_set(namespace, label_selector="app=owner").items,
+        lambda: kube.list("apps/v1", "ReplicaSet", namespace, "app=owner"),
         what="ReplicaSets of the deleted Deployment to be collected",
     )
     waits.gone(
-        lambda: core.list_namespaced_pod(namespace, label_selector="app=owner").items,
+        lambda: kube.list("v1", "Pod", namespace, "app=owner"),
         what="Pods of the deleted Deployment to be collected",
     )
     waits.gone(
         lambda: [
-            c
-            for c in core.list_namespaced_config_map(namespace).items
-            if c.metadata.name == "child"
+            c for c in kube.list("v1", "ConfigMap", namespace) if c["metadata"]["name"] == "child"
         ],
         what="the ConfigMap owned by the deleted ConfigMap to be collected",
     )
 
 
-def test_crd_cel_rule_rejects_invalid_object(
-    api_client: client.ApiClient, namespace: str, waits: Waits
-) -> None:
+def _widget_crd(group: str, message: str) -> Obj:
+    spec_schema = {
+        "type": "object",
+        "properties": {"replicas": {"type": "integer"}, "maxReplicas": {"type": "integer"}},
+        "x-kubernetes-validations": [
+            {"rule": "self.replicas <= self.maxReplicas", "message": message}
+        ],
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "properties": {"spec": spec_schema}}
+                    },
+                }
+            ],
+        },
+    }
+
+
+def test_crd_cel_rule_rejects_invalid_object(kube: Kube, namespace: str, waits: Waits) -> None:
     group = f"t{uuid.uuid4().hex[:8]}.smoke.ragops.dev"
     message = "replicas must not exceed maxReplicas"
-    extensions = client.ApiextensionsV1Api(api_client)
     crd_name = f"widgets.{group}"
-    extensions.create_custom_resource_definition(
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": crd_name},
-            "spec": {
-                "group": group,
-                "scope": "Namespaced",
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "properties": {
-                                    "spec": {
-                                        "type": "object",
-                                        "properties": {
-                                            "replicas": {"type": "integer"},
-                                            "maxReplicas": {"type": "integer"},
-                                        },
-                                        "x-kubernetes-validations": [
-                                            {
-                                                "rule": "self.replicas <= self.maxReplicas",
-                                                "message": message,
-                                            }
-                                        ],
-                                    }
-                                },
-                            }
-                        },
-                    }
-                ],
-            },
-        }
-    )
+    kube.create(_widget_crd(group, message))
     try:
 
         def established() -> bool | Pending:
-            crd = extensions.read_custom_resource_definition(crd_name)
-            conditions = {c.type: c.status for c in crd.status.conditions or []}
-            return (
-                True
-                if conditions.get("Established") == "True"
-                else Pending(f"conditions={conditions}")
+            found = conditions(
+                kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd_name)
             )
+            return True if found.get("Established") == "True" else Pending(f"conditions={found}")
 
         waits.until(established, timeout=30, what=f"CRD {crd_name} Established", interval=0.5)
-        custom = client.CustomObjectsApi(api_client)
 
-        def widget(name: str, replicas: int) -> dict[str, Any]:
+        def widget(name: str, replicas: int) -> Obj:
             return {
                 "apiVersion": f"{group}/v1",
                 "kind": "Widget",
@@ -277,16 +246,12 @@ def test_crd_cel_rule_rejects_invalid_object(
                 "spec": {"replicas": replicas, "maxReplicas": 3},
             }
 
-        # The discovery cache of a fresh CRD can lag Established by a moment: retry 404s only.
+        # Discovery of a fresh CRD can lag Established by a moment: retry "not served yet" only.
         def create_valid() -> bool | Pending:
             try:
-                custom.create_namespaced_custom_object(
-                    group, "v1", namespace, "widgets", widget("ok", 2)
-                )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return Pending("widgets endpoint not served yet")
-                raise
+                kube.create(widget("ok", 2), namespace)
+            except (ResourceNotFoundError, NotFoundError) as exc:
+                return Pending(f"Widget not served yet: {exc}")
             return True
 
         waits.until(
@@ -295,24 +260,18 @@ def test_crd_cel_rule_rejects_invalid_object(
             what="the Widget endpoint to accept a valid object",
             interval=0.5,
         )
-        with pytest.raises(ApiException) as rejected:
-            custom.create_namespaced_custom_object(
-                group, "v1", namespace, "widgets", widget("bad", 5)
-            )
-        assert rejected.value.status == 422
+        with pytest.raises(UnprocessibleEntityError) as rejected:
+            kube.create(widget("bad", 5), namespace)
         assert message in str(rejected.value.body)
     finally:
-        extensions.delete_custom_resource_definition(crd_name)
+        kube.delete("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd_name)
 
 
-def test_hpa_is_accepted_and_reports_conditions(
-    api_client: client.ApiClient, namespace: str, waits: Waits
-) -> None:
-    client.AppsV1Api(api_client).create_namespaced_deployment(namespace, _deployment("scaled", 1))
+def test_hpa_is_accepted_and_reports_conditions(kube: Kube, namespace: str, waits: Waits) -> None:
+    kube.create(_deployment("scaled", 1), namespace)
     waits.deployment_available(namespace, "scaled")
-    autoscaling = client.AutoscalingV2Api(api_client)
-    autoscaling.create_namespaced_horizontal_pod_autoscaler(
-        namespace,
+    cpu_target = {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}
+    kube.create(
         {
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",
@@ -321,26 +280,20 @@ def test_hpa_is_accepted_and_reports_conditions(
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "scaled"},
                 "minReplicas": 1,
                 "maxReplicas": 3,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "averageUtilization": 50},
-                        },
-                    }
-                ],
+                "metrics": [{"type": "Resource", "resource": cpu_target}],
             },
         },
+        namespace,
     )
 
-    def conditions() -> dict[str, str] | Pending:
-        hpa = autoscaling.read_namespaced_horizontal_pod_autoscaler("scaled", namespace)
-        found = {c.type: f"{c.status} ({c.reason})" for c in hpa.status.conditions or []}
+    def reported() -> dict[str, str] | Pending:
+        found = conditions(
+            kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "scaled", namespace)
+        )
         return found if found else Pending("no conditions yet")
 
-    # The HPA controller syncs every 15 s; without a metrics API it still reports why it cannot scale.
-    reported = waits.until(
-        conditions, timeout=120, what="the HPA controller to report conditions", interval=2.0
+    # The HPA controller syncs every 15 s; without a metrics API it still says why it cannot scale.
+    found = waits.until(
+        reported, timeout=120, what="the HPA controller to report conditions", interval=2.0
     )
-    assert "AbleToScale" in reported, reported
+    assert "AbleToScale" in found, found

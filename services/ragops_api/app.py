@@ -16,7 +16,12 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from ragops_api.observability import MetricsMiddleware
 from ragops_api.routes import build_router
-from ragops_core.errors import DocumentTooLargeError, NotFoundError, RagOpsError, UnsupportedDocumentError
+from ragops_core.errors import (
+    DocumentTooLargeError,
+    NotFoundError,
+    RagOpsError,
+    UnsupportedDocumentError,
+)
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
 from ragops_core.wiring import Adapters, build_document_service, build_query_service

@@ -35,7 +35,7 @@ async def evaluate(dataset_dir: Path, mode: str, embedder: Embedder, console: Co
             for start in range(0, len(ids), BATCH):
                 batch_ids = ids[start : start + BATCH]
                 batch_texts = texts[start : start + BATCH]
-                chunks = [StoredChunk("eval", doc, doc, 0, text, ((0, 1),)) for doc, text in zip(batch_ids, batch_texts)]
+                chunks = [StoredChunk("eval", doc, doc, 0, text, ((0, 1),)) for doc, text in zip(batch_ids, batch_texts, strict=True)]
                 if mode == "bm25":
                     vectors: list[list[list[float]]] = [[[0.0] * embedder.dimensions] for _ in chunks]
                 else:

@@ -7,7 +7,14 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from ragops_cli.render import print_answer, print_job
 from ragops_core.domain import IngestMessage
@@ -48,7 +55,7 @@ async def ingest(settings: Settings, files: Sequence[Path], console: Console) ->
                 filename = names.get(job_id) or IngestMessage.from_json(message.body).filename
                 task = bars.add_task(f"{filename}: reading pages", total=None)
 
-                def show(progress: dict[str, int], task: int = task, filename: str = filename) -> None:
+                def show(progress: dict[str, int], task: TaskID = task, filename: str = filename) -> None:
                     pages, chunks = progress.get("pages_total", 0), progress.get("chunks_total", 0)
                     phase = "embedding chunks" if chunks else "reading pages"
                     bars.update(task, description=f"{filename}: {phase}", total=(pages + chunks) or None,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from ragops_devcluster.cli import app as dev_cluster_app
+
+if TYPE_CHECKING:
+    from ragops_core.settings import Settings
 
 app = typer.Typer(
     help="RAGOps: a production RAG stack from one resource, or all in one process.",
@@ -19,17 +22,15 @@ app = typer.Typer(
 )
 app.add_typer(dev_cluster_app, name="dev-cluster")
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="State directory [default: RAGOPS_DATA_DIR or ./.ragops].")]
-Url = Annotated[Optional[str], typer.Option("--url", help="Talk to a running server instead of the data dir.")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="State directory [default: RAGOPS_DATA_DIR or ./.ragops].")]
+Url = Annotated[str | None, typer.Option("--url", help="Talk to a running server instead of the data dir.")]
 
 
-def _settings(data_dir: Path | None, **overrides: object):  # type: ignore[no-untyped-def]
+def _settings(data_dir: Path | None) -> Settings:
     from ragops_core.settings import Settings
 
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    return Settings(**values)
+    # An explicit --data-dir wins over RAGOPS_DATA_DIR; everything else comes from the environment.
+    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
 
 
 def _fail(console: Console, message: str) -> None:
@@ -98,7 +99,7 @@ def ingest(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
-    top_k: Annotated[Optional[int], typer.Option(help="Chunks to retrieve.")] = None,
+    top_k: Annotated[int | None, typer.Option(help="Chunks to retrieve.")] = None,
     data_dir: DataDir = None,
     url: Url = None,
 ) -> None:

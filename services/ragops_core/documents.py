@@ -10,8 +10,8 @@ from pathlib import PurePath
 from ragops_core import cache_keys
 from ragops_core.domain import IngestMessage, Job, JobState, document_id_for
 from ragops_core.errors import DocumentTooLargeError, NotFoundError, UnsupportedDocumentError
-from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
 from ragops_core.filetypes import check_supported
+from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
 
 
 @dataclass(frozen=True)

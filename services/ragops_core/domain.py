@@ -27,7 +27,7 @@ def point_id_for(document_id: str, chunk_index: int) -> str:
     return str(uuid.uuid5(RAGOPS_NAMESPACE, f"{document_id}#{chunk_index}"))
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
     READY = "ready"

@@ -95,7 +95,8 @@ class QueryService:
         cached = await self._cache.get(key)
         self._metrics.cache_requests.labels("embedding", "hit" if cached is not None else "miss").inc()
         if cached is not None:
-            return np.frombuffer(cached, dtype=np.float32).tolist()
+            vector: list[float] = np.frombuffer(cached, dtype=np.float32).tolist()
+            return vector
         started = time.perf_counter()
         vector = await self._embedder.embed_query(query)
         self._metrics.embed_latency.observe(time.perf_counter() - started)

@@ -17,7 +17,17 @@ from ragops_core.adapters.sqlite_catalog import SqliteCatalog
 from ragops_core.adapters.sqlite_queue import SqliteQueue
 from ragops_core.documents import DocumentService
 from ragops_core.metrics import Metrics
-from ragops_core.ports import AnswerLog, Cache, ChatModel, DocumentStore, Embedder, JobStore, ObjectStore, Queue, VectorStore
+from ragops_core.ports import (
+    AnswerLog,
+    Cache,
+    ChatModel,
+    DocumentStore,
+    Embedder,
+    JobStore,
+    ObjectStore,
+    Queue,
+    VectorStore,
+)
 from ragops_core.query import QueryOptions, QueryService
 from ragops_core.settings import Settings
 

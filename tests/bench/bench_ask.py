@@ -102,7 +102,7 @@ def wrk(port: int, connections: int) -> dict[str, Any]:
         ["wrk", "-t1", f"-c{connections}", f"-d{WRK_SECONDS}s", "-s", str(Path(__file__).parent / "wrk_post.lua"),
          f"http://127.0.0.1:{port}/api/ask"], capture_output=True, text=True, check=True,
     ).stdout
-    line = next(l for l in out.splitlines() if l.startswith("WRKJSON "))
+    line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
     return json.loads(line[len("WRKJSON "):])
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import AppFactory
 from fastapi.testclient import TestClient
 
 from ragops_api.app import create_app
@@ -15,8 +16,6 @@ from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
 from ragops_core.wiring import build_adapters
 from ragops_worker.service import build_worker
-
-from api_support import AppFactory
 
 
 @pytest.fixture(scope="session")

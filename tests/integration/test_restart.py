@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import httpx
-
 from api_support import POLICY
 from process_support import Server, ragops
 
@@ -38,7 +38,12 @@ def test_a_crash_mid_document_is_finished_after_restart(tmp_path: Path, pdf_dir:
     pdf = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_1/195981.pdf"
     server = Server(data, tmp_path / "serve.log")
     job = httpx.post(f"{server.url}/api/upload", files={"file": (pdf.name, pdf.read_bytes())}).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server.url}/api/jobs/{job['job_id']}").json()["progress"].get("pages_done", 0) < 5:
+        assert time.monotonic() < deadline, "ingestion never started"
+        time.sleep(0.05)
     server.stop(signal.SIGKILL)
+    assert server.process.returncode == -signal.SIGKILL
 
     server = Server(data, tmp_path / "serve.log")
     try:

@@ -17,7 +17,7 @@ def test_pdf_pages_keep_their_numbers(pdf_dir: Path) -> None:
 
 
 def test_text_and_markdown_are_one_page() -> None:
-    result = extract("notes.md", "# Title\n\nSome *notes* here.".encode())
+    result = extract("notes.md", b"# Title\n\nSome *notes* here.")
     assert [(p.number, p.text.split()[0]) for p in result.pages] == [(1, "#")]
 
 

@@ -124,4 +124,5 @@ class OnnxMiniLMEmbedder:
         summed = (hidden * mask[..., None]).sum(axis=1)
         pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
         pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-        return pooled.astype(np.float32).tolist()
+        vectors: list[list[float]] = pooled.astype(np.float32).tolist()
+        return vectors

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ragops_core.domain import DocumentRecord, Job, JobState
 
@@ -104,7 +105,8 @@ class SqliteJobStore:
         progress: dict[str, int] | None = None,
         error: str | None = None,
     ) -> None:
-        sets, values = ["updated_at = ?"], [time.time()]
+        sets: list[str] = ["updated_at = ?"]
+        values: list[object] = [time.time()]
         if state is not None:
             sets.append("state = ?")
             values.append(state.value)
@@ -177,8 +179,8 @@ class SqliteAnswerLog:
             )
 
 
-def _record(row: tuple[object, ...]) -> DocumentRecord:
+def _record(row: tuple[Any, ...]) -> DocumentRecord:
     return DocumentRecord(
-        tenant=str(row[0]), document_id=str(row[1]), filename=str(row[2]), pages=int(row[3]),  # type: ignore[call-overload]
-        chunks=int(row[4]), bytes=int(row[5]), updated_at=float(row[6]), job_id=str(row[7]),  # type: ignore[arg-type]
+        tenant=str(row[0]), document_id=str(row[1]), filename=str(row[2]), pages=int(row[3]),
+        chunks=int(row[4]), bytes=int(row[5]), updated_at=float(row[6]), job_id=str(row[7]),
     )

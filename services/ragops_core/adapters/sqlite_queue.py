@@ -9,6 +9,7 @@ poison message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -62,10 +63,8 @@ class SqliteQueue:
             if remaining <= 0:
                 return None
             self._arrived.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), timeout=min(remaining, _POLL_SECONDS))
-            except TimeoutError:
-                pass
 
     def _take(self, visibility_seconds: int) -> QueueMessage | None:
         now = time.time()

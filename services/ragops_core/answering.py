@@ -19,6 +19,7 @@ from ragops_core.text import Sentence, sentences, terms
 NO_DOCUMENTS = "There are no documents to answer from yet. Upload a PDF, text or Markdown file first."
 NOT_FOUND = "I could not find an answer to that in your documents."
 EXCERPT_CHARS = 300
+MIN_ANSWER_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,18 @@ def select_sentences(query: str, hits: Sequence[SearchHit]) -> list[ScoredSenten
 
 
 def build_sources(hits: Sequence[SearchHit], ranked: Sequence[ScoredSentence]) -> list[Source]:
-    """One source per hit, cited at the page of its best sentence."""
+    """One source per hit, cited at the page of its best sentence.
+
+    Consecutive chunks overlap, so two hits may share their best sentence; a later
+    hit then shows its best sentence not already shown.
+    """
     best: dict[int, ScoredSentence] = {}
-    for item in ranked:
-        best.setdefault(item.source, item)
+    shown: set[str] = set()
+    for item in sorted(ranked, key=lambda r: r.source):  # stable: keeps score order within a hit
+        key = _key(item.sentence.text)
+        if item.source not in best and key not in shown:
+            best[item.source] = item
+            shown.add(key)
     sources = []
     for i, hit in enumerate(hits):
         pick = best.get(i)
@@ -75,15 +84,19 @@ def build_sources(hits: Sequence[SearchHit], ranked: Sequence[ScoredSentence]) -
 def extractive_answer(ranked: Sequence[ScoredSentence], *, max_sentences: int = 3, max_words: int = 120) -> list[str]:
     """The answer as pieces (one per sentence, each ending with its [n] citation)."""
     chosen: list[ScoredSentence] = []
+    seen: set[str] = set()
     words = 0
     top = ranked[0].score if ranked else 0.0
     for item in ranked:
         if item.score <= 0 or item.score < 0.35 * top or len(chosen) == max_sentences:
             break
         length = len(item.sentence.text.split())
-        if chosen and words + length > max_words:
+        key = _key(item.sentence.text)
+        # Headings and fragments say little on their own; overlapping chunks repeat sentences.
+        if length < MIN_ANSWER_WORDS or key in seen or (chosen and words + length > max_words):
             continue
         chosen.append(item)
+        seen.add(key)
         words += length
     if not chosen:
         return [NOT_FOUND]
@@ -91,6 +104,10 @@ def extractive_answer(ranked: Sequence[ScoredSentence], *, max_sentences: int = 
     # sentences then follow the text they came from.
     chosen.sort(key=lambda s: (s.source, s.sentence.word_offset))
     return [f"{item.sentence.text} [{item.source + 1}]" for item in chosen]
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
 
 
 def _clip(text: str, limit: int) -> str:

@@ -21,7 +21,8 @@ def test_answer_is_the_most_relevant_sentence_with_its_citation() -> None:
 
 
 def test_citation_numbers_follow_source_order() -> None:
-    hits = [hit("Cats purr when content.", doc="a"), hit("Dogs bark at strangers. Dogs wag tails.", doc="b")]
+    hits = [hit("Cats purr softly when they feel content.", doc="a"),
+            hit("Dogs bark loudly at strangers near the gate. Dogs wag their tails.", doc="b")]
     pieces = extractive_answer(select_sentences("Why do dogs bark?", hits))
     assert pieces[0].endswith("[2]")
 
@@ -45,3 +46,19 @@ def test_answer_stays_short() -> None:
     pieces = extractive_answer(select_sentences("When is leave granted?", [hit(text)]))
     assert 1 <= len(pieces) <= 3
     assert sum(len(p.split()) for p in pieces) <= 130
+
+
+def test_a_sentence_repeated_by_overlapping_chunks_is_said_once() -> None:
+    shared = "Visitors must sign in at the front desk before entering the lab."
+    hits = [hit(f"Intro text here. {shared}", doc="a"), hit(f"{shared} Other words follow now.", doc="a")]
+    ranked = select_sentences("Where must visitors sign in?", hits)
+    pieces = extractive_answer(ranked)
+    assert sum(shared in piece for piece in pieces) == 1
+    excerpts = [s.excerpt for s in build_sources(hits, ranked)]
+    assert excerpts[0] == shared and excerpts[1] != shared
+
+
+def test_headings_are_not_answers() -> None:
+    text = "Visitor Sign In Rules. Visitors sign in at the front desk using their badge number."
+    pieces = extractive_answer(select_sentences("visitor sign in rules", [hit(text)]))
+    assert pieces == ["Visitors sign in at the front desk using their badge number. [1]"]

@@ -85,6 +85,6 @@ def create_app(
     async def index() -> RedirectResponse:
         return RedirectResponse("/docs")
 
-    app.include_router(build_router())
+    app.include_router(build_router(max_upload_bytes=settings.max_upload_bytes))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -70,7 +70,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router() -> APIRouter:
+# Multipart framing around the file: the hard body limit sits this far above the
+# file-size limit, so files near the limit get our precise message below, while a
+# far larger body is cut off before it is spooled to disk.
+_MULTIPART_MARGIN = 1024 * 1024
+
+
+def build_router(*, max_upload_bytes: int) -> APIRouter:
     router = APIRouter()
 
     # The question routes come first: the router tries routes in order, and these are the hot ones.
@@ -97,7 +103,10 @@ def build_router() -> APIRouter:
 
         return EventSourceResponse(events())
 
-    @router.post("/api/upload", status_code=202, response_model=UploadResponse, responses=_ERRORS, tags=["documents"])
+    @router.post(
+        "/api/upload", status_code=202, response_model=UploadResponse, responses=_ERRORS, tags=["documents"],
+        max_body_size=max_upload_bytes + _MULTIPART_MARGIN,
+    )
     async def upload(
         file: Annotated[UploadFile, File(description="A PDF, text or Markdown file.")],
         tenant: TenantDep,

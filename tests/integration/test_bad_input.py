@@ -39,6 +39,13 @@ def test_too_large_upload_is_413(make_client: AppFactory) -> None:
     assert "1,000-byte limit" in response.json()["detail"]
 
 
+def test_huge_upload_is_cut_off_early_with_413(make_client: AppFactory) -> None:
+    client = make_client(max_upload_bytes=1000)
+    response = client.post("/api/upload", files={"file": ("huge.txt", b"x" * (3 * 1024 * 1024))})
+    assert response.status_code == 413
+    assert client.get("/healthz").status_code == 200
+
+
 def test_missing_file_field_is_422(client: TestClient) -> None:
     assert client.post("/api/upload", data={"other": "x"}).status_code == 422
 

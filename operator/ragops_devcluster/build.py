@@ -281,6 +281,7 @@ def _build_etcd(toolchain: GoToolchain, directory: Path, progress: Progress, nic
     (src / "go.mod").write_text(gomod.etcd_wrapper(release), encoding="utf-8")
     (src / "tools.go").write_text(gomod.tools_file([release.path]), encoding="utf-8")
     label = f"etcd {release.version}"
+    progress(f"{label}: resolving dependencies (go mod tidy)")
     run_go(
         toolchain, ["mod", "tidy"], cwd=src, nice=nice, on_line=_package_counter(label, progress)
     )

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
+
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending, wait_until
 

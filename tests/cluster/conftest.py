@@ -9,6 +9,7 @@ A missing tool fails the session with a message saying what to install; nothing 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -23,6 +24,7 @@ import pytest
 from cluster_support import ClusterUnderTest, Kube, Waits
 from kubernetes import client, config
 from kubernetes.dynamic.exceptions import NotFoundError
+
 from ragops_devcluster import build, cluster
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.kubectl import Kubectl
@@ -161,7 +163,5 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield name
     finally:
-        try:
+        with contextlib.suppress(NotFoundError):  # a test may delete its own namespace
             kube.delete("v1", "Namespace", name)
-        except NotFoundError:
-            pass

@@ -13,6 +13,7 @@ from kubernetes.dynamic.exceptions import (
     ResourceNotFoundError,
     UnprocessibleEntityError,
 )
+
 from ragops_devcluster import versions
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending

@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
 from ragops_api.routes import build_router
+from ragops_api.tenancy import TenantResolver
 from ragops_core.errors import (
     DocumentTooLargeError,
     NotFoundError,
@@ -73,6 +75,7 @@ def create_app(
     app.state.adapters = adapters
     app.state.metrics = metrics
     app.state.query = build_query_service(settings, adapters, metrics)
+    app.state.tenants = TenantResolver(default_tenant=settings.tenant)
     app.state.documents = build_document_service(settings, adapters)
     app.state.worker_task = None
 
@@ -86,5 +89,7 @@ def create_app(
         return RedirectResponse("/docs")
 
     app.include_router(build_router(max_upload_bytes=settings.max_upload_bytes))
+    # Added last = outermost: metrics see every request, including fast-path hits.
+    app.add_middleware(CachedAnswerMiddleware, query=app.state.query, tenants=app.state.tenants)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -38,6 +38,21 @@ def test_second_identical_question_is_served_from_cache(client: TestClient) -> N
     assert "180 euros" in second["answer"]
     metrics = client.get("/metrics").text
     assert 'ragops_cache_requests_total{kind="answer",result="hit"} 1.0' in metrics
+    # Hits are answered ahead of the router; they must still count as requests of the route.
+    assert 'ragops_http_requests_total{method="POST",route="/api/ask",status="200"} 2.0' in metrics
+
+
+def test_cached_answers_honour_top_k_and_validation(client: TestClient) -> None:
+    wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
+    question = "What is the hotel limit in Lisbon?"
+    first = client.post("/api/ask", json={"query": question, "top_k": 1}).json()
+    assert client.post("/api/ask", json={"query": question, "top_k": 1}).json()["cached"] is True
+    assert client.post("/api/ask", json={"query": question, "top_k": 2}).json()["cached"] is False
+    assert client.post("/api/ask", json={"query": question, "top_k": 0}).status_code == 422
+    huge = client.post("/api/ask", json={"query": question + " " * 70000})
+    assert huge.status_code == 422
+    assert client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert first["cached"] is False
 
 
 def test_new_document_invalidates_cached_answers(client: TestClient) -> None:

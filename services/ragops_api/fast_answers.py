@@ -1,0 +1,93 @@
+"""Cache hits of `POST /api/ask` answered before FastAPI's routing and dependency machinery.
+
+A cached answer is a few hundred bytes already serialised; on this hot path the
+framework's per-request work (route matching, dependency solving, response
+handling) costs more than the lookup itself. This layer validates the body with
+the route's own `AskRequest` model, resolves the tenant with the same resolver,
+builds the key with the same `QueryService`, and answers only when the cache has
+the answer. Everything else (misses, invalid bodies, other routes) goes to the app
+unchanged, with the body replayed, so behaviour is identical either way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ragops_api.schemas import AskRequest
+from ragops_api.tenancy import TenantResolver
+from ragops_core.query import QueryService
+
+ASK_PATH = "/api/ask"
+_MAX_BODY = 64 * 1024  # a question is far smaller; anything larger takes the normal path
+
+
+@dataclass(frozen=True)
+class _RouteLabel:
+    path: str
+
+
+_ASK_ROUTE = _RouteLabel(ASK_PATH)
+
+
+class CachedAnswerMiddleware:
+    def __init__(self, app: ASGIApp, *, query: QueryService, tenants: TenantResolver) -> None:
+        self._app = app
+        self._query = query
+        self._tenants = tenants
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != ASK_PATH:
+            await self._app(scope, receive, send)
+            return
+        body, complete = await _read_body(receive)
+        if complete and (cached := await self._lookup(scope, body)) is not None:
+            scope["route"] = _ASK_ROUTE  # request metrics label hits like the route's own responses
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(cached)).encode())]})
+            await send({"type": "http.response.body", "body": cached})
+            return
+        await self._app(scope, _replay(body, receive, complete), send)
+
+    async def _lookup(self, scope: Scope, body: bytes) -> bytes | None:
+        try:
+            request = AskRequest.model_validate(json.loads(body))
+        except (ValueError, ValidationError):
+            return None
+        tenant = await self._tenants.resolve(Headers(scope=scope))
+        return await self._query.cached_answer(tenant, request.query, request.top_k or self._query.options.top_k)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The request body, and whether it was read whole (small enough to inspect)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > _MAX_BODY:
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive, complete: bool) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replayed

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from redis_support import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,3 +25,11 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def pdf_dir(shared_dir: Path) -> Path:
     return shared_dir / "datasets" / "pdfs"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session; tests flush what they use."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()

@@ -26,8 +26,8 @@ from ragops_worker.service import build_worker
 
 
 @contextlib.asynccontextmanager
-async def open_adapters(settings: Settings) -> AsyncIterator[Adapters]:
-    adapters = build_adapters(settings)
+async def open_adapters(settings: Settings, metrics: Metrics) -> AsyncIterator[Adapters]:
+    adapters = build_adapters(settings, metrics=metrics)
     try:
         yield adapters
     finally:
@@ -36,9 +36,10 @@ async def open_adapters(settings: Settings) -> AsyncIterator[Adapters]:
 
 async def ingest(settings: Settings, files: Sequence[Path], console: Console) -> int:
     """Ingest `files` with a progress bar each; returns the number that failed."""
-    async with open_adapters(settings) as adapters:
+    metrics = Metrics()
+    async with open_adapters(settings, metrics) as adapters:
         documents = build_document_service(settings, adapters)
-        worker = build_worker(settings, adapters, Metrics())
+        worker = build_worker(settings, adapters, metrics)
         names: dict[str, str] = {}
         failed = 0
         for path in files:
@@ -72,7 +73,8 @@ async def ingest(settings: Settings, files: Sequence[Path], console: Console) ->
 
 
 async def ask(settings: Settings, question: str, top_k: int | None, console: Console) -> None:
-    async with open_adapters(settings) as adapters:
-        query = build_query_service(settings, adapters, Metrics())
+    metrics = Metrics()
+    async with open_adapters(settings, metrics) as adapters:
+        query = build_query_service(settings, adapters, metrics)
         answer = await query.answer(settings.tenant, question, top_k or settings.top_k)
         print_answer(console, answer.to_json())

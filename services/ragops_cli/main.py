@@ -58,11 +58,11 @@ def serve(
     console = Console(stderr=True)
     configure_logging(log_level)
     settings = _settings(data_dir)
+    metrics = Metrics()
     try:
-        adapters = build_adapters(settings)
+        adapters = build_adapters(settings, metrics=metrics)
     except StoreBusyError as exc:
         _fail(console, f"{exc}. Is `ragops serve` already running on {settings.data_dir}?")
-    metrics = Metrics()
     application = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))
     console.print(
         f"RAGOps serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, data: {settings.data_dir.resolve()})",

@@ -29,6 +29,10 @@ class Metrics:
             "ragops_cache_requests_total", "Cache look-ups by kind (answer, embedding) and result (hit, miss).",
             ["kind", "result"], registry=r,
         )
+        self.cache_bypass = Counter(
+            "ragops_cache_bypass_total", "Cache calls skipped or failed because the cache was unavailable.",
+            ["operation"], registry=r,
+        )
         self.search_latency = Histogram(
             "ragops_search_duration_seconds", "Vector store search latency.", ["mode"], buckets=LATENCY_BUCKETS, registry=r
         )

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     embedding_cache_ttl_seconds: int = Field(86400, ge=0, description="How long a query embedding is cached.")
     cache_max_entries: int = Field(10000, ge=1, description="In-process cache size (entries).")
 
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the answer and embedding caches (rediss:// for TLS, user:password@ for AUTH); "
+        "unset: an in-process cache.",
+    )
+    redis_timeout_seconds: float = Field(0.25, gt=0, description="Per-call Redis timeout before the cache is bypassed.")
+
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
     job_visibility_seconds: int = Field(300, ge=10, description="How long a job may run before it is retried.")
     job_max_attempts: int = Field(3, ge=1, description="Attempts before a document's job is marked failed.")

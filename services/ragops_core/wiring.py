@@ -13,6 +13,7 @@ from ragops_core.adapters.extractive_chat import ExtractiveChatModel
 from ragops_core.adapters.local_object_store import LocalObjectStore
 from ragops_core.adapters.memory_cache import MemoryCache
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+from ragops_core.adapters.redis_cache import RedisCache
 from ragops_core.adapters.sqlite_catalog import SqliteCatalog
 from ragops_core.adapters.sqlite_queue import SqliteQueue
 from ragops_core.documents import DocumentService
@@ -56,7 +57,13 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
-def build_adapters(settings: Settings, *, embedder: Embedder | None = None) -> Adapters:
+def build_cache(settings: Settings, metrics: Metrics) -> Cache:
+    if settings.redis_url:
+        return RedisCache(settings.redis_url, metrics=metrics, timeout_seconds=settings.redis_timeout_seconds)
+    return MemoryCache(max_entries=settings.cache_max_entries)
+
+
+def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder | None = None) -> Adapters:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or build_embedder(settings)
     store = EdgeVectorStore(
@@ -67,17 +74,18 @@ def build_adapters(settings: Settings, *, embedder: Embedder | None = None) -> A
     queue = SqliteQueue(settings.queue_path)
     # The store's lock makes this process the data dir's only owner.
     queue.recover_in_flight()
+    cache = build_cache(settings, metrics)
     return Adapters(
         embedder=embedder,
         store=store,
-        cache=MemoryCache(max_entries=settings.cache_max_entries),
+        cache=cache,
         objects=LocalObjectStore(settings.objects_dir),
         queue=queue,
         jobs=catalog.jobs,
         documents=catalog.documents,
         answers=catalog.answers,
         chat=ExtractiveChatModel(),
-        closers=[catalog, queue, store],
+        closers=[catalog, queue, store, *([cache] if isinstance(cache, RedisCache) else [])],
     )
 
 

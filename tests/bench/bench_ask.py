@@ -30,8 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from process_support import free_port  # noqa: E402
 from record import record  # noqa: E402
+
+from process_support import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SQUAD = REPO.parent / "shared/datasets/squad11-dev"

@@ -58,9 +58,10 @@ async def run_ragops(max_windows: int) -> dict[str, Any]:
     embedder.embed_windows_sync(["warm-up"])
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), dense_max_windows=max_windows)
-        adapters = build_adapters(settings, embedder=embedder)
+        metrics = Metrics()
+        adapters = build_adapters(settings, metrics=metrics, embedder=embedder)
         documents = build_document_service(settings, adapters)
-        worker = build_worker(settings, adapters, Metrics())
+        worker = build_worker(settings, adapters, metrics)
         started = time.perf_counter()
         submitted = await documents.submit("bench", HANDBOOK.name, HANDBOOK.read_bytes())
         message = await adapters.queue.receive(wait_seconds=0, visibility_seconds=600)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import AppFactory
 from fastapi.testclient import TestClient
 
+from api_support import AppFactory
 from ragops_api.app import create_app
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
 from ragops_core.metrics import Metrics
@@ -30,8 +30,8 @@ def make_client(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> Iterator[AppFac
 
     def factory(**overrides: Any) -> TestClient:
         settings = Settings(data_dir=tmp_path / "data", **overrides)
-        adapters = build_adapters(settings, embedder=embedder)
         metrics = Metrics()
+        adapters = build_adapters(settings, metrics=metrics, embedder=embedder)
         app = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))
         client = TestClient(app)
         client.__enter__()

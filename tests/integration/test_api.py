@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api_support import POLICY, upload, wait_for_job
 from fastapi.testclient import TestClient
+
+from api_support import POLICY, upload, wait_for_job
 
 
 def test_upload_then_ask_answers_with_the_cited_page(client: TestClient, pdf_dir: Path) -> None:

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from api_support import POLICY, AppFactory, upload, wait_for_job
 from fastapi.testclient import TestClient
+
+from api_support import POLICY, AppFactory, upload, wait_for_job
 
 
 @pytest.mark.parametrize(

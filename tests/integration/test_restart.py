@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from api_support import POLICY
 from process_support import Server, ragops
 

@@ -1,0 +1,67 @@
+// A typed API client: paths and bodies come from src/api/schema.d.ts, generated from
+// openapi.json (`npm run schema` refreshes both from a running server).
+import createClient, { type Middleware } from 'openapi-fetch';
+import type { components, paths } from './schema';
+import { authHeaders } from './auth';
+
+export type AskResponse = components['schemas']['AskResponse'];
+export type Source = components['schemas']['SourceOut'];
+export type Job = components['schemas']['JobOut'];
+export type DocumentInfo = components['schemas']['DocumentOut'];
+export type UploadResponse = components['schemas']['UploadResponse'];
+export type Rating = components['schemas']['FeedbackRequest']['rating'];
+
+/** What the UI shows when a call fails: a sentence, and whether the server was reachable at all. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+  get unreachable(): boolean {
+    return this.status === null;
+  }
+}
+
+export const UNREACHABLE = 'The RAGOps API is unreachable. Is `ragops serve` running?';
+
+const auth: Middleware = {
+  async onRequest({ request }) {
+    for (const [k, v] of Object.entries(await authHeaders())) request.headers.set(k, v);
+    return request;
+  },
+};
+
+export const api = createClient<paths>({ baseUrl: '' });
+api.use(auth);
+
+/** The server's `detail` (a string, or FastAPI's list of validation errors), else the status line. */
+export function detailOf(body: unknown, status: number): string {
+  if (body && typeof body === 'object' && 'detail' in body) {
+    const detail = (body as { detail: unknown }).detail;
+    if (typeof detail === 'string') return detail;
+    if (Array.isArray(detail))
+      return detail.map((d) => (d && typeof d === 'object' && 'msg' in d ? String(d.msg) : String(d))).join('; ');
+  }
+  return `The server answered ${status}.`;
+}
+
+async function call<T>(run: () => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let result;
+  try {
+    result = await run();
+  } catch {
+    throw new ApiError(UNREACHABLE, null);
+  }
+  if (!result.response.ok) throw new ApiError(detailOf(result.error, result.response.status), result.response.status);
+  return result.data as T;
+}
+
+export const listDocuments = () => call(() => api.GET('/api/documents'));
+export const getJob = (jobId: string) => call(() => api.GET('/api/jobs/{job_id}', { params: { path: { job_id: jobId } } }));
+export const deleteDocument = (documentId: string) =>
+  call(() => api.DELETE('/api/documents/{document_id}', { params: { path: { document_id: documentId } } }));
+export const sendFeedback = (answerId: string, rating: Rating, comment?: string) =>
+  call(() => api.POST('/api/feedback', { body: { answer_id: answerId, rating, comment: comment || null } }));

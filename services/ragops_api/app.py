@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
 from ragops_api.routes import build_router
-from ragops_api.tenancy import TenantResolver
+from ragops_api.tenancy import JwtSettings, TenantResolver
 from ragops_core.errors import (
+    AuthenticationError,
     DocumentTooLargeError,
     NotFoundError,
     RagOpsError,
@@ -33,7 +34,16 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0
 
-_STATUS = {NotFoundError: 404, UnsupportedDocumentError: 415, DocumentTooLargeError: 413}
+_STATUS = {NotFoundError: 404, UnsupportedDocumentError: 415, DocumentTooLargeError: 413, AuthenticationError: 401}
+
+
+def build_tenant_resolver(settings: Settings) -> TenantResolver:
+    jwt_settings = (
+        JwtSettings(jwks_url=settings.auth_jwks_url, issuer=settings.auth_issuer, audience=settings.auth_audience,
+                    tenant_claim=settings.auth_tenant_claim)
+        if settings.auth_jwks_url else None
+    )
+    return TenantResolver(default_tenant=settings.tenant, jwt_settings=jwt_settings)
 
 
 def create_app(
@@ -75,14 +85,15 @@ def create_app(
     app.state.adapters = adapters
     app.state.metrics = metrics
     app.state.query = build_query_service(settings, adapters, metrics)
-    app.state.tenants = TenantResolver(default_tenant=settings.tenant)
+    app.state.tenants = build_tenant_resolver(settings)
     app.state.documents = build_document_service(settings, adapters)
     app.state.worker_task = None
 
     @app.exception_handler(RagOpsError)
     async def _user_error(request: Request, exc: RagOpsError) -> JSONResponse:
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        headers = {"WWW-Authenticate": 'Bearer realm="ragops"'} if status == 401 else None
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragops_api.schemas import AskRequest
 from ragops_api.tenancy import TenantResolver
+from ragops_core.errors import AuthenticationError
 from ragops_core.query import QueryService
 
 ASK_PATH = "/api/ask"
@@ -59,7 +60,11 @@ class CachedAnswerMiddleware:
             request = AskRequest.model_validate(json.loads(body))
         except (ValueError, ValidationError):
             return None
-        tenant = await self._tenants.resolve(Headers(scope=scope))
+        try:
+            tenant = await self._tenants.resolve(Headers(scope=scope))
+        except AuthenticationError:
+            return None  # the route answers 401, with the same message
+
         return await self._query.cached_answer(tenant, request.query, request.top_k or self._query.options.top_k)
 
 

@@ -21,5 +21,9 @@ class ExtractionError(RagOpsError):
     """A document that could not be read: corrupt, encrypted, or without text."""
 
 
+class AuthenticationError(RagOpsError):
+    """A request without a valid token where authentication is required."""
+
+
 class StoreBusyError(RagOpsError):
     """The data directory is held by another RAGOps process."""

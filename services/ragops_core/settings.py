@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     embedding_cache_ttl_seconds: int = Field(86400, ge=0, description="How long a query embedding is cached.")
     cache_max_entries: int = Field(10000, ge=1, description="In-process cache size (entries).")
 
+    auth_jwks_url: str | None = Field(
+        None,
+        description="JWKS of the token issuer (Cognito: https://cognito-idp.REGION.amazonaws.com/POOL/.well-known/"
+        "jwks.json); set, every API request needs a bearer JWT. Unset: no authentication.",
+    )
+    auth_issuer: str | None = Field(None, description="Required `iss` of tokens (the user pool's URL).")
+    auth_audience: str | None = Field(None, description="Required `aud` (ID tokens) or `client_id` (access tokens).")
+    auth_tenant_claim: str = Field("custom:tenant", description="Claim that names the caller's tenant.")
+
     redis_url: str | None = Field(
         None,
         description="Redis for the answer and embedding caches (rediss:// for TLS, user:password@ for AUTH); "

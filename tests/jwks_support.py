@@ -1,0 +1,48 @@
+"""A local JWKS endpoint with test keys, and tokens signed by them (stand-in for a Cognito user pool)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TEST"
+CLIENT_ID = "ragops-chat"
+
+
+class JwksServer:
+    def __init__(self) -> None:
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        body = json.dumps({"keys": [{**jwk, "kid": "test-key", "use": "sig", "alg": "RS256"}]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def token(self, tenant: str | None, *, issuer: str = ISSUER, client_id: str = CLIENT_ID,
+              expires_in: int = 300, signer: Any = None) -> str:
+        claims: dict[str, Any] = {"iss": issuer, "client_id": client_id, "exp": int(time.time()) + expires_in,
+                                  "sub": f"user-of-{tenant}", "token_use": "access"}
+        if tenant is not None:
+            claims["custom:tenant"] = tenant
+        return jwt.encode(claims, signer or self.private_key, algorithm="RS256", headers={"kid": "test-key"})
+
+    def stop(self) -> None:
+        self._server.shutdown()

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     auth_audience: str | None = Field(None, description="Required `aud` (ID tokens) or `client_id` (access tokens).")
     auth_tenant_claim: str = Field("custom:tenant", description="Claim that names the caller's tenant.")
 
+    qdrant_url: str | None = Field(
+        None, description="Qdrant server (http://qdrant:6333); unset: the embedded Qdrant Edge under the data dir."
+    )
+    qdrant_api_key: str | None = Field(None, description="Qdrant API key.")
+    qdrant_prefer_grpc: bool = Field(False, description="Talk gRPC (port 6334) instead of REST.")
+    qdrant_collection: str = Field("ragops", description="Alias the API reads; collections are `{alias}-{version}`.")
+    index_version: str = Field("v1", description="Version of the collection written; a re-embed uses a new one.")
+
     redis_url: str | None = Field(
         None,
         description="Redis for the answer and embedding caches (rediss:// for TLS, user:password@ for AUTH); "

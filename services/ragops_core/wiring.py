@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qdrant_client import AsyncQdrantClient
+
 from ragops_core.adapters.edge_vector_store import EdgeVectorStore
 from ragops_core.adapters.extractive_chat import ExtractiveChatModel
 from ragops_core.adapters.local_object_store import LocalObjectStore
 from ragops_core.adapters.memory_cache import MemoryCache
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+from ragops_core.adapters.qdrant_server_store import QdrantServerStore
 from ragops_core.adapters.redis_cache import RedisCache
 from ragops_core.adapters.sqlite_catalog import SqliteCatalog
 from ragops_core.adapters.sqlite_queue import SqliteQueue
@@ -63,17 +66,26 @@ def build_cache(settings: Settings, metrics: Metrics) -> Cache:
     return MemoryCache(max_entries=settings.cache_max_entries)
 
 
+def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
+    if settings.qdrant_url:
+        client = AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
+                                   prefer_grpc=settings.qdrant_prefer_grpc)
+        return QdrantServerStore(client, name=settings.qdrant_collection, version=settings.index_version,
+                                 dimensions=embedder.dimensions, bm25_avg_words=float(settings.chunk_words),
+                                 fusion=settings.fusion)
+    return EdgeVectorStore(settings.vector_dir, dimensions=embedder.dimensions,
+                           bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion)
+
+
 def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder | None = None) -> Adapters:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or build_embedder(settings)
-    store = EdgeVectorStore(
-        settings.vector_dir, dimensions=embedder.dimensions, bm25_avg_words=float(settings.chunk_words),
-        fusion=settings.fusion,
-    )
+    store = build_vector_store(settings, embedder)
     catalog = SqliteCatalog(settings.catalog_path)
     queue = SqliteQueue(settings.queue_path)
-    # The store's lock makes this process the data dir's only owner.
-    queue.recover_in_flight()
+    if isinstance(store, EdgeVectorStore):
+        # The embedded store's lock makes this process the data dir's only owner.
+        queue.recover_in_flight()
     cache = build_cache(settings, metrics)
     return Adapters(
         embedder=embedder,

@@ -1,17 +1,27 @@
-"""The embedded Qdrant Edge store: tenancy, replacement, persistence, hybrid retrieval."""
+"""One contract for every VectorStore: Qdrant Edge (embedded) and the Qdrant server adapter.
+
+No Qdrant server binary can be had on these machines, so the server adapter runs
+against qdrant-client's local mode here, and against a real server when
+RAGOPS_TEST_QDRANT_URL is set (e.g. http://127.0.0.1:6333).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from qdrant_client import AsyncQdrantClient
 
 from ragops_core.adapters.edge_vector_store import EdgeVectorStore
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+from ragops_core.adapters.qdrant_server_store import QdrantServerStore
 from ragops_core.domain import StoredChunk
 from ragops_core.errors import StoreBusyError
-from ragops_core.ports import SearchRequest
+from ragops_core.ports import SearchRequest, VectorStore
 
 TEXTS = [
     "The quarterly revenue of the company grew by twelve percent.",
@@ -24,66 +34,91 @@ def chunks(tenant: str, doc: str = "d1") -> list[StoredChunk]:
     return [StoredChunk(tenant, doc, f"{doc}.txt", i, t, ((0, i + 1),)) for i, t in enumerate(TEXTS)]
 
 
-def index(store: EdgeVectorStore, embedder: OnnxMiniLMEmbedder, items: list[StoredChunk]) -> None:
-    asyncio.run(store.upsert(items, embedder.embed_windows_sync([c.text for c in items])))
+@pytest.fixture(params=["edge", "qdrant-server"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
+    if request.param == "edge":
+        adapter: VectorStore = EdgeVectorStore(tmp_path / "q", dimensions=384)
+    else:
+        url = os.environ.get("RAGOPS_TEST_QDRANT_URL")
+        client = AsyncQdrantClient(url=url) if url else AsyncQdrantClient(location=":memory:")
+        adapter = QdrantServerStore(client, name=f"test-{uuid.uuid4().hex[:8]}", version="v1", dimensions=384)
+    yield adapter
+    await adapter.close()
 
 
-def search(store: EdgeVectorStore, embedder: OnnxMiniLMEmbedder, tenant: str, text: str, mode: str) -> list[str]:
+async def index(store: VectorStore, embedder: OnnxMiniLMEmbedder, items: list[StoredChunk]) -> None:
+    await store.upsert(items, embedder.embed_windows_sync([c.text for c in items]))
+
+
+async def search(store: VectorStore, embedder: OnnxMiniLMEmbedder, tenant: str, text: str, mode: str) -> list[str]:
     vector = embedder.embed_windows_sync([text], 1)[0][0]
-    hits = store.search_sync(SearchRequest(tenant=tenant, text=text, vector=vector, limit=3, mode=mode))
+    hits = await store.search(SearchRequest(tenant=tenant, text=text, vector=vector, limit=3, mode=mode))
     return [h.chunk.text for h in hits]
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_each_mode_finds_the_relevant_chunk(tmp_path: Path, embedder: OnnxMiniLMEmbedder, mode: str) -> None:
-    store = EdgeVectorStore(tmp_path / "q", dimensions=384)
-    index(store, embedder, chunks("t"))
-    assert search(store, embedder, "t", "How much did sales increase this quarter?" if mode != "bm25"
-                  else "quarterly revenue", mode)[0] == TEXTS[0]
+async def test_each_mode_finds_the_relevant_chunk(store: VectorStore, embedder: OnnxMiniLMEmbedder, mode: str) -> None:
+    await index(store, embedder, chunks("t"))
+    query = "quarterly revenue" if mode == "bm25" else "How much did sales increase this quarter?"
+    assert (await search(store, embedder, "t", query, mode))[0] == TEXTS[0]
 
 
-def test_hybrid_finds_exact_codes_that_embeddings_blur(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> None:
-    store = EdgeVectorStore(tmp_path / "q", dimensions=384)
-    index(store, embedder, chunks("t"))
-    assert search(store, embedder, "t", "XJ-4417", "hybrid")[0] == TEXTS[1]
+async def test_hybrid_finds_exact_codes_that_embeddings_blur(store: VectorStore, embedder: OnnxMiniLMEmbedder) -> None:
+    await index(store, embedder, chunks("t"))
+    assert (await search(store, embedder, "t", "XJ-4417", "hybrid"))[0] == TEXTS[1]
 
 
-def test_a_tenant_never_sees_another_tenants_chunks(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> None:
-    store = EdgeVectorStore(tmp_path / "q", dimensions=384)
-    index(store, embedder, chunks("alpha"))
+async def test_a_tenant_never_sees_another_tenants_chunks(store: VectorStore, embedder: OnnxMiniLMEmbedder) -> None:
+    await index(store, embedder, chunks("alpha"))
     for mode in ("dense", "bm25", "hybrid"):
-        assert search(store, embedder, "beta", "quarterly revenue", mode) == []
+        assert await search(store, embedder, "beta", "quarterly revenue", mode) == []
+    assert await store.count("beta") == 0
 
 
-def test_deleting_from_a_chunk_index_keeps_the_earlier_chunks(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> None:
+async def test_upsert_replaces_and_delete_from_a_chunk_keeps_earlier(store: VectorStore,
+                                                                     embedder: OnnxMiniLMEmbedder) -> None:
+    await index(store, embedder, chunks("t") + chunks("t", "d2"))
+    await index(store, embedder, chunks("t"))
+    assert await store.count("t") == 6, "same ids overwrite"
+    await store.delete_document("t", "d1", from_chunk=1)
+    assert await store.count("t") == 4
+    await store.delete_document("t", "d1")
+    assert await store.count("t") == 3
+    await store.optimize()
+
+
+async def test_long_chunk_tail_is_searchable_by_meaning(store: VectorStore, embedder: OnnxMiniLMEmbedder) -> None:
+    """With every window embedded, a fact past the model's 256 pieces is found by dense search."""
+    filler = " ".join(f"Section {i} describes routine administrative procedures of the office." for i in range(40))
+    long_text = filler + " Volcanic eruptions release sulfur dioxide into the stratosphere."
+    items = [StoredChunk("t", "long", "long.txt", 0, long_text, ((0, 1),)),
+             *[StoredChunk("t", f"o{i}", "o.txt", 0, t, ((0, 1),)) for i, t in enumerate(TEXTS)]]
+    vectors = embedder.embed_windows_sync([c.text for c in items])
+    assert len(vectors[0]) > 1, "the long chunk must be embedded as several windows"
+    await store.upsert(items, vectors)
+    assert (await search(store, embedder, "t", "What gas do volcanoes emit?", "dense"))[0] == long_text
+
+
+async def test_server_alias_switches_to_a_new_version_atomically(embedder: OnnxMiniLMEmbedder) -> None:
+    client = AsyncQdrantClient(location=":memory:")
+    old = QdrantServerStore(client, name="tenant-x", version="v1", dimensions=384)
+    await index(old, embedder, chunks("t"))
+    new = QdrantServerStore(client, name="tenant-x", version="v2", dimensions=384)
+    await new.ensure()
+    assert new.collection == "tenant-x-v2"
+    assert await old.count("t") == 3, "the alias still reads v1 while v2 is being built"
+    await new.switch_version("v2")
+    assert await old.count("t") == 0, "reads through the alias now see v2"
+    await client.close()
+
+
+def test_edge_points_persist_and_the_directory_is_locked(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> None:
     store = EdgeVectorStore(tmp_path / "q", dimensions=384)
-    index(store, embedder, chunks("t") + chunks("t", "d2"))
-    asyncio.run(store.delete_document("t", "d1", from_chunk=1))
-    assert asyncio.run(store.count("t")) == 4
-    asyncio.run(store.delete_document("t", "d1"))
-    assert asyncio.run(store.count("t")) == 3
-
-
-def test_points_persist_and_the_directory_is_locked(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> None:
-    store = EdgeVectorStore(tmp_path / "q", dimensions=384)
-    index(store, embedder, chunks("t"))
+    asyncio.run(index(store, embedder, chunks("t")))
     with pytest.raises(StoreBusyError, match="in use by another RAGOps process"):
         EdgeVectorStore(tmp_path / "q", dimensions=384)
     asyncio.run(store.optimize())
     asyncio.run(store.close())
     reopened = EdgeVectorStore(tmp_path / "q", dimensions=384)
     assert asyncio.run(reopened.count("t")) == 3
-    assert search(reopened, embedder, "t", "sleeping cats", "hybrid")[0] == TEXTS[2]
-
-
-def test_long_chunk_tail_is_searchable_by_meaning(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> None:
-    """A fact placed after the model's 256-piece window is still found by dense search."""
-    filler = " ".join(f"Section {i} describes routine administrative procedures of the office." for i in range(40))
-    long_text = filler + " Volcanic eruptions release sulfur dioxide into the stratosphere."
-    store = EdgeVectorStore(tmp_path / "q", dimensions=384)
-    items = [StoredChunk("t", "long", "long.txt", 0, long_text, ((0, 1),)),
-             *[StoredChunk("t", f"o{i}", "o.txt", 0, t, ((0, 1),)) for i, t in enumerate(TEXTS)]]
-    vectors = embedder.embed_windows_sync([c.text for c in items])
-    assert len(vectors[0]) > 1, "the long chunk must be embedded as several windows"
-    asyncio.run(store.upsert(items, vectors))
-    assert search(store, embedder, "t", "What gas do volcanoes emit?", "dense")[0] == long_text
+    assert asyncio.run(search(reopened, embedder, "t", "sleeping cats", "hybrid"))[0] == TEXTS[2]

@@ -48,15 +48,14 @@ from qdrant_edge import (
 if TYPE_CHECKING:
     from qdrant_edge import ConditionType
 
+from ragops_core.adapters.qdrant_payload import DENSE, PAYLOAD_INDEXES, SPARSE, check_mode, payload
+from ragops_core.adapters.qdrant_payload import chunk as to_chunk
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
 from ragops_core.errors import StoreBusyError
 from ragops_core.ports import SearchRequest
 
 log = logging.getLogger(__name__)
 
-DENSE = "dense"
-SPARSE = "bm25"
-MODES = ("dense", "bm25", "hybrid")
 
 
 class EdgeVectorStore:
@@ -99,7 +98,7 @@ class EdgeVectorStore:
             if "lock" in str(exc).lower() or "in use" in str(exc).lower():
                 raise StoreBusyError(f"the vector store at {path} is in use by another RAGOps process") from exc
             raise
-        for field in ("tenant", "document_id"):
+        for field in PAYLOAD_INDEXES:
             shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
         shard.update(UpdateOperation.create_field_index("chunk_index", PayloadSchemaType.Integer))
         return shard
@@ -109,7 +108,7 @@ class EdgeVectorStore:
             Point(
                 id=point_id_for(chunk.document_id, chunk.index),
                 vector={DENSE: windows, SPARSE: self._bm25.embed_document(chunk.text)},
-                payload=_payload(chunk),
+                payload=payload(chunk),
             )
             for chunk, windows in zip(chunks, vectors, strict=True)
         ]
@@ -126,8 +125,7 @@ class EdgeVectorStore:
         return await anyio.to_thread.run_sync(self.search_sync, request)
 
     def search_sync(self, request: SearchRequest) -> list[SearchHit]:
-        if request.mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {request.mode!r}; use one of {', '.join(MODES)}")
+        check_mode(request.mode)
         tenant_only = Filter(must=[_match("tenant", request.tenant)])
         params = SearchParams(idf=IdfParams(corpus=tenant_only))
         dense = sparse = None
@@ -155,7 +153,7 @@ class EdgeVectorStore:
                 params=params if sparse is not None else None,
                 with_payload=True,
             )
-        return [SearchHit(chunk=_chunk(point.payload or {}), score=float(point.score)) for point in self._shard.query(query)]
+        return [SearchHit(chunk=to_chunk(point.payload or {}), score=float(point.score)) for point in self._shard.query(query)]
 
     async def count(self, tenant: str | None = None) -> int:
         selector = Filter(must=[_match("tenant", tenant)]) if tenant else None
@@ -183,25 +181,3 @@ class EdgeVectorStore:
 
 def _match(key: str, value: str) -> FieldCondition:
     return FieldCondition(key=key, match=MatchValue(value))
-
-
-def _payload(chunk: StoredChunk) -> dict[str, Any]:
-    return {
-        "tenant": chunk.tenant,
-        "document_id": chunk.document_id,
-        "filename": chunk.filename,
-        "chunk_index": chunk.index,
-        "text": chunk.text,
-        "page_breaks": [list(pair) for pair in chunk.page_breaks],
-    }
-
-
-def _chunk(payload: dict[str, Any]) -> StoredChunk:
-    return StoredChunk(
-        tenant=str(payload["tenant"]),
-        document_id=str(payload["document_id"]),
-        filename=str(payload["filename"]),
-        index=int(payload["chunk_index"]),
-        text=str(payload["text"]),
-        page_breaks=tuple((int(a), int(b)) for a, b in payload["page_breaks"]),
-    )

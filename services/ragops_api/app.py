@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
+from ragops_api.openai_compat import build_openai_router
 from ragops_api.routes import build_router
 from ragops_api.tenancy import JwtSettings, TenantResolver
 from ragops_core.errors import (
@@ -100,6 +101,7 @@ def create_app(
         return RedirectResponse("/docs")
 
     app.include_router(build_router(max_upload_bytes=settings.max_upload_bytes))
+    app.include_router(build_openai_router())
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=app.state.query, tenants=app.state.tenants)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

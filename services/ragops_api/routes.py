@@ -53,7 +53,7 @@ async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
-async def _tenant(request: Request) -> str:
+async def tenant_of_request(request: Request) -> str:
     return await request.app.state.tenants.resolve(request.headers)  # type: ignore[no-any-return]
 
 
@@ -62,7 +62,7 @@ QueryDep = Annotated[QueryService, Depends(_query)]
 DocumentsDep = Annotated[DocumentService, Depends(_documents)]
 AdaptersDep = Annotated[Adapters, Depends(_adapters)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
-TenantDep = Annotated[str, Depends(_tenant)]
+TenantDep = Annotated[str, Depends(tenant_of_request)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem}, 413: {"model": Problem}, 415: {"model": Problem}, 422: {"description": "Invalid input"}

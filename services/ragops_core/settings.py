@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     auth_audience: str | None = Field(None, description="Required `aud` (ID tokens) or `client_id` (access tokens).")
     auth_tenant_claim: str = Field("custom:tenant", description="Claim that names the caller's tenant.")
 
+    s3_bucket: str | None = Field(None, description="S3 bucket for uploaded documents; unset: the data dir.")
+    s3_prefix: str = Field("", description="Key prefix in the bucket: objects are `{prefix}/{tenant}/{document_id}`.")
+    s3_kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS on uploads; unset: the bucket default.")
+    sqs_queue_url: str | None = Field(None, description="SQS queue of ingestion jobs; unset: a SQLite queue.")
+
     qdrant_url: str | None = Field(
         None, description="Qdrant server (http://qdrant:6333); unset: the embedded Qdrant Edge under the data dir."
     )

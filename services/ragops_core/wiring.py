@@ -17,8 +17,10 @@ from ragops_core.adapters.memory_cache import MemoryCache
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
 from ragops_core.adapters.qdrant_server_store import QdrantServerStore
 from ragops_core.adapters.redis_cache import RedisCache
+from ragops_core.adapters.s3_object_store import S3ObjectStore
 from ragops_core.adapters.sqlite_catalog import SqliteCatalog
 from ragops_core.adapters.sqlite_queue import SqliteQueue
+from ragops_core.adapters.sqs_queue import SqsQueue
 from ragops_core.documents import DocumentService
 from ragops_core.metrics import Metrics
 from ragops_core.ports import (
@@ -66,6 +68,18 @@ def build_cache(settings: Settings, metrics: Metrics) -> Cache:
     return MemoryCache(max_entries=settings.cache_max_entries)
 
 
+def build_object_store(settings: Settings) -> ObjectStore:
+    if settings.s3_bucket:
+        return S3ObjectStore(settings.s3_bucket, prefix=settings.s3_prefix, kms_key_id=settings.s3_kms_key_id)
+    return LocalObjectStore(settings.objects_dir)
+
+
+def build_queue(settings: Settings) -> Queue:
+    if settings.sqs_queue_url:
+        return SqsQueue(settings.sqs_queue_url, s3_prefix=settings.s3_prefix)
+    return SqliteQueue(settings.queue_path)
+
+
 def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
     if settings.qdrant_url:
         client = AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
@@ -82,22 +96,23 @@ def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder |
     embedder = embedder or build_embedder(settings)
     store = build_vector_store(settings, embedder)
     catalog = SqliteCatalog(settings.catalog_path)
-    queue = SqliteQueue(settings.queue_path)
-    if isinstance(store, EdgeVectorStore):
+    queue = build_queue(settings)
+    if isinstance(store, EdgeVectorStore) and isinstance(queue, SqliteQueue):
         # The embedded store's lock makes this process the data dir's only owner.
         queue.recover_in_flight()
     cache = build_cache(settings, metrics)
+    objects = build_object_store(settings)
     return Adapters(
         embedder=embedder,
         store=store,
         cache=cache,
-        objects=LocalObjectStore(settings.objects_dir),
+        objects=objects,
         queue=queue,
         jobs=catalog.jobs,
         documents=catalog.documents,
         answers=catalog.answers,
         chat=ExtractiveChatModel(),
-        closers=[catalog, queue, store, *([cache] if isinstance(cache, RedisCache) else [])],
+        closers=[catalog, queue, store, *(c for c in (cache, objects) if hasattr(c, "close"))],
     )
 
 

@@ -11,5 +11,5 @@ def test_every_setting_is_documented_with_its_default() -> None:
     for name, field in Settings.model_fields.items():
         row = next((line for line in README.splitlines() if line.startswith(f"| `RAGOPS_{name.upper()}` |")), None)
         assert row is not None, f"RAGOPS_{name.upper()} is missing from the README's configuration table"
-        documented = "unset" if field.default is None else f"`{field.default}`"
+        documented = {None: "unset", "": "empty"}.get(field.default, f"`{field.default}`")
         assert f"| {documented} |" in row, f"RAGOPS_{name.upper()}: README default differs from {field.default!r}"

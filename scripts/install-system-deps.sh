@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # System packages the tests need, from Debian: redis-server (the real Redis the cache
-# tests start). Installs only what is missing; uses sudo when not run as root.
+# tests start) and Chromium (the chat page's browser test; browser downloads do not
+# work here). Installs only what is missing; uses sudo when not run as root.
 set -euo pipefail
-packages=(redis-server)
+packages=(redis-server chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

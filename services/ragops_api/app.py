@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -18,6 +19,7 @@ from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
 from ragops_api.openai_compat import build_openai_router
 from ragops_api.routes import build_router
+from ragops_api.static_ui import mount_chat_ui
 from ragops_api.tenancy import JwtSettings, TenantResolver
 from ragops_core.errors import (
     AuthenticationError,
@@ -34,6 +36,8 @@ from ragops_worker.loop import IngestionWorker
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0
+# Where `npm run build` puts the chat page in a source checkout.
+SOURCE_UI_DIR = Path(__file__).resolve().parents[1] / "chat-ui" / "dist"
 
 _STATUS = {NotFoundError: 404, UnsupportedDocumentError: 415, DocumentTooLargeError: 413, AuthenticationError: 401}
 
@@ -96,12 +100,17 @@ def create_app(
         headers = {"WWW-Authenticate": 'Bearer realm="ragops"'} if status == 401 else None
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    ui_dir = settings.ui_dir or SOURCE_UI_DIR
+    ui_built = (ui_dir / "index.html").is_file()
+    if not ui_built:
+        @app.get("/", include_in_schema=False)
+        async def index() -> RedirectResponse:
+            return RedirectResponse("/docs")
 
     app.include_router(build_router(max_upload_bytes=settings.max_upload_bytes))
     app.include_router(build_openai_router())
+    if ui_built:
+        mount_chat_ui(app, ui_dir)  # after the API routes: its GET catch-all must come last
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=app.state.query, tenants=app.state.tenants)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".ragops"), description="Where the embedded adapters keep all state.")
     tenant: str = Field("default", description="Tenant of requests when no authentication is configured.")
 
+    ui_dir: Path | None = Field(
+        None,
+        description="Built chat page served at `/`; unset: services/chat-ui/dist of a source checkout, if built.",
+    )
+
     chunk_words: int = Field(500, ge=1, description="Words per chunk.")
     overlap_words: int = Field(50, ge=0, description="Words shared by consecutive chunks.")
     top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved per question by default.")

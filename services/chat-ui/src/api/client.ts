@@ -34,7 +34,8 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: '' });
+// fetch is looked up per call (not captured at import), so tests and polyfills can replace it.
+export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? '', fetch: (request) => globalThis.fetch(request) });
 api.use(auth);
 
 /** The server's `detail` (a string, or FastAPI's list of validation errors), else the status line. */
@@ -55,8 +56,14 @@ async function call<T>(run: () => Promise<{ data?: T; error?: unknown; response:
   } catch {
     throw new ApiError(UNREACHABLE, null);
   }
-  if (!result.response.ok) throw new ApiError(detailOf(result.error, result.response.status), result.response.status);
+  if (!result.response.ok) throw errorFor(result.error, result.response.status);
   return result.data as T;
+}
+
+/** A gateway in front of the API (ingress, dev proxy) answers 502-504 when the API is down. */
+export function errorFor(body: unknown, status: number): ApiError {
+  if (status >= 502 && status <= 504) return new ApiError(UNREACHABLE, null);
+  return new ApiError(detailOf(body, status), status);
 }
 
 export const listDocuments = () => call(() => api.GET('/api/documents'));

@@ -1,6 +1,6 @@
 // Server-sent events over POST: EventSource only does GET, so the answer stream is read
 // with fetch + ReadableStream and parsed here (the SSE wire format, any line ending).
-import { api, ApiError, detailOf, UNREACHABLE, type AskResponse, type Source } from './client';
+import { api, ApiError, errorFor, UNREACHABLE, type AskResponse, type Source } from './client';
 
 export interface SseEvent {
   event: string;
@@ -89,7 +89,7 @@ export async function askStream(query: string, handlers: AskHandlers, signal?: A
     if (signal?.aborted) throw e;
     throw new ApiError(UNREACHABLE, null);
   }
-  if (!response.ok || !body) throw new ApiError(detailOf(error, response.status), response.status);
+  if (!response.ok || !body) throw errorFor(error, response.status);
   let final: AskResponse | null = null;
   let failure: string | null = null;
   try {

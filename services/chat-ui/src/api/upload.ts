@@ -1,5 +1,5 @@
 // Uploads use XMLHttpRequest: fetch has no upload progress events.
-import { ApiError, detailOf, UNREACHABLE, type UploadResponse } from './client';
+import { ApiError, errorFor, UNREACHABLE, type UploadResponse } from './client';
 import { authHeaders } from './auth';
 
 export function uploadFile(
@@ -19,7 +19,7 @@ export function uploadFile(
           if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.response as UploadResponse);
           else if (xhr.status === 413 && !xhr.response)
             reject(new ApiError(`${file.name} is too large for the server.`, 413));
-          else reject(new ApiError(detailOf(xhr.response, xhr.status), xhr.status));
+          else reject(errorFor(xhr.response, xhr.status));
         };
         xhr.onerror = () => reject(new ApiError(UNREACHABLE, null));
         xhr.onabort = () => reject(new ApiError('Upload cancelled.', 0));

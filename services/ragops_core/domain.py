@@ -214,3 +214,27 @@ class DocumentRecord:
             "updated_at": self.updated_at,
             "job_id": self.job_id,
         }
+
+
+# What an answering chain yields: text pieces, then exactly one `Done` naming the
+# model that produced them (per call: a shared chain cannot remember it for you).
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Fallback:
+    from_model: str
+    to_model: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Done:
+    model: str  # the model whose text was yielded
+    fallbacks: tuple[Fallback, ...] = field(default=())
+    interrupted: bool = False
+
+
+AnswerEvent = Delta | Done

@@ -39,6 +39,20 @@ class Metrics:
         self.embed_latency = Histogram(
             "ragops_embedding_duration_seconds", "Query embedding latency.", buckets=LATENCY_BUCKETS, registry=r
         )
+        self.llm_tokens = Counter(
+            "ragops_llm_tokens_total", "Language model tokens, by model and kind (prompt, completion).",
+            ["model", "kind"], registry=r,
+        )
+        self.llm_cost = Counter("ragops_llm_cost_usd_total", "Estimated language model cost in US dollars.",
+                                ["model"], registry=r)
+        self.llm_fallbacks = Counter(
+            "ragops_llm_fallbacks_total", "Answers handed to the next model, by failed model, next model and reason.",
+            ["from_model", "to_model", "reason"], registry=r,
+        )
+        self.llm_interrupted = Counter(
+            "ragops_llm_interrupted_total", "Answers cut off by a model failing mid-stream.", ["model", "reason"],
+            registry=r,
+        )
         self.answers = Counter("ragops_answers_total", "Answers produced, by model.", ["model"], registry=r)
         self.ingest_documents = Counter(
             "ragops_ingest_documents_total", "Documents ingested, by result (ready, failed).", ["result"], registry=r

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ragops_core.domain import DocumentRecord, Job, JobState, SearchHit, StoredChunk
+from ragops_core.domain import AnswerEvent, DocumentRecord, Job, JobState, SearchHit, StoredChunk
 
 
 class Embedder(Protocol):
@@ -141,6 +141,17 @@ class AnswerLog(Protocol):
     async def exists(self, tenant: str, answer_id: str) -> bool: ...
 
     async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None: ...
+
+
+class AnswerChain(Protocol):
+    """Chat models tried in order (LLM, fallback LLM, extractive): what the query path uses."""
+
+    @property
+    def name(self) -> str:
+        """The preferred model: part of answer cache keys."""
+        ...
+
+    def stream_events(self, query: str, hits: Sequence[SearchHit]) -> AsyncIterator[AnswerEvent]: ...
 
 
 class ChatModel(Protocol):

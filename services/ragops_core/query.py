@@ -13,9 +13,9 @@ import numpy as np
 
 from ragops_core import cache_keys
 from ragops_core.answering import NO_DOCUMENTS, build_sources, select_sentences
-from ragops_core.domain import Answer, SearchHit, Source
+from ragops_core.domain import Answer, AnswerEvent, Delta, Done, SearchHit, Source
 from ragops_core.metrics import Metrics
-from ragops_core.ports import AnswerLog, Cache, ChatModel, Embedder, SearchRequest, VectorStore
+from ragops_core.ports import AnswerChain, AnswerLog, Cache, Embedder, SearchRequest, VectorStore
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class QueryService:
         embedder: Embedder,
         store: VectorStore,
         cache: Cache,
-        chat: ChatModel,
+        chat: AnswerChain,
         answers: AnswerLog,
         metrics: Metrics,
         options: QueryOptions,
@@ -60,8 +60,14 @@ class QueryService:
 
     async def answer(self, tenant: str, query: str, top_k: int) -> Answer:
         hits = await self.retrieve(tenant, query, top_k)
-        pieces = [piece async for piece in self._answer_pieces(query, hits)]
-        return await self._finish(tenant, query, top_k, hits, "".join(pieces))
+        pieces: list[str] = []
+        done = Done(model="none")
+        async for event in self._answer_events(query, hits):
+            if isinstance(event, Delta):
+                pieces.append(event.text)
+            else:
+                done = event
+        return await self._finish(tenant, query, top_k, hits, "".join(pieces), done)
 
     async def stream(self, tenant: str, query: str, top_k: int) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Server-sent events: `sources` first, then `delta`s of the answer, then `done`."""
@@ -76,10 +82,14 @@ class QueryService:
         sources = build_sources(hits, select_sentences(query, hits))
         yield "sources", {"sources": [s.to_json() for s in sources], "cached": False}
         pieces = []
-        async for piece in self._answer_pieces(query, hits):
-            pieces.append(piece)
-            yield "delta", {"text": piece}
-        answer = await self._finish(tenant, query, top_k, hits, "".join(pieces), sources)
+        done = Done(model="none")
+        async for event in self._answer_events(query, hits):
+            if isinstance(event, Delta):
+                pieces.append(event.text)
+                yield "delta", {"text": event.text}
+            else:
+                done = event
+        answer = await self._finish(tenant, query, top_k, hits, "".join(pieces), done, sources)
         yield "done", answer.to_json()
 
     async def retrieve(self, tenant: str, query: str, top_k: int, mode: str | None = None) -> list[SearchHit]:
@@ -105,26 +115,29 @@ class QueryService:
         )
         return vector
 
-    async def _answer_pieces(self, query: str, hits: list[SearchHit]) -> AsyncIterator[str]:
+    async def _answer_events(self, query: str, hits: list[SearchHit]) -> AsyncIterator[AnswerEvent]:
         if not hits:
-            yield NO_DOCUMENTS
+            yield Delta(NO_DOCUMENTS)
+            yield Done(model="none")
             return
-        async for piece in self._chat.stream_answer(query, hits):
-            yield piece
+        async for event in self._chat.stream_events(query, hits):
+            yield event
 
     async def _finish(
-        self, tenant: str, query: str, top_k: int, hits: list[SearchHit], text: str, sources: list[Source] | None = None
+        self, tenant: str, query: str, top_k: int, hits: list[SearchHit], text: str, done: Done,
+        sources: list[Source] | None = None,
     ) -> Answer:
         if sources is None:
             sources = build_sources(hits, select_sentences(query, hits))
         answer = Answer(
             answer_id=str(uuid.uuid4()), query=query, text=text, sources=sources,
-            model=self._chat.name if hits else "none",
+            model=done.model,
         )
         self._metrics.answers.labels(answer.model).inc()
         await self._answers.record(tenant, answer.answer_id, query, text, answer.model)
-        if hits:
-            # Never cache "no documents yet": the first upload must change that answer.
+        # Never cache "no documents yet" (the first upload must change it), nor a fallback's
+        # or an interrupted answer: the preferred model should get the next chance.
+        if hits and done.model == self._chat.name and not done.interrupted:
             cached = Answer(**{**answer.__dict__, "cached": True})
             await self._cache.set(
                 self.answer_key(tenant, query, top_k),

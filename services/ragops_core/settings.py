@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,26 @@ class Settings(BaseSettings):
     qdrant_prefer_grpc: bool = Field(False, description="Talk gRPC (port 6334) instead of REST.")
     qdrant_collection: str = Field("ragops", description="Alias the API reads; collections are `{alias}-{version}`.")
     index_version: str = Field("v1", description="Version of the collection written; a re-embed uses a new one.")
+
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias="OPENAI_API_KEY",
+        description="Set (the SDK's own variable): OpenAI answers; OPENAI_BASE_URL is honoured too.",
+    )
+    chat_model: str = Field("gpt-4o-mini", description="OpenAI chat model.")
+    bedrock_model_id: str | None = Field(
+        None, description="Bedrock model (Converse API) used when OpenAI fails, or first when OpenAI is not set."
+    )
+    bedrock_region: str | None = Field(None, description="Bedrock region; unset: AWS_REGION.")
+    llm_timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout of a language model call.")
+    llm_max_retries: int = Field(2, ge=0, description="SDK retries of a language model call.")
+    llm_first_delta_timeout_seconds: float = Field(
+        20.0, gt=0, description="Longest wait for a model's first words, retries included, before the next model."
+    )
+    embedding_provider: Literal["local", "openai"] = Field(
+        "local", description="local (offline MiniLM) or openai (needs OPENAI_API_KEY)."
+    )
+    embedding_model: str = Field("text-embedding-3-small", description="OpenAI embedding model.")
+    embedding_dimensions: int | None = Field(None, ge=1, description="Shortened OpenAI embeddings; unset: native.")
 
     redis_url: str | None = Field(
         None,

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 
 from qdrant_client import AsyncQdrantClient
 
+from ragops_core.adapters.bedrock_chat import BedrockChatModel
 from ragops_core.adapters.edge_vector_store import EdgeVectorStore
 from ragops_core.adapters.extractive_chat import ExtractiveChatModel
+from ragops_core.adapters.fallback_chat import FallbackChatModel
 from ragops_core.adapters.local_object_store import LocalObjectStore
 from ragops_core.adapters.memory_cache import MemoryCache
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+from ragops_core.adapters.openai_chat import OpenAIChatModel
+from ragops_core.adapters.openai_embedder import OpenAIEmbedder
 from ragops_core.adapters.qdrant_server_store import QdrantServerStore
 from ragops_core.adapters.redis_cache import RedisCache
 from ragops_core.adapters.s3_object_store import S3ObjectStore
@@ -22,8 +26,10 @@ from ragops_core.adapters.sqlite_catalog import SqliteCatalog
 from ragops_core.adapters.sqlite_queue import SqliteQueue
 from ragops_core.adapters.sqs_queue import SqsQueue
 from ragops_core.documents import DocumentService
+from ragops_core.llm_metrics import LlmMetrics
 from ragops_core.metrics import Metrics
 from ragops_core.ports import (
+    AnswerChain,
     AnswerLog,
     Cache,
     ChatModel,
@@ -48,7 +54,7 @@ class Adapters:
     jobs: JobStore
     documents: DocumentStore
     answers: AnswerLog
-    chat: ChatModel
+    chat: AnswerChain
     closers: list[object]
 
     async def close(self) -> None:
@@ -56,10 +62,33 @@ class Adapters:
             await closer.close()  # type: ignore[attr-defined]
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: Settings, metrics: Metrics | None = None) -> Embedder:
+    if settings.embedding_provider == "openai":
+        return OpenAIEmbedder(
+            settings.embedding_model, dimensions=settings.embedding_dimensions, timeout=settings.llm_timeout_seconds,
+            max_retries=settings.llm_max_retries, usage=LlmMetrics(metrics) if metrics else None,
+        )
     return OnnxMiniLMEmbedder(
         batch_size=settings.embed_batch_size, threads=settings.embed_threads, max_windows=settings.dense_max_windows
     )
+
+
+def build_chat(settings: Settings, metrics: Metrics) -> FallbackChatModel:
+    """OpenAI, then Bedrock, then the extractive answerer: each only if configured, extractive always."""
+    recorder = LlmMetrics(metrics)
+    models: list[ChatModel] = []
+    if settings.openai_api_key is not None:
+        models.append(OpenAIChatModel(
+            settings.chat_model, api_key=settings.openai_api_key.get_secret_value(),
+            timeout=settings.llm_timeout_seconds, max_retries=settings.llm_max_retries, usage=recorder,
+        ))
+    if settings.bedrock_model_id:
+        models.append(BedrockChatModel(
+            settings.bedrock_model_id, region=settings.bedrock_region, timeout=settings.llm_timeout_seconds,
+            max_retries=settings.llm_max_retries, usage=recorder,
+        ))
+    return FallbackChatModel(*models, ExtractiveChatModel(), recorder=recorder,
+                             first_delta_timeout=settings.llm_first_delta_timeout_seconds if models else None)
 
 
 def build_cache(settings: Settings, metrics: Metrics) -> Cache:
@@ -93,7 +122,7 @@ def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
 
 def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder | None = None) -> Adapters:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    embedder = embedder or build_embedder(settings)
+    embedder = embedder or build_embedder(settings, metrics)
     store = build_vector_store(settings, embedder)
     catalog = SqliteCatalog(settings.catalog_path)
     queue = build_queue(settings)
@@ -111,7 +140,7 @@ def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder |
         jobs=catalog.jobs,
         documents=catalog.documents,
         answers=catalog.answers,
-        chat=ExtractiveChatModel(),
+        chat=build_chat(settings, metrics),
         closers=[catalog, queue, store, *(c for c in (cache, objects) if hasattr(c, "close"))],
     )
 

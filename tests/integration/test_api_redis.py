@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis
 
 from api_support import POLICY, AppFactory, upload, wait_for_job
@@ -25,3 +27,20 @@ def test_answers_are_cached_and_invalidated_in_redis(make_client: AppFactory, re
     assert store.keys("ragops:v1:answer:*") == [], "a new document drops the tenant's cached answers"
     assert len(store.keys("ragops:v1:embedding:*")) == 1, "embeddings do not depend on documents"
     assert client.post("/api/ask", json=question).json()["cached"] is False
+
+
+def test_questions_are_answered_while_redis_is_down(make_client: AppFactory, tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis")
+    client = make_client(redis_url=server.url, redis_timeout_seconds=0.2)
+    wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
+    question = {"query": "Who books flights?"}
+    assert client.post("/api/ask", json=question).json()["cached"] is False
+    assert client.post("/api/ask", json=question).json()["cached"] is True
+    server.stop()
+    for _ in range(3):
+        response = client.post("/api/ask", json=question)
+        assert response.status_code == 200
+        assert "Orbis" in response.json()["answer"] and response.json()["cached"] is False
+    wait_for_job(client, upload(client, "more.txt", b"Taxis are reimbursed after midnight only.")["job_id"])
+    assert "Taxis" in client.post("/api/ask", json={"query": "When are taxis reimbursed?"}).json()["answer"]
+    assert 'ragops_cache_bypass_total{operation="get"}' in client.get("/metrics").text

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aws_support import MotoServer
 from redis_support import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,3 +34,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[MotoServer]:
+    """moto in server mode: real HTTP for boto3, one per test module."""
+    server = MotoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    moto_server.use_env(monkeypatch)
+    return moto_server

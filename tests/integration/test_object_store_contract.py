@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,6 @@ from ragops_core.adapters.local_object_store import LocalObjectStore
 from ragops_core.adapters.s3_object_store import S3ObjectStore
 from ragops_core.errors import NotFoundError
 from ragops_core.ports import ObjectStore
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    moto_server.use_env(monkeypatch)
-    return moto_server
 
 
 @pytest.fixture(params=["local", "s3"])

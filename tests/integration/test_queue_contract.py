@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -30,19 +30,6 @@ def ingest(n: int = 0) -> dict[str, object]:
         tenant="t", filename=f"file-{n}.pdf", user="alice",
     ).to_json()
     return body
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
-    moto_server.use_env(monkeypatch)
-    return moto_server
 
 
 @pytest.fixture(params=["sqlite", "sqs"])

@@ -85,8 +85,8 @@ async def build_index(data_dir: Path) -> None:
     await catalog.close()
 
 
-def start(args: list[str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT)
+def start(args: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

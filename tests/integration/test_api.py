@@ -39,6 +39,7 @@ def test_second_identical_question_is_served_from_cache(client: TestClient) -> N
     assert "180 euros" in second["answer"]
     metrics = client.get("/metrics").text
     assert 'ragops_cache_requests_total{kind="answer",result="hit"} 1.0' in metrics
+    assert 'ragops_cache_requests_total{kind="answer",result="miss"} 1.0' in metrics, "one look-up per miss"
     # Hits are answered ahead of the router; they must still count as requests of the route.
     assert 'ragops_http_requests_total{method="POST",route="/api/ask",status="200"} 2.0' in metrics
 

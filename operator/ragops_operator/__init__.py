@@ -1,0 +1,1 @@
+"""The RAGOps operator: one RAGDeployment in, a complete RAG stack out."""

@@ -1,0 +1,1 @@
+"""The RAGDeployment API (`ragops.dev`) and the CRD generated from it."""

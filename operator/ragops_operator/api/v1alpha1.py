@@ -1,0 +1,382 @@
+"""The RAGDeployment resource, `ragops.dev/v1alpha1`: the single source of its CRD.
+
+`crds/ragops.dev_ragdeployments.yaml` is generated from these models (`ragops crd`), and CI
+fails when the two drift apart. Descriptions become `kubectl explain`; `cel(...)` rules become
+`x-kubernetes-validations`, so the API server itself refuses bad specs with a message that
+names the field. Field names are camelCase as Kubernetes users expect; durations are
+integer seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+GROUP = "ragops.dev"
+VERSION = "v1alpha1"
+KIND = "RAGDeployment"
+PLURAL = "ragdeployments"
+SINGULAR = "ragdeployment"
+SHORT_NAMES = ("ragd",)
+
+# Kubernetes' own quantity grammar (resource.Quantity), so a typo fails at admission.
+QUANTITY_PATTERN = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+IAM_ROLE_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+
+
+def cel(rule: str, message: str, *, field_path: str | None = None, reason: str | None = None) -> dict[str, str]:
+    """One `x-kubernetes-validations` entry; `field_path` points the error at a child field."""
+    entry = {"rule": rule, "message": message}
+    if field_path:
+        entry["fieldPath"] = field_path
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def validations(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+class SpecModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class SecretKeyRef(SpecModel):
+    """A key of a Secret in the RAGDeployment's namespace. The operator never reads the value:
+    pods get it through `valueFrom.secretKeyRef`."""
+
+    name: str = Field(description="Secret name, in the RAGDeployment's namespace.", pattern=SECRET_NAME_PATTERN, max_length=253)
+    key: str = Field(description="Key inside the Secret.", min_length=1, max_length=253)
+
+
+class ComputeQuantities(SpecModel):
+    cpu: str = Field(description="CPU, as a Kubernetes quantity (e.g. 500m, 2).", pattern=QUANTITY_PATTERN, max_length=32)
+    memory: str = Field(description="Memory, as a Kubernetes quantity (e.g. 512Mi, 2Gi).", pattern=QUANTITY_PATTERN, max_length=32)
+
+
+class Resources(SpecModel):
+    """Container requests and limits. HPAs compute utilisation against the requests."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "quantity(self.requests.cpu).compareTo(quantity(self.limits.cpu)) <= 0",
+                "requests.cpu must not exceed limits.cpu",
+                field_path=".requests.cpu",
+            ),
+            cel(
+                "quantity(self.requests.memory).compareTo(quantity(self.limits.memory)) <= 0",
+                "requests.memory must not exceed limits.memory",
+                field_path=".requests.memory",
+            ),
+        )
+    )
+
+    requests: ComputeQuantities = Field(description="What the scheduler reserves.")
+    limits: ComputeQuantities = Field(description="The most the container may use; memory over the limit is an OOM kill.")
+
+
+def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
+    return Resources(
+        requests=ComputeQuantities(cpu=cpu, memory=memory),
+        limits=ComputeQuantities(cpu=cpu_limit, memory=memory_limit),
+    )
+
+
+class ReplicaRange(SpecModel):
+    """Bounds of the HorizontalPodAutoscaler; the operator never sets `replicas` itself."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel("self.min <= self.max", "min must be less than or equal to max", field_path=".min")
+        )
+    )
+
+    min: int = Field(description="Fewest pods, also while idle.", ge=1, le=1000)
+    max: int = Field(description="Most pods under load.", ge=1, le=1000)
+
+
+class ApiSpec(SpecModel):
+    """The query API (`ragops api`): ask, stream, upload, jobs, feedback, metrics."""
+
+    image: str | None = Field(None, description="Image override for the API; unset: spec.image.", min_length=1)
+    replicas: ReplicaRange = Field(
+        default_factory=lambda: ReplicaRange(min=2, max=10),
+        description="Autoscaling bounds (default 2-10; the seed's production runs 3-20).",
+    )
+    resources: Resources = Field(
+        default_factory=lambda: _resources("500m", "1Gi", "2", "2Gi"),
+        description="Per pod. The offline embedding model alone needs about 1 GiB.",
+    )
+    target_cpu_utilization: int = Field(70, ge=1, le=100, alias="targetCPUUtilization", description="HPA CPU target, percent of requests.")
+    target_memory_utilization: int = Field(80, ge=1, le=100, description="HPA memory target, percent of requests.")
+    port: int = Field(8080, ge=1024, le=65535, description="Container port of the API (non-root, so above 1023).")
+
+
+class QueueDepthMetric(SpecModel):
+    name: str = Field(
+        "ragops_ingest_queue_depth",
+        description="External metric (from prometheus-adapter or KEDA) with the queue's visible messages; "
+        "selected by the labels `namespace` and `ragdeployment` (the resource name).",
+        min_length=1,
+    )
+
+
+class WorkerSpec(SpecModel):
+    """The ingestion worker (`ragops worker`): queue -> extract -> chunk -> embed -> upsert."""
+
+    image: str | None = Field(None, description="Image override for the worker; unset: spec.image.", min_length=1)
+    replicas: ReplicaRange = Field(default_factory=lambda: ReplicaRange(min=1, max=5), description="Autoscaling bounds.")
+    resources: Resources = Field(
+        default_factory=lambda: _resources("1", "1536Mi", "2", "3Gi"),
+        description="Per pod; PDF extraction and embedding are CPU-bound.",
+    )
+    target_cpu_utilization: int = Field(80, ge=1, le=100, alias="targetCPUUtilization", description="HPA CPU target, percent of requests.")
+    target_queue_depth_per_pod: int = Field(50, ge=1, description="HPA target of queued documents per worker pod.")
+    queue_depth_metric: QueueDepthMetric = Field(default_factory=QueueDepthMetric, description="Where the HPA reads the queue depth.")
+    port: int = Field(8081, ge=1024, le=65535, description="Port of the worker's /healthz, /readyz and /metrics.")
+
+
+class Storage(SpecModel):
+    size: str = Field(
+        "10Gi",
+        description="Volume size per Qdrant pod. May grow (if the storage class allows expansion), never shrink.",
+        pattern=QUANTITY_PATTERN,
+        max_length=32,
+        json_schema_extra=validations(
+            cel(
+                "quantity(self).compareTo(quantity(oldSelf)) >= 0",
+                "storage size cannot be decreased",
+                reason="FieldValueForbidden",
+            )
+        ),
+    )
+    storage_class_name: str = Field(
+        "gp3",
+        description="StorageClass of the volumes (EBS gp3 by default). Immutable: data would not move.",
+        min_length=1,
+        max_length=253,
+        json_schema_extra=validations(cel("self == oldSelf", "storageClassName is immutable", reason="FieldValueForbidden")),
+    )
+
+
+class QdrantAutoscaling(SpecModel):
+    enabled: bool = Field(False, description="Add Qdrant peers under memory pressure (see docs/operator.md for what a new peer holds).")
+    max_replicas: int = Field(6, ge=1, le=100, description="Most Qdrant peers.")
+    target_memory_utilization: int = Field(85, ge=1, le=100, description="HPA memory target, percent of requests.")
+
+
+class QdrantSpec(SpecModel):
+    """A Qdrant cluster: a StatefulSet in distributed mode with one volume per peer."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.replicationFactor <= self.replicas",
+                "replicationFactor cannot exceed replicas",
+                field_path=".replicationFactor",
+            ),
+            cel(
+                "!self.autoscaling.enabled || self.autoscaling.maxReplicas >= self.replicas",
+                "autoscaling.maxReplicas must be at least replicas",
+                field_path=".autoscaling.maxReplicas",
+            ),
+        )
+    )
+
+    image: str = Field("qdrant/qdrant:v1.16.3", description="Qdrant server image.", min_length=1)
+    replicas: int = Field(1, ge=1, le=100, description="Qdrant peers (the HPA's minimum when autoscaling is on).")
+    shards: int = Field(1, ge=1, le=1000, description="Shards per collection; more than peers lets new peers take shards over.")
+    replication_factor: int = Field(1, ge=1, le=10, description="Copies of each shard, on different peers; 2+ survives a lost zone.")
+    resources: Resources = Field(default_factory=lambda: _resources("500m", "1Gi", "2", "4Gi"), description="Per peer.")
+    storage: Storage = Field(default_factory=Storage, description="Persistent volume per peer.")
+    api_key_secret_ref: SecretKeyRef | None = Field(None, description="Qdrant API key, shared by server and clients.")
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        "Retain", description="What happens to the volumes when the RAGDeployment is deleted."
+    )
+    autoscaling: QdrantAutoscaling = Field(default_factory=QdrantAutoscaling, description="Memory-based scale-out.")
+
+
+class VectorStoreSpec(SpecModel):
+    qdrant: QdrantSpec = Field(default_factory=QdrantSpec, description="The Qdrant cluster of this stack.")
+
+
+class RedisSpec(SpecModel):
+    url_secret_ref: SecretKeyRef = Field(
+        description="Secret key holding the Redis URL (rediss:// for TLS, user:password@ for AUTH), e.g. ElastiCache."
+    )
+
+
+class CacheSpec(SpecModel):
+    redis: RedisSpec = Field(description="Redis for the answer and embedding caches and the job catalog.")
+    answer_ttl_seconds: int = Field(3600, ge=0, description="How long an answer is served from cache.")
+    embedding_ttl_seconds: int = Field(86400, ge=0, description="How long a query embedding is cached.")
+
+
+class DocumentsSpec(SpecModel):
+    bucket: str = Field(description="S3 bucket of uploaded documents.", min_length=3, max_length=63)
+    prefix: str = Field("", description="Key prefix; objects are `{prefix}/{tenant}/{document_id}`.")
+    kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS; unset: the bucket default.")
+    queue_url: str = Field(description="SQS queue of ingestion jobs (with a redrive policy to a dead-letter queue).", pattern=r"^https?://")
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
+
+
+class EmbeddingModel(SpecModel):
+    provider: Literal["local", "openai"] = Field("local", description="local: the offline MiniLM in the image; openai: needs credentials.")
+    model: str = Field("text-embedding-3-small", description="OpenAI embedding model (provider openai).")
+    dimensions: int | None = Field(None, ge=1, description="Shortened OpenAI embeddings; unset: native.")
+
+
+class ChatModelSpec(SpecModel):
+    provider: Literal["openai", "extractive"] = Field(
+        "openai", description="openai (needs credentials; without them answers are extractive) or extractive (quotes only)."
+    )
+    model: str = Field("gpt-4o-mini", description="OpenAI chat model.")
+
+
+class FallbackModel(SpecModel):
+    provider: Literal["bedrock"] = Field("bedrock", description="Only Bedrock today.")
+    model_id: str = Field(description="Bedrock model id (Converse API).", min_length=1)
+    region: str | None = Field(None, description="Bedrock region; unset: the pod's AWS region.")
+
+
+class ModelsSpec(SpecModel):
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.embedding.provider != 'openai' || has(self.credentialsSecretRef)",
+                "credentialsSecretRef is required when embedding.provider is openai",
+                field_path=".credentialsSecretRef",
+            )
+        )
+    )
+
+    embedding: EmbeddingModel = Field(default_factory=EmbeddingModel, description="Embeds chunks and questions.")
+    chat: ChatModelSpec = Field(default_factory=ChatModelSpec, description="Writes answers from retrieved chunks.")
+    fallback: FallbackModel | None = Field(None, description="Answers when the chat model fails or times out.")
+    credentials_secret_ref: SecretKeyRef | None = Field(None, description="Secret key holding OPENAI_API_KEY.")
+
+
+class RetrievalSpec(SpecModel):
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.overlapWords < self.chunkWords",
+                "overlapWords must be smaller than chunkWords",
+                field_path=".overlapWords",
+            )
+        )
+    )
+
+    top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved per question.")
+    chunk_words: int = Field(500, ge=20, le=5000, description="Words per chunk.")
+    overlap_words: int = Field(50, ge=0, le=4999, description="Words shared by consecutive chunks.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="hybrid fuses dense and BM25 rankings.")
+
+
+class AuthSpec(SpecModel):
+    """Bearer JWTs from a Cognito user pool (or any OIDC issuer with a JWKS)."""
+
+    jwks_url: str = Field(description="JWKS of the issuer.", pattern=r"^https://")
+    issuer: str = Field(description="Required `iss` of tokens.", min_length=1)
+    audience: str | None = Field(None, description="Required `aud` / `client_id`; unset: not checked.")
+    tenant_claim: str = Field("custom:tenant", description="Claim naming the caller's tenant.")
+
+
+class MonitoringSpec(SpecModel):
+    service_monitor: bool = Field(True, description="ServiceMonitors for the API, worker and Qdrant (Prometheus Operator).")
+    interval_seconds: int = Field(30, ge=5, le=3600, description="Scrape interval.")
+    prometheus_rule: bool = Field(True, description="Alerts: error rate, p95 latency, queue depth, Qdrant down, backup failed.")
+    dashboards: bool = Field(True, description="Grafana dashboards as a ConfigMap labelled grafana_dashboard=1.")
+    max_error_rate_percent: float = Field(5.0, gt=0, le=100, description="Alert when 5xx exceed this share of API requests.")
+    max_p95_latency_seconds: float = Field(2.0, gt=0, description="Alert when the API's p95 latency exceeds this.")
+    max_queue_depth: int = Field(500, ge=1, description="Alert when more documents wait than this for 15 minutes.")
+
+
+class ServiceAccountSpec(SpecModel):
+    iam_role_arn: str | None = Field(None, description="IAM role for service accounts (IRSA) of the API and worker.", pattern=IAM_ROLE_PATTERN)
+
+
+class NetworkPolicySpec(SpecModel):
+    enabled: bool = Field(True, description="Default-deny in the stack, then only the flows it needs.")
+    prometheus_namespace: str = Field("monitoring", description="Namespace allowed to scrape metrics.", min_length=1)
+
+
+class RAGDeploymentSpec(SpecModel):
+    """A complete RAG stack for one tenant."""
+
+    image: str = Field(description="The RAGOps image (one image, every entrypoint).", min_length=1)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent", description="Pull policy of RAGOps containers.")
+    tenant: str | None = Field(None, description="Tenant of unauthenticated requests; unset: the RAGDeployment's name.", max_length=128)
+    paused: bool = Field(False, description="Stop changing children (status and deletion keep working).")
+    api: ApiSpec = Field(default_factory=ApiSpec, description="The query API.")
+    worker: WorkerSpec = Field(default_factory=WorkerSpec, description="The ingestion worker.")
+    vector_store: VectorStoreSpec = Field(default_factory=VectorStoreSpec, description="The vector database.")
+    cache: CacheSpec = Field(description="Redis caches and catalog.")
+    documents: DocumentsSpec = Field(description="Where documents are stored and queued.")
+    models: ModelsSpec = Field(default_factory=ModelsSpec, description="Embedding, chat and fallback models.")
+    retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec, description="Chunking and search.")
+    auth: AuthSpec | None = Field(None, description="JWT authentication; unset: no authentication (trusted networks only).")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus Operator objects and dashboards.")
+    service_account: ServiceAccountSpec = Field(default_factory=ServiceAccountSpec, description="Identity of the pods.")
+    network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec, description="Traffic rules.")
+
+
+class StatusModel(BaseModel):
+    """Status is written by the operator and read leniently: newer fields are ignored, not fatal."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Condition(StatusModel):
+    type: str = Field(description="Ready, Progressing, Degraded or MonitoringAvailable.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(description="CamelCase cause.")
+    message: str = Field("", description="For humans.")
+    last_transition_time: str = Field(description="When status last changed (RFC 3339).")
+    observed_generation: int | None = Field(None, description="Generation the condition was computed for.")
+
+
+class ComponentStatus(StatusModel):
+    replicas: int = Field(0, description="Pods wanted now.")
+    ready_replicas: int = Field(0, description="Pods passing readiness.")
+
+
+class ApiStatus(ComponentStatus):
+    active_color: str | None = Field(None, description="blue or green: the color the API Service selects.")
+    active_image: str | None = Field(None, description="Image of the active color.")
+
+
+class Endpoints(StatusModel):
+    api: str | None = Field(None, description="In-cluster URL of the API.")
+    qdrant: str | None = Field(None, description="In-cluster URL of Qdrant.")
+
+
+class RAGDeploymentStatus(StatusModel):
+    observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Progressing, Degraded, MonitoringAvailable.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    api: ApiStatus | None = Field(None, description="The query API.")
+    worker: ComponentStatus | None = Field(None, description="The ingestion worker.")
+    vector_store: ComponentStatus | None = Field(None, description="Qdrant.")
+    endpoints: Endpoints | None = Field(None, description="Where to reach the stack.")
+
+
+class RAGDeployment(SpecModel):
+    """Parsed custom resource; `metadata` stays a plain mapping (Kubernetes owns its schema)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_version: str = Field(f"{GROUP}/{VERSION}")
+    kind: str = Field(KIND)
+    metadata: dict[str, Any]
+    spec: RAGDeploymentSpec

@@ -1,0 +1,1 @@
+"""Pure builders: a parsed RAGDeployment in, Kubernetes manifests (plain dicts) out."""

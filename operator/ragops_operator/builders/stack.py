@@ -1,0 +1,27 @@
+"""The whole desired set of one RAGDeployment, in apply order (pure and deterministic)."""
+
+from __future__ import annotations
+
+from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders import api as api_builder
+from ragops_operator.builders import config, monitoring, network, qdrant, worker
+from ragops_operator.builders.labels import Manifest, Owner
+
+
+def desired(
+    spec: api.RAGDeploymentSpec,
+    owner: Owner,
+    *,
+    active: api_builder.Color = "blue",
+    prometheus_operator: bool = False,
+) -> list[Manifest]:
+    """ConfigMap first (pods read it at start), then the data layer, then the services, then
+    the policies and monitoring that refer to them."""
+    return [
+        config.config_map(spec, owner),
+        *qdrant.build(spec, owner),
+        *api_builder.build(spec, owner, active=active),
+        *worker.build(spec, owner),
+        *network.build(spec, owner),
+        *monitoring.build(spec, owner, prometheus_operator=prometheus_operator),
+    ]

@@ -1,0 +1,49 @@
+"""`ragops operator` and `ragops crd`, registered on the main CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def operator(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Watch only these namespaces (repeatable); default: the whole cluster."),
+    ] = None,
+    peering: Annotated[
+        str | None,
+        typer.Option(help="kopf peering object shared by replicas (needs crds/kopf-peering.yaml); unset: standalone."),
+    ] = "ragops",
+    standalone: Annotated[bool, typer.Option(help="Run without peering (a single replica).")] = False,
+    priority: Annotated[int | None, typer.Option(help="Peering priority; the highest active replica works. Default: random.")] = None,
+    liveness: Annotated[str | None, typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.")] = None,
+    resync_seconds: Annotated[float, typer.Option(min=5, help="Reconcile every RAGDeployment at least this often.")] = 300.0,
+    verbose: Annotated[bool, typer.Option(help="Debug logging.")] = False,
+) -> None:
+    """Run the RAGOps operator (in a pod: its ServiceAccount; elsewhere: KUBECONFIG)."""
+    from ragops_operator.run import run_operator
+
+    run_operator(
+        namespaces=list(namespace or []),
+        peering=None if standalone else peering,
+        priority=priority,
+        liveness=liveness,
+        resync_seconds=resync_seconds,
+        verbose=verbose,
+    )
+
+
+def crd(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the RAGDeployment CRD generated from the operator's models (`crds/` holds a copy)."""
+    from ragops_operator.api.crd import render_yaml
+
+    text = render_yaml()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)

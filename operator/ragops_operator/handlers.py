@@ -1,0 +1,99 @@
+"""kopf wiring only: every trigger ends in Runtime.converge or Runtime.poke.
+
+No timers or daemons: kopf gives those a finalizer on every RAGDeployment, and nothing here
+needs one (the PVC policy is the StatefulSet's own retention policy, and ownerReferences delete
+the rest). The periodic resync is the Runtime's own task instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders.labels import MANAGED_BY
+from ragops_operator.reconciler import RetryLater
+from ragops_operator.runtime import Runtime
+
+WATCHED_CHILDREN = (
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "statefulsets"),
+    ("", "v1", "services"),
+    ("", "v1", "configmaps"),
+    ("", "v1", "serviceaccounts"),
+    ("autoscaling", "v2", "horizontalpodautoscalers"),
+    ("policy", "v1", "poddisruptionbudgets"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+)
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+@dataclass
+class Options:
+    """What `ragops operator` passes to the handlers through kopf's memo."""
+
+    namespaces: list[str] = field(default_factory=list)
+    resync_seconds: float = 300.0
+    worker_limit: int = 32
+    runtime: Runtime | None = None
+
+
+def _options(memo: Any) -> Options:
+    options = memo.get("options") if hasattr(memo, "get") else None
+    if not isinstance(options, Options):
+        raise kopf.PermanentError("the operator was started without its options; use `ragops operator`")
+    return options
+
+
+def _runtime(memo: Any) -> Runtime:
+    runtime = _options(memo).runtime
+    if runtime is None:
+        raise kopf.TemporaryError("the operator is still starting", delay=1)
+    return runtime
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    options = _options(memo)
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=api.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=api.GROUP, key="last-handled-configuration")
+    settings.batching.worker_limit = options.worker_limit
+    # Stale watch streams are a known kopf failure mode: make the server end them regularly.
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    settings.watching.connect_timeout = 30
+    settings.posting.level = logging.WARNING
+    options.runtime = await Runtime.start(resync_seconds=options.resync_seconds)
+    options.runtime.start_resync(options.namespaces)
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    runtime = _options(memo).runtime
+    if runtime is not None:
+        await runtime.close()
+
+
+@kopf.on.resume(api.GROUP, api.VERSION, api.PLURAL)
+@kopf.on.create(api.GROUP, api.VERSION, api.PLURAL)
+@kopf.on.update(api.GROUP, api.VERSION, api.PLURAL)
+async def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    try:
+        await _runtime(memo).converge(dict(body))
+    except RetryLater as error:
+        raise kopf.TemporaryError(str(error), delay=2) from error
+
+
+async def child_changed(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+    """A child was changed or deleted (by anyone, us included): compare again soon."""
+    owner = meta.get("labels", {}).get(INSTANCE_LABEL)
+    namespace = meta.get("namespace")
+    if owner and namespace:
+        _runtime(memo).poke(namespace, owner)
+
+
+for _group, _version, _plural in WATCHED_CHILDREN:
+    kopf.on.event(_group, _version, _plural, labels={"app.kubernetes.io/managed-by": MANAGED_BY})(child_changed)

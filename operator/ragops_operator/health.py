@@ -1,0 +1,49 @@
+"""How ready each component is, read from the objects Kubernetes returns (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Health:
+    name: str
+    desired: int
+    ready: int
+    updated: bool
+
+    @property
+    def serving(self) -> bool:
+        """Every current pod is ready and runs the current template."""
+        return self.updated and self.desired >= 1 and self.ready >= self.desired
+
+    def describe(self) -> str:
+        return f"{self.name} {self.ready}/{self.desired} ready" + ("" if self.updated else ", rolling out")
+
+
+def _observed(obj: Obj) -> bool:
+    status = obj.get("status") or {}
+    return int(status.get("observedGeneration") or 0) >= int(obj["metadata"].get("generation") or 0)
+
+
+def of_deployment(name: str, obj: Obj | None) -> Health:
+    if obj is None:
+        return Health(name, desired=1, ready=0, updated=False)
+    status = obj.get("status") or {}
+    desired = int((obj.get("spec") or {}).get("replicas", 1))
+    updated = _observed(obj) and int(status.get("updatedReplicas") or 0) >= desired
+    ready = min(int(status.get("availableReplicas") or 0), int(status.get("readyReplicas") or 0))
+    return Health(name, desired=desired, ready=ready, updated=updated)
+
+
+def of_stateful_set(name: str, obj: Obj | None) -> Health:
+    if obj is None:
+        return Health(name, desired=1, ready=0, updated=False)
+    status = obj.get("status") or {}
+    desired = int((obj.get("spec") or {}).get("replicas", 1))
+    same_revision = status.get("currentRevision") == status.get("updateRevision")
+    updated = _observed(obj) and (same_revision or int(status.get("updatedReplicas") or 0) >= desired)
+    return Health(name, desired=desired, ready=int(status.get("readyReplicas") or 0), updated=updated)

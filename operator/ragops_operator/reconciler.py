@@ -1,0 +1,179 @@
+"""One level-based reconcile: observe -> build -> apply -> prune -> status.
+
+Every trigger (create, update, resume, a changed or deleted child, the periodic resync) runs
+this same function, so what the cluster converges to depends only on the spec, never on which
+event arrived or in which order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes_asyncio.client.exceptions import ApiException
+from pydantic import ValidationError
+
+from ragops_operator import conditions, status
+from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders import api as api_builder
+from ragops_operator.builders import stack
+from ragops_operator.builders.labels import Owner, instance_selector
+from ragops_operator.kube import MANAGED_KINDS, PROMETHEUS_OPERATOR_GROUP, Cluster, Kind, Obj, is_retryable
+
+_log = logging.getLogger("ragops.operator")
+
+
+class RetryLater(Exception):
+    """A transient API error (conflict, throttling, 5xx): the same reconcile will succeed later."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _key(obj: Obj) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
+
+
+def _owned_by(obj: Obj, uid: str) -> bool:
+    return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+class Reconciler:
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        now: Callable[[], str] = utc_now,
+        apply_concurrency: int = 8,
+        discovery_ttl_seconds: float = 60.0,
+    ) -> None:
+        self._cluster = cluster
+        self._now = now
+        self._apply_slots = asyncio.Semaphore(apply_concurrency)
+        self._discovery_ttl = discovery_ttl_seconds
+        self._discovered: tuple[float, bool] | None = None
+
+    async def reconcile(self, body: Obj) -> bool:
+        """Converge one RAGDeployment; returns whether it is Ready. Raises RetryLater on transient errors."""
+        try:
+            resource = api.RAGDeployment.model_validate(body)
+        except ValidationError as error:
+            await self._invalid(body, error)
+            return False
+        owner = Owner.of(resource)
+        previous: Obj = dict(body.get("status") or {})
+        prometheus_operator = await self._prometheus_operator()
+        active: api_builder.Color = "green" if (previous.get("api") or {}).get("activeColor") == "green" else "blue"
+        desired = stack.desired(resource.spec, owner, active=active, prometheus_operator=prometheus_operator)
+        kinds = [k for k in MANAGED_KINDS if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP]
+        existing = await self._observe(kinds, owner)
+        children = {**existing}
+        errors: list[str] = []
+        if not resource.spec.paused:
+            applied, errors = await self._apply_all(body, desired, existing)
+            children.update(applied)
+            pruned = await self._prune(body, owner, desired, existing)
+            for key in pruned:
+                children.pop(key, None)
+        observation = status.Observation(
+            owner=owner,
+            generation=int(body["metadata"].get("generation") or 0),
+            active_color=active,
+            api_image=api_builder.image(resource.spec),
+            children=children,
+            paused=resource.spec.paused,
+            monitoring_wanted=resource.spec.monitoring.service_monitor or resource.spec.monitoring.prometheus_rule,
+            prometheus_operator=prometheus_operator,
+            errors=errors,
+        )
+        current = status.compute(observation, previous, now=self._now())
+        if status.changed(previous, current):
+            await self._cluster.patch_status(owner.namespace, owner.name, current)
+        return any(c["type"] == conditions.READY and c["status"] == "True" for c in current["conditions"])
+
+    async def _observe(self, kinds: list[Kind], owner: Owner) -> dict[tuple[str, str], Obj]:
+        listings = await asyncio.gather(*(self._cluster.list(k, owner.namespace, instance_selector(owner)) for k in kinds))
+        return {_key(obj): obj for items in listings for obj in items if _owned_by(obj, owner.uid)}
+
+    async def _apply_all(
+        self, body: Obj, desired: list[Obj], existing: dict[tuple[str, str], Obj]
+    ) -> tuple[dict[tuple[str, str], Obj], list[str]]:
+        results = await asyncio.gather(*(self._apply(body, manifest, existing) for manifest in desired), return_exceptions=True)
+        applied: dict[tuple[str, str], Obj] = {}
+        errors: list[str] = []
+        transient: list[str] = []
+        for manifest, result in zip(desired, results, strict=True):
+            what = f"{manifest['kind']} {manifest['metadata']['name']}"
+            if isinstance(result, ApiException):
+                (transient if is_retryable(result) else errors).append(f"{what}: {_reason(result)}")
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                applied[_key(manifest)] = result
+        if transient:
+            raise RetryLater("; ".join(transient))
+        return applied, errors
+
+    async def _apply(self, body: Obj, manifest: Obj, existing: dict[tuple[str, str], Obj]) -> Obj:
+        async with self._apply_slots:
+            result = await self._cluster.apply(manifest)
+        if _key(manifest) not in existing:
+            await self._record(body, "Created", f"Created {manifest['kind']} {manifest['metadata']['name']}")
+        return result
+
+    async def _prune(
+        self, body: Obj, owner: Owner, desired: list[Obj], existing: dict[tuple[str, str], Obj]
+    ) -> list[tuple[str, str]]:
+        wanted = {_key(m) for m in desired}
+        stale = [obj for key, obj in existing.items() if key not in wanted]
+        for obj in stale:
+            await self._cluster.delete(obj)
+            await self._record(body, "Pruned", f"Deleted {obj['kind']} {obj['metadata']['name']}: no longer in the spec")
+        return [_key(obj) for obj in stale]
+
+    async def _record(self, body: Obj, reason: str, message: str, *, warning: bool = False) -> None:
+        meta = body["metadata"]
+        _log.info("%s (%s/%s)", message, meta["namespace"], meta["name"])
+        try:
+            await self._cluster.event(body, type_="Warning" if warning else "Normal", reason=reason, message=message, now=self._now())
+        except ApiException as error:  # an Event is a courtesy: never fail a reconcile for it
+            _log.warning("Could not record event %s on %s/%s: %s", reason, meta["namespace"], meta["name"], _reason(error))
+
+    async def _invalid(self, body: Obj, error: ValidationError) -> None:
+        problems = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors())
+        meta = body["metadata"]
+        previous = dict(body.get("status") or {})
+        invalid = conditions.Condition(conditions.READY, "False", "InvalidSpec", problems[:1000])
+        generation = int(meta.get("generation") or 0)
+        current = {
+            "observedGeneration": generation,
+            "conditions": conditions.merge(previous.get("conditions") or [], [invalid], generation=generation, now=self._now()),
+        }
+        if status.changed(previous, current):
+            await self._cluster.patch_status(meta["namespace"], meta["name"], current)
+            await self._record(body, "InvalidSpec", problems, warning=True)
+
+    async def _prometheus_operator(self) -> bool:
+        """Whether ServiceMonitor and PrometheusRule are served; rechecked at most once a minute."""
+        cached = self._discovered
+        if cached is not None and time.monotonic() - cached[0] < self._discovery_ttl:
+            return cached[1]
+        served = await self._cluster.served(PROMETHEUS_OPERATOR_GROUP)
+        available = {"ServiceMonitor", "PrometheusRule"} <= served
+        self._discovered = (time.monotonic(), available)
+        return available
+
+
+def _reason(error: ApiException) -> str:
+    detail: Any
+    try:
+        detail = json.loads(error.body or "{}").get("message") or error.reason
+    except (ValueError, AttributeError):
+        detail = error.reason
+    return f"{error.status} {detail}"

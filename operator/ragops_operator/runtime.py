@@ -1,0 +1,109 @@
+"""Per-process operator state: the Kubernetes client, the reconciler, one lock per
+RAGDeployment and a coalescing queue of pokes from child events.
+
+A burst of child events (a Deployment's status changes several times while its pods start)
+collapses into one reconcile per RAGDeployment, and no two reconciles of the same resource
+ever run at once, whichever handler triggered them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import defaultdict
+
+from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio import config as k8s_config
+
+from ragops_operator.kube import RAGD, Cluster, Obj
+from ragops_operator.reconciler import Reconciler, RetryLater
+
+_log = logging.getLogger("ragops.operator")
+Key = tuple[str, str]  # (namespace, name)
+
+
+async def api_client() -> k8s.ApiClient:
+    """In a pod: its ServiceAccount; elsewhere: KUBECONFIG (or ~/.kube/config)."""
+    configuration = k8s.Configuration()
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        k8s_config.load_incluster_config(client_configuration=configuration)
+    else:
+        await k8s_config.load_kube_config(client_configuration=configuration)
+    return k8s.ApiClient(configuration)
+
+
+class Runtime:
+    def __init__(self, client: k8s.ApiClient, *, coalesce_seconds: float = 0.3, resync_seconds: float = 300.0) -> None:
+        self.client = client
+        self.cluster = Cluster(client)
+        self.reconciler = Reconciler(self.cluster)
+        self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._poked: set[Key] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._coalesce = coalesce_seconds
+        self._resync = resync_seconds
+
+    @classmethod
+    async def start(cls, **options: float) -> Runtime:
+        return cls(await api_client(), **options)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()
+
+    async def converge(self, body: Obj) -> bool:
+        meta = body["metadata"]
+        async with self._locks[(meta["namespace"], meta["name"])]:
+            return await self.reconciler.reconcile(body)
+
+    def poke(self, namespace: str, name: str) -> None:
+        """Ask for a reconcile soon; pokes arriving before it starts are merged into it."""
+        key = (namespace, name)
+        if key in self._poked:
+            return
+        self._poked.add(key)
+        self._spawn(self._after_poke(key))
+
+    def _spawn(self, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _after_poke(self, key: Key) -> None:
+        await asyncio.sleep(self._coalesce)
+        self._poked.discard(key)
+        for attempt in range(5):
+            body = await self.cluster.get(RAGD, *key)
+            if body is None or body["metadata"].get("deletionTimestamp"):
+                return
+            try:
+                await self.converge(body)
+                return
+            except RetryLater as error:
+                _log.info("Retrying %s/%s after a transient error: %s", *key, error)
+                await asyncio.sleep(min(0.5 * 2**attempt, 10))
+        self.poke(*key)
+
+    def start_resync(self, namespaces: list[str]) -> None:
+        """Reconcile everything periodically: the safety net behind the watches."""
+        self._spawn(self._resync_loop(namespaces))
+
+    async def _resync_loop(self, namespaces: list[str]) -> None:
+        while True:
+            await asyncio.sleep(self._resync)
+            try:
+                for body in await self._all(namespaces):
+                    self.poke(body["metadata"]["namespace"], body["metadata"]["name"])
+            except Exception:  # noqa: BLE001 - the loop must outlive one failed listing
+                _log.exception("Could not list RAGDeployments for the periodic resync")
+
+    async def _all(self, namespaces: list[str]) -> list[Obj]:
+        if not namespaces:
+            return await self.cluster.list_all(RAGD)
+        found: list[Obj] = []
+        for namespace in namespaces:
+            found.extend(await self.cluster.list(RAGD, namespace, {}))
+        return found

@@ -1,0 +1,102 @@
+"""The RAGDeployment's status, computed purely from what the reconcile saw and did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragops_operator import conditions, health
+from ragops_operator.builders import api as api_builder
+from ragops_operator.builders import config
+from ragops_operator.builders.labels import Owner
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one reconcile pass learned; the inputs of `compute`."""
+
+    owner: Owner
+    generation: int
+    active_color: api_builder.Color
+    api_image: str
+    children: dict[tuple[str, str], Obj]  # (kind, name) -> object as last returned by the API server
+    paused: bool = False
+    monitoring_wanted: bool = True
+    prometheus_operator: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
+    return observed.children.get((kind, observed.owner.child_name(suffix)))
+
+
+def component_health(observed: Observation) -> tuple[health.Health, health.Health, health.Health]:
+    color = observed.active_color
+    return (
+        health.of_deployment("api", _child(observed, "Deployment", f"api-{color}")),
+        health.of_deployment("worker", _child(observed, "Deployment", "worker")),
+        health.of_stateful_set("qdrant", _child(observed, "StatefulSet", "qdrant")),
+    )
+
+
+def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list[conditions.Condition]:
+    waiting = [p.describe() for p in parts if not p.serving]
+    rolling = [p.describe() for p in parts if not p.updated]
+    C = conditions.Condition
+    ready = C(conditions.READY, "True", "AllComponentsReady", "api, worker and qdrant are serving")
+    if waiting:
+        ready = C(conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting))
+    if observed.paused:
+        progressing = C(conditions.PROGRESSING, "False", "Paused", "spec.paused is true: children are not changed")
+    elif rolling:
+        progressing = C(conditions.PROGRESSING, "True", "RollingOut", "; ".join(rolling))
+    else:
+        progressing = C(conditions.PROGRESSING, "False", "ReconcileComplete", "children match the spec")
+    degraded = C(conditions.DEGRADED, "False", "AsExpected", "")
+    if observed.errors:
+        degraded = C(conditions.DEGRADED, "True", "ApplyFailed", "; ".join(observed.errors)[:1000])
+    elif any(p.updated and p.ready < p.desired for p in parts):
+        lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
+        degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
+    return [ready, progressing, degraded, _monitoring(observed)]
+
+
+def _monitoring(observed: Observation) -> conditions.Condition:
+    C = conditions.Condition
+    if not observed.monitoring_wanted:
+        return C(conditions.MONITORING, "False", "Disabled", "spec.monitoring turns ServiceMonitors and PrometheusRule off")
+    if observed.prometheus_operator:
+        return C(conditions.MONITORING, "True", "PrometheusOperatorFound", "ServiceMonitors and PrometheusRule are applied")
+    return C(
+        conditions.MONITORING,
+        "False",
+        "PrometheusOperatorMissing",
+        "monitoring.coreos.com/v1 is not served: install the Prometheus Operator CRDs for ServiceMonitors and alerts",
+    )
+
+
+def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
+    api_part, worker_part, qdrant_part = parts = component_health(observed)
+    owner = observed.owner
+    return {
+        "observedGeneration": observed.generation,
+        "conditions": conditions.merge(
+            previous.get("conditions") or [], _conditions(observed, parts), generation=observed.generation, now=now
+        ),
+        "api": {
+            "activeColor": observed.active_color,
+            "activeImage": observed.api_image,
+            "replicas": api_part.desired,
+            "readyReplicas": api_part.ready,
+        },
+        "worker": {"replicas": worker_part.desired, "readyReplicas": worker_part.ready},
+        "vectorStore": {"replicas": qdrant_part.desired, "readyReplicas": qdrant_part.ready},
+        "endpoints": {"api": api_builder.url(owner), "qdrant": config.qdrant_url(owner)},
+    }
+
+
+def changed(previous: Obj, current: Obj) -> bool:
+    """Whether writing `current` would change anything we own (avoids no-op status writes)."""
+    return any(previous.get(key) != value for key, value in current.items())

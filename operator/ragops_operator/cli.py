@@ -47,3 +47,12 @@ def crd(
         typer.echo(text, nl=False)
     else:
         output.write_text(text)
+
+
+def rbac(
+    namespace: Annotated[str, typer.Option(help="Namespace of the operator's ServiceAccount.")] = "ragops-system",
+) -> None:
+    """Print the operator's ServiceAccount, ClusterRole (least privilege) and binding."""
+    from ragops_operator.rbac import render_yaml
+
+    typer.echo(render_yaml(namespace), nl=False)

@@ -29,21 +29,22 @@ def _observed(obj: Obj) -> bool:
     return int(status.get("observedGeneration") or 0) >= int(obj["metadata"].get("generation") or 0)
 
 
-def of_deployment(name: str, obj: Obj | None) -> Health:
+def of_deployment(name: str, obj: Obj | None, *, minimum: int = 1) -> Health:
+    """`minimum` is the spec's floor: an HPA that has not scaled up to it yet is not done."""
     if obj is None:
-        return Health(name, desired=1, ready=0, updated=False)
+        return Health(name, desired=minimum, ready=0, updated=False)
     status = obj.get("status") or {}
-    desired = int((obj.get("spec") or {}).get("replicas", 1))
+    desired = max(minimum, int((obj.get("spec") or {}).get("replicas", 1)))
     updated = _observed(obj) and int(status.get("updatedReplicas") or 0) >= desired
     ready = min(int(status.get("availableReplicas") or 0), int(status.get("readyReplicas") or 0))
     return Health(name, desired=desired, ready=ready, updated=updated)
 
 
-def of_stateful_set(name: str, obj: Obj | None) -> Health:
+def of_stateful_set(name: str, obj: Obj | None, *, minimum: int = 1) -> Health:
     if obj is None:
-        return Health(name, desired=1, ready=0, updated=False)
+        return Health(name, desired=minimum, ready=0, updated=False)
     status = obj.get("status") or {}
-    desired = int((obj.get("spec") or {}).get("replicas", 1))
+    desired = max(minimum, int((obj.get("spec") or {}).get("replicas", 1)))
     same_revision = status.get("currentRevision") == status.get("updateRevision")
     updated = _observed(obj) and (same_revision or int(status.get("updatedReplicas") or 0) >= desired)
     return Health(name, desired=desired, ready=int(status.get("readyReplicas") or 0), updated=updated)

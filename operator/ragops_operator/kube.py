@@ -7,6 +7,7 @@ manages, so a typo in a builder is a KeyError in the tests, not a silent 404.
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -102,18 +103,18 @@ class Cluster:
             content_type="application/apply-patch+yaml",
         )
 
-    async def list(self, kind: Kind, namespace: str, selector: dict[str, str]) -> list[Obj]:
+    async def list(self, kind: Kind, namespace: str, selector: dict[str, str]) -> builtins.list[Obj]:
         label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         return await self._list(kind, kind.collection(namespace), label_selector)
 
-    async def list_all(self, kind: Kind) -> list[Obj]:
+    async def list_all(self, kind: Kind) -> builtins.list[Obj]:
         """Every object of `kind` in every namespace."""
         return await self._list(kind, kind.collection("-").replace("/namespaces/-", ""), "")
 
-    async def _list(self, kind: Kind, path: str, label_selector: str) -> list[Obj]:
+    async def _list(self, kind: Kind, path: str, label_selector: str) -> builtins.list[Obj]:
         query = [("labelSelector", label_selector)] if label_selector else []
         listing = await self._call("GET", path, query=query)
-        items: list[Obj] = listing.get("items") or []
+        items: builtins.list[Obj] = listing.get("items") or []
         for item in items:  # lists omit these per item; callers compare manifests with them
             item.setdefault("apiVersion", kind.api_version)
             item.setdefault("kind", kind.kind)

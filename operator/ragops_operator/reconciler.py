@@ -23,7 +23,14 @@ from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import stack
 from ragops_operator.builders.labels import Owner, instance_selector
-from ragops_operator.kube import MANAGED_KINDS, PROMETHEUS_OPERATOR_GROUP, Cluster, Kind, Obj, is_retryable
+from ragops_operator.kube import (
+    MANAGED_KINDS,
+    PROMETHEUS_OPERATOR_GROUP,
+    Cluster,
+    Kind,
+    Obj,
+    is_retryable,
+)
 
 _log = logging.getLogger("ragops.operator")
 
@@ -51,7 +58,7 @@ class Reconciler:
         *,
         now: Callable[[], str] = utc_now,
         apply_concurrency: int = 8,
-        discovery_ttl_seconds: float = 60.0,
+        discovery_ttl_seconds: float = 10.0,
     ) -> None:
         self._cluster = cluster
         self._now = now
@@ -91,6 +98,11 @@ class Reconciler:
             monitoring_wanted=resource.spec.monitoring.service_monitor or resource.spec.monitoring.prometheus_rule,
             prometheus_operator=prometheus_operator,
             errors=errors,
+            minimum_replicas=(
+                resource.spec.api.replicas.min,
+                resource.spec.worker.replicas.min,
+                resource.spec.vector_store.qdrant.replicas,
+            ),
         )
         current = status.compute(observation, previous, now=self._now())
         if status.changed(previous, current):
@@ -160,7 +172,7 @@ class Reconciler:
             await self._record(body, "InvalidSpec", problems, warning=True)
 
     async def _prometheus_operator(self) -> bool:
-        """Whether ServiceMonitor and PrometheusRule are served; rechecked at most once a minute."""
+        """Whether ServiceMonitor and PrometheusRule are served; rechecked at most every 10 seconds."""
         cached = self._discovered
         if cached is not None and time.monotonic() - cached[0] < self._discovery_ttl:
             return cached[1]

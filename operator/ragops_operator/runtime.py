@@ -9,9 +9,12 @@ ever run at once, whichever handler triggered them.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any
 
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
@@ -27,7 +30,7 @@ async def api_client() -> k8s.ApiClient:
     """In a pod: its ServiceAccount; elsewhere: KUBECONFIG (or ~/.kube/config)."""
     configuration = k8s.Configuration()
     if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        k8s_config.load_incluster_config(client_configuration=configuration)
+        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
         await k8s_config.load_kube_config(client_configuration=configuration)
     return k8s.ApiClient(configuration)
@@ -67,8 +70,8 @@ class Runtime:
         self._poked.add(key)
         self._spawn(self._after_poke(key))
 
-    def _spawn(self, work: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(work)  # type: ignore[arg-type]
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -101,9 +104,21 @@ class Runtime:
                 _log.exception("Could not list RAGDeployments for the periodic resync")
 
     async def _all(self, namespaces: list[str]) -> list[Obj]:
+        every = await self.cluster.list_all(RAGD)
         if not namespaces:
-            return await self.cluster.list_all(RAGD)
-        found: list[Obj] = []
-        for namespace in namespaces:
-            found.extend(await self.cluster.list(RAGD, namespace, {}))
-        return found
+            return every
+        return [body for body in every if any(matches_namespace(body["metadata"]["namespace"], p) for p in namespaces)]
+
+
+def matches_namespace(name: str, pattern: str) -> bool:
+    """kopf's namespace pattern: comma-separated globs, `!glob` excludes (a leading one implies `*`)."""
+    globs = [glob.strip() for glob in pattern.split(",") if glob.strip()]
+    if not globs or globs[0].startswith("!"):
+        globs.insert(0, "*")
+    matched = fnmatch.fnmatch(name, globs[0])
+    for glob in globs[1:]:
+        if glob.startswith("!"):
+            matched = matched and not fnmatch.fnmatch(name, glob[1:])
+        else:
+            matched = matched or fnmatch.fnmatch(name, glob)
+    return matched

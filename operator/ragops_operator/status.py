@@ -26,6 +26,7 @@ class Observation:
     monitoring_wanted: bool = True
     prometheus_operator: bool = False
     errors: list[str] = field(default_factory=list)
+    minimum_replicas: tuple[int, int, int] = (1, 1, 1)  # api, worker, qdrant: the spec's floors
 
 
 def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
@@ -34,10 +35,11 @@ def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
 
 def component_health(observed: Observation) -> tuple[health.Health, health.Health, health.Health]:
     color = observed.active_color
+    api_min, worker_min, qdrant_min = observed.minimum_replicas
     return (
-        health.of_deployment("api", _child(observed, "Deployment", f"api-{color}")),
-        health.of_deployment("worker", _child(observed, "Deployment", "worker")),
-        health.of_stateful_set("qdrant", _child(observed, "StatefulSet", "qdrant")),
+        health.of_deployment("api", _child(observed, "Deployment", f"api-{color}"), minimum=api_min),
+        health.of_deployment("worker", _child(observed, "Deployment", "worker"), minimum=worker_min),
+        health.of_stateful_set("qdrant", _child(observed, "StatefulSet", "qdrant"), minimum=qdrant_min),
     )
 
 

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_support import ClusterUnderTest, Kube, Waits
 from kubernetes import client, config
 from kubernetes.dynamic.exceptions import NotFoundError
 
+from cluster_support import ClusterUnderTest, Kube, Waits
 from ragops_devcluster import build, cluster
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.kubectl import Kubectl
@@ -165,3 +165,27 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         with contextlib.suppress(NotFoundError):  # a test may delete its own namespace
             kube.delete("v1", "Namespace", name)
+
+
+@pytest.fixture(scope="session")
+def ragops_crd(kubectl: Kubectl, waits: Waits) -> None:
+    """The RAGDeployment CRD from crds/, installed once and Established."""
+    from operator_support import CRD_FILE
+
+    kubectl.run(["apply", "--server-side", "-f", str(CRD_FILE)])
+    kubectl.run(["wait", "--for=condition=Established", "crd/ragdeployments.ragops.dev", "--timeout=60s"])
+
+
+@pytest.fixture(scope="session")
+def ragops_operator(
+    k8s_cluster: ClusterUnderTest, ragops_crd: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    """`ragops operator` running as a child process for the whole session."""
+    from operator_support import OperatorProcess
+
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    process = OperatorProcess(k8s_cluster.kubeconfig, log).start()
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -174,5 +174,6 @@ HEADER = "# Generated from operator/ragops_operator/api/v1alpha1.py by `ragops c
 
 
 def render_yaml() -> str:
-    return HEADER + yaml.safe_dump(custom_resource_definition(), sort_keys=False, width=120)
+    body: str = yaml.safe_dump(custom_resource_definition(), sort_keys=False, width=120)
+    return HEADER + body
 

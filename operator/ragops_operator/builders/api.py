@@ -7,7 +7,15 @@ from typing import Literal
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import workloads
-from ragops_operator.builders.labels import COMPONENT_API, Manifest, Owner, image_tag, labels, metadata, selector_labels
+from ragops_operator.builders.labels import (
+    COMPONENT_API,
+    Manifest,
+    Owner,
+    image_tag,
+    labels,
+    metadata,
+    selector_labels,
+)
 
 Color = Literal["blue", "green"]
 COLOR_LABEL = "ragops.dev/color"
@@ -46,7 +54,7 @@ def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Manif
         "kind": "Deployment",
         "metadata": metadata(owner, deployment_name(owner, color), COMPONENT_API, extra_labels={COLOR_LABEL: color}),
         "spec": {
-            "selector": {"matchLabels": selector},
+            "selector": {"matchLabels": dict(selector)},
             "revisionHistoryLimit": 3,
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
             "template": workloads.pod_template(

@@ -200,7 +200,7 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
         _alert("RAGOpsQdrantDown", qdrant_down_expr(spec, jobs), for_="5m", severity="critical", owner=owner,
                summary=f"Qdrant of {who} is down",
                description="A Qdrant peer is not scraped successfully, or no peer is scraped at all."),
-        _alert("RAGOpsBackupFailed", backup_failed_expr(jobs), for_="0m", severity="critical", owner=owner,
+        _alert("RAGOpsBackupFailed", backup_failed_expr(jobs), for_="5m", severity="critical", owner=owner,
                summary=f"Qdrant backup of {who} failed",
                description=f"The last backup failed, or none succeeded for {BACKUP_METRICS.max_age_seconds // 3600} hours."),
     ]

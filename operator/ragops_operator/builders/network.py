@@ -121,7 +121,9 @@ def worker_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
 
 
 def qdrant_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
-    peers = {"protocol": "TCP", "port": qdrant.HTTP_PORT, "endPort": qdrant.P2P_PORT}
+    def peers() -> list[dict[str, Any]]:
+        return [{"protocol": "TCP", "port": qdrant.HTTP_PORT, "endPort": qdrant.P2P_PORT}]
+
     return _policy(
         owner,
         "qdrant",
@@ -134,10 +136,10 @@ def qdrant_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
                     "from": [_pods(owner, COMPONENT_API), _pods(owner, COMPONENT_WORKER)],
                     "ports": _tcp(qdrant.HTTP_PORT, qdrant.GRPC_PORT),
                 },
-                {"from": [_pods(owner, COMPONENT_QDRANT)], "ports": [peers]},
+                {"from": [_pods(owner, COMPONENT_QDRANT)], "ports": peers()},
                 {"from": [_prometheus(spec)], "ports": _tcp(qdrant.HTTP_PORT)},
             ],
-            "egress": [{"to": [_pods(owner, COMPONENT_QDRANT)], "ports": [peers]}],
+            "egress": [{"to": [_pods(owner, COMPONENT_QDRANT)], "ports": peers()}],
         },
     )
 

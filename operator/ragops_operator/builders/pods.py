@@ -49,8 +49,8 @@ def zone_spread(selector: dict[str, str], *, hard: bool = False) -> list[dict[st
     """
     when = "DoNotSchedule" if hard else "ScheduleAnyway"
     return [
-        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": when, "labelSelector": {"matchLabels": selector}},
-        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": selector}},
+        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": when, "labelSelector": {"matchLabels": dict(selector)}},
+        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": dict(selector)}},
     ]
 
 

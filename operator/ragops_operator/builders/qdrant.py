@@ -122,13 +122,13 @@ def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
 def _affinity(selector: dict[str, str]) -> dict[str, Any]:
     """Never two peers on one node (a node loss would take several replicas of a shard);
     zones are preferred rather than required, so a single-zone cluster still schedules."""
-    term = {"labelSelector": {"matchLabels": selector}}
+    def term(topology_key: str) -> dict[str, Any]:
+        return {"labelSelector": {"matchLabels": dict(selector)}, "topologyKey": topology_key}
+
     return {
         "podAntiAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": [{**term, "topologyKey": pods.HOST_KEY}],
-            "preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {**term, "topologyKey": pods.ZONE_KEY}}
-            ],
+            "requiredDuringSchedulingIgnoredDuringExecution": [term(pods.HOST_KEY)],
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term(pods.ZONE_KEY)}],
         }
     }
 

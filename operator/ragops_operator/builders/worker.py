@@ -6,7 +6,15 @@ from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import workloads
-from ragops_operator.builders.labels import COMPONENT_WORKER, Manifest, Owner, image_tag, labels, metadata, selector_labels
+from ragops_operator.builders.labels import (
+    COMPONENT_WORKER,
+    Manifest,
+    Owner,
+    image_tag,
+    labels,
+    metadata,
+    selector_labels,
+)
 
 # Long enough to finish a typical document after SIGTERM; a longer one is released to the queue.
 GRACE_SECONDS = 120
@@ -33,7 +41,7 @@ def deployment(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
         "kind": "Deployment",
         "metadata": metadata(owner, owner.child_name("worker"), COMPONENT_WORKER),
         "spec": {
-            "selector": {"matchLabels": selector},
+            "selector": {"matchLabels": dict(selector)},
             "revisionHistoryLimit": 3,
             "template": workloads.pod_template(
                 spec,
@@ -81,7 +89,7 @@ def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
             "metadata": metadata(owner, name, COMPONENT_WORKER),
             "spec": {
                 "type": "ClusterIP",
-                "selector": selector,
+                "selector": dict(selector),
                 "ports": [{"name": "metrics", "port": spec.worker.port, "targetPort": "metrics", "protocol": "TCP"}],
             },
         },

@@ -92,7 +92,7 @@ def disruption_budget(owner: Owner, *, name: str, component: str, selector: dict
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": metadata(owner, name, component),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}},
     }
 
 
@@ -113,5 +113,5 @@ def autoscaler(
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": metadata(owner, name, component),
-        "spec": {"scaleTargetRef": target, "minReplicas": bounds.min, "maxReplicas": bounds.max, "metrics": metrics},
+        "spec": {"scaleTargetRef": dict(target), "minReplicas": bounds.min, "maxReplicas": bounds.max, "metrics": metrics},
     }

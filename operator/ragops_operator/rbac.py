@@ -1,0 +1,79 @@
+"""The operator's own RBAC: exactly the verbs it uses, on exactly the kinds it manages.
+
+Generated from the same table the reconciler uses (kube.MANAGED_KINDS), so a new child kind
+cannot ship without its permission; `deploy/rbac.yaml` is the rendered copy (`ragops rbac`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import yaml
+
+from ragops_operator.api import v1alpha1 as api
+from ragops_operator.handlers import WATCHED_CHILDREN
+from ragops_operator.kube import MANAGED_KINDS
+
+Manifest = dict[str, Any]
+NAME = "ragops-operator"
+
+
+def _group(api_version: str) -> str:
+    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+
+
+def _child_rules() -> list[dict[str, Any]]:
+    watched = {(group, plural) for group, _version, plural in WATCHED_CHILDREN}
+    by_verbs: dict[tuple[str, ...], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for kind in MANAGED_KINDS:
+        group = _group(kind.api_version)
+        # list: observe and prune; create+patch: server-side apply; delete: prune; watch: drift.
+        verbs = ("create", "delete", "list", "patch", *(("watch",) if (group, kind.plural) in watched else ()))
+        by_verbs[verbs][group].append(kind.plural)
+    return [
+        {"apiGroups": [group], "resources": sorted(plurals), "verbs": list(verbs)}
+        for verbs, groups in sorted(by_verbs.items())
+        for group, plurals in sorted(groups.items())
+    ]
+
+
+def cluster_role() -> Manifest:
+    rules = [
+        {"apiGroups": [api.GROUP], "resources": [api.PLURAL], "verbs": ["get", "list", "patch", "watch"]},
+        {"apiGroups": [api.GROUP], "resources": [f"{api.PLURAL}/status"], "verbs": ["patch"]},
+        *_child_rules(),
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+        # kopf: notices CRDs appearing (the Prometheus Operator's), and peering between replicas.
+        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["kopf.dev"], "resources": ["clusterkopfpeerings", "kopfpeerings"], "verbs": ["get", "list", "patch", "watch"]},
+    ]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": NAME, "labels": {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ragops"}},
+        "rules": rules,
+    }
+
+
+def manifests(namespace: str) -> list[Manifest]:
+    """ServiceAccount, ClusterRole and ClusterRoleBinding for an operator running in `namespace`."""
+    labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ragops"}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": namespace, "labels": labels}},
+        cluster_role(),
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": NAME, "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
+        },
+    ]
+
+
+def render_yaml(namespace: str = "ragops-system") -> str:
+    header = "# Generated from operator/ragops_operator/rbac.py by `ragops rbac`; do not edit.\n"
+    body: str = yaml.safe_dump_all(manifests(namespace), sort_keys=False, width=120)
+    return header + body

@@ -28,6 +28,8 @@ def storage_class() -> dict[str, Any]:
         "provisioner": "kubernetes.io/host-path",
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
+        # Like EBS gp3 classes in production: volumes may grow (the operator resizes Qdrant's).
+        "allowVolumeExpansion": True,
     }
 
 

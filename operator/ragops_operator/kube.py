@@ -46,7 +46,9 @@ MANAGED_KINDS: tuple[Kind, ...] = (
     Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules"),
 )
 PROMETHEUS_OPERATOR_GROUP = "monitoring.coreos.com/v1"
-_BY_KEY = {(k.api_version, k.kind): k for k in MANAGED_KINDS}
+# Not managed (never applied or pruned): only grown in place when Qdrant's volumes get bigger.
+CLAIMS = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
+_BY_KEY = {(k.api_version, k.kind): k for k in (*MANAGED_KINDS, CLAIMS)}
 RAGD = Kind(f"{api.GROUP}/{api.VERSION}", api.KIND, api.PLURAL)
 
 
@@ -90,7 +92,7 @@ class Cluster:
             return dict(json.loads(response))
         return dict(response or {})
 
-    async def apply(self, manifest: Obj) -> Obj:
+    async def apply(self, manifest: Obj, *, field_manager: str = FIELD_MANAGER) -> Obj:
         """Server-side apply as the operator's field manager; force takes fields back from
         anyone who edited our objects by hand (that is drift, and we correct it)."""
         meta = manifest["metadata"]
@@ -98,7 +100,7 @@ class Cluster:
         return await self._call(
             "PATCH",
             path,
-            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            query=[("fieldManager", field_manager), ("force", "true")],
             body=manifest,
             content_type="application/apply-patch+yaml",
         )
@@ -128,10 +130,16 @@ class Cluster:
                 return None
             raise
 
-    async def delete(self, obj: Obj) -> None:
+    async def merge_patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> Obj:
+        path = f"{kind.collection(namespace)}/{name}"
+        return await self._call("PATCH", path, body=patch, content_type="application/merge-patch+json")
+
+    async def delete(self, obj: Obj, *, orphan: bool = False) -> None:
+        """Delete `obj` (that very object: a uid precondition); `orphan` keeps its dependents."""
         meta = obj["metadata"]
         path = f"{kind_of(obj).collection(meta['namespace'])}/{meta['name']}"
-        body = {"propagationPolicy": "Background", "preconditions": {"uid": meta["uid"]}}
+        policy = "Orphan" if orphan else "Background"
+        body = {"propagationPolicy": policy, "preconditions": {"uid": meta["uid"]}}
         try:
             await self._call("DELETE", path, body=body)
         except ApiException as error:

@@ -30,6 +30,8 @@ def _child_rules() -> list[dict[str, Any]]:
         group = _group(kind.api_version)
         # list: observe and prune; create+patch: server-side apply; delete: prune; watch: drift.
         verbs = ("create", "delete", "list", "patch", *(("watch",) if (group, kind.plural) in watched else ()))
+        if kind.kind == "StatefulSet":
+            verbs = ("get", *verbs)  # waiting for an orphaning delete to finish
         by_verbs[verbs][group].append(kind.plural)
     return [
         {"apiGroups": [group], "resources": sorted(plurals), "verbs": list(verbs)}
@@ -44,6 +46,8 @@ def cluster_role() -> Manifest:
         {"apiGroups": [api.GROUP], "resources": [f"{api.PLURAL}/status"], "verbs": ["patch"]},
         *_child_rules(),
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+        # Growing Qdrant's volumes in place (claims are never created or deleted by the operator).
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["list", "patch"]},
         # kopf: notices CRDs appearing (the Prometheus Operator's), and peering between replicas.
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},

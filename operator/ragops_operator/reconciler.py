@@ -18,18 +18,21 @@ from typing import Any
 from kubernetes_asyncio.client.exceptions import ApiException
 from pydantic import ValidationError
 
-from ragops_operator import conditions, status
+from ragops_operator import conditions, status, transitions
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import stack
 from ragops_operator.builders.labels import Owner, instance_selector
 from ragops_operator.kube import (
+    CLAIMS,
+    FIELD_MANAGER,
     MANAGED_KINDS,
     PROMETHEUS_OPERATOR_GROUP,
     Cluster,
     Kind,
     Obj,
     is_retryable,
+    kind_of,
 )
 
 _log = logging.getLogger("ragops.operator")
@@ -133,11 +136,33 @@ class Reconciler:
         return applied, errors
 
     async def _apply(self, body: Obj, manifest: Obj, existing: dict[tuple[str, str], Obj]) -> Obj:
+        live = existing.get(_key(manifest))
         async with self._apply_slots:
+            handoff = transitions.replica_handoff(live, manifest, manager=FIELD_MANAGER)
+            if handoff is not None:
+                await self._cluster.apply(handoff, field_manager=transitions.HANDOFF_MANAGER)
+                await self._record(body, "ReplicasHandedOver", f"Handed replicas of {manifest['kind']} {manifest['metadata']['name']} to its autoscaler")
+            growth = transitions.volume_growth(live, manifest)
+            if growth and live is not None:
+                await self._grow_volumes(body, live, growth)
             result = await self._cluster.apply(manifest)
         if _key(manifest) not in existing:
             await self._record(body, "Created", f"Created {manifest['kind']} {manifest['metadata']['name']}")
         return result
+
+    async def _grow_volumes(self, body: Obj, stateful_set: Obj, growth: dict[str, str]) -> None:
+        meta = stateful_set["metadata"]
+        claims = await self._cluster.list(CLAIMS, meta["namespace"], {})
+        for claim, size in transitions.claims_to_grow(claims, meta["name"], growth):
+            await self._cluster.merge_patch(CLAIMS, meta["namespace"], claim, {"spec": {"resources": {"requests": {"storage": size}}}})
+        await self._cluster.delete(stateful_set, orphan=True)
+        for _ in range(100):  # the API server finishes an orphaning delete in well under a second
+            if await self._cluster.get(kind_of(stateful_set), meta["namespace"], meta["name"]) is None:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise RetryLater(f"StatefulSet {meta['name']} is still being deleted to grow its volumes")
+        await self._record(body, "VolumesGrown", f"Grew volumes of StatefulSet {meta['name']} to {', '.join(growth.values())}; pods kept running")
 
     async def _prune(
         self, body: Obj, owner: Owner, desired: list[Obj], existing: dict[tuple[str, str], Obj]

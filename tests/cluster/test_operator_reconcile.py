@@ -247,7 +247,41 @@ def test_storage_cannot_shrink_or_change_class(kube: Kube, kubectl: Kubectl, wai
     with pytest.raises(KubectlFailed) as reclass:
         _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"storage": {"storageClassName": "gp2"}}}}})
     assert "spec.vectorStore.qdrant.storage.storageClassName" in str(reclass.value)
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"storage": {"size": "30Gi"}}}}})  # growing is fine
+    wait_ready(waits, stack_ns, "rag")
+    waits.claims_bound(stack_ns, 1)
+    pod_uid = kube.get("v1", "Pod", "rag-qdrant-0", stack_ns)["metadata"]["uid"]
+    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"storage": {"size": "30Gi"}}}}})
+
+    def grown() -> str | None:
+        claim = kube.get("v1", "PersistentVolumeClaim", "storage-rag-qdrant-0", stack_ns)["spec"]["resources"]["requests"]["storage"]
+        try:
+            template = kube.get("apps/v1", "StatefulSet", "rag-qdrant", stack_ns)["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+        except NotFoundError:
+            return "StatefulSet being re-created with the bigger template"
+        return None if (claim, template) == ("30Gi", "30Gi") else f"claim={claim} template={template}"
+
+    _eventually(waits, grown, what="volume and StatefulSet template grown to 30Gi")
+    obj = wait_ready(waits, stack_ns, "rag")
+    assert conditions(obj)["Degraded"] == "False"
+    assert kube.get("v1", "Pod", "rag-qdrant-0", stack_ns)["metadata"]["uid"] == pod_uid, "the Qdrant pod was restarted"
+
+
+def test_turning_qdrant_autoscaling_on_never_drops_peers(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+    _create_stack(kube, stack_ns, vectorStore={"qdrant": {"replicas": 3, "replicationFactor": 2}})
+    wait_ready(waits, stack_ns, "rag", timeout=90)
+    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"autoscaling": {"enabled": True, "maxReplicas": 6}}}}})
+    seen: list[int] = []
+
+    def handed_over() -> str | None:
+        sts = kube.get("apps/v1", "StatefulSet", "rag-qdrant", stack_ns)
+        seen.append(sts["spec"]["replicas"])
+        managers = {m["manager"] for m in sts["metadata"]["managedFields"] if "f:replicas" in json.dumps(m.get("fieldsV1", {}).get("f:spec", {}))}
+        hpa_exists = ("HorizontalPodAutoscaler", "rag-qdrant") in children(kube, stack_ns, "rag")
+        return None if hpa_exists and "ragops-operator" not in managers and len(seen) > 20 else f"managers={managers} hpa={hpa_exists}"
+
+    waits.until(lambda: True if handed_over() is None else Pending(f"replicas seen {seen[-3:]}"), timeout=60, what="replicas handed to the HPA", interval=0.1)
+    wait_ready(waits, stack_ns, "rag", timeout=60)
+    assert min(seen) == 3, f"Qdrant replicas dipped: {seen}"
 
 
 @pytest.mark.parametrize("policy", ["Retain", "Delete"])

@@ -23,6 +23,7 @@ from ragops_core.documents import DocumentService
 from ragops_core.errors import DocumentTooLargeError, NotFoundError
 from ragops_core.metrics import CONTENT_TYPE, Metrics
 from ragops_core.query import QueryService
+from ragops_core.readiness import check_stores
 from ragops_core.settings import Settings
 from ragops_core.wiring import Adapters
 
@@ -152,18 +153,7 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
     @router.get("/readyz", tags=["operations"], responses={503: {"model": Problem}})
     async def readyz(request: Request, adapters: AdaptersDep, metrics: MetricsDep) -> JSONResponse:
         """Readiness: the stores answer and, in the all-in-one mode, the ingestion worker runs."""
-        checks: dict[str, str] = {}
-        try:
-            await adapters.store.count()
-            checks["vector_store"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - readiness reports, it does not raise
-            checks["vector_store"] = f"failed: {exc}"
-        try:
-            depth = await adapters.queue.depth()
-            metrics.queue_depth.set(depth)
-            checks["queue"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["queue"] = f"failed: {exc}"
+        checks = await check_stores(adapters, metrics, tenant=request.app.state.settings.tenant)
         task = request.app.state.worker_task
         if task is not None:
             checks["worker"] = "ok" if not task.done() else "stopped"

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from ragops_cli import processes
 from ragops_devcluster.cli import app as dev_cluster_app
+from ragops_operator import cli as operator_cli
 
 if TYPE_CHECKING:
     from ragops_core.settings import Settings
@@ -146,3 +148,9 @@ def evaluate(
     except (FileNotFoundError, ValueError, KeyError) as exc:
         _fail(console, f"cannot read dataset {dataset}: {exc}")
     typer.echo(json.dumps(result))
+
+
+processes.register(app)  # `ragops api` and `ragops worker`
+app.command("operator")(operator_cli.operator)
+app.command("crd")(operator_cli.crd)
+app.command("rbac")(operator_cli.rbac)

@@ -27,6 +27,10 @@ def point_id_for(document_id: str, chunk_index: int) -> str:
     return str(uuid.uuid5(RAGOPS_NAMESPACE, f"{document_id}#{chunk_index}"))
 
 
+# Key of a queue body that could not be understood (see `SqsQueue`): its value says why.
+MALFORMED = "_malformed"
+
+
 class JobState(enum.StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"

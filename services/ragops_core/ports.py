@@ -105,6 +105,14 @@ class Queue(Protocol):
         """Remove for good: only after the document is safely indexed."""
         ...
 
+    async def release(self, message: QueueMessage) -> None:
+        """Make a received message visible again now (a worker stopping mid-document)."""
+        ...
+
+    async def dead_letter_after(self) -> int | None:
+        """Receives after which the queue itself moves a message to its dead-letter queue; None: no DLQ."""
+        ...
+
     async def depth(self) -> int: ...
 
 

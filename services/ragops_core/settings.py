@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -94,10 +94,28 @@ class Settings(BaseSettings):
         "unset: an in-process cache.",
     )
     redis_timeout_seconds: float = Field(0.25, gt=0, description="Per-call Redis timeout before the cache is bypassed.")
+    catalog_url: str | None = Field(
+        None,
+        description="Redis for the job, document and answer catalog shared by `ragops api` and `ragops worker` "
+        "(must not evict: noeviction, or not the cache's Redis); unset: SQLite under the data dir.",
+    )
 
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
     job_visibility_seconds: int = Field(300, ge=10, description="How long a job may run before it is retried.")
     job_max_attempts: int = Field(3, ge=1, description="Attempts before a document's job is marked failed.")
+    worker_grace_seconds: float = Field(
+        25.0, ge=0,
+        description="How long a stopping `ragops worker` may finish its current document before releasing it "
+        "to the queue (below Kubernetes' 30 s termination grace).",
+    )
+
+    @field_validator("catalog_url")
+    @classmethod
+    def _catalog_is_redis(cls, url: str | None) -> str | None:
+        # Unset is fine (SQLite); anything else must be Redis, rather than silently SQLite.
+        if url and not url.startswith(("redis://", "rediss://")):
+            raise ValueError("RAGOPS_CATALOG_URL must be a redis:// or rediss:// URL")
+        return url or None
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

@@ -21,6 +21,7 @@ from ragops_core.adapters.openai_chat import OpenAIChatModel
 from ragops_core.adapters.openai_embedder import OpenAIEmbedder
 from ragops_core.adapters.qdrant_server_store import QdrantServerStore
 from ragops_core.adapters.redis_cache import RedisCache
+from ragops_core.adapters.redis_catalog import RedisCatalog
 from ragops_core.adapters.s3_object_store import S3ObjectStore
 from ragops_core.adapters.sqlite_catalog import SqliteCatalog
 from ragops_core.adapters.sqlite_queue import SqliteQueue
@@ -109,6 +110,12 @@ def build_queue(settings: Settings) -> Queue:
     return SqliteQueue(settings.queue_path)
 
 
+def build_catalog(settings: Settings) -> SqliteCatalog | RedisCatalog:
+    if settings.catalog_url:
+        return RedisCatalog(settings.catalog_url)
+    return SqliteCatalog(settings.catalog_path)
+
+
 def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
     if settings.qdrant_url:
         client = AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
@@ -124,7 +131,7 @@ def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder |
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or build_embedder(settings, metrics)
     store = build_vector_store(settings, embedder)
-    catalog = SqliteCatalog(settings.catalog_path)
+    catalog = build_catalog(settings)
     queue = build_queue(settings)
     if isinstance(store, EdgeVectorStore) and isinstance(queue, SqliteQueue):
         # The embedded store's lock makes this process the data dir's only owner.

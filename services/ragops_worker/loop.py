@@ -5,6 +5,14 @@ indexed or its job is marked failed, so a crash mid-document loses nothing: the
 message reappears after its visibility timeout. A document that cannot be read
 fails at once with the reason; any other error is retried with backoff until
 `max_attempts`, then the job fails with the last error.
+
+Poison messages (unreadable bodies, documents whose attempts keep failing or keep
+crashing the worker) get their job marked failed with the reason, then: on a queue
+with a dead-letter queue (SQS with a RedrivePolicy) they are left unacknowledged and
+made visible again shortly, so the queue moves them to the DLQ after its
+`maxReceiveCount` receives; on a queue without one (the embedded SQLite queue) they are
+dropped. Cancelled mid-document (shutdown past its grace period), the worker releases
+the message so another worker takes it at once.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 
-from ragops_core.domain import IngestMessage, JobState
+from ragops_core.domain import MALFORMED, IngestMessage, JobState
 from ragops_core.errors import ExtractionError, NotFoundError, UnsupportedDocumentError
 from ragops_core.metrics import Metrics
 from ragops_core.ports import JobStore, Queue, QueueMessage, VectorStore
@@ -22,6 +30,7 @@ from ragops_worker.pipeline import IngestionPipeline, Progress
 log = logging.getLogger(__name__)
 
 PERMANENT = (ExtractionError, UnsupportedDocumentError, NotFoundError)
+_MAX_BACKOFF_SECONDS = 60
 
 
 class IngestionWorker:
@@ -68,22 +77,38 @@ class IngestionWorker:
         try:
             ingest = IngestMessage.from_json(message.body)
         except (KeyError, TypeError, ValueError) as exc:
-            log.error("Dropped malformed queue message", extra={"error": repr(exc), "body": str(message.body)[:500]})
-            await self._queue.ack(message)
+            why = message.body.get(MALFORMED) or f"{type(exc).__name__}: {exc}"
+            job_id = message.body.get("job_id")
+            await self._give_up(message, job_id=job_id if isinstance(job_id, str) else None,
+                                error=f"malformed queue message: {why}", reason="malformed",
+                                body=str(message.body)[:500])
+            return
+        attempts = await self._attempts()
+        if message.receive_count > attempts:
+            await self._abandon(ingest, message)
             return
         heartbeat = asyncio.create_task(self._keep_invisible(message))
         try:
             await self._pipeline.process(ingest, on_progress=on_progress)
         except PERMANENT as exc:
             await self._fail(ingest, message, str(exc), reason=type(exc).__name__)
+        except asyncio.CancelledError:
+            await self._release(ingest, message)
+            raise
         except Exception as exc:  # noqa: BLE001 - any other failure is retried, then recorded
-            await self._retry_or_fail(ingest, message, exc)
+            await self._retry_or_fail(ingest, message, exc, attempts)
         else:
             await self._queue.ack(message)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+
+    async def _attempts(self) -> int:
+        # A queue that dead-letters sooner than max_attempts would take the message away
+        # before its job is marked failed: fail it on the last receive the queue allows.
+        dead_letter_after = await self._queue.dead_letter_after()
+        return min(self._max_attempts, dead_letter_after or self._max_attempts)
 
     async def _keep_invisible(self, message: QueueMessage) -> None:
         # A 100-page PDF can outlast the visibility timeout; keep it ours while we work.
@@ -92,6 +117,7 @@ class IngestionWorker:
             await self._queue.extend(message, visibility_seconds=self._visibility)
 
     async def _fail(self, ingest: IngestMessage, message: QueueMessage, error: str, *, reason: str) -> None:
+        """A document we understood but cannot index: the reason is on its job, the message is done."""
         log.warning("Failed to ingest document", extra={"document_id": ingest.document_id, "file": ingest.filename,
                                                         "error": error})
         await self._jobs.update(ingest.job_id, state=JobState.FAILED, error=error)
@@ -99,14 +125,53 @@ class IngestionWorker:
         self._metrics.ingest_documents.labels("failed").inc()
         await self._queue.ack(message)
 
-    async def _retry_or_fail(self, ingest: IngestMessage, message: QueueMessage, exc: Exception) -> None:
+    async def _retry_or_fail(self, ingest: IngestMessage, message: QueueMessage, exc: Exception, attempts: int) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        if message.receive_count >= self._max_attempts:
-            await self._fail(ingest, message, f"gave up after {message.receive_count} attempts: {error}",
-                             reason="retries_exhausted")
+        if message.receive_count >= attempts:
+            self._metrics.ingest_documents.labels("failed").inc()
+            await self._give_up(message, job_id=ingest.job_id, reason="retries_exhausted",
+                                error=f"gave up after {message.receive_count} attempts: {error}")
             return
         log.exception("Ingestion attempt failed; will retry", extra={"document_id": ingest.document_id})
         self._metrics.ingest_failures.labels("transient").inc()
         await self._jobs.update(ingest.job_id, state=JobState.QUEUED, error=f"retrying: {error}")
-        delay = int(self._retry_base * 2 ** (message.receive_count - 1))
-        await self._queue.extend(message, visibility_seconds=max(delay, 1))
+        await self._queue.extend(message, visibility_seconds=self._backoff(message))
+
+    async def _abandon(self, ingest: IngestMessage, message: QueueMessage) -> None:
+        """Received more often than attempts allow: the earlier attempts never concluded."""
+        job = await self._jobs.get(ingest.tenant, ingest.job_id)
+        if job is not None and job.state is JobState.FAILED:
+            # Failed, with its reason, on an earlier receive: only the dead-lettering is left.
+            await self._drop_or_dead_letter(message)
+            return
+        self._metrics.ingest_documents.labels("failed").inc()
+        await self._give_up(
+            message, job_id=ingest.job_id, reason="retries_exhausted",
+            error=f"gave up after {message.receive_count - 1} attempts that never finished "
+                  "(the worker stopped or crashed while processing this document)",
+        )
+
+    async def _give_up(self, message: QueueMessage, *, job_id: str | None, error: str, reason: str,
+                       body: str = "") -> None:
+        log.error("Gave up on a queue message", extra={"job_id": job_id, "error": error, "body": body,
+                                                        "receive_count": message.receive_count})
+        self._metrics.ingest_failures.labels(reason).inc()
+        if job_id:
+            await self._jobs.update(job_id, state=JobState.FAILED, error=error)
+        await self._drop_or_dead_letter(message)
+
+    async def _drop_or_dead_letter(self, message: QueueMessage) -> None:
+        if await self._queue.dead_letter_after() is None:
+            await self._queue.ack(message)
+            return
+        # Left unacknowledged, the queue's redrive policy moves it to the DLQ after its
+        # receives; a short delay gets it there without waiting out the visibility timeout.
+        await self._queue.extend(message, visibility_seconds=self._backoff(message))
+
+    async def _release(self, ingest: IngestMessage, message: QueueMessage) -> None:
+        log.warning("Stopped mid-document; released it to the queue", extra={"document_id": ingest.document_id})
+        await self._queue.release(message)
+        await self._jobs.update(ingest.job_id, state=JobState.QUEUED)
+
+    def _backoff(self, message: QueueMessage) -> int:
+        return max(1, min(_MAX_BACKOFF_SECONDS, int(self._retry_base * 2 ** (message.receive_count - 1))))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,18 +70,20 @@ class IngestionPipeline:
         pending: list[Chunk] = []
         unreadable = 0
         readable = 0
-        async for page in _pages_from_thread(stream.pages):
-            progress["pages_done"] += 1
-            if page is None:
-                unreadable += 1
-            elif page.text.strip():
-                readable += 1
-                pending.extend(chunker.add(page))
-            progress["chunks_total"] = progress["chunks_done"] + len(pending)
-            while len(pending) >= self._options.batch_size:
-                await self._index(message, pending[: self._options.batch_size], progress)
-                del pending[: self._options.batch_size]
-            await self._report(message.job_id, progress, on_progress)
+        # aclosing: an early exit (failure, cancellation) stops the reading thread now, not at GC.
+        async with contextlib.aclosing(_pages_from_thread(stream.pages)) as pages:
+            async for page in pages:
+                progress["pages_done"] += 1
+                if page is None:
+                    unreadable += 1
+                elif page.text.strip():
+                    readable += 1
+                    pending.extend(chunker.add(page))
+                progress["chunks_total"] = progress["chunks_done"] + len(pending)
+                while len(pending) >= self._options.batch_size:
+                    await self._index(message, pending[: self._options.batch_size], progress)
+                    del pending[: self._options.batch_size]
+                await self._report(message.job_id, progress, on_progress)
         if not readable:
             raise no_text_error(stream.total_pages, unreadable)
         pending.extend(chunker.finish())
@@ -128,14 +132,19 @@ class IngestionPipeline:
             on_progress(dict(progress))
 
 
-async def _pages_from_thread(pages: Iterator[Page | None]) -> AsyncIterator[Page | None]:
+async def _pages_from_thread(pages: Iterator[Page | None]) -> AsyncGenerator[Page | None, None]:
     """Iterate a blocking page iterator in a worker thread, yielding pages as they come."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    # Set when the consumer stops early (failure, or cancelled at shutdown): the thread
+    # then stops after its current page instead of reading the rest of the document.
+    abandoned = threading.Event()
 
     def produce() -> None:
         try:
             for page in pages:
+                if abandoned.is_set():
+                    break
                 loop.call_soon_threadsafe(queue.put_nowait, ("page", page))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises
             loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
@@ -152,4 +161,5 @@ async def _pages_from_thread(pages: Iterator[Page | None]) -> AsyncIterator[Page
                 return
             yield item
     finally:
+        abandoned.set()
         await producer

@@ -77,3 +77,56 @@ class Server:
                 return job
             time.sleep(0.2)
         raise AssertionError(f"job {job_id} unfinished after {JOB_DEADLINE_SECONDS}s: {job}\n{self.log()}")
+
+
+def clean_env(**variables: str) -> dict[str, str]:
+    """This environment without any RAGOPS_* variable of the caller's, plus `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGOPS_")}
+    return {**env, "COLUMNS": "200", **variables}
+
+
+class Service:
+    """`ragops api` or `ragops worker` in a child process, configured by environment variables only."""
+
+    def __init__(self, command: str, env: dict[str, str], log_path: Path, *, cwd: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log_path = log_path
+        self._log = log_path.open("a")
+        # --host 127.0.0.1: the default 0.0.0.0 is for pods, tests stay on loopback.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ragops_cli", command, "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"not ready after {START_DEADLINE_SECONDS}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self._log_path.read_text()[-6000:]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        """For cleanup after a failed test: nothing may outlive it."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self._log.close()

@@ -115,7 +115,30 @@ async def test_depth_counts_waiting_and_in_flight(queue: Queue) -> None:
     assert await queue.depth() == 2
 
 
+async def test_release_makes_a_message_visible_at_once(queue: Queue) -> None:
+    body = ingest()
+    await queue.send(body)
+    message = await queue.receive(wait_seconds=2, visibility_seconds=300)
+    assert message is not None
+    await queue.release(message)
+    again = await queue.receive(wait_seconds=2, visibility_seconds=300)
+    assert again is not None and again.body == body and again.receive_count == 2
+
+
+async def test_the_embedded_queue_has_no_dead_letter_queue(tmp_path: Path) -> None:
+    queue = SqliteQueue(tmp_path / "queue.db")
+    assert await queue.dead_letter_after() is None
+    await queue.close()
+
+
 # --- SQS only: the dead-letter queue and the bodies S3 and SNS put on the queue ---------
+
+
+async def test_sqs_reads_the_redrive_policy(aws: MotoServer) -> None:
+    plain, _ = aws.create_queue()
+    redriven, _ = aws.create_queue(dead_letter_after=4)
+    assert await SqsQueue(plain).dead_letter_after() is None
+    assert await SqsQueue(redriven).dead_letter_after() == 4
 
 
 async def test_sqs_redrive_moves_a_poison_message_to_the_dead_letter_queue(aws: MotoServer) -> None:
@@ -223,6 +246,14 @@ async def test_sqs_returns_malformed_bodies_for_the_caller_to_dead_letter(
     assert str(message.body["raw"]) == raw[:1000]
     with pytest.raises(KeyError):
         IngestMessage.from_json(message.body)  # the worker's own check rejects it too
+
+
+async def test_sqs_keeps_the_job_id_of_a_malformed_body(aws: MotoServer) -> None:
+    url, _ = aws.create_queue()
+    aws.send_raw(url, json.dumps({"job_id": "job-7", "tenant": "t"}))
+    message = await SqsQueue(url).receive(wait_seconds=2, visibility_seconds=30)
+    assert message is not None
+    assert message.body["job_id"] == "job-7", "so the worker can fail that job with the reason"
 
 
 async def test_sqs_extend_and_ack_of_a_stale_receipt_do_not_raise(aws: MotoServer) -> None:

@@ -105,6 +105,10 @@ class SqliteQueue:
         with self._lock:
             self._db.execute("UPDATE messages SET visible_at = ? WHERE receipt = ?", (time.time(), message.receipt))
 
+    async def dead_letter_after(self) -> int | None:
+        # No dead-letter queue here: the worker drops what it gives up on (with the job failed).
+        return None
+
     async def ack(self, message: QueueMessage) -> None:
         with self._lock:
             self._db.execute("DELETE FROM messages WHERE receipt = ?", (message.receipt,))

@@ -29,8 +29,9 @@ Three kinds of bodies arrive:
 
 Anything else (not JSON, not an object, missing or non-string fields, a key outside the
 layout) is returned, not dropped, as `{"_malformed": "<reason>", "raw": "<first 1000
-characters>"}`, so the caller decides: the worker logs it and acknowledges it; a caller
-that leaves it unacknowledged lets the RedrivePolicy dead-letter it.
+characters>"}` (plus `job_id` when the body is an object naming one), so the caller
+decides: the worker marks that job failed and leaves the message unacknowledged, and
+the RedrivePolicy dead-letters it (`dead_letter_after` reads the policy).
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ragops_core.domain import RAGOPS_NAMESPACE, document_id_for
+from ragops_core.domain import MALFORMED, RAGOPS_NAMESPACE, document_id_for
 from ragops_core.ports import QueueMessage
 
 log = logging.getLogger(__name__)
 
-MALFORMED = "_malformed"
+__all__ = ["MALFORMED", "Decoded", "SqsQueue", "decode_body"]
+
 REQUIRED_FIELDS = ("job_id", "document_id", "s3_key", "tenant", "filename")
 
 _MAX_WAIT_SECONDS = 20  # SQS's ceiling for one long poll
@@ -76,6 +78,10 @@ class Decoded:
     skipped: str = ""
 
 
+# The redrive policy is re-read this often, so a changed policy reaches running workers.
+_POLICY_REFRESH_SECONDS = 300.0
+
+
 class SqsQueue:
     def __init__(
         self,
@@ -91,6 +97,7 @@ class SqsQueue:
         self._url = queue_url
         self._prefix = s3_prefix.strip("/")
         self._client = client if client is not None else _make_client(region, endpoint_url)
+        self._policy: tuple[float, int | None] | None = None  # (read at, maxReceiveCount)
 
     async def send(self, body: dict[str, object]) -> None:
         await anyio.to_thread.run_sync(self._send, json.dumps(body))
@@ -181,6 +188,19 @@ class SqsQueue:
             attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
         )
 
+    async def dead_letter_after(self) -> int | None:
+        now = time.monotonic()
+        if self._policy is None or now - self._policy[0] > _POLICY_REFRESH_SECONDS:
+            self._policy = (now, await anyio.to_thread.run_sync(self._read_max_receive_count))
+        return self._policy[1]
+
+    def _read_max_receive_count(self) -> int | None:
+        attributes = self._client.get_queue_attributes(QueueUrl=self._url, AttributeNames=["RedrivePolicy"])
+        policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+        if not policy:
+            return None
+        return int(json.loads(policy)["maxReceiveCount"])
+
     async def close(self) -> None:
         await anyio.to_thread.run_sync(self._client.close)
 
@@ -206,7 +226,11 @@ def decode_body(raw: str, *, prefix: str = "") -> Decoded:
         return _decode_records(data["Records"], prefix.strip("/"), raw)
     missing = [name for name in REQUIRED_FIELDS if not isinstance(data.get(name), str) or not data[name]]
     if missing:
-        return _malformed(f"missing or non-string fields: {', '.join(missing)}", raw)
+        malformed = _malformed(f"missing or non-string fields: {', '.join(missing)}", raw)
+        if isinstance(data.get("job_id"), str) and data["job_id"]:
+            # Its job exists and someone is watching it: the worker records the reason there.
+            malformed.bodies[0]["job_id"] = data["job_id"]
+        return malformed
     return Decoded([data])
 
 

@@ -1,0 +1,77 @@
+"""`ragops api` and `ragops worker`: the two production processes, configured by RAGOPS_* variables only.
+
+Each runs one side of what `ragops serve` runs together. Several of them share state
+only through production stores (RAGOPS_CATALOG_URL, RAGOPS_SQS_QUEUE_URL,
+RAGOPS_S3_BUCKET, RAGOPS_QDRANT_URL): the embedded vector store belongs to one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+
+_BUSY_HINT = (
+    "The embedded vector store belongs to one process: give `ragops api` and `ragops worker` "
+    "a Qdrant server (RAGOPS_QDRANT_URL), or run both sides in one process with `ragops serve`."
+)
+
+
+def api(
+    host: Host = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    log_level: LogLevel = "info",
+) -> None:
+    """Run the API only (uploads are queued for `ragops worker`); configured by RAGOPS_* variables."""
+    import uvicorn
+
+    from ragops_api.app import create_app
+    from ragops_core.errors import StoreBusyError
+    from ragops_core.logs import configure_logging
+    from ragops_core.metrics import Metrics
+    from ragops_core.settings import Settings
+    from ragops_core.wiring import build_adapters
+
+    configure_logging(log_level)
+    settings = Settings()
+    metrics = Metrics()
+    try:
+        adapters = build_adapters(settings, metrics=metrics)
+    except StoreBusyError as exc:
+        _fail(f"{exc}. {_BUSY_HINT}")
+    uvicorn.run(create_app(settings, adapters, metrics=metrics), host=host, port=port, log_config=None,
+                log_level=log_level, access_log=False)
+
+
+def worker(
+    host: Host = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="TCP port of /healthz, /readyz and /metrics.")] = 8081,
+    log_level: LogLevel = "info",
+) -> None:
+    """Run the ingestion worker only; SIGTERM finishes or releases the current document, then exits 0."""
+    from ragops_core.errors import StoreBusyError
+    from ragops_core.logs import configure_logging
+    from ragops_core.settings import Settings
+    from ragops_worker.process import run_worker
+
+    configure_logging(log_level)
+    try:
+        code = asyncio.run(run_worker(Settings(), host=host, port=port, log_level=log_level))
+    except StoreBusyError as exc:
+        _fail(f"{exc}. {_BUSY_HINT}")
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(api)
+    app.command()(worker)
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)

@@ -1,0 +1,177 @@
+"""Jobs, documents, answers and feedback on Redis: the catalog shared by API and worker processes.
+
+The SQLite catalog lives in one data directory; separate `ragops api` and `ragops
+worker` processes (and their replicas) need one they can all reach. Unlike the
+cache, this Redis holds state: it must never evict (`maxmemory-policy noeviction`, or
+a separate database from the cache) and should persist (AOF), and a failing call
+raises instead of being bypassed.
+
+Layout (every key under `ragops:catalog:`; one key per call, so Redis Cluster works;
+a key holds at most one caller-given name, so no two tenants' keys can ever meet):
+
+* `job:{job_id}`: a hash (job_id, document_id, tenant, filename, state, progress as
+  JSON, error when there is one, created_at, updated_at). `get` returns it only to its
+  own tenant; `update` changes an existing job and never creates one (a Lua script).
+* `documents:{tenant}`: a hash of document_id -> the record as JSON.
+* `answers:{tenant}`: a hash of answer_id -> the answer as JSON, written once.
+* `feedback:{tenant}`: a list of feedback entries as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from ragops_core.domain import DocumentRecord, Job, JobState
+
+_PREFIX = "ragops:catalog:"
+_TIMEOUT_SECONDS = 5.0
+
+# Only an existing job is updated (HSET alone would create a partial one), and the
+# error rule matches SQLite: a given error is stored, ready/processing clears it.
+_UPDATE_JOB = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[1])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'state', ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[3]) end
+if ARGV[4] == 'set' then redis.call('HSET', KEYS[1], 'error', ARGV[5])
+elseif ARGV[4] == 'clear' then redis.call('HDEL', KEYS[1], 'error') end
+return 1
+"""
+
+
+class RedisCatalog:
+    """One connection pool, three views: `jobs`, `documents` and `answers` (with feedback)."""
+
+    def __init__(self, url: str, *, timeout_seconds: float = _TIMEOUT_SECONDS) -> None:
+        # TLS (rediss://) and AUTH (user:password@) come with the URL, as for the cache.
+        self.redis: Redis = Redis.from_url(
+            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, health_check_interval=30,
+            decode_responses=True,
+        )
+        self.jobs = RedisJobStore(self)
+        self.documents = RedisDocumentStore(self)
+        self.answers = RedisAnswerLog(self)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+class RedisJobStore:
+    def __init__(self, catalog: RedisCatalog) -> None:
+        self._redis = catalog.redis
+        self._update = self._redis.register_script(_UPDATE_JOB)
+
+    async def create(self, job: Job) -> None:
+        now = time.time()
+        fields: dict[FieldT, EncodableT] = {
+            "job_id": job.job_id, "document_id": job.document_id, "tenant": job.tenant, "filename": job.filename,
+            "state": job.state.value, "progress": json.dumps(job.progress), "created_at": repr(now),
+            "updated_at": repr(now),
+        }
+        if job.error is not None:
+            fields["error"] = job.error
+        await self._redis.hset(_job_key(job.job_id), mapping=fields)
+
+    async def get(self, tenant: str, job_id: str) -> Job | None:
+        row = _texts(await self._redis.hgetall(_job_key(job_id)))
+        if not row or row.get("tenant") != tenant:
+            return None
+        return Job(
+            job_id=row["job_id"], document_id=row["document_id"], tenant=row["tenant"], filename=row["filename"],
+            state=JobState(row["state"]), progress=json.loads(row["progress"]), error=row.get("error"),
+            created_at=float(row["created_at"]), updated_at=float(row["updated_at"]),
+        )
+
+    async def update(
+        self,
+        job_id: str,
+        *,
+        state: JobState | None = None,
+        progress: dict[str, int] | None = None,
+        error: str | None = None,
+    ) -> None:
+        if error is not None:
+            error_mode = "set"
+        elif state in (JobState.READY, JobState.PROCESSING):
+            error_mode = "clear"
+        else:
+            error_mode = "keep"
+        await self._update(
+            keys=[_job_key(job_id)],
+            args=[repr(time.time()), state.value if state else "", json.dumps(progress) if progress is not None else "",
+                  error_mode, error or ""],
+        )
+
+
+class RedisDocumentStore:
+    def __init__(self, catalog: RedisCatalog) -> None:
+        self._redis = catalog.redis
+
+    async def put(self, record: DocumentRecord) -> None:
+        await self._redis.hset(
+            _documents_key(record.tenant), record.document_id, json.dumps(_record_json(record))
+        )
+
+    async def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
+        raw = await self._redis.hget(_documents_key(tenant), document_id)
+        return _record(raw) if raw is not None else None
+
+    async def list(self, tenant: str) -> list[DocumentRecord]:
+        rows = await self._redis.hgetall(_documents_key(tenant))
+        records = [_record(raw) for raw in rows.values()]
+        return sorted(records, key=lambda r: r.updated_at, reverse=True)
+
+    async def delete(self, tenant: str, document_id: str) -> bool:
+        return await self._redis.hdel(_documents_key(tenant), document_id) > 0
+
+
+class RedisAnswerLog:
+    def __init__(self, catalog: RedisCatalog) -> None:
+        self._redis = catalog.redis
+
+    async def record(self, tenant: str, answer_id: str, query: str, answer: str, model: str) -> None:
+        entry = {"query": query, "answer": answer, "model": model, "created_at": time.time()}
+        # NX: like SQLite's INSERT OR IGNORE, the first record of an answer id stands.
+        await self._redis.hsetnx(_answers_key(tenant), answer_id, json.dumps(entry))
+
+    async def exists(self, tenant: str, answer_id: str) -> bool:
+        return bool(await self._redis.hexists(_answers_key(tenant), answer_id))
+
+    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None:
+        entry = {"answer_id": answer_id, "rating": rating, "comment": comment, "created_at": time.time()}
+        await self._redis.rpush(f"{_PREFIX}feedback:{tenant}", json.dumps(entry))
+
+
+def _job_key(job_id: str) -> str:
+    return f"{_PREFIX}job:{job_id}"
+
+
+def _documents_key(tenant: str) -> str:
+    return f"{_PREFIX}documents:{tenant}"
+
+
+def _answers_key(tenant: str) -> str:
+    return f"{_PREFIX}answers:{tenant}"
+
+
+def _record_json(record: DocumentRecord) -> dict[str, Any]:
+    return {"tenant": record.tenant, **record.to_json()}
+
+
+def _texts(row: dict[bytes | str, bytes | str]) -> dict[str, str]:
+    # decode_responses=True makes these str; the client's types allow bytes too.
+    return {str(key): str(value) for key, value in row.items()}
+
+
+def _record(raw: bytes | str) -> DocumentRecord:
+    data = json.loads(raw)
+    return DocumentRecord(
+        document_id=str(data["document_id"]), tenant=str(data["tenant"]), filename=str(data["filename"]),
+        pages=int(data["pages"]), chunks=int(data["chunks"]), bytes=int(data["bytes"]),
+        updated_at=float(data["updated_at"]), job_id=str(data["job_id"]),
+    )

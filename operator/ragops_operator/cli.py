@@ -22,6 +22,9 @@ def operator(
     liveness: Annotated[str | None, typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.")] = None,
     resync_seconds: Annotated[float, typer.Option(min=5, help="Reconcile every RAGDeployment at least this often.")] = 300.0,
     verbose: Annotated[bool, typer.Option(help="Debug logging.")] = False,
+    peering_lifetime: Annotated[
+        int, typer.Option(min=5, help="Seconds a silent replica keeps its peering lease; a standby takes over after.")
+    ] = 60,
 ) -> None:
     """Run the RAGOps operator (in a pod: its ServiceAccount; elsewhere: KUBECONFIG)."""
     from ragops_operator.run import run_operator
@@ -33,6 +36,7 @@ def operator(
         liveness=liveness,
         resync_seconds=resync_seconds,
         verbose=verbose,
+        peering_lifetime_seconds=peering_lifetime,
     )
 
 

@@ -38,6 +38,7 @@ class Options:
     namespaces: list[str] = field(default_factory=list)
     resync_seconds: float = 300.0
     worker_limit: int = 32
+    peering_lifetime_seconds: int = 60
     runtime: Runtime | None = None
 
 
@@ -66,6 +67,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 30
     settings.posting.level = logging.WARNING
+    # A replica that dies stops renewing its lease; the standby takes over after this long.
+    settings.peering.lifetime = options.peering_lifetime_seconds
     options.runtime = await Runtime.start(resync_seconds=options.resync_seconds)
     options.runtime.start_resync(options.namespaces)
 

@@ -18,10 +18,15 @@ def run_operator(
     liveness: str | None,
     resync_seconds: float,
     verbose: bool,
+    peering_lifetime_seconds: int = 60,
 ) -> None:
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    options = handlers.Options(namespaces=list(namespaces), resync_seconds=resync_seconds)
+    # Every child event runs a tiny handler; one "succeeded" line per pod status change is noise.
+    logging.getLogger("kopf.objects").addFilter(_not_child_event_success)
+    options = handlers.Options(
+        namespaces=list(namespaces), resync_seconds=resync_seconds, peering_lifetime_seconds=peering_lifetime_seconds
+    )
     kopf.run(
         clusterwide=not namespaces,
         namespaces=namespaces,
@@ -32,3 +37,7 @@ def run_operator(
         liveness_endpoint=liveness,
         memo=kopf.Memo(options=options),
     )
+
+
+def _not_child_event_success(record: logging.LogRecord) -> bool:
+    return not (record.levelno <= logging.INFO and "'child_changed' succeeded" in record.getMessage())

@@ -47,12 +47,18 @@ class OperatorProcess:
     log_path: Path
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    standalone: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ragops_cli", "operator", "--standalone", "--resync-seconds", "30", *self.extra_args],
+            [
+                sys.executable, "-m", "ragops_cli", "operator",
+                *(["--standalone"] if self.standalone else []),
+                "--resync-seconds", "30",
+                *self.extra_args,
+            ],
             env={**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,

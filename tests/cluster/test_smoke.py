@@ -7,13 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
-from cluster_support import ClusterUnderTest, Kube, Obj, Waits, conditions
 from kubernetes.dynamic.exceptions import (
     NotFoundError,
     ResourceNotFoundError,
     UnprocessibleEntityError,
 )
 
+from cluster_support import ClusterUnderTest, Kube, Obj, Waits, conditions
 from ragops_devcluster import versions
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending

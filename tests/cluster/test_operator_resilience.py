@@ -1,0 +1,209 @@
+"""The operator under stress and failure: killed mid-reconcile, 50 stacks at once, only its
+least-privilege RBAC, two replicas with peering, Prometheus Operator CRDs appearing later."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cluster_support import ClusterUnderTest, Kube, Waits
+from operator_support import (
+    RAGD,
+    REPO,
+    OperatorProcess,
+    children,
+    ragdeployment,
+    ready_condition,
+    wait_ready,
+)
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+from ragops_operator import rbac
+
+pytestmark = [pytest.mark.cluster]
+
+
+@contextmanager
+def session_operator_stopped(session: OperatorProcess) -> Iterator[None]:
+    """Tests that run their own operator stop the shared one, and restart it afterwards."""
+    session.stop()
+    try:
+        yield
+    finally:
+        session.start()
+
+
+def _all_ready(waits: Waits, namespace: str, names: list[str], *, timeout: float) -> None:
+    def probe() -> bool | Pending:
+        items = waits.kube.list(*RAGD, namespace)
+        ready = {i["metadata"]["name"] for i in items if ready_condition(i).get("status") == "True"}
+        missing = sorted(set(names) - ready)
+        return True if not missing else Pending(f"{len(missing)} not Ready, e.g. {missing[:3]}")
+
+    waits.until(probe, timeout=timeout, what=f"{len(names)} RAGDeployments Ready", interval=1.0)
+
+
+def test_operator_killed_mid_reconcile_is_replaced_and_converges(
+    kube: Kube, waits: Waits, namespace: str, ragops_operator: OperatorProcess
+) -> None:
+    names = [f"stack-{i}" for i in range(8)]
+    for name in names:
+        kube.create(ragdeployment(name, namespace), namespace)
+
+    def some_children() -> bool | Pending:
+        count = sum(len(children(kube, namespace, name)) for name in names[:2])
+        return True if count > 0 else Pending("no children yet")
+
+    waits.until(some_children, timeout=30, what="the operator started creating children", interval=0.1)
+    ragops_operator.stop(signal.SIGKILL)
+    not_ready = [n for n in names if ready_condition(kube.get(*RAGD, n, namespace)).get("status") != "True"]
+    assert not_ready, "every stack was already Ready: the kill did not interrupt anything"
+    ragops_operator.start()
+    _all_ready(waits, namespace, names, timeout=120)
+    for name in names:
+        kids = children(kube, namespace, name)
+        assert ("Deployment", f"{name}-api-blue") in kids and ("StatefulSet", f"{name}-qdrant") in kids
+
+
+# 50 stacks at the default requests need 100 CPUs; the dev cluster's six fake nodes have 96.
+SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def test_fifty_stacks_applied_at_once_all_become_ready(kube: Kube, waits: Waits, namespace: str, ragops_operator: OperatorProcess) -> None:
+    names = [f"tenant-{i:02d}" for i in range(50)]
+    for name in names:
+        kube.create(ragdeployment(name, namespace, api={"replicas": {"min": 1, "max": 3}, "resources": SMALL}, worker={"resources": SMALL}, vectorStore={"qdrant": {"resources": SMALL}}), namespace)
+    _all_ready(waits, namespace, names, timeout=300)
+
+
+def _token_kubeconfig(cluster: ClusterUnderTest, kubectl: Kubectl, namespace: str, path: Path) -> Path:
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    token = kubectl.run(["create", "token", rbac.NAME, "-n", namespace, "--duration=1h"]).strip()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "dev", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": rbac.NAME, "user": {"token": token}}],
+        "contexts": [{"name": "operator", "context": {"cluster": "dev", "user": rbac.NAME}}],
+        "current-context": "operator",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_operator_works_with_only_its_cluster_role(
+    k8s_cluster: ClusterUnderTest,
+    kube: Kube,
+    kubectl: Kubectl,
+    waits: Waits,
+    namespace: str,
+    ragops_operator: OperatorProcess,
+    tmp_path: Path,
+) -> None:
+    kubectl.run(["apply", "-f", "-"], stdin=rbac.render_yaml(namespace))
+    kubeconfig = _token_kubeconfig(k8s_cluster, kubectl, namespace, tmp_path / "operator.kubeconfig")
+    restricted = OperatorProcess(kubeconfig, tmp_path / "restricted-operator.log")
+    with session_operator_stopped(ragops_operator):
+        restricted.start()
+        try:
+            kube.create(ragdeployment("rbac", namespace, vectorStore={"qdrant": {"storage": {"size": "10Gi"}}}), namespace)
+            wait_ready(waits, namespace, "rbac", timeout=90)
+            kube.delete("apps/v1", "Deployment", "rbac-worker", namespace)  # drift repair needs watch + patch
+            wait_ready(waits, namespace, "rbac", timeout=60)
+            kubectl.run(["patch", "ragd", "rbac", "-n", namespace, "--type", "merge", "-p", '{"spec":{"vectorStore":{"qdrant":{"storage":{"size":"20Gi"}}}}}'])
+            generation = kube.get(*RAGD, "rbac", namespace)["metadata"]["generation"]
+            wait_ready(waits, namespace, "rbac", generation=generation, timeout=60)
+        finally:
+            restricted.stop()
+    log = restricted.log_path.read_text()
+    assert "403" not in log and "Forbidden" not in log and "forbidden" not in log, restricted.log_tail()
+
+
+def test_two_replicas_share_the_work_through_peering(
+    k8s_cluster: ClusterUnderTest, kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, ragops_operator: OperatorProcess, tmp_path: Path
+) -> None:
+    kubectl.run(["apply", "-f", str(REPO / "crds" / "kopf-peering.yaml")])
+    kubectl.run(["wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev", "--timeout=30s"])
+    kubectl.run(["apply", "-f", str(REPO / "deploy" / "kopf-peering.yaml")])
+    args = ["--peering", "ragops", "--peering-lifetime", "10"]
+
+    def replica(priority: int) -> OperatorProcess:
+        return OperatorProcess(
+            k8s_cluster.kubeconfig, tmp_path / f"replica-{priority}.log", extra_args=[*args, "--priority", str(priority)], standalone=False
+        )
+
+    with session_operator_stopped(ragops_operator):
+        leader, standby = replica(200), replica(100)
+        leader.start()
+        standby.start()
+        try:
+            kube.create(ragdeployment("peered", namespace), namespace)
+            wait_ready(waits, namespace, "peered", timeout=60)
+            waits.until(
+                lambda: True if "Pausing" in standby.log_path.read_text() else Pending(standby.log_tail(5)),
+                timeout=30,
+                what="the lower-priority replica pauses",
+            )
+            assert "Pausing" not in leader.log_path.read_text()
+            leader.stop(signal.SIGKILL)
+            time.sleep(1)
+            kubectl.run(["patch", "ragd", "peered", "-n", namespace, "--type", "merge", "-p", '{"spec":{"retrieval":{"topK":4}}}'])
+            generation = kube.get(*RAGD, "peered", namespace)["metadata"]["generation"]
+            wait_ready(waits, namespace, "peered", generation=generation, timeout=60)
+        finally:
+            leader.stop()
+            standby.stop()
+
+
+PROMETHEUS_OPERATOR_CRDS = [
+    {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+    for kind, plural in (("ServiceMonitor", "servicemonitors"), ("PrometheusRule", "prometheusrules"))
+]
+
+
+def test_monitoring_appears_when_the_prometheus_operator_is_installed(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, ragops_operator: OperatorProcess
+) -> None:
+    kube.create(ragdeployment("watched", namespace), namespace)
+    obj = wait_ready(waits, namespace, "watched")
+    reasons = {c["type"]: c["reason"] for c in obj["status"]["conditions"]}
+    if reasons["MonitoringAvailable"] != "PrometheusOperatorFound":  # another test may have installed them
+        assert reasons["MonitoringAvailable"] == "PrometheusOperatorMissing"
+    kubectl.apply(PROMETHEUS_OPERATOR_CRDS)
+    for crd in PROMETHEUS_OPERATOR_CRDS:
+        kubectl.run(["wait", "--for=condition=Established", f"crd/{crd['metadata']['name']}", "--timeout=30s"])
+
+    def monitored() -> bool | Pending:
+        kubectl.run(["patch", "ragd", "watched", "-n", namespace, "--type", "merge", "-p", json.dumps({"spec": {"monitoring": {"intervalSeconds": int(time.time()) % 50 + 10}}})])
+        status = {c["type"]: c["status"] for c in kube.get(*RAGD, "watched", namespace)["status"]["conditions"]}
+        monitors = kubectl.get(["servicemonitors", "-n", namespace])["items"]
+        rules = kubectl.get(["prometheusrules", "-n", namespace])["items"]
+        if status["MonitoringAvailable"] == "True" and len(monitors) == 3 and len(rules) == 1:
+            return True
+        return Pending(f"MonitoringAvailable={status['MonitoringAvailable']} monitors={len(monitors)} rules={len(rules)}")
+
+    waits.until(monitored, timeout=60, what="ServiceMonitors and PrometheusRule applied", interval=3)

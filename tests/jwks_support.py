@@ -15,12 +15,24 @@ ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TEST"
 CLIENT_ID = "ragops-chat"
 
 
+KEY_ID = "test-key"
+
+
+def new_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwks_document(private_key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    """The key set a user pool publishes at /.well-known/jwks.json, for this key."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
+    return {"keys": [{**jwk, "kid": KEY_ID, "use": "sig", "alg": "RS256"}]}
+
+
 class JwksServer:
     def __init__(self) -> None:
-        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key()))
-        body = json.dumps({"keys": [{**jwk, "kid": "test-key", "use": "sig", "alg": "RS256"}]}).encode()
+        self.private_key = new_signing_key()
+        self.stranger_key = new_signing_key()
+        body = json.dumps(jwks_document(self.private_key)).encode()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -42,7 +54,7 @@ class JwksServer:
                                   "sub": f"user-of-{tenant}", "token_use": "access"}
         if tenant is not None:
             claims["custom:tenant"] = tenant
-        return jwt.encode(claims, signer or self.private_key, algorithm="RS256", headers={"kid": "test-key"})
+        return jwt.encode(claims, signer or self.private_key, algorithm="RS256", headers={"kid": KEY_ID})
 
     def stop(self) -> None:
         self._server.shutdown()

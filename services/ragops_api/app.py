@@ -91,6 +91,9 @@ def create_app(
     app.state.metrics = metrics
     app.state.query = build_query_service(settings, adapters, metrics)
     app.state.tenants = build_tenant_resolver(settings)
+    if settings.ui_oidc_domain and not settings.auth_jwks_url:
+        log.warning("RAGOPS_UI_OIDC_DOMAIN is set but RAGOPS_AUTH_JWKS_URL is not: the API checks no tokens, "
+                    "so the chat page shows no sign-in")
     app.state.documents = build_document_service(settings, adapters)
     app.state.worker_task = None
 

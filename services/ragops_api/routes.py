@@ -17,6 +17,8 @@ from ragops_api.schemas import (
     FeedbackRequest,
     JobOut,
     Problem,
+    UiAuth,
+    UiConfig,
     UploadResponse,
 )
 from ragops_core.documents import DocumentService
@@ -74,6 +76,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 # file-size limit, so files near the limit get our precise message below, while a
 # far larger body is cut off before it is spooled to disk.
 _MULTIPART_MARGIN = 1024 * 1024
+
+
+def ui_auth(settings: Settings) -> UiAuth | None:
+    """The page signs in only where the API checks tokens and a hosted UI is configured."""
+    if not (settings.auth_jwks_url and settings.ui_oidc_domain and settings.ui_oidc_client_id):
+        return None
+    return UiAuth(domain=settings.ui_oidc_domain, client_id=settings.ui_oidc_client_id,
+                  scopes=settings.ui_oidc_scopes, redirect_path=settings.ui_oidc_redirect_path,
+                  token=settings.ui_oidc_token)
 
 
 def build_router(*, max_upload_bytes: int) -> APIRouter:
@@ -144,6 +155,11 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
         await adapters.answers.add_feedback(tenant, body.answer_id, body.rating, body.comment)
         metrics.feedback.labels(body.rating).inc()
         return Response(status_code=204)
+
+    @router.get("/api/ui-config", response_model=UiConfig, tags=["ui"])
+    async def ui_config(settings: SettingsDep) -> UiConfig:
+        """What the chat page needs before its first call: whether, and where, to sign in. Needs no token."""
+        return UiConfig(auth=ui_auth(settings))
 
     @router.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

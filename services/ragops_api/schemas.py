@@ -72,3 +72,17 @@ class FeedbackRequest(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class UiAuth(BaseModel):
+    """Where the chat page signs in: a Cognito hosted UI (OAuth 2.0 authorization code + PKCE)."""
+
+    domain: str = Field(..., description="Hosted UI base URL: /oauth2/authorize, /oauth2/token and /logout live under it.")
+    client_id: str = Field(..., description="The page's app client (public: no secret).")
+    scopes: str = Field(..., description="Space-separated OAuth scopes to ask for.")
+    redirect_path: str = Field(..., description="Path the hosted UI returns to; the callback URL is origin + path.")
+    token: Literal["access", "id"] = Field(..., description="Which token the page sends as `Authorization: Bearer`.")
+
+
+class UiConfig(BaseModel):
+    auth: UiAuth | None = Field(..., description="null: the API needs no token, the page shows no sign-in.")

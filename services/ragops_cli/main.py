@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+import ragops_operator.cli as operator_cli
 from ragops_cli import processes
 from ragops_devcluster.cli import app as dev_cluster_app
-from ragops_operator import cli as operator_cli
 
 if TYPE_CHECKING:
     from ragops_core.settings import Settings

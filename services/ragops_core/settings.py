@@ -55,6 +55,24 @@ class Settings(BaseSettings):
     auth_audience: str | None = Field(None, description="Required `aud` (ID tokens) or `client_id` (access tokens).")
     auth_tenant_claim: str = Field("custom:tenant", description="Claim that names the caller's tenant.")
 
+    ui_oidc_domain: str | None = Field(
+        None,
+        description="Cognito hosted UI domain the chat page signs in through (https://NAME.auth.REGION."
+        "amazoncognito.com or a custom domain); used only with RAGOPS_AUTH_JWKS_URL. Unset: no sign-in.",
+    )
+    ui_oidc_client_id: str | None = Field(
+        None, description="App client id (public, no secret) of the chat page; needed with RAGOPS_UI_OIDC_DOMAIN."
+    )
+    ui_oidc_scopes: str = Field("openid email profile", description="OAuth scopes the chat page asks for.")
+    ui_oidc_redirect_path: str = Field(
+        "/", description="Path of the page Cognito returns to (the app client's callback URL is origin + this)."
+    )
+    ui_oidc_token: Literal["access", "id"] = Field(
+        "access",
+        description="Which Cognito token the page sends as bearer: access (needs the tenant claim added by a "
+        "pre token generation trigger) or id (carries custom attributes as is).",
+    )
+
     s3_bucket: str | None = Field(None, description="S3 bucket for uploaded documents; unset: the data dir.")
     s3_prefix: str = Field("", description="Key prefix in the bucket: objects are `{prefix}/{tenant}/{document_id}`.")
     s3_kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS on uploads; unset: the bucket default.")
@@ -116,6 +134,28 @@ class Settings(BaseSettings):
         if url and not url.startswith(("redis://", "rediss://")):
             raise ValueError("RAGOPS_CATALOG_URL must be a redis:// or rediss:// URL")
         return url or None
+
+    @field_validator("ui_oidc_domain")
+    @classmethod
+    def _domain_is_url(cls, domain: str | None) -> str | None:
+        if not domain:
+            return None
+        if not domain.startswith(("https://", "http://")):
+            raise ValueError("RAGOPS_UI_OIDC_DOMAIN must be a URL (https://NAME.auth.REGION.amazoncognito.com)")
+        return domain.rstrip("/")
+
+    @field_validator("ui_oidc_redirect_path")
+    @classmethod
+    def _redirect_is_path(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError("RAGOPS_UI_OIDC_REDIRECT_PATH must start with /")
+        return path
+
+    @model_validator(mode="after")
+    def _oidc_domain_with_client(self) -> Settings:
+        if bool(self.ui_oidc_domain) != bool(self.ui_oidc_client_id):
+            raise ValueError("RAGOPS_UI_OIDC_DOMAIN and RAGOPS_UI_OIDC_CLIENT_ID go together: set both or neither")
+        return self
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Settings:

@@ -1,4 +1,4 @@
-"""The chat page: its Vitest suite, then the browser test against a real `ragops serve`.
+"""The chat page: its Vitest suite, then the browser tests against a real `ragops serve` (open, and signed in).
 
 Builds the page first (npm ci, npm run build), so `ragops serve` serves it at `/`.
 Needs Node >= 20.19 with npm and Debian's chromium (scripts/install-system-deps.sh).
@@ -51,3 +51,17 @@ def test_person_uploads_asks_rates_and_deletes_in_a_real_browser(built_ui: Path,
         "RAGOPS_E2E_OUT": str(REPO / "test-output" / "e2e"),
     })
     assert (REPO / "test-output" / "e2e" / "timings.json").is_file()
+
+
+def test_person_signs_in_through_cognito_and_keeps_working_across_token_refreshes(built_ui: Path,
+                                                                                    shared_dir: Path) -> None:
+    # A fake hosted UI (cognito_fake.py: PKCE-checked code exchange, 10 s tokens, refresh, logout)
+    # and a `ragops serve` that requires its JWTs; the page signs in, uploads, asks, signs out.
+    ragops = Path(sys.executable).with_name("ragops")
+    run(["node", str(REPO / "tests" / "e2e" / "chat_ui_auth.e2e.mjs")], cwd=REPO, timeout=600, env={
+        "RAGOPS_BIN": str(ragops if ragops.exists() else "ragops"),
+        "RAGOPS_PYTHON": sys.executable,
+        "RAGOPS_SHARED_DIR": str(shared_dir / "datasets"),
+        "RAGOPS_E2E_OUT": str(REPO / "test-output" / "e2e-auth"),
+    })
+    assert (REPO / "test-output" / "e2e-auth" / "05-signed-out.png").is_file()

@@ -6,9 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from api_support import POLICY, AppFactory, wait_for_job
 from jwks_support import CLIENT_ID, ISSUER, JwksServer
+from ragops_api.routes import ui_auth
+from ragops_core.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +75,36 @@ def test_tenant_b_never_sees_tenant_a(secured: TestClient, jwks: JwksServer) -> 
     assert feedback.status_code == 404
     # ...and A still has everything.
     assert [d["document_id"] for d in secured.get("/api/documents", headers=a).json()] == [document_id]
+
+
+COGNITO = "https://ragops-test.auth.eu-west-1.amazoncognito.com"
+
+
+def test_the_chat_page_learns_where_to_sign_in_without_a_token(make_client: AppFactory, jwks: JwksServer) -> None:
+    secured = make_client(auth_jwks_url=jwks.url, auth_issuer=ISSUER, auth_audience=CLIENT_ID,
+                          ui_oidc_domain=COGNITO + "/", ui_oidc_client_id=CLIENT_ID)
+    response = secured.get("/api/ui-config")  # no Authorization header
+    assert response.status_code == 200
+    assert response.json() == {"auth": {"domain": COGNITO, "client_id": CLIENT_ID, "scopes": "openid email profile",
+                                         "redirect_path": "/", "token": "access"}}
+    assert secured.get("/api/documents").status_code == 401, "everything else still needs a token"
+
+
+def test_no_sign_in_without_token_checks(make_client: AppFactory, jwks: JwksServer) -> None:
+    assert make_client().get("/api/ui-config").json() == {"auth": None}, "the embedded default"
+    # A hosted UI configured on an API that checks no tokens: nothing to sign in for.
+    assert ui_auth(Settings(ui_oidc_domain=COGNITO, ui_oidc_client_id=CLIENT_ID)) is None
+    # Token checks without a hosted UI: the page cannot sign in, and shows the 401s' detail.
+    assert ui_auth(Settings(auth_jwks_url=jwks.url)) is None
+
+
+@pytest.mark.parametrize("overrides", [
+    {"ui_oidc_domain": COGNITO},
+    {"ui_oidc_client_id": CLIENT_ID},
+    {"ui_oidc_domain": "ragops-test.auth.eu-west-1.amazoncognito.com", "ui_oidc_client_id": CLIENT_ID},
+    {"ui_oidc_domain": COGNITO, "ui_oidc_client_id": CLIENT_ID, "ui_oidc_redirect_path": "callback"},
+    {"ui_oidc_domain": COGNITO, "ui_oidc_client_id": CLIENT_ID, "ui_oidc_token": "refresh"},
+])
+def test_incomplete_or_malformed_sign_in_settings_are_refused(overrides: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**overrides)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { ApiError, deleteDocument, getJob, listDocuments, type DocumentInfo } from './api/client';
 import { askStream } from './api/sse';
 import { uploadFile } from './api/upload';
-import { current, historyReducer, loadHistory, newId, saveHistory, type Turn } from './state/history';
+import { current, historyReducer, loadHistory, newId, saveHistory, STORAGE_KEY, type Turn } from './state/history';
 import { isActive, uploadsReducer } from './state/uploads';
 import { Composer } from './components/Composer';
 import { Documents } from './components/Documents';
@@ -13,8 +13,14 @@ import { Uploads } from './components/Uploads';
 const POLL_MS = 600;
 const POLL_MAX_FAILURES = 10;
 
-export function App() {
-  const [history, dispatchHistory] = useReducer(historyReducer, undefined, () => loadHistory());
+/** Who is signed in, when the API asks for sign-in (absent on the embedded default). */
+export interface Account {
+  name: string;
+  onSignOut(): void;
+}
+
+export function App({ account, historyKey = STORAGE_KEY }: { account?: Account; historyKey?: string } = {}) {
+  const [history, dispatchHistory] = useReducer(historyReducer, undefined, () => loadHistory(localStorage, historyKey));
   const [uploads, dispatchUploads] = useReducer(uploadsReducer, []);
   const [documents, setDocuments] = useState<DocumentInfo[] | null>(null);
   const [docsError, setDocsError] = useState<string | null>(null);
@@ -44,7 +50,7 @@ export function App() {
   }, []);
 
   useEffect(() => { void refreshDocuments(); }, [refreshDocuments]);
-  useEffect(() => saveHistory(history), [history]);
+  useEffect(() => saveHistory(history, localStorage, historyKey), [history, historyKey]);
 
   const conversation = current(history);
   useEffect(() => { endRef.current?.scrollIntoView?.({ block: 'end' }); }, [conversation.turns]);
@@ -163,6 +169,14 @@ export function App() {
           <button type="button" className="panel-toggle" aria-expanded={panelOpen} aria-controls="sidebar" onClick={() => setPanelOpen((o) => !o)}>
             Documents
           </button>
+          {account && (
+            <span className="account">
+              <span className="account-name" title={`Signed in as ${account.name}`}>
+                <span className="sr-only">Signed in as </span>{account.name}
+              </span>
+              <button type="button" onClick={account.onSignOut}>Sign out</button>
+            </span>
+          )}
         </div>
       </header>
 

@@ -1,8 +1,8 @@
 // A typed API client: paths and bodies come from src/api/schema.d.ts, generated from
 // openapi.json (`npm run schema` refreshes both from a running server).
-import createClient, { type Middleware } from 'openapi-fetch';
+import createClient from 'openapi-fetch';
 import type { components, paths } from './schema';
-import { authHeaders } from './auth';
+import { authFetch } from './auth';
 
 export type AskResponse = components['schemas']['AskResponse'];
 export type Source = components['schemas']['SourceOut'];
@@ -10,6 +10,7 @@ export type Job = components['schemas']['JobOut'];
 export type DocumentInfo = components['schemas']['DocumentOut'];
 export type UploadResponse = components['schemas']['UploadResponse'];
 export type Rating = components['schemas']['FeedbackRequest']['rating'];
+export type UiConfig = components['schemas']['UiConfig'];
 
 /** What the UI shows when a call fails: a sentence, and whether the server was reachable at all. */
 export class ApiError extends Error {
@@ -27,16 +28,10 @@ export class ApiError extends Error {
 
 export const UNREACHABLE = 'The RAGOps API is unreachable. Is `ragops serve` running?';
 
-const auth: Middleware = {
-  async onRequest({ request }) {
-    for (const [k, v] of Object.entries(await authHeaders())) request.headers.set(k, v);
-    return request;
-  },
-};
-
-// fetch is looked up per call (not captured at import), so tests and polyfills can replace it.
-export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? '', fetch: (request) => globalThis.fetch(request) });
-api.use(auth);
+// Every call goes through authFetch: the bearer token when signed in, one retry after a
+// refresh on 401. fetch is looked up per call (not captured at import), so tests and
+// polyfills can replace it.
+export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? '', fetch: (request) => authFetch(request) });
 
 /** The server's `detail` (a string, or FastAPI's list of validation errors), else the status line. */
 export function detailOf(body: unknown, status: number): string {
@@ -66,6 +61,8 @@ export function errorFor(body: unknown, status: number): ApiError {
   return new ApiError(detailOf(body, status), status);
 }
 
+/** Whether (and where) the page signs in; asked before anything else, needs no token. */
+export const getUiConfig = () => call(() => api.GET('/api/ui-config'));
 export const listDocuments = () => call(() => api.GET('/api/documents'));
 export const getJob = (jobId: string) => call(() => api.GET('/api/jobs/{job_id}', { params: { path: { job_id: jobId } } }));
 export const deleteDocument = (documentId: string) =>

@@ -135,6 +135,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ui-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ui Config
+         * @description What the chat page needs before its first call: whether, and where, to sign in. Needs no token.
+         */
+        get: operations["ui_config_api_ui_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -192,6 +212,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Chat Completions
+         * @description OpenAI-compatible chat completion answered from the tenant's documents.
+         */
+        post: operations["chat_completions_v1_chat_completions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -233,6 +273,37 @@ export interface components {
              */
             file: string;
         };
+        /** ChatCompletionRequest */
+        ChatCompletionRequest: {
+            /**
+             * Model
+             * @default ragops
+             */
+            model: string;
+            /** Messages */
+            messages: components["schemas"]["ChatMessage"][];
+            /**
+             * Stream
+             * @default false
+             */
+            stream: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /** ChatMessage */
+        ChatMessage: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "system" | "user" | "assistant" | "tool" | "developer";
+            /** Content */
+            content?: string | {
+                [key: string]: unknown;
+            }[] | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** DocumentOut */
         DocumentOut: {
             /** Document Id */
@@ -261,6 +332,11 @@ export interface components {
             rating: "up" | "down";
             /** Comment */
             comment?: string | null;
+        };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
         };
         /** JobOut */
         JobOut: {
@@ -312,12 +388,62 @@ export interface components {
             /** Chunk Index */
             chunk_index: number;
         };
+        /**
+         * UiAuth
+         * @description Where the chat page signs in: a Cognito hosted UI (OAuth 2.0 authorization code + PKCE).
+         */
+        UiAuth: {
+            /**
+             * Domain
+             * @description Hosted UI base URL: /oauth2/authorize, /oauth2/token and /logout live under it.
+             */
+            domain: string;
+            /**
+             * Client Id
+             * @description The page's app client (public: no secret).
+             */
+            client_id: string;
+            /**
+             * Scopes
+             * @description Space-separated OAuth scopes to ask for.
+             */
+            scopes: string;
+            /**
+             * Redirect Path
+             * @description Path the hosted UI returns to; the callback URL is origin + path.
+             */
+            redirect_path: string;
+            /**
+             * Token
+             * @description Which token the page sends as `Authorization: Bearer`.
+             * @enum {string}
+             */
+            token: "access" | "id";
+        };
+        /** UiConfig */
+        UiConfig: {
+            /** @description null: the API needs no token, the page shows no sign-in. */
+            auth: components["schemas"]["UiAuth"] | null;
+        };
         /** UploadResponse */
         UploadResponse: {
             /** Job Id */
             job_id: string;
             /** Document Id */
             document_id: string;
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -688,6 +814,26 @@ export interface operations {
             };
         };
     };
+    ui_config_api_ui_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UiConfig"];
+                };
+            };
+        };
+    };
     healthz_healthz_get: {
         parameters: {
             query?: never;
@@ -755,6 +901,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+        };
+    };
+    chat_completions_v1_chat_completions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -26,6 +26,8 @@ export interface HistoryState {
 }
 
 export const STORAGE_KEY = 'ragops.chat.history.v1';
+/** Signed in, each person's conversations are their own (a shared browser shows one person's only). */
+export const historyKeyFor = (subject: string): string => `${STORAGE_KEY}:${subject}`;
 const MAX_CONVERSATIONS = 50;
 
 export const newId = (): string =>
@@ -35,9 +37,9 @@ export function emptyConversation(): Conversation {
   return { id: newId(), title: 'New conversation', createdAt: Date.now(), turns: [] };
 }
 
-export function loadHistory(storage: Storage = localStorage): HistoryState {
+export function loadHistory(storage: Storage = localStorage, key: string = STORAGE_KEY): HistoryState {
   try {
-    const raw = storage.getItem(STORAGE_KEY);
+    const raw = storage.getItem(key);
     if (raw) {
       const parsed = JSON.parse(raw) as HistoryState;
       if (Array.isArray(parsed.conversations) && parsed.conversations.length) {
@@ -57,9 +59,9 @@ export function loadHistory(storage: Storage = localStorage): HistoryState {
   return { conversations: [first], currentId: first.id };
 }
 
-export function saveHistory(state: HistoryState, storage: Storage = localStorage): void {
+export function saveHistory(state: HistoryState, storage: Storage = localStorage, key: string = STORAGE_KEY): void {
   try {
-    storage.setItem(STORAGE_KEY, JSON.stringify({ ...state, conversations: state.conversations.slice(0, MAX_CONVERSATIONS) }));
+    storage.setItem(key, JSON.stringify({ ...state, conversations: state.conversations.slice(0, MAX_CONVERSATIONS) }));
   } catch {
     /* quota exceeded or private mode: history is best effort */
   }

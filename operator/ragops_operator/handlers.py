@@ -15,8 +15,7 @@ import kopf
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders.labels import MANAGED_BY
-from ragops_operator.reconciler import RetryLater
-from ragops_operator.runtime import Runtime
+from ragops_operator.runtime import RETRYABLE, Runtime
 
 WATCHED_CHILDREN = (
     ("apps", "v1", "deployments"),
@@ -69,7 +68,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = logging.WARNING
     # A replica that dies stops renewing its lease; the standby takes over after this long.
     settings.peering.lifetime = options.peering_lifetime_seconds
-    options.runtime = await Runtime.start(resync_seconds=options.resync_seconds)
+    options.runtime = Runtime.start(settings, resync_seconds=options.resync_seconds)
     options.runtime.start_resync(options.namespaces)
 
 
@@ -86,8 +85,8 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
 async def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     try:
         await _runtime(memo).converge(dict(body))
-    except RetryLater as error:
-        raise kopf.TemporaryError(str(error), delay=2) from error
+    except RETRYABLE as error:
+        raise kopf.TemporaryError(f"will retry: {error!r}", delay=2) from error
 
 
 async def child_changed(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:

@@ -8,18 +8,16 @@ event arrived or in which order.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from kubernetes_asyncio.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from ragops_operator import conditions, status, transitions
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import stack
 from ragops_operator.builders.labels import Owner, instance_selector
@@ -28,6 +26,7 @@ from ragops_operator.kube import (
     FIELD_MANAGER,
     MANAGED_KINDS,
     PROMETHEUS_OPERATOR_GROUP,
+    ApiError,
     Cluster,
     Kind,
     Obj,
@@ -60,7 +59,7 @@ class Reconciler:
         cluster: Cluster,
         *,
         now: Callable[[], str] = utc_now,
-        apply_concurrency: int = 8,
+        apply_concurrency: int = 32,
         discovery_ttl_seconds: float = 10.0,
     ) -> None:
         self._cluster = cluster
@@ -68,6 +67,7 @@ class Reconciler:
         self._apply_slots = asyncio.Semaphore(apply_concurrency)
         self._discovery_ttl = discovery_ttl_seconds
         self._discovered: tuple[float, bool] | None = None
+        self._memory = AppliedMemory()
 
     async def reconcile(self, body: Obj) -> bool:
         """Converge one RAGDeployment; returns whether it is Ready. Raises RetryLater on transient errors."""
@@ -125,7 +125,7 @@ class Reconciler:
         transient: list[str] = []
         for manifest, result in zip(desired, results, strict=True):
             what = f"{manifest['kind']} {manifest['metadata']['name']}"
-            if isinstance(result, ApiException):
+            if isinstance(result, ApiError):
                 (transient if is_retryable(result) else errors).append(f"{what}: {_reason(result)}")
             elif isinstance(result, BaseException):
                 raise result
@@ -137,6 +137,8 @@ class Reconciler:
 
     async def _apply(self, body: Obj, manifest: Obj, existing: dict[tuple[str, str], Obj]) -> Obj:
         live = existing.get(_key(manifest))
+        if live is not None and self._memory.unchanged(live, manifest):
+            return live
         async with self._apply_slots:
             handoff = transitions.replica_handoff(live, manifest, manager=FIELD_MANAGER)
             if handoff is not None:
@@ -146,6 +148,7 @@ class Reconciler:
             if growth and live is not None:
                 await self._grow_volumes(body, live, growth)
             result = await self._cluster.apply(manifest)
+        self._memory.remember(result, manifest)
         if _key(manifest) not in existing:
             await self._record(body, "Created", f"Created {manifest['kind']} {manifest['metadata']['name']}")
         return result
@@ -171,6 +174,7 @@ class Reconciler:
         stale = [obj for key, obj in existing.items() if key not in wanted]
         for obj in stale:
             await self._cluster.delete(obj)
+            self._memory.forget(obj)
             await self._record(body, "Pruned", f"Deleted {obj['kind']} {obj['metadata']['name']}: no longer in the spec")
         return [_key(obj) for obj in stale]
 
@@ -179,7 +183,7 @@ class Reconciler:
         _log.info("%s (%s/%s)", message, meta["namespace"], meta["name"])
         try:
             await self._cluster.event(body, type_="Warning" if warning else "Normal", reason=reason, message=message, now=self._now())
-        except ApiException as error:  # an Event is a courtesy: never fail a reconcile for it
+        except ApiError as error:  # an Event is a courtesy: never fail a reconcile for it
             _log.warning("Could not record event %s on %s/%s: %s", reason, meta["namespace"], meta["name"], _reason(error))
 
     async def _invalid(self, body: Obj, error: ValidationError) -> None:
@@ -207,10 +211,5 @@ class Reconciler:
         return available
 
 
-def _reason(error: ApiException) -> str:
-    detail: Any
-    try:
-        detail = json.loads(error.body or "{}").get("message") or error.reason
-    except (ValueError, AttributeError):
-        detail = error.reason
-    return f"{error.status} {detail}"
+def _reason(error: ApiError) -> str:
+    return f"{error.status} {error.message}"

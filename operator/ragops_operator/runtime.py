@@ -11,35 +11,37 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
-from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
+import aiohttp
+import kopf
 
-from ragops_operator.kube import RAGD, Cluster, Obj
+from ragops_operator.kube import RAGD, Cluster, Login, Obj
 from ragops_operator.reconciler import Reconciler, RetryLater
 
 _log = logging.getLogger("ragops.operator")
 Key = tuple[str, str]  # (namespace, name)
+# The API server unreachable or slow: the same reconcile will work later.
+RETRYABLE: tuple[type[BaseException], ...] = (RetryLater, aiohttp.ClientError, TimeoutError)
 
 
-async def api_client() -> k8s.ApiClient:
-    """In a pod: its ServiceAccount; elsewhere: KUBECONFIG (or ~/.kube/config)."""
-    configuration = k8s.Configuration()
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    else:
-        await k8s_config.load_kube_config(client_configuration=configuration)
-    return k8s.ApiClient(configuration)
+def login(settings: kopf.OperatorSettings) -> Login:
+    """In a pod: its ServiceAccount (the token file is re-read on every login); elsewhere: KUBECONFIG."""
+
+    def resolve() -> kopf.ConnectionInfo:
+        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+        if info is None:
+            raise kopf.LoginError("no ServiceAccount token and no KUBECONFIG (or ~/.kube/config)")
+        return info
+
+    return resolve
 
 
 class Runtime:
-    def __init__(self, client: k8s.ApiClient, *, coalesce_seconds: float = 0.3, resync_seconds: float = 300.0) -> None:
-        self.client = client
-        self.cluster = Cluster(client)
+    def __init__(self, cluster: Cluster, *, coalesce_seconds: float = 0.1, resync_seconds: float = 300.0) -> None:
+        self.cluster = cluster
         self.reconciler = Reconciler(self.cluster)
         self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._poked: set[Key] = set()
@@ -48,14 +50,14 @@ class Runtime:
         self._resync = resync_seconds
 
     @classmethod
-    async def start(cls, **options: float) -> Runtime:
-        return cls(await api_client(), **options)
+    def start(cls, settings: kopf.OperatorSettings, **options: float) -> Runtime:
+        return cls(Cluster(login(settings)), **options)
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.client.close()
+        await self.cluster.close()
 
     async def converge(self, body: Obj) -> bool:
         meta = body["metadata"]
@@ -85,7 +87,7 @@ class Runtime:
             try:
                 await self.converge(body)
                 return
-            except RetryLater as error:
+            except RETRYABLE as error:
                 _log.info("Retrying %s/%s after a transient error: %s", *key, error)
                 await asyncio.sleep(min(0.5 * 2**attempt, 10))
         self.poke(*key)

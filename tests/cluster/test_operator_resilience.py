@@ -147,11 +147,11 @@ def test_two_replicas_share_the_work_through_peering(
             kube.create(ragdeployment("peered", namespace), namespace)
             wait_ready(waits, namespace, "peered", timeout=60)
             waits.until(
-                lambda: True if "Pausing" in standby.log_path.read_text() else Pending(standby.log_tail(5)),
-                timeout=30,
+                lambda: True if "Pausing operations in favour" in standby.log_path.read_text() else Pending(standby.log_tail(5)),
+                timeout=60,
                 what="the lower-priority replica pauses",
             )
-            assert "Pausing" not in leader.log_path.read_text()
+            assert "Pausing operations" not in leader.log_path.read_text()
             leader.stop(signal.SIGKILL)
             time.sleep(1)
             kubectl.run(["patch", "ragd", "peered", "-n", namespace, "--type", "merge", "-p", '{"spec":{"retrieval":{"topK":4}}}'])

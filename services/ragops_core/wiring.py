@@ -122,7 +122,8 @@ def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
                                    prefer_grpc=settings.qdrant_prefer_grpc)
         return QdrantServerStore(client, name=settings.qdrant_collection, version=settings.index_version,
                                  dimensions=embedder.dimensions, bm25_avg_words=float(settings.chunk_words),
-                                 fusion=settings.fusion)
+                                 fusion=settings.fusion, shards=settings.qdrant_shards,
+                                 replication_factor=settings.qdrant_replication_factor)
     return EdgeVectorStore(settings.vector_dir, dimensions=embedder.dimensions,
                            bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion)
 

@@ -107,3 +107,19 @@ def test_rbac_file_matches_and_grants_no_wildcards() -> None:
     for kind in MANAGED_KINDS:
         group = kind.api_version.rsplit("/", 1)[0] if "/" in kind.api_version else ""
         assert (group, kind.plural) in granted
+
+
+def test_catalog_can_live_in_its_own_non_evicting_redis() -> None:
+    shared = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in config.secret_env(make_spec())}
+    assert shared["RAGOPS_CATALOG_URL"] == shared["RAGOPS_REDIS_URL"] == "redis"
+    own = make_spec(cache={"redis": {"urlSecretRef": {"name": "cache", "key": "url"}, "catalogUrlSecretRef": {"name": "catalog", "key": "url"}}})
+    separate = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in config.secret_env(own)}
+    assert (separate["RAGOPS_REDIS_URL"], separate["RAGOPS_CATALOG_URL"]) == ("cache", "catalog")
+
+
+def test_qdrant_layout_and_worker_deadline_reach_the_services() -> None:
+    data = config.config_data(make_spec(vectorStore={"qdrant": {"replicas": 3, "shards": 6, "replicationFactor": 2}}), OWNER)
+    parsed = Settings.model_validate({"qdrant_shards": data["RAGOPS_QDRANT_SHARDS"], "qdrant_replication_factor": data["RAGOPS_QDRANT_REPLICATION_FACTOR"], "worker_grace_seconds": data["RAGOPS_WORKER_GRACE_SECONDS"]})
+    assert (parsed.qdrant_shards, parsed.qdrant_replication_factor) == (6, 2)
+    pod = one(worker.build(make_spec(), OWNER), "Deployment")["spec"]["template"]["spec"]
+    assert parsed.worker_grace_seconds < pod["terminationGracePeriodSeconds"]

@@ -209,7 +209,12 @@ class VectorStoreSpec(SpecModel):
 
 class RedisSpec(SpecModel):
     url_secret_ref: SecretKeyRef = Field(
-        description="Secret key holding the Redis URL (rediss:// for TLS, user:password@ for AUTH), e.g. ElastiCache."
+        description="Secret key holding the Redis URL of the caches (rediss:// for TLS, user:password@ for AUTH), e.g. ElastiCache."
+    )
+    catalog_url_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="Secret key holding the Redis URL of the job and document catalog; it must never evict "
+        "(maxmemory-policy noeviction) and should persist. Unset: the cache's Redis, which then must not evict either.",
     )
 
 

@@ -17,6 +17,8 @@ from ragops_operator.builders.labels import COMPONENT_STACK, Manifest, Owner, me
 
 DATA_DIR = "/var/lib/ragops"
 QDRANT_HTTP_PORT = 6333
+# Long enough to finish a typical document after SIGTERM; a longer one is released to the queue.
+WORKER_TERMINATION_GRACE_SECONDS = 120
 
 
 def env_name(field: str) -> str:
@@ -48,6 +50,9 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
         "sqs_queue_url": docs.queue_url,
         "max_upload_bytes": docs.max_upload_bytes,
         "qdrant_url": qdrant_url(owner),
+        "qdrant_shards": spec.vector_store.qdrant.shards,
+        "qdrant_replication_factor": spec.vector_store.qdrant.replication_factor,
+        "worker_grace_seconds": worker_grace_seconds(),
         "embedding_provider": models.embedding.provider,
         "embedding_model": models.embedding.model,
         "embedding_dimensions": models.embedding.dimensions,
@@ -66,6 +71,12 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
     return values
 
 
+def worker_grace_seconds() -> int:
+    """The worker's own deadline to finish a document after SIGTERM: the pod's grace period
+    less time to release the message, so Kubernetes never has to SIGKILL mid-release."""
+    return max(1, WORKER_TERMINATION_GRACE_SECONDS - 15)
+
+
 def config_data(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, str]:
     """ConfigMap data: every non-secret setting, as the strings pydantic-settings parses."""
     return {env_name(field): str(value) for field, value in _settings_values(spec, owner).items() if value is not None}
@@ -73,9 +84,10 @@ def config_data(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, str]:
 
 def secret_env(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
     """Env entries that point at Secrets; the operator never reads or copies their values."""
+    catalog = spec.cache.redis.catalog_url_secret_ref or spec.cache.redis.url_secret_ref
     refs: list[tuple[str, api.SecretKeyRef, bool]] = [
         ("redis_url", spec.cache.redis.url_secret_ref, False),
-        ("catalog_url", spec.cache.redis.url_secret_ref, False),
+        ("catalog_url", catalog, False),
     ]
     wants_openai = "openai" in (spec.models.chat.provider, spec.models.embedding.provider)
     if wants_openai and spec.models.credentials_secret_ref is not None:

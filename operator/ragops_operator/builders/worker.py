@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.builders import workloads
+from ragops_operator.builders import config, workloads
 from ragops_operator.builders.labels import (
     COMPONENT_WORKER,
     Manifest,
@@ -16,8 +16,7 @@ from ragops_operator.builders.labels import (
     selector_labels,
 )
 
-# Long enough to finish a typical document after SIGTERM; a longer one is released to the queue.
-GRACE_SECONDS = 120
+GRACE_SECONDS = config.WORKER_TERMINATION_GRACE_SECONDS
 
 
 def image(spec: api.RAGDeploymentSpec) -> str:

@@ -35,8 +35,12 @@ class QdrantServerStore:
         bm25_avg_words: float = 500.0,
         prefetch_limit: int = 40,
         fusion: str = "dbsf",
+        shards: int = 1,
+        replication_factor: int = 1,
     ) -> None:
         self._client = client
+        self._shards = shards
+        self._replication_factor = replication_factor
         self.alias = name
         self.collection = f"{name}-{version}"
         self._dimensions = dimensions
@@ -59,6 +63,9 @@ class QdrantServerStore:
                         multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
                     )},
                     sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                    # Fixed at creation: more shards than peers is what lets later peers take some over.
+                    shard_number=self._shards,
+                    replication_factor=self._replication_factor,
                 )
                 await self._client.create_payload_index(
                     self.collection, "tenant", models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD,

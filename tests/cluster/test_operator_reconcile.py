@@ -4,6 +4,7 @@ drift is repaired, bad specs are refused by the API server, deletion honours the
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,37 @@ def test_minimal_example_reaches_ready_under_restricted_pod_security(
     assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in pods} == {"api", "worker", "qdrant"}
     table = kubectl.run(["get", "ragd", "docs", "-n", stack_ns])
     assert "True" in table and "blue" in table
+    assert not obj["metadata"].get("finalizers"), "nothing here needs a finalizer"
+
+
+def test_a_settled_stack_is_left_alone(kube: Kube, waits: Waits, stack_ns: str) -> None:
+    """No reconcile storm: once Ready, neither the resource nor its children are written again,
+    across the operator's periodic resync (30 s in these tests)."""
+    _create_stack(kube, stack_ns)
+    wait_ready(waits, stack_ns, "rag")
+
+    def ours(obj: Obj) -> str:
+        """When the operator last changed the object (controllers update statuses on their own)."""
+        entries = [m for m in obj["metadata"]["managedFields"] if m["manager"] == "ragops-operator"]
+        return f"{obj['metadata'].get('generation')}@{[m['time'] for m in entries]}"
+
+    def versions() -> dict[str, str]:
+        found = {f"{kind}/{name}": ours(obj) for (kind, name), obj in children(kube, stack_ns, "rag").items()}
+        found["RAGDeployment"] = kube.get(*RAGD, "rag", stack_ns)["metadata"]["resourceVersion"]
+        return found
+
+    # Let the HPAs and the last status updates settle first.
+    stable: list[dict[str, str]] = []
+
+    def settled() -> bool | Pending:
+        stable.append(versions())
+        return True if len(stable) > 1 and stable[-1] == stable[-2] else Pending("still changing")
+
+    waits.until(settled, timeout=60, what="the stack settled", interval=5)
+    time.sleep(35)  # one periodic resync of every stack happens in this window
+    after = versions()
+    changed = {key for key in after if after[key] != stable[-1].get(key)}
+    assert not changed, f"written while nothing changed: {sorted(changed)}"
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ragops_operator import conditions, status, transitions
+from ragops_operator import blue_green, conditions, rollout, status, transitions
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
@@ -26,6 +27,7 @@ from ragops_operator.kube import (
     FIELD_MANAGER,
     MANAGED_KINDS,
     PROMETHEUS_OPERATOR_GROUP,
+    RAGD,
     ApiError,
     Cluster,
     Kind,
@@ -35,6 +37,12 @@ from ragops_operator.kube import (
 )
 
 _log = logging.getLogger("ragops.operator")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ready: bool
+    requeue_after: float | None = None  # a rollout deadline: look again then, even without events
 
 
 class RetryLater(Exception):
@@ -59,58 +67,110 @@ class Reconciler:
         cluster: Cluster,
         *,
         now: Callable[[], str] = utc_now,
+        clock: Callable[[], float] = time.time,
         apply_concurrency: int = 32,
         discovery_ttl_seconds: float = 10.0,
     ) -> None:
         self._cluster = cluster
         self._now = now
+        self._clock = clock
         self._apply_slots = asyncio.Semaphore(apply_concurrency)
         self._discovery_ttl = discovery_ttl_seconds
         self._discovered: tuple[float, bool] | None = None
         self._memory = AppliedMemory()
 
-    async def reconcile(self, body: Obj) -> bool:
-        """Converge one RAGDeployment; returns whether it is Ready. Raises RetryLater on transient errors."""
+    async def reconcile(self, body: Obj) -> Outcome:
+        """Converge one RAGDeployment. Raises RetryLater on transient errors."""
         try:
             resource = api.RAGDeployment.model_validate(body)
         except ValidationError as error:
             await self._invalid(body, error)
-            return False
-        owner = Owner.of(resource)
+            return Outcome(ready=False)
+        owner, spec = Owner.of(resource), resource.spec
         previous: Obj = dict(body.get("status") or {})
         prometheus_operator = await self._prometheus_operator()
-        active: api_builder.Color = "green" if (previous.get("api") or {}).get("activeColor") == "green" else "blue"
-        desired = stack.desired(resource.spec, owner, active=active, prometheus_operator=prometheus_operator)
         kinds = [k for k in MANAGED_KINDS if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP]
         existing = await self._observe(kinds, owner)
+        step = self._plan_api(body, spec, owner, previous, existing)
+        active_live = existing.get(("Deployment", api_builder.deployment_name(owner, step.service)))
+        desired = stack.desired(
+            spec,
+            owner,
+            active=step.service,
+            render=step.render,
+            preview=step.preview_service,
+            preview_minimum=int((active_live or {}).get("spec", {}).get("replicas") or 1),
+            prometheus_operator=prometheus_operator,
+        )
         children = {**existing}
         errors: list[str] = []
-        if not resource.spec.paused:
+        if not spec.paused:
             applied, errors = await self._apply_all(body, desired, existing)
             children.update(applied)
-            pruned = await self._prune(body, owner, desired, existing)
-            for key in pruned:
+            kept = {(kind, api_builder.deployment_name(owner, c)) for c in step.keep for kind in ("Deployment", "HorizontalPodAutoscaler")}
+            for key in await self._prune(body, owner, desired, existing, keep=kept):
                 children.pop(key, None)
-        observation = status.Observation(
-            owner=owner,
-            generation=int(body["metadata"].get("generation") or 0),
-            active_color=active,
-            api_image=api_builder.image(resource.spec),
-            children=children,
-            paused=resource.spec.paused,
-            monitoring_wanted=resource.spec.monitoring.service_monitor or resource.spec.monitoring.prometheus_rule,
-            prometheus_operator=prometheus_operator,
-            errors=errors,
-            minimum_replicas=(
-                resource.spec.api.replicas.min,
-                resource.spec.worker.replicas.min,
-                resource.spec.vector_store.qdrant.replicas,
-            ),
-        )
-        current = status.compute(observation, previous, now=self._now())
+            await self._announce(body, step)
+        current = status.compute(self._observation(body, resource, owner, step, children, errors, prometheus_operator), previous, now=self._now())
         if status.changed(previous, current):
             await self._cluster.patch_status(owner.namespace, owner.name, current)
-        return any(c["type"] == conditions.READY and c["status"] == "True" for c in current["conditions"])
+        ready = any(c["type"] == conditions.READY and c["status"] == "True" for c in current["conditions"])
+        return Outcome(ready=ready, requeue_after=None if spec.paused else step.requeue_after)
+
+    def _plan_api(self, body: Obj, spec: api.RAGDeploymentSpec, owner: Owner, previous: Obj, existing: dict[tuple[str, str], Obj]) -> rollout.Plan:
+        state = blue_green.state_from_status(previous)
+        if spec.paused and state.active_hash is not None:  # frozen: serve what serves, change nothing
+            colors = tuple(c for c in (state.active_color, state.previous_color, state.preview_color) if c)
+            return rollout.Plan(state, render=(), keep=colors, service=state.active_color, preview_service=state.preview_color)
+        minimum = spec.api.replicas.min
+        if state.active_hash is None:  # status lost or written by an older operator: trust the live color
+            live = existing.get(("Deployment", api_builder.deployment_name(owner, state.active_color)))
+            state = replace(state, active_hash=blue_green.color_health(live, minimum=minimum).template)
+        observation = rollout.Observation(
+            desired_hash=api_builder.template_hash(spec, owner),
+            health={
+                color: blue_green.color_health(existing.get(("Deployment", api_builder.deployment_name(owner, color))), minimum=minimum)
+                for color in ("blue", "green")
+            },
+            action=blue_green.action_of(body),
+        )
+        return rollout.plan(state, observation, blue_green.policy_of(spec), self._clock())
+
+    async def _announce(self, body: Obj, step: rollout.Plan) -> None:
+        for type_, reason, message in step.events:
+            await self._record(body, reason, message, warning=type_ == "Warning")
+        if step.consume_action:
+            meta = body["metadata"]
+            patch = {"metadata": {"annotations": {blue_green.ACTION_ANNOTATION: None}}}
+            await self._cluster.merge_patch(RAGD, meta["namespace"], meta["name"], patch)
+
+    def _observation(
+        self,
+        body: Obj,
+        resource: api.RAGDeployment,
+        owner: Owner,
+        step: rollout.Plan,
+        children: dict[tuple[str, str], Obj],
+        errors: list[str],
+        prometheus_operator: bool,
+    ) -> status.Observation:
+        spec = resource.spec
+        preview = step.preview_service
+        return status.Observation(
+            owner=owner,
+            generation=int(body["metadata"].get("generation") or 0),
+            active_color=step.service,
+            api_image=blue_green.image_of(children.get(("Deployment", api_builder.deployment_name(owner, step.service)))) or api_builder.image(spec),
+            preview_color=preview,
+            preview_image=blue_green.image_of(children.get(("Deployment", api_builder.deployment_name(owner, preview)))) if preview else None,
+            rollout=blue_green.state_to_status(step.state),
+            children=children,
+            paused=spec.paused,
+            monitoring_wanted=spec.monitoring.service_monitor or spec.monitoring.prometheus_rule,
+            prometheus_operator=prometheus_operator,
+            errors=errors,
+            minimum_replicas=(spec.api.replicas.min, spec.worker.replicas.min, spec.vector_store.qdrant.replicas),
+        )
 
     async def _observe(self, kinds: list[Kind], owner: Owner) -> dict[tuple[str, str], Obj]:
         listings = await asyncio.gather(*(self._cluster.list(k, owner.namespace, instance_selector(owner)) for k in kinds))
@@ -168,9 +228,15 @@ class Reconciler:
         await self._record(body, "VolumesGrown", f"Grew volumes of StatefulSet {meta['name']} to {', '.join(growth.values())}; pods kept running")
 
     async def _prune(
-        self, body: Obj, owner: Owner, desired: list[Obj], existing: dict[tuple[str, str], Obj]
+        self,
+        body: Obj,
+        owner: Owner,
+        desired: list[Obj],
+        existing: dict[tuple[str, str], Obj],
+        *,
+        keep: set[tuple[str, str]],
     ) -> list[tuple[str, str]]:
-        wanted = {_key(m) for m in desired}
+        wanted = {_key(m) for m in desired} | keep
         stale = [obj for key, obj in existing.items() if key not in wanted]
         for obj in stale:
             await self._cluster.delete(obj)

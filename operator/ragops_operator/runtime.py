@@ -62,7 +62,17 @@ class Runtime:
     async def converge(self, body: Obj) -> bool:
         meta = body["metadata"]
         async with self._locks[(meta["namespace"], meta["name"])]:
-            return await self.reconciler.reconcile(body)
+            # The event's copy may predate our own last status write (rollout state lives there):
+            # always decide on the current object.
+            fresh = await self.cluster.get(RAGD, meta["namespace"], meta["name"])
+            if fresh is None or fresh["metadata"].get("deletionTimestamp"):
+                return False
+            outcome = await self.reconciler.reconcile(fresh)
+        if outcome.requeue_after is not None:
+            # A rollout deadline (observation over, retire time) passes without any event.
+            delay = min(max(outcome.requeue_after, 1.0), self._resync)
+            asyncio.get_running_loop().call_later(delay, self.poke, meta["namespace"], meta["name"])
+        return outcome.ready
 
     def poke(self, namespace: str, name: str) -> None:
         """Ask for a reconcile soon; pokes arriving before it starts are merged into it."""
@@ -81,11 +91,8 @@ class Runtime:
         await asyncio.sleep(self._coalesce)
         self._poked.discard(key)
         for attempt in range(5):
-            body = await self.cluster.get(RAGD, *key)
-            if body is None or body["metadata"].get("deletionTimestamp"):
-                return
             try:
-                await self.converge(body)
+                await self.converge({"metadata": {"namespace": key[0], "name": key[1]}})
                 return
             except RETRYABLE as error:
                 _log.info("Retrying %s/%s after a transient error: %s", *key, error)

@@ -27,6 +27,9 @@ class Observation:
     prometheus_operator: bool = False
     errors: list[str] = field(default_factory=list)
     minimum_replicas: tuple[int, int, int] = (1, 1, 1)  # api, worker, qdrant: the spec's floors
+    preview_color: str | None = None
+    preview_image: str | None = None
+    rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
 
 
 def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
@@ -50,8 +53,11 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
     ready = C(conditions.READY, "True", "AllComponentsReady", "api, worker and qdrant are serving")
     if waiting:
         ready = C(conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting))
+    phase, rollout_reason, rollout_message = _rollout(observed)
     if observed.paused:
         progressing = C(conditions.PROGRESSING, "False", "Paused", "spec.paused is true: children are not changed")
+    elif phase in ("Progressing", "Observing", "Retiring"):
+        progressing = C(conditions.PROGRESSING, "True", f"BlueGreen{phase}", f"{rollout_reason}: {rollout_message}")
     elif rolling:
         progressing = C(conditions.PROGRESSING, "True", "RollingOut", "; ".join(rolling))
     else:
@@ -59,10 +65,17 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
     degraded = C(conditions.DEGRADED, "False", "AsExpected", "")
     if observed.errors:
         degraded = C(conditions.DEGRADED, "True", "ApplyFailed", "; ".join(observed.errors)[:1000])
+    elif phase in ("RolledBack", "Aborted"):
+        degraded = C(conditions.DEGRADED, "True", f"Rollout{phase}", f"{rollout_reason}: {rollout_message}")
     elif any(p.updated and p.ready < p.desired for p in parts):
         lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
         degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
     return [ready, progressing, degraded, _monitoring(observed)]
+
+
+def _rollout(observed: Observation) -> tuple[str, str, str]:
+    saved = observed.rollout or {}
+    return str(saved.get("phase") or "Stable"), str(saved.get("reason") or ""), str(saved.get("message") or "")
 
 
 def _monitoring(observed: Observation) -> conditions.Condition:
@@ -90,8 +103,11 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "api": {
             "activeColor": observed.active_color,
             "activeImage": observed.api_image,
+            "previewColor": observed.preview_color,
+            "previewImage": observed.preview_image,
             "replicas": api_part.desired,
             "readyReplicas": api_part.ready,
+            "rollout": observed.rollout,
         },
         "worker": {"replicas": worker_part.desired, "readyReplicas": worker_part.ready},
         "vectorStore": {"replicas": qdrant_part.desired, "readyReplicas": qdrant_part.ready},

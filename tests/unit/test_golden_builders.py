@@ -17,7 +17,7 @@ import yaml
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import config, monitoring, network, qdrant, worker
+from ragops_operator.builders import backup, config, monitoring, network, qdrant, worker
 from ragops_operator.builders.labels import Manifest, Owner
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -33,6 +33,7 @@ BUILDERS: dict[str, Builder] = {
     "qdrant": qdrant.build,
     "network": network.build,
     "monitoring": lambda spec, owner: monitoring.build(spec, owner, prometheus_operator=True),
+    "backup": lambda spec, owner: [*backup.build(spec, owner), *filter(None, [backup.restore_job(spec, owner)])],
 }
 
 

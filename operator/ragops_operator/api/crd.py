@@ -164,6 +164,7 @@ def _printer_columns() -> list[dict[str, Any]]:
         {"name": "Reason", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].reason', "priority": 1},
         {"name": "Active", "type": "string", "jsonPath": ".status.api.activeColor", "description": "API color serving traffic."},
         {"name": "API", "type": "integer", "jsonPath": ".status.api.readyReplicas", "description": "Ready API pods."},
+        {"name": "Rollout", "type": "string", "jsonPath": ".status.api.rollout.phase", "priority": 1},
         {"name": "Workers", "type": "integer", "jsonPath": ".status.worker.readyReplicas", "priority": 1},
         {"name": "Qdrant", "type": "integer", "jsonPath": ".status.vectorStore.readyReplicas", "priority": 1},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},

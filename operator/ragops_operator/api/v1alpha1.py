@@ -102,6 +102,24 @@ class ReplicaRange(SpecModel):
     max: int = Field(description="Most pods under load.", ge=1, le=1000)
 
 
+class RolloutSpec(SpecModel):
+    """Blue/green rollouts of the API: a template change starts the other color behind a preview
+    Service; the API Service switches once every new pod is ready, and switches back if the new
+    color loses readiness while it is observed."""
+
+    auto_promote: bool = Field(
+        True, description="Switch as soon as the new color is ready; false: wait for the annotation ragops.dev/rollout=promote."
+    )
+    auto_rollback: bool = Field(True, description="Switch back to the previous color when the new one fails while observed.")
+    observe_seconds: int = Field(900, ge=0, le=86400, description="How long the new color is watched after the switch.")
+    retire_delay_seconds: int = Field(
+        60, ge=0, le=86400, description="How long the previous color stays after a successful observation, then it is deleted."
+    )
+    progress_deadline_seconds: int = Field(
+        600, ge=10, le=86400, description="How long the new color may take to become ready before the rollout is aborted."
+    )
+
+
 class ApiSpec(SpecModel):
     """The query API (`ragops api`): ask, stream, upload, jobs, feedback, metrics."""
 
@@ -117,6 +135,7 @@ class ApiSpec(SpecModel):
     target_cpu_utilization: int = Field(70, ge=1, le=100, alias="targetCPUUtilization", description="HPA CPU target, percent of requests.")
     target_memory_utilization: int = Field(80, ge=1, le=100, description="HPA memory target, percent of requests.")
     port: int = Field(8080, ge=1024, le=65535, description="Container port of the API (non-root, so above 1023).")
+    rollout: RolloutSpec = Field(default_factory=RolloutSpec, description="How template changes reach the API (blue/green).")
 
 
 class QueueDepthMetric(SpecModel):
@@ -313,8 +332,71 @@ class NetworkPolicySpec(SpecModel):
     prometheus_namespace: str = Field("monitoring", description="Namespace allowed to scrape metrics.", min_length=1)
 
 
+CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
+
+
+class BackupSpec(SpecModel):
+    """Scheduled backups of the vector store to S3 (`ragops backup` in a CronJob); see docs/backup.md."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel("!self.enabled || has(self.bucket)", "bucket is required when backups are enabled", field_path=".bucket"),
+            cel(
+                "!has(self.keepLast) || self.keepLast >= self.keepAtLeast",
+                "keepLast must be at least keepAtLeast",
+                field_path=".keepLast",
+            ),
+        )
+    )
+
+    enabled: bool = Field(False, description="Render the backup CronJob.")
+    schedule: str = Field("0 3 * * *", description="Cron schedule (daily at 03:00 by default).", pattern=CRON_PATTERN)
+    time_zone: str = Field("Etc/UTC", description="Time zone of the schedule (IANA name).", min_length=1)
+    suspend: bool = Field(False, description="Pause the schedule; a running backup finishes.")
+    bucket: str | None = Field(None, description="S3 bucket of the backups; required when enabled.", min_length=3, max_length=63)
+    prefix: str = Field("backups", description="Key prefix; backups are `{prefix}/{namespace}/{name}/{id}/`.")
+    kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS on backup objects; unset: the bucket default.")
+    format: Literal["auto", "snapshot", "jsonl"] = Field(
+        "auto", description="auto: Qdrant snapshots on one peer, portable points (complete across shards) on a cluster."
+    )
+    retention_days: int = Field(90, ge=1, le=3650, description="Backups older than this are deleted after a good backup.")
+    keep_at_least: int = Field(3, ge=1, le=1000, description="Newest complete backups kept whatever their age.")
+    keep_last: int | None = Field(None, ge=1, le=10000, description="Most complete backups kept; unset: no count limit.")
+    successful_jobs_history_limit: int = Field(3, ge=0, le=100, description="Finished Jobs kept for inspection.")
+    failed_jobs_history_limit: int = Field(3, ge=0, le=100, description="Failed Jobs kept for inspection.")
+    starting_deadline_seconds: int = Field(3600, ge=10, description="A run missed by more than this is skipped.")
+    backoff_limit: int = Field(2, ge=0, le=10, description="Retries of a failed backup pod within one run.")
+    active_deadline_seconds: int = Field(7200, ge=60, description="A run taking longer is stopped and counts as failed.")
+    scratch_size: str = Field(
+        "20Gi", description="emptyDir for the dump before upload: at least the store's size.", pattern=QUANTITY_PATTERN, max_length=32
+    )
+    resources: Resources = Field(default_factory=lambda: _resources("250m", "512Mi", "1", "1Gi"), description="Of the backup pod.")
+    pushgateway_url: str | None = Field(
+        None, description="Prometheus Pushgateway for the backup metrics (the BackupFailed alert reads them).", pattern=r"^https?://"
+    )
+
+
+class RestoreSpec(SpecModel):
+    from_snapshot: str = Field(
+        description="Backup a new stack restores before serving: s3://BUCKET/.../ID/, a backup id under "
+        "spec.backup's bucket and prefix, or `latest`.",
+        min_length=1,
+        max_length=1024,
+    )
+
+
 class RAGDeploymentSpec(SpecModel):
     """A complete RAG stack for one tenant."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.restore) || self.restore.fromSnapshot.startsWith('s3://') || has(self.backup.bucket)",
+                "restore.fromSnapshot needs an s3:// URL or spec.backup.bucket",
+                field_path=".restore.fromSnapshot",
+            )
+        )
+    )
 
     image: str = Field(description="The RAGOps image (one image, every entrypoint).", min_length=1)
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent", description="Pull policy of RAGOps containers.")
@@ -331,6 +413,8 @@ class RAGDeploymentSpec(SpecModel):
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus Operator objects and dashboards.")
     service_account: ServiceAccountSpec = Field(default_factory=ServiceAccountSpec, description="Identity of the pods.")
     network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec, description="Traffic rules.")
+    backup: BackupSpec = Field(default_factory=BackupSpec, description="Scheduled backups of the vector store to S3.")
+    restore: RestoreSpec | None = Field(None, description="Restore a backup into this stack before it serves (new stacks).")
 
 
 class StatusModel(BaseModel):
@@ -353,9 +437,27 @@ class ComponentStatus(StatusModel):
     ready_replicas: int = Field(0, description="Pods passing readiness.")
 
 
+class RolloutStatus(StatusModel):
+    phase: str = Field("Stable", description="Stable, Progressing, Observing, Retiring, RolledBack or Aborted.")
+    active_hash: str | None = Field(None, description="API template the active color runs.")
+    previous_color: str | None = Field(None, description="The last good color, kept while the new one is observed.")
+    previous_hash: str | None = Field(None, description="Template of the previous color.")
+    preview_color: str | None = Field(None, description="The color being started with a new template.")
+    preview_hash: str | None = Field(None, description="Template of the preview color.")
+    started_at: str | None = Field(None, description="When the preview was started (RFC 3339).")
+    switched_at: str | None = Field(None, description="When the API Service switched (RFC 3339).")
+    retire_at: str | None = Field(None, description="When the previous color will be deleted (RFC 3339).")
+    failed_hash: str | None = Field(None, description="A template that failed or was aborted; not retried until the spec changes.")
+    reason: str = Field("", description="CamelCase cause of the current phase.")
+    message: str = Field("", description="For humans.")
+
+
 class ApiStatus(ComponentStatus):
     active_color: str | None = Field(None, description="blue or green: the color the API Service selects.")
     active_image: str | None = Field(None, description="Image of the active color.")
+    preview_color: str | None = Field(None, description="The color behind the preview Service during a rollout.")
+    preview_image: str | None = Field(None, description="Image of the preview color.")
+    rollout: RolloutStatus | None = Field(None, description="Blue/green rollout state.")
 
 
 class Endpoints(StatusModel):

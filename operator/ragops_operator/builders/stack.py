@@ -13,6 +13,9 @@ def desired(
     owner: Owner,
     *,
     active: api_builder.Color = "blue",
+    render: tuple[api_builder.Color, ...] | None = None,
+    preview: api_builder.Color | None = None,
+    preview_minimum: int = 1,
     prometheus_operator: bool = False,
 ) -> list[Manifest]:
     """ConfigMap first (pods read it at start), then the data layer, then the services, then
@@ -20,7 +23,7 @@ def desired(
     return [
         config.config_map(spec, owner),
         *qdrant.build(spec, owner),
-        *api_builder.build(spec, owner, active=active),
+        *api_builder.build(spec, owner, active=active, render=render, preview=preview, preview_minimum=preview_minimum),
         *worker.build(spec, owner),
         *network.build(spec, owner),
         *monitoring.build(spec, owner, prometheus_operator=prometheus_operator),

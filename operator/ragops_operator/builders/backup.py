@@ -1,0 +1,201 @@
+"""Backups of the stack's vector store: a CronJob running `ragops backup`, the NetworkPolicies
+its pods need, and the one-shot restore Job of `spec.restore`.
+
+The pods run as the worker's ServiceAccount (`{name}-worker`), which carries the IRSA role, so
+one IAM role covers documents and backups; grant it s3:PutObject, GetObject, ListBucket and
+DeleteObject (retention) on the backup prefix. They read the stack's ConfigMap (Qdrant URL,
+embedding model) plus `RAGOPS_BACKUP_*`, and write their result as the container's termination
+message, `{time, snapshot, result, points}`, which `last_backup_from_message` parses for status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders import config, network, pods, qdrant
+from ragops_operator.builders.labels import (
+    COMPONENT_QDRANT,
+    Manifest,
+    Owner,
+    labels,
+    metadata,
+    selector_labels,
+)
+
+COMPONENT_BACKUP = "backup"
+COMPONENT_RESTORE = "restore"
+SCRATCH_DIR = "/tmp"
+TERMINATION_LOG = "/dev/termination-log"
+PUSHGATEWAY_PORT = 9091
+
+
+def backup_env(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
+    """`RAGOPS_BACKUP_*` (names from the services' Settings) and the Qdrant API key, nothing more:
+    the backup needs neither Redis nor the language models' credentials."""
+    b = spec.backup
+    values: dict[str, Any] = {
+        "backup_bucket": b.bucket,
+        "backup_prefix": b.prefix,
+        "backup_namespace": owner.namespace,
+        "backup_name": owner.name,
+        "backup_kms_key_id": b.kms_key_id,
+        "backup_format": b.format,
+        "backup_retention_days": b.retention_days,
+        "backup_keep_at_least": b.keep_at_least,
+        "backup_keep_last": b.keep_last,
+        "backup_pushgateway_url": b.pushgateway_url,
+        "backup_termination_log": TERMINATION_LOG,
+    }
+    env = [{"name": config.env_name(k), "value": str(v)} for k, v in values.items() if v is not None]
+    qdrant_key = config.env_name("qdrant_api_key")
+    return env + [entry for entry in config.secret_env(spec) if entry["name"] == qdrant_key]
+
+
+def _container(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, args: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "image": spec.image,
+        "imagePullPolicy": spec.image_pull_policy,
+        "args": args,
+        "envFrom": [{"configMapRef": {"name": owner.child_name("config")}}],
+        "env": backup_env(spec, owner),
+        "resources": pods.resources(spec.backup.resources),
+        "securityContext": pods.container_security_context(),
+        "terminationMessagePath": TERMINATION_LOG,
+        # Our JSON when the command wrote it; the log's tail when it died before (e.g. OOM).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "volumeMounts": [{"name": "scratch", "mountPath": SCRATCH_DIR}],
+    }
+
+
+def _job_spec(spec: api.RAGDeploymentSpec, owner: Owner, component: str, container: dict[str, Any]) -> dict[str, Any]:
+    b = spec.backup
+    return {
+        "backoffLimit": b.backoff_limit,
+        "activeDeadlineSeconds": b.active_deadline_seconds,
+        "template": {
+            "metadata": {"labels": labels(owner, component)},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": owner.child_name("worker"),
+                # The pod never calls the Kubernetes API; IRSA mounts its own projected token.
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": pods.pod_security_context(),
+                "containers": [container],
+                # The dump lands here before upload (and downloads before a restore): the root is read-only.
+                "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": b.scratch_size}}],
+            },
+        },
+    }
+
+
+def cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+    b = spec.backup
+    container = _container(spec, owner, name="backup", args=["backup"])
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(owner, owner.child_name("backup"), COMPONENT_BACKUP),
+        "spec": {
+            "schedule": b.schedule,
+            "timeZone": b.time_zone,
+            "suspend": b.suspend,
+            # Two backups at once would race on retention and double the load on Qdrant.
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": b.starting_deadline_seconds,
+            "successfulJobsHistoryLimit": b.successful_jobs_history_limit,
+            "failedJobsHistoryLimit": b.failed_jobs_history_limit,
+            "jobTemplate": {
+                "metadata": {"labels": labels(owner, COMPONENT_BACKUP)},
+                "spec": _job_spec(spec, owner, COMPONENT_BACKUP, container),
+            },
+        },
+    }
+
+
+def restore_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest | None:
+    """The Job `{name}-restore` for `spec.restore`; None without one.
+
+    `--if-empty` makes a re-run (a retried pod, a re-created Job) succeed without loading the
+    backup twice; the API should be Ready only once this Job has succeeded.
+    """
+    if spec.restore is None:
+        return None
+    args = ["restore", "--from", spec.restore.from_snapshot, "--if-empty"]
+    container = _container(spec, owner, name="restore", args=args)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(owner, owner.child_name("restore"), COMPONENT_RESTORE),
+        "spec": _job_spec(spec, owner, COMPONENT_RESTORE, container),
+    }
+
+
+def _pods(owner: Owner, component: str) -> dict[str, Any]:
+    return {"podSelector": {"matchLabels": selector_labels(owner, component)}}
+
+
+def _qdrant_ports() -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in (qdrant.HTTP_PORT, qdrant.GRPC_PORT)]
+
+
+def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+    """Backup and restore pods -> Qdrant, S3 (443) and the Pushgateway; Qdrant admits them.
+
+    A second policy on the Qdrant pods rather than an edit of network.py's: policies add up."""
+    if not spec.network_policy.enabled:
+        return []
+    jobs = [_pods(owner, COMPONENT_BACKUP), _pods(owner, COMPONENT_RESTORE)]
+    egress: list[dict[str, Any]] = [
+        {"to": [_pods(owner, COMPONENT_QDRANT)], "ports": _qdrant_ports()},
+        {"ports": [{"protocol": "TCP", "port": network.HTTPS_PORT}]},
+    ]
+    if spec.backup.pushgateway_url:
+        port = urlsplit(spec.backup.pushgateway_url).port or PUSHGATEWAY_PORT
+        egress.append({"ports": [{"protocol": "TCP", "port": port}]})
+    own = {
+        "podSelector": {"matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
+                                              "values": [COMPONENT_BACKUP, COMPONENT_RESTORE]}],
+                        "matchLabels": {"app.kubernetes.io/name": "ragops", "app.kubernetes.io/instance": owner.name}},
+        "policyTypes": ["Ingress", "Egress"],
+        "egress": egress,
+    }
+    to_qdrant = {
+        "podSelector": {"matchLabels": selector_labels(owner, COMPONENT_QDRANT)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": jobs, "ports": _qdrant_ports()}],
+    }
+    return [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": metadata(owner, owner.child_name("backup"), COMPONENT_BACKUP), "spec": own},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": metadata(owner, owner.child_name("qdrant-from-backup"), COMPONENT_QDRANT), "spec": to_qdrant},
+    ]
+
+
+def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+    """The CronJob and its NetworkPolicies when backups are enabled; [] otherwise.
+
+    The restore Job is separate (`restore_job`): it belongs to a stack's first start, not to
+    the schedule."""
+    if not spec.backup.enabled:
+        return []
+    return [cron_job(spec, owner), *network_policies(spec, owner)]
+
+
+def last_backup_from_message(message: str | None) -> dict[str, Any] | None:
+    """`status.lastBackup` from a backup pod's termination message; None if it is not ours
+    (e.g. the log tail of a pod that was killed before it could write one)."""
+    if not message:
+        return None
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("result") not in ("success", "failure"):
+        return None
+    return {key: data.get(key) for key in ("time", "snapshot", "result", "points")}

@@ -1,0 +1,159 @@
+"""Blue/green rollouts of the API end to end: kwok makes pods ready; a color is made unready by
+patching its pods' Ready condition. Every scenario checks, at every poll, that the API Service
+selects a color with ready pods."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kubernetes.dynamic.exceptions import NotFoundError
+
+from cluster_support import Kube, Obj, Waits, conditions
+from operator_support import RAGD, ragdeployment, wait_ready
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
+
+FAST = {"observeSeconds": 6, "retireDelaySeconds": 2, "progressDeadlineSeconds": 20}
+
+
+class Traffic:
+    """Watches what the API Service selects; fails if it ever selects a color without ready pods."""
+
+    def __init__(self, kube: Kube, namespace: str, name: str) -> None:
+        self.kube, self.namespace, self.name = kube, namespace, name
+        self.seen: list[str] = []
+
+    def check(self) -> str:
+        selector = self.kube.get("v1", "Service", f"{self.name}-api", self.namespace)["spec"]["selector"]
+        color = selector["ragops.dev/color"]
+        labels = ",".join(f"{k}={v}" for k, v in selector.items())
+        pods = self.kube.list("v1", "Pod", self.namespace, labels)
+        ready = [p for p in pods if conditions(p).get("Ready") == "True"]
+        assert ready, f"the API Service selects {color}, which has no ready pod"
+        if not self.seen or self.seen[-1] != color:
+            self.seen.append(color)
+        return str(color)
+
+
+def _rollout(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    return dict(kube.get(*RAGD, name, namespace).get("status", {}).get("api", {}).get("rollout") or {})
+
+
+def _until(waits: Waits, traffic: Traffic, check: Callable[[], str | None], *, what: str, timeout: float = 90) -> None:
+    def probe() -> bool | Pending:
+        traffic.check()
+        seen = check()
+        return True if seen is None else Pending(seen)
+
+    waits.until(probe, timeout=timeout, what=what, interval=0.3)
+
+
+def _patch(kubectl: Kubectl, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    kubectl.run(["patch", "ragd", name, "-n", namespace, "--type", "merge", "-p", json.dumps(patch)])
+
+
+def _phase_is(kube: Kube, namespace: str, name: str, phase: str, reason: str | None = None) -> Callable[[], str | None]:
+    def check() -> str | None:
+        state = _rollout(kube, namespace, name)
+        ok = state.get("phase") == phase and (reason is None or state.get("reason") == reason)
+        return None if ok else f"phase={state.get('phase')} reason={state.get('reason')} {state.get('message')}"
+
+    return check
+
+
+def _make_unready(kube: Kube, kubectl: Kubectl, namespace: str, color: str) -> None:
+    for pod in kube.list("v1", "Pod", namespace, f"ragops.dev/color={color}"):
+        index = [c["type"] for c in pod["status"]["conditions"]].index("Ready")
+        patch = [{"op": "replace", "path": f"/status/conditions/{index}/status", "value": "False"}]
+        kubectl.run(["patch", "pod", pod["metadata"]["name"], "-n", namespace, "--subresource=status", "--type=json", "-p", json.dumps(patch)])
+
+
+def _deployment_exists(kube: Kube, namespace: str, name: str) -> bool:
+    try:
+        kube.get("apps/v1", "Deployment", name, namespace)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _start(kube: Kube, waits: Waits, namespace: str, **rollout: Any) -> Traffic:
+    kube.create(ragdeployment("rag", namespace, api={"replicas": {"min": 2, "max": 4}, "rollout": {**FAST, **rollout}}), namespace)
+    wait_ready(waits, namespace, "rag")
+    traffic = Traffic(kube, namespace, "rag")
+    assert traffic.check() == "blue"
+    return traffic
+
+
+def test_a_template_change_switches_colors_after_the_health_gate_and_retires_the_old(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str
+) -> None:
+    traffic = _start(kube, waits, namespace)
+    _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:next"}})
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Observing"), what="green promoted")
+    assert traffic.check() == "green"
+    green = kube.get("apps/v1", "Deployment", "rag-api-green", namespace)
+    assert green["spec"]["template"]["spec"]["containers"][0]["image"] == "ragops/ragops:next"
+    assert green["status"]["readyReplicas"] == 2, "the preview started at full size"
+    assert _deployment_exists(kube, namespace, "rag-api-blue"), "blue is kept while green is observed"
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Stable", "RolloutComplete"), what="rollout complete")
+    _until(waits, traffic, lambda: None if not _deployment_exists(kube, namespace, "rag-api-blue") else "blue still there", what="blue retired")
+    obj = wait_ready(waits, namespace, "rag")
+    assert obj["status"]["api"]["activeColor"] == "green" and obj["status"]["api"]["activeImage"] == "ragops/ragops:next"
+    assert traffic.seen == ["blue", "green"]
+
+
+def test_a_preview_that_never_gets_ready_is_aborted_and_blue_keeps_serving(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str
+) -> None:
+    traffic = _start(kube, waits, namespace)
+    huge = {"requests": {"cpu": "500", "memory": "1Gi"}, "limits": {"cpu": "500", "memory": "2Gi"}}
+    _patch(kubectl, namespace, "rag", {"spec": {"api": {"resources": huge}}})
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Progressing", "PreviewNotReady"), what="preview waiting")
+    assert _rollout(kube, namespace, "rag")["previewColor"] == "green"
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Aborted", "PreviewNotHealthy"), what="rollout aborted", timeout=60)
+    _until(waits, traffic, lambda: None if not _deployment_exists(kube, namespace, "rag-api-green") else "green still there", what="green removed")
+    obj = kube.get(*RAGD, "rag", namespace)
+    assert conditions(obj)["Degraded"] == "True" and conditions(obj)["Ready"] == "True"
+    assert traffic.seen == ["blue"]
+    blue = kube.get("apps/v1", "Deployment", "rag-api-blue", namespace)
+    assert blue["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] != "500", "the failed template reached blue"
+
+
+def test_readiness_lost_while_observed_rolls_back_to_blue(kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str) -> None:
+    traffic = _start(kube, waits, namespace, observeSeconds=120)
+    _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:broken"}})
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Observing"), what="green promoted")
+    _make_unready(kube, kubectl, namespace, "green")
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "RolledBack"), what="rolled back")
+    assert traffic.check() == "blue"
+    _until(waits, traffic, lambda: None if not _deployment_exists(kube, namespace, "rag-api-green") else "green still there", what="green removed")
+    events = kube.list("v1", "Event", namespace)
+    assert any(e["reason"] == "RolledBack" and "readiness lost" in e["message"] for e in events)
+    assert traffic.seen == ["blue", "green", "blue"]
+
+
+def test_manual_promotion_and_abort(kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str) -> None:
+    traffic = _start(kube, waits, namespace, autoPromote=False)
+    _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:v2"}})
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Progressing", "AwaitingPromotion"), what="awaiting promotion")
+    preview = kube.get("v1", "Service", "rag-api-preview", namespace)["spec"]["selector"]["ragops.dev/color"]
+    assert (traffic.check(), preview) == ("blue", "green")
+    kubectl.run(["annotate", "ragd", "rag", "-n", namespace, "ragops.dev/rollout=promote"])
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Observing"), what="promoted by hand")
+    annotations: dict[str, str] = kube.get(*RAGD, "rag", namespace)["metadata"].get("annotations") or {}
+    assert "ragops.dev/rollout" not in annotations, "the one-shot request was not consumed"
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Stable"), what="v2 settled")
+
+    _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:v3"}})
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Progressing", "AwaitingPromotion"), what="v3 awaiting promotion")
+    kubectl.run(["annotate", "ragd", "rag", "-n", namespace, "ragops.dev/rollout=abort"])
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Aborted", "AbortedByUser"), what="aborted by hand")
+    _until(waits, traffic, lambda: None if not _deployment_exists(kube, namespace, "rag-api-blue") else "blue (v3 preview) still there", what="preview removed")
+    obj: Obj = kube.get(*RAGD, "rag", namespace)
+    assert obj["status"]["api"]["activeColor"] == "green" and obj["status"]["api"]["activeImage"] == "ragops/ragops:v2"
+    assert traffic.seen == ["blue", "green"]

@@ -131,6 +131,29 @@ class Settings(BaseSettings):
         "to the queue (below Kubernetes' 30 s termination grace).",
     )
 
+    # `ragops backup` / `ragops restore` (the operator's backup CronJob sets these; see docs/backup.md).
+    backup_bucket: str | None = Field(None, description="S3 bucket of vector store backups; required by backup/restore.")
+    backup_prefix: str = Field("backups", description="Key prefix: backups are `{prefix}/{namespace}/{name}/{id}/`.")
+    backup_namespace: str = Field("local", description="Second key level: the RAGDeployment's namespace.")
+    backup_name: str = Field("ragops", description="Third key level: the RAGDeployment's name.")
+    backup_kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS on backup objects; unset: bucket default.")
+    backup_format: Literal["auto", "snapshot", "jsonl"] = Field(
+        "auto", description="auto: Qdrant snapshots on a single-node server, portable points otherwise."
+    )
+    backup_retention_days: int = Field(90, ge=1, description="Backups older than this are deleted after a good backup.")
+    backup_keep_at_least: int = Field(3, ge=1, description="Newest complete backups kept whatever their age.")
+    backup_keep_last: int | None = Field(None, ge=1, description="Most complete backups kept; unset: no count limit.")
+    backup_pushgateway_url: str | None = Field(None, description="Prometheus Pushgateway for the backup metrics.")
+    backup_termination_log: Path = Field(
+        Path("/dev/termination-log"), description="Where the result JSON goes when writable (the pod's termination message)."
+    )
+
+    @model_validator(mode="after")
+    def _backup_counts(self) -> Settings:
+        if self.backup_keep_last is not None and self.backup_keep_last < self.backup_keep_at_least:
+            raise ValueError("RAGOPS_BACKUP_KEEP_LAST must be at least RAGOPS_BACKUP_KEEP_AT_LEAST")
+        return self
+
     @field_validator("catalog_url")
     @classmethod
     def _catalog_is_redis(cls, url: str | None) -> str | None:

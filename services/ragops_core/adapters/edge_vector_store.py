@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,15 +41,18 @@ from qdrant_edge import (
     Query,
     QueryRequest,
     RangeFloat,
+    ScrollRequest,
     SearchParams,
+    SparseVector,
     UpdateOperation,
 )
 
 if TYPE_CHECKING:
-    from qdrant_edge import ConditionType
+    from qdrant_edge import ConditionType, PointId
 
 from ragops_core.adapters.qdrant_payload import DENSE, PAYLOAD_INDEXES, SPARSE, check_mode, payload
 from ragops_core.adapters.qdrant_payload import chunk as to_chunk
+from ragops_core.backup.portable import PortablePoint, Sparse, VectorValue
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
 from ragops_core.errors import StoreBusyError
 from ragops_core.ports import SearchRequest
@@ -63,7 +66,7 @@ class EdgeVectorStore:
         self,
         path: Path,
         *,
-        dimensions: int,
+        dimensions: int | None,
         bm25_avg_words: float = 500.0,
         prefetch_limit: int = 40,
         fusion: str = "dbsf",
@@ -78,22 +81,19 @@ class EdgeVectorStore:
         self._shard = self._open(path, dimensions)
 
     @staticmethod
-    def _open(path: Path, dimensions: int) -> EdgeShard:
-        config = EdgeConfig(
-            vectors={
-                DENSE: EdgeVectorParams(
-                    size=dimensions,
-                    distance=Distance.Cosine,
-                    multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim),
-                )
-            },
-            sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
-        )
+    def _open(path: Path, dimensions: int | None) -> EdgeShard:
+        # No dimensions: open what is there as it is (backups read a store without knowing
+        # which model filled it); Edge then skips its config compatibility check.
+        config = _config(dimensions) if dimensions is not None else None
         try:
             if (path / "segments").exists() or any(path.glob("*")):
                 return EdgeShard.load(str(path), config)
+            if config is None:
+                raise FileNotFoundError(f"there is no embedded vector store at {path}")
             path.mkdir(parents=True, exist_ok=True)
             shard = EdgeShard.create(str(path), config)
+        except FileNotFoundError:
+            raise
         except Exception as exc:  # the binding raises bare exceptions; name the cause for the user
             if "lock" in str(exc).lower() or "in use" in str(exc).lower():
                 raise StoreBusyError(f"the vector store at {path} is in use by another RAGOps process") from exc
@@ -167,6 +167,23 @@ class EdgeVectorStore:
             self._shard.optimize()
             self._shard.flush()
 
+    def export_points(self, *, batch: int = 256) -> Iterator[PortablePoint]:
+        """Every point with its payload and vectors, in id order (a consistent read per batch)."""
+        offset: PointId | None = None
+        while True:
+            request = ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=True)
+            records, offset = self._shard.scroll(request)
+            for record in records:
+                yield PortablePoint(id=str(record.id), payload=dict(record.payload or {}),
+                                    vector=_portable_vectors(record.vector))
+            if offset is None:
+                return
+
+    async def import_points(self, points: Sequence[PortablePoint]) -> None:
+        """Write exported points as they are (no re-embedding): restores and migrations."""
+        batch = [Point(id=p.id, vector=_edge_vectors(p), payload=p.payload) for p in points]
+        await anyio.to_thread.run_sync(self._write, UpdateOperation.upsert_points(batch))
+
     async def close(self) -> None:
         with self._write_lock:
             self._shard.flush()
@@ -177,6 +194,31 @@ class EdgeVectorStore:
             self._shard.update(operation)
             # Flushed per batch: a document reported ready must survive a crash.
             self._shard.flush()
+
+
+def _config(dimensions: int) -> EdgeConfig:
+    return EdgeConfig(
+        vectors={
+            DENSE: EdgeVectorParams(
+                size=dimensions,
+                distance=Distance.Cosine,
+                multivector_config=MultiVectorConfig(MultiVectorComparator.MaxSim),
+            )
+        },
+        sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+    )
+
+
+def _portable_vectors(vector: Any) -> dict[str, VectorValue]:
+    result: dict[str, VectorValue] = {}
+    for name, value in dict(vector or {}).items():
+        result[name] = Sparse(indices=list(value.indices), values=list(value.values)) if hasattr(value, "indices") else value
+    return result
+
+
+def _edge_vectors(point: PortablePoint) -> dict[str, Any]:
+    return {name: SparseVector(value.indices, value.values) if isinstance(value, Sparse) else value
+            for name, value in point.vector.items()}
 
 
 def _match(key: str, value: str) -> FieldCondition:

@@ -13,13 +13,15 @@ Points, payloads and BM25 vectors are exactly those of the embedded store
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_edge import Bm25, Bm25Config
 
 from ragops_core.adapters.qdrant_payload import DENSE, SPARSE, check_mode, payload
 from ragops_core.adapters.qdrant_payload import chunk as to_chunk
+from ragops_core.backup.portable import PortablePoint, Sparse, VectorValue
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
 from ragops_core.ports import SearchRequest
 
@@ -149,11 +151,44 @@ class QdrantServerStore:
         selector = models.Filter(must=[_match("tenant", tenant)]) if tenant else None
         return (await self._client.count(self.alias, count_filter=selector, exact=True)).count
 
+    async def export_points(self, *, batch: int = 256) -> AsyncIterator[list[PortablePoint]]:
+        """Every point of the live collection (through the alias), with payloads and vectors.
+
+        No `ensure()`: reading must never create a collection."""
+        offset: models.ExtendedPointId | None = None
+        while True:
+            records, next_offset = await self._client.scroll(
+                self.alias, limit=batch, offset=offset, with_payload=True, with_vectors=True)
+            yield [PortablePoint(id=str(r.id), payload=dict(r.payload or {}), vector=_portable(r.vector))
+                   for r in records]
+            if next_offset is None:
+                return
+            offset = next_offset
+
+    async def import_points(self, points: Sequence[PortablePoint]) -> None:
+        """Write exported points as they are (no re-embedding): restores and migrations."""
+        await self.ensure()
+        structs = [models.PointStruct(id=p.id, payload=p.payload, vector=_server_vectors(p)) for p in points]
+        await self._client.upsert(self.alias, points=structs, wait=True)
+
     async def optimize(self) -> None:
         """Nothing to do: the server builds its indexes itself."""
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _portable(vector: Any) -> dict[str, VectorValue]:
+    result: dict[str, VectorValue] = {}
+    for name, value in dict(vector or {}).items():
+        result[name] = Sparse(indices=list(value.indices), values=list(value.values)) if isinstance(
+            value, models.SparseVector) else value
+    return result
+
+
+def _server_vectors(point: PortablePoint) -> dict[str, Any]:
+    return {name: models.SparseVector(indices=v.indices, values=v.values) if isinstance(v, Sparse) else v
+            for name, v in point.vector.items()}
 
 
 def _match(key: str, value: str) -> models.FieldCondition:

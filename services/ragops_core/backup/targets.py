@@ -1,0 +1,82 @@
+"""Settings -> the backup target and bucket: which store a backup reads and a restore writes.
+
+Like `ragops_core.wiring`, the only place in the backup package that picks an adapter.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from qdrant_client import AsyncQdrantClient
+
+from ragops_core.adapters.edge_vector_store import EdgeVectorStore
+from ragops_core.adapters.qdrant_server_store import QdrantServerStore
+from ragops_core.adapters.qdrant_snapshots import QdrantSnapshots
+from ragops_core.adapters.s3_backup_bucket import S3BackupBucket
+from ragops_core.backup import layout
+from ragops_core.backup.errors import BackupError
+from ragops_core.backup.manifest import EmbeddingEntry
+from ragops_core.backup.retention import RetentionPolicy
+from ragops_core.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
+from ragops_core.backup.take import BackupPlan
+from ragops_core.settings import Settings
+
+
+def configured_embedding(settings: Settings) -> EmbeddingEntry:
+    if settings.embedding_provider == "openai":
+        return EmbeddingEntry(provider="openai", model=settings.embedding_model, dimensions=settings.embedding_dimensions)
+    from ragops_core.adapters import onnx_embedder
+
+    return EmbeddingEntry(provider="local", model=onnx_embedder.MODEL_ID, dimensions=onnx_embedder.DIMENSIONS)
+
+
+def ragops_version() -> str:
+    try:
+        return importlib.metadata.version("ragops")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def plan(settings: Settings) -> BackupPlan:
+    return BackupPlan(
+        prefix=settings.backup_prefix, namespace=settings.backup_namespace, name=settings.backup_name,
+        format=settings.backup_format,
+        policy=RetentionPolicy(max_age_days=settings.backup_retention_days,
+                               keep_at_least=settings.backup_keep_at_least, keep_last=settings.backup_keep_last),
+        embedding=configured_embedding(settings), ragops_version=ragops_version(),
+    )
+
+
+def root(settings: Settings) -> str:
+    return layout.root_prefix(settings.backup_prefix, settings.backup_namespace, settings.backup_name)
+
+
+def bucket(settings: Settings, name: str | None = None) -> S3BackupBucket:
+    chosen = name or settings.backup_bucket
+    if not chosen:
+        raise BackupError("no backup bucket: set RAGOPS_BACKUP_BUCKET")
+    return S3BackupBucket(chosen, kms_key_id=settings.backup_kms_key_id)
+
+
+def target(settings: Settings) -> BackupTarget:
+    if settings.qdrant_url:
+        url = settings.qdrant_url
+
+        def client() -> AsyncQdrantClient:
+            return AsyncQdrantClient(url=url, api_key=settings.qdrant_api_key, prefer_grpc=settings.qdrant_prefer_grpc)
+
+        def server_store(dimensions: int) -> QdrantServerStore:
+            return QdrantServerStore(client(), name=settings.qdrant_collection, version=settings.index_version,
+                                     dimensions=dimensions, bm25_avg_words=float(settings.chunk_words),
+                                     shards=settings.qdrant_shards,
+                                     replication_factor=settings.qdrant_replication_factor)
+
+        snapshots = QdrantSnapshots(url, api_key=settings.qdrant_api_key, client=client())
+        return ServerTarget(snapshots, alias=settings.qdrant_collection, make_store=server_store)
+
+    def edge_store(dimensions: int | None) -> EdgeVectorStore:
+        return EdgeVectorStore(settings.vector_dir, dimensions=dimensions, bm25_avg_words=float(settings.chunk_words),
+                               fusion=settings.fusion)
+
+    return EmbeddedTarget(settings.vector_dir, collection=f"{settings.qdrant_collection}-{settings.index_version}",
+                          alias=settings.qdrant_collection, make_store=edge_store)

@@ -13,16 +13,18 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from ragops_core.backup import layout, report, targets
+from ragops_core.backup import layout, report
 from ragops_core.backup.errors import RestoreError
-from ragops_core.backup.restore import RestoreOutcome, restore_backup
-from ragops_core.backup.take import BackupOutcome, latest_backup, take_backup
 from ragops_core.settings import Settings
+
+if TYPE_CHECKING:  # the stores pull in qdrant-client, boto3 and numpy: load them only to run a command
+    from ragops_core.backup.restore import RestoreOutcome
+    from ragops_core.backup.take import BackupOutcome
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,9 @@ async def run_backup(settings: Settings, *, clock: Clock, console: Console) -> i
 
 
 async def _backup(settings: Settings, clock: Clock) -> BackupOutcome:
+    from ragops_core.backup import targets
+    from ragops_core.backup.take import take_backup
+
     bucket = targets.bucket(settings)
     target = targets.target(settings)
     try:
@@ -119,6 +124,9 @@ def restore(
 
 
 async def run_restore(settings: Settings, source: str, *, force: bool, if_empty: bool) -> RestoreOutcome:
+    from ragops_core.backup import targets
+    from ragops_core.backup.restore import restore_backup
+
     location = await resolve_location(settings, source)
     bucket = targets.bucket(settings, location.bucket)
     target = targets.target(settings)
@@ -133,6 +141,9 @@ async def run_restore(settings: Settings, source: str, *, force: bool, if_empty:
 
 
 async def resolve_location(settings: Settings, source: str) -> layout.Location:
+    from ragops_core.backup import targets
+    from ragops_core.backup.take import latest_backup
+
     """An s3:// URL as is; an id or 'latest' under this stack's folder of RAGOPS_BACKUP_BUCKET."""
     if source.startswith("s3://"):
         return layout.parse_s3_url(source)

@@ -110,7 +110,8 @@ def main() -> None:
         raise SystemExit(build.NOT_BUILT)
     with tempfile.TemporaryDirectory(prefix="ragops-bench-") as tmp:
         directory = Path(tmp)
-        started = cluster.up(directory / "cluster", binaries, lambda _m: None)
+        # 100 stacks are 300 pods: more fake nodes than the default six (110 pods each).
+        started = cluster.up(directory / "cluster", binaries, lambda _m: None, nodes=12)
         kubectl = Kubectl(binaries.kubectl, Path(started.kubeconfig))
         try:
             rows = _run(kubectl, Path(started.kubeconfig), directory, sizes)
@@ -153,6 +154,8 @@ def _run(kubectl: Kubectl, kubeconfig: Path, directory: Path, sizes: list[int]) 
             _wait_all_ready(kubectl, namespace, size)
             operator_seconds = time.monotonic() - began
             rss, peak = _rss_mib(operator.pid)
+            # Free the nodes for the raw run, so both start from the same empty cluster.
+            kubectl.run(["delete", "namespace", namespace, "--wait=true", "--timeout=300s"], timeout=320)
 
             raw_namespace = f"raw-{size}"
             _namespace(kubectl, raw_namespace)
@@ -160,6 +163,7 @@ def _run(kubectl: Kubectl, kubeconfig: Path, directory: Path, sizes: list[int]) 
             _apply(kubectl, _raw_manifests(raw_namespace, size))
             _wait_workloads_ready(kubectl, raw_namespace, size)
             raw_seconds = time.monotonic() - began
+            kubectl.run(["delete", "namespace", raw_namespace, "--wait=true", "--timeout=300s"], timeout=320)
             rows.append(
                 {
                     "RAGDeployments": size,

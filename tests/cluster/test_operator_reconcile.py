@@ -377,3 +377,21 @@ def test_status_reports_an_unready_component(kube: Kube, kubectl: Kubectl, waits
     _eventually(waits, worker_named, what="Ready=False naming the worker")
     _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"worker": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}}}})
     wait_ready(waits, stack_ns, "rag", timeout=90)
+
+
+def test_backup_schedule_follows_the_spec(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+    _create_stack(kube, stack_ns, backup={"enabled": True, "bucket": "backups-bucket", "schedule": "15 2 * * *"})
+    wait_ready(waits, stack_ns, "rag")
+    cron = kube.get("batch/v1", "CronJob", "rag-backup", stack_ns)
+    assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("15 2 * * *", "Forbid")
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0] == "backup"
+    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"backup": {"enabled": False}}})
+
+    def pruned() -> str | None:
+        try:
+            kube.get("batch/v1", "CronJob", "rag-backup", stack_ns)
+        except NotFoundError:
+            return None
+        return "CronJob still there"
+
+    _eventually(waits, pruned, what="backup CronJob pruned")

@@ -19,10 +19,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_pod_of_the_stack_passes_the_restricted_standard() -> None:
-    spec = make_spec(vectorStore={"qdrant": {"replicas": 3, "replicationFactor": 2, "autoscaling": {"enabled": True}}})
+    spec = make_spec(
+        vectorStore={"qdrant": {"replicas": 3, "replicationFactor": 2, "autoscaling": {"enabled": True}}},
+        backup={"enabled": True, "bucket": "backups-bucket"},
+    )
     manifests = stack.desired(spec, OWNER, prometheus_operator=True)
     pods = [(m["metadata"]["name"], pod_spec_of(m)) for m in manifests if pod_spec_of(m) is not None]
-    assert {name for name, _ in pods} == {"demo-api-blue", "demo-worker", "demo-qdrant"}
+    assert {name for name, _ in pods} == {"demo-api-blue", "demo-worker", "demo-qdrant", "demo-backup"}
     for name, pod in pods:
         assert pod is not None
         assert restricted_violations(pod) == [], name

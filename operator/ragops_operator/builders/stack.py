@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import config, monitoring, network, qdrant, worker
+from ragops_operator.builders import backup, config, monitoring, network, qdrant, worker
 from ragops_operator.builders.labels import Manifest, Owner
 
 
@@ -26,5 +26,6 @@ def desired(
         *api_builder.build(spec, owner, active=active, render=render, preview=preview, preview_minimum=preview_minimum),
         *worker.build(spec, owner),
         *network.build(spec, owner),
+        *backup.build(spec, owner),
         *monitoring.build(spec, owner, prometheus_operator=prometheus_operator),
     ]

@@ -35,6 +35,7 @@ class AppliedMemory:
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._versions: dict[tuple[str, str, str], str] = {}
 
     @staticmethod
     def _key(obj: Obj) -> tuple[str, str, str]:
@@ -47,6 +48,13 @@ class AppliedMemory:
 
     def remember(self, result: Obj, manifest: Obj) -> None:
         self._seen[self._key(manifest)] = (marker(result), manifest_hash(manifest))
+        self._versions[self._key(manifest)] = str(result["metadata"].get("resourceVersion"))
+
+    def is_echo(self, obj: Obj) -> bool:
+        """The watch event of our own apply: the object is exactly as the apply left it."""
+        version = obj["metadata"].get("resourceVersion")
+        return version is not None and self._versions.get(self._key(obj)) == str(version)
 
     def forget(self, obj: Obj) -> None:
         self._seen.pop(self._key(obj), None)
+        self._versions.pop(self._key(obj), None)

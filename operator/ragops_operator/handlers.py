@@ -89,12 +89,17 @@ async def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         raise kopf.TemporaryError(f"will retry: {error!r}", delay=2) from error
 
 
-async def child_changed(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
-    """A child was changed or deleted (by anyone, us included): compare again soon."""
+async def child_changed(body: kopf.Body, meta: kopf.Meta, type: str | None, memo: kopf.Memo, **_: Any) -> None:
+    """A child was changed or deleted by someone (or a controller updated its status): compare
+    again soon. The echo of the operator's own apply needs no second look."""
     owner = meta.get("labels", {}).get(INSTANCE_LABEL)
     namespace = meta.get("namespace")
-    if owner and namespace:
-        _runtime(memo).poke(namespace, owner)
+    if not owner or not namespace:
+        return
+    runtime = _runtime(memo)
+    if type != "DELETED" and runtime.reconciler.memory.is_echo(dict(body)):
+        return
+    runtime.poke(namespace, owner)
 
 
 for _group, _version, _plural in WATCHED_CHILDREN:

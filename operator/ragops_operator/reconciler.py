@@ -77,7 +77,7 @@ class Reconciler:
         self._apply_slots = asyncio.Semaphore(apply_concurrency)
         self._discovery_ttl = discovery_ttl_seconds
         self._discovered: tuple[float, bool] | None = None
-        self._memory = AppliedMemory()
+        self.memory = AppliedMemory()
 
     async def reconcile(self, body: Obj) -> Outcome:
         """Converge one RAGDeployment. Raises RetryLater on transient errors."""
@@ -197,7 +197,7 @@ class Reconciler:
 
     async def _apply(self, body: Obj, manifest: Obj, existing: dict[tuple[str, str], Obj]) -> Obj:
         live = existing.get(_key(manifest))
-        if live is not None and self._memory.unchanged(live, manifest):
+        if live is not None and self.memory.unchanged(live, manifest):
             return live
         async with self._apply_slots:
             handoff = transitions.replica_handoff(live, manifest, manager=FIELD_MANAGER)
@@ -208,7 +208,7 @@ class Reconciler:
             if growth and live is not None:
                 await self._grow_volumes(body, live, growth)
             result = await self._cluster.apply(manifest)
-        self._memory.remember(result, manifest)
+        self.memory.remember(result, manifest)
         if _key(manifest) not in existing:
             await self._record(body, "Created", f"Created {manifest['kind']} {manifest['metadata']['name']}")
         return result
@@ -240,7 +240,7 @@ class Reconciler:
         stale = [obj for key, obj in existing.items() if key not in wanted]
         for obj in stale:
             await self._cluster.delete(obj)
-            self._memory.forget(obj)
+            self.memory.forget(obj)
             await self._record(body, "Pruned", f"Deleted {obj['kind']} {obj['metadata']['name']}: no longer in the spec")
         return [_key(obj) for obj in stale]
 

@@ -211,26 +211,30 @@ def test_edited_and_deleted_children_are_restored(kube: Kube, kubectl: Kubectl, 
 def test_spec_update_changes_children_and_leaves_replicas_to_the_hpa(
     kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
 ) -> None:
+    """Autoscaling bounds and the worker's template change in place (the API's pod template is
+    untouched, so no blue/green rollout); what the HPA sets is never reset by the operator."""
     _create_stack(kube, stack_ns)
     wait_ready(waits, stack_ns, "rag")
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"api": {"replicas": {"min": 3, "max": 12}}, "worker": {"image": "ragops/ragops:next"}, "retrieval": {"topK": 5}}})
+    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"api": {"replicas": {"min": 3, "max": 12}}, "worker": {"image": "ragops/ragops:next", "targetQueueDepthPerPod": 20}}})
 
     def updated() -> str | None:
         hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "rag-api-blue", stack_ns)["spec"]
+        worker_hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "rag-worker", stack_ns)["spec"]
+        depth = next(m["external"]["target"]["averageValue"] for m in worker_hpa["metrics"] if m["type"] == "External")
         worker = kube.get("apps/v1", "Deployment", "rag-worker", stack_ns)["spec"]["template"]["spec"]["containers"][0]["image"]
-        top_k = kube.get("v1", "ConfigMap", "rag-config", stack_ns)["data"][env_name("top_k")]
         replicas = kube.get("apps/v1", "Deployment", "rag-api-blue", stack_ns)["spec"]["replicas"]
-        if (hpa["minReplicas"], hpa["maxReplicas"], worker, top_k, replicas) == (3, 12, "ragops/ragops:next", "5", 3):
+        if (hpa["minReplicas"], hpa["maxReplicas"], worker, depth, replicas) == (3, 12, "ragops/ragops:next", "20", 3):
             return None
-        return f"hpa={hpa['minReplicas']}-{hpa['maxReplicas']} worker={worker} topK={top_k} api replicas={replicas}"
+        return f"hpa={hpa['minReplicas']}-{hpa['maxReplicas']} worker={worker} depth={depth} api replicas={replicas}"
 
     _eventually(waits, updated, what="children follow the new spec and the HPA scales the API to 3", timeout=90)
     generation = kube.get(*RAGD, "rag", stack_ns)["metadata"]["generation"]
     wait_ready(waits, stack_ns, "rag", generation=generation)
     # Another reconcile must not reset what the HPA set.
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"retrieval": {"topK": 6}}})
+    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"worker": {"replicas": {"min": 1, "max": 6}}}})
     wait_ready(waits, stack_ns, "rag", generation=generation + 1)
     assert kube.get("apps/v1", "Deployment", "rag-api-blue", stack_ns)["spec"]["replicas"] == 3
+    assert kube.get(*RAGD, "rag", stack_ns)["status"]["api"]["activeColor"] == "blue"
 
 
 INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [

@@ -15,18 +15,9 @@ import kopf
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders.labels import MANAGED_BY
+from ragops_operator.kube import MANAGED_KINDS
 from ragops_operator.runtime import RETRYABLE, Runtime
 
-WATCHED_CHILDREN = (
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "statefulsets"),
-    ("", "v1", "services"),
-    ("", "v1", "configmaps"),
-    ("", "v1", "serviceaccounts"),
-    ("autoscaling", "v2", "horizontalpodautoscalers"),
-    ("policy", "v1", "poddisruptionbudgets"),
-    ("networking.k8s.io", "v1", "networkpolicies"),
-)
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 
 
@@ -102,5 +93,6 @@ async def child_changed(body: kopf.Body, meta: kopf.Meta, type: str | None, memo
     runtime.poke(namespace, owner)
 
 
-for _group, _version, _plural in WATCHED_CHILDREN:
-    kopf.on.event(_group, _version, _plural, labels={"app.kubernetes.io/managed-by": MANAGED_BY})(child_changed)
+for _kind in MANAGED_KINDS:
+    if _kind.watched:
+        kopf.on.event(_kind.group, _kind.version, _kind.plural, labels={"app.kubernetes.io/managed-by": MANAGED_BY})(child_changed)

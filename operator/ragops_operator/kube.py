@@ -50,6 +50,15 @@ class Kind:
     api_version: str
     kind: str
     plural: str
+    watched: bool = True  # a change repairs drift at once; unwatched kinds wait for the resync
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rsplit("/", 1)[-1]
 
     def collection(self, namespace: str) -> str:
         prefix = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
@@ -65,9 +74,9 @@ MANAGED_KINDS: tuple[Kind, ...] = (
     Kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
     Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
     Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
-    Kind("batch/v1", "CronJob", "cronjobs"),
-    Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors"),
-    Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules"),
+    Kind("batch/v1", "CronJob", "cronjobs", watched=False),
+    Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", watched=False),
+    Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules", watched=False),
 )
 PROMETHEUS_OPERATOR_GROUP = "monitoring.coreos.com/v1"
 # Not managed (never applied or pruned): only grown in place when Qdrant's volumes get bigger.

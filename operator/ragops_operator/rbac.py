@@ -12,24 +12,18 @@ from typing import Any
 import yaml
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.handlers import WATCHED_CHILDREN
 from ragops_operator.kube import MANAGED_KINDS
 
 Manifest = dict[str, Any]
 NAME = "ragops-operator"
 
 
-def _group(api_version: str) -> str:
-    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-
-
 def _child_rules() -> list[dict[str, Any]]:
-    watched = {(group, plural) for group, _version, plural in WATCHED_CHILDREN}
     by_verbs: dict[tuple[str, ...], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for kind in MANAGED_KINDS:
-        group = _group(kind.api_version)
+        group = kind.group
         # list: observe and prune; create+patch: server-side apply; delete: prune; watch: drift.
-        verbs = ("create", "delete", "list", "patch", *(("watch",) if (group, kind.plural) in watched else ()))
+        verbs = ("create", "delete", "list", "patch", *(("watch",) if kind.watched else ()))
         if kind.kind == "StatefulSet":
             verbs = ("get", *verbs)  # waiting for an orphaning delete to finish
         by_verbs[verbs][group].append(kind.plural)

@@ -9,13 +9,12 @@
 // If `ragops serve` does not serve the chat page at `/` yet, the page is served by
 // `vite preview` proxying /api to that server (set RAGOPS_E2E_REQUIRE_SERVED_UI=1 to fail instead).
 // Screenshots go to test-output/e2e/ (RAGOPS_E2E_OUT).
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { children, fail, freePort, start, stop, until } from './e2e_support.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -35,62 +34,8 @@ const ragopsBin =
   process.env.RAGOPS_BIN ?? (existsSync(path.join(repo, '.venv/bin/ragops')) ? path.join(repo, '.venv/bin/ragops') : 'ragops');
 
 const started = Date.now();
-const children = [];
 let browser;
 const log = (msg) => console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-
-function fail(msg) {
-  throw new Error(msg);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, fn, timeoutMs, everyMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) fail(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-function start(cmd, args, opts, name) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...opts });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  child.on('error', (e) => (output += `\n${name} could not start: ${e.message}`));
-  const handle = { child, name, output: () => output };
-  children.push(handle);
-  return handle;
-}
-
-function stop(handle) {
-  if (handle.child.exitCode !== null || handle.child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      try { process.kill(-handle.child.pid, 'SIGKILL'); } catch { /* gone */ }
-      resolve();
-    }, 10_000);
-    handle.child.once('exit', () => { clearTimeout(timer); resolve(); });
-    try { process.kill(-handle.child.pid, 'SIGTERM'); } catch { clearTimeout(timer); resolve(); }
-  });
-}
 
 async function main() {
   for (const [what, p] of [['evaluation PDF', PDF], ['chromium', CHROMIUM], ['chat UI build (npm run build)', path.join(uiDir, 'dist/index.html')]])

@@ -14,10 +14,8 @@ from typing import Any
 import anyio
 from botocore.exceptions import ClientError
 
-from ragops_core.adapters.s3_object_store import _error_code, _make_client
+from ragops_core.adapters.s3_object_store import _MISSING_CODES, _error_code, _make_client
 from ragops_core.errors import NotFoundError
-
-_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class S3BackupBucket:
@@ -39,7 +37,7 @@ class S3BackupBucket:
             try:
                 response = self._client.get_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if _error_code(exc) in _MISSING:
+                if _error_code(exc) in _MISSING_CODES:
                     raise NotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
                 raise
             with response["Body"] as body:
@@ -53,7 +51,7 @@ class S3BackupBucket:
             try:
                 self._client.download_file(self.bucket, key, str(path))
             except ClientError as exc:
-                if _error_code(exc) in _MISSING:
+                if _error_code(exc) in _MISSING_CODES:
                     raise NotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
                 raise
 

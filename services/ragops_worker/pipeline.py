@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from ragops_core import cache_keys
+from ragops_core import cache_keys, cancellation
 from ragops_core.chunking import Chunker
 from ragops_core.domain import Chunk, DocumentRecord, IngestMessage, JobState, Page, StoredChunk
 from ragops_core.metrics import Metrics
@@ -73,6 +73,7 @@ class IngestionPipeline:
         # aclosing: an early exit (failure, cancellation) stops the reading thread now, not at GC.
         async with contextlib.aclosing(_pages_from_thread(stream.pages)) as pages:
             async for page in pages:
+                cancellation.checkpoint()
                 progress["pages_done"] += 1
                 if page is None:
                     unreadable += 1
@@ -89,8 +90,10 @@ class IngestionPipeline:
         pending.extend(chunker.finish())
         progress["chunks_total"] = progress["chunks_done"] + len(pending)
         for start in range(0, len(pending), self._options.batch_size):
+            cancellation.checkpoint()
             await self._index(message, pending[start : start + self._options.batch_size], progress)
             await self._report(message.job_id, progress, on_progress)
+        cancellation.checkpoint()
         self._metrics.ingest_pages.inc(stream.total_pages)
         # Points are overwritten in place (stable ids); only a shorter new version
         # leaves stale chunks behind, and those go now.

@@ -29,6 +29,7 @@ class Options:
     resync_seconds: float = 300.0
     worker_limit: int = 32
     peering_lifetime_seconds: int = 60
+    identity: str = ""  # this replica's name in the peering object (also given to kopf)
     runtime: Runtime | None = None
 
 
@@ -59,7 +60,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = logging.WARNING
     # A replica that dies stops renewing its lease; the standby takes over after this long.
     settings.peering.lifetime = options.peering_lifetime_seconds
-    options.runtime = Runtime.start(settings, resync_seconds=options.resync_seconds)
+    options.runtime = Runtime.start(settings, identity=options.identity, resync_seconds=options.resync_seconds)
     options.runtime.start_resync(options.namespaces)
 
 

@@ -61,8 +61,9 @@ class Kind:
         return self.api_version.rsplit("/", 1)[-1]
 
     def collection(self, namespace: str) -> str:
+        """The kind's URL path in `namespace`; an empty namespace means cluster-scoped or all."""
         prefix = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
-        return f"{prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{prefix}/namespaces/{namespace}/{self.plural}" if namespace else f"{prefix}/{self.plural}"
 
 
 MANAGED_KINDS: tuple[Kind, ...] = (
@@ -195,7 +196,7 @@ class Cluster:
 
     async def list_all(self, kind: Kind) -> builtins.list[Obj]:
         """Every object of `kind` in every namespace."""
-        return await self._list(kind, kind.collection("-").replace("/namespaces/-", ""), "")
+        return await self._list(kind, kind.collection(""), "")
 
     async def _list(self, kind: Kind, path: str, label_selector: str) -> builtins.list[Obj]:
         query = [("labelSelector", label_selector)] if label_selector else []

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any, cast
 
 import kopf
 
 from ragops_operator import handlers
+from ragops_operator.peering import own_identity
 
 
 def run_operator(
@@ -25,16 +27,20 @@ def run_operator(
     # Every child event runs a tiny handler; one "succeeded" line per pod status change is noise.
     logging.getLogger("kopf.objects").addFilter(_not_child_event_success)
     options = handlers.Options(
-        namespaces=list(namespaces), resync_seconds=resync_seconds, peering_lifetime_seconds=peering_lifetime_seconds
+        namespaces=list(namespaces), resync_seconds=resync_seconds, peering_lifetime_seconds=peering_lifetime_seconds,
+        identity=own_identity(),
     )
     kopf.run(
         clusterwide=not namespaces,
         namespaces=namespaces,
         standalone=peering is None,
         peering_name=peering,
-        # Peers with equal priority would both pause; a random default keeps replicas distinct.
-        priority=priority if priority is not None else secrets.randbelow(10_000) + 1,
+        # Peers with equal priority would all pause for good: a random default from a wide range
+        # keeps replicas distinct (a clash is a one-in-a-billion event; a restart resolves it).
+        priority=priority if priority is not None else secrets.randbelow(2**31 - 1) + 1,
         liveness_endpoint=liveness,
+        # kopf publishes this identity in the peering object; the runtime's gate looks for it there.
+        identity=cast(Any, options.identity),  # kopf's Identity is a NewType of str it does not export
         memo=kopf.Memo(options=options),
     )
 

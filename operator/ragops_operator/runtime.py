@@ -19,6 +19,7 @@ import aiohttp
 import kopf
 
 from ragops_operator.kube import RAGD, Cluster, Login, Obj
+from ragops_operator.peering import PeeringGate
 from ragops_operator.reconciler import Reconciler, RetryLater
 
 _log = logging.getLogger("ragops.operator")
@@ -40,8 +41,16 @@ def login(settings: kopf.OperatorSettings) -> Login:
 
 
 class Runtime:
-    def __init__(self, cluster: Cluster, *, coalesce_seconds: float = 0.1, resync_seconds: float = 300.0) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        *,
+        gate: PeeringGate | None = None,
+        coalesce_seconds: float = 0.1,
+        resync_seconds: float = 300.0,
+    ) -> None:
         self.cluster = cluster
+        self.gate = gate if gate is not None else PeeringGate.standalone()
         self.reconciler = Reconciler(self.cluster)
         self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._poked: set[Key] = set()
@@ -50,8 +59,13 @@ class Runtime:
         self._resync = resync_seconds
 
     @classmethod
-    def start(cls, settings: kopf.OperatorSettings, **options: float) -> Runtime:
-        return cls(Cluster(login(settings)), **options)
+    def start(cls, settings: kopf.OperatorSettings, *, identity: str, **options: float) -> Runtime:
+        cluster = Cluster(login(settings))
+        peering = settings.peering
+        gate = PeeringGate.standalone() if peering.standalone else PeeringGate(
+            cluster, name=peering.name, identity=identity, priority=peering.priority, namespaced=not peering.clusterwide,
+        )
+        return cls(cluster, gate=gate, **options)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -60,7 +74,14 @@ class Runtime:
         await self.cluster.close()
 
     async def converge(self, body: Obj) -> bool:
+        """Reconcile one RAGDeployment now; False when it is not Ready (or not ours to do)."""
         meta = body["metadata"]
+        # Resyncs, requeues and coalesced pokes run outside kopf's handlers, where kopf's pause
+        # of a standby replica does not reach (a paused standby was seen repairing drift next
+        # to the leader). Every reconcile therefore asks the peering rule itself.
+        if not await self.gate.active(meta["namespace"]):
+            _log.debug("Not reconciling %s/%s: another replica is working", meta["namespace"], meta["name"])
+            return False
         async with self._locks[(meta["namespace"], meta["name"])]:
             # The event's copy may predate our own last status write (rollout state lives there):
             # always decide on the current object.

@@ -1,9 +1,9 @@
 """The operator under stress and failure: killed mid-reconcile, 50 stacks at once, only its
-least-privilege RBAC, Prometheus Operator CRDs appearing later. (Two peered replicas are not
-tested: in CI the lower-priority replica was seen to keep working; see docs/operator.md.)"""
+least-privilege RBAC, two replicas with peering, Prometheus Operator CRDs appearing later."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import time
@@ -17,6 +17,7 @@ import yaml
 from cluster_support import ClusterUnderTest, Kube, Waits
 from operator_support import (
     RAGD,
+    REPO,
     OperatorProcess,
     children,
     ragdeployment,
@@ -124,6 +125,90 @@ def test_operator_works_with_only_its_cluster_role(
             restricted.stop()
     log = restricted.log_path.read_text()
     assert "403" not in log and "Forbidden" not in log and "forbidden" not in log, restricted.log_tail()
+
+
+PEERING_LIFETIME_SECONDS = 20
+RESYNC_SECONDS = 5
+
+
+def _services(kube: Kube, namespace: str) -> set[str]:
+    return {item["metadata"]["name"] for item in kube.list("v1", "Service", namespace)}
+
+
+def _announced(kube: Kube, identity: str) -> bool | Pending:
+    status = kube.get("kopf.dev/v1", "ClusterKopfPeering", "ragops").get("status") or {}
+    return True if identity in status else Pending(f"peers: {sorted(status)}")
+
+
+def _lease(kube: Kube, identity: str) -> tuple[float, float]:
+    """The peer's last keep-alive and when its lease runs out (epoch seconds)."""
+    status = kube.get("kopf.dev/v1", "ClusterKopfPeering", "ragops").get("status") or {}
+    info = status.get(identity)
+    assert isinstance(info, dict), f"no peer {identity!r} in the peering object: {status}"
+    seen = datetime.datetime.fromisoformat(info["lastseen"]).timestamp()
+    return seen, seen + int(info["lifetime"])
+
+
+def test_a_paused_standby_does_no_work_until_the_leader_is_gone(
+    k8s_cluster: ClusterUnderTest, kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str,
+    ragops_operator: OperatorProcess, tmp_path: Path
+) -> None:
+    kubectl.run(["apply", "-f", str(REPO / "crds" / "kopf-peering.yaml")])
+    kubectl.run(["wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev", "--timeout=30s"])
+    kubectl.run(["apply", "-f", str(REPO / "deploy" / "kopf-peering.yaml")])
+
+    def replica(role: str, priority: int) -> OperatorProcess:
+        # A short resync: a standby that ignored the pause would repair drift within seconds.
+        return OperatorProcess(
+            k8s_cluster.kubeconfig, tmp_path / f"{role}.log", standalone=False,
+            env={"POD_ID": f"ragops-{role}"},
+            extra_args=["--peering", "ragops", "--priority", str(priority),
+                        "--peering-lifetime", str(PEERING_LIFETIME_SECONDS), "--resync-seconds", str(RESYNC_SECONDS)],
+        )
+
+    def writes(process: OperatorProcess) -> list[str]:
+        return [line for line in process.log_path.read_text().splitlines() if line.startswith("Created ")]
+
+    with session_operator_stopped(ragops_operator):
+        # The standby starts first, so it is alone for a moment and the leader must displace it.
+        standby = replica("standby", 100).start()
+        waits.until(lambda: _announced(kube, "ragops-standby"), timeout=60, what="the standby announces itself")
+        leader = replica("leader", 200).start()
+        try:
+            waits.until(lambda: _announced(kube, "ragops-leader"), timeout=60, what="the leader announces itself")
+            kube.create(ragdeployment("peered", namespace), namespace)
+            wait_ready(waits, namespace, "peered", timeout=60)
+            assert "Created Service peered-api" in leader.log_path.read_text(), leader.log_tail()
+            assert writes(standby) == [], standby.log_tail()
+
+            # Freeze the leader right after it renewed its lease: for a whole lease nobody may act.
+            renewed_before = _lease(kube, "ragops-leader")[0]
+            waits.until(
+                lambda: True if _lease(kube, "ragops-leader")[0] > renewed_before else Pending("no renewal yet"),
+                timeout=PEERING_LIFETIME_SECONDS + 5, what="the leader renews its lease",
+            )
+            assert leader.process is not None
+            leader.process.send_signal(signal.SIGSTOP)
+            try:
+                kube.delete("v1", "Service", "peered-api", namespace)
+                time.sleep(2 * RESYNC_SECONDS + 1)
+                assert time.time() < _lease(kube, "ragops-leader")[1], "the check ran after the lease ended"
+                assert "peered-api" not in _services(kube, namespace), (
+                    "the standby repaired drift while the leader's lease was valid\n" + standby.log_tail()
+                )
+                assert writes(standby) == [], standby.log_tail()
+
+                # The lease runs out: the standby takes over and repairs it.
+                waits.until(
+                    lambda: True if "peered-api" in _services(kube, namespace) else Pending(standby.log_tail(5)),
+                    timeout=PEERING_LIFETIME_SECONDS + 45, what="the standby takes over after the lease",
+                )
+                assert writes(standby) == ["Created Service peered-api (" + namespace + "/peered)"], standby.log_tail()
+            finally:
+                leader.process.send_signal(signal.SIGCONT)
+        finally:
+            leader.stop()
+            standby.stop()
 
 
 PROMETHEUS_OPERATOR_CRDS = [

@@ -76,6 +76,7 @@ MANAGED_KINDS: tuple[Kind, ...] = (
     Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
     Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
     Kind("batch/v1", "CronJob", "cronjobs", watched=False),
+    Kind("batch/v1", "Job", "jobs"),  # the restore Job: its completion makes the stack Ready
     Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", watched=False),
     Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules", watched=False),
 )

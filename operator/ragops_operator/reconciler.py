@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ragops_operator import blue_green, conditions, rollout, status, transitions
+from ragops_operator import blue_green, conditions, restore, rollout, status, transitions
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import stack
+from ragops_operator.builders import backup, stack
 from ragops_operator.builders.labels import Owner, instance_selector
 from ragops_operator.kube import (
     CLAIMS,
@@ -92,6 +92,7 @@ class Reconciler:
         kinds = [k for k in MANAGED_KINDS if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP]
         existing = await self._observe(kinds, owner)
         step = self._plan_api(body, spec, owner, previous, existing)
+        restoring = restore.state(spec, previous, existing.get(("Job", owner.child_name(backup.COMPONENT_RESTORE))))
         active_live = existing.get(("Deployment", api_builder.deployment_name(owner, step.service)))
         desired = stack.desired(
             spec,
@@ -101,6 +102,7 @@ class Reconciler:
             preview=step.preview_service,
             preview_minimum=int((active_live or {}).get("spec", {}).get("replicas") or 1),
             prometheus_operator=prometheus_operator,
+            restoring=restoring is not None and restoring.wants_job,
         )
         children = {**existing}
         errors: list[str] = []
@@ -111,7 +113,8 @@ class Reconciler:
             for key in await self._prune(body, owner, desired, existing, keep=kept):
                 children.pop(key, None)
             await self._announce(body, step)
-        current = status.compute(self._observation(body, resource, owner, step, children, errors, prometheus_operator), previous, now=self._now())
+        observed = replace(self._observation(body, resource, owner, step, children, errors, prometheus_operator), restore=restoring)
+        current = status.compute(observed, previous, now=self._now())
         if status.changed(previous, current):
             await self._cluster.patch_status(owner.namespace, owner.name, current)
         ready = any(c["type"] == conditions.READY and c["status"] == "True" for c in current["conditions"])

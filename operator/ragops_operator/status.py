@@ -9,6 +9,7 @@ from ragops_operator import conditions, health
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import config
 from ragops_operator.builders.labels import Owner
+from ragops_operator.restore import Restore
 
 Obj = dict[str, Any]
 
@@ -30,6 +31,7 @@ class Observation:
     preview_color: str | None = None
     preview_image: str | None = None
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
+    restore: Restore | None = None  # spec.restore's progress; None without one
 
 
 def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
@@ -53,11 +55,19 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
     ready = C(conditions.READY, "True", "AllComponentsReady", "api, worker and qdrant are serving")
     if waiting:
         ready = C(conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting))
+    restoring = observed.restore is not None and observed.restore.phase == "Running"
+    restore_failed = observed.restore is not None and observed.restore.phase == "Failed"
+    if observed.restore is not None and (restoring or restore_failed):
+        # An empty index must not look Ready: queries would find nothing until the restore ends.
+        reason = "Restoring" if restoring else "RestoreFailed"
+        ready = C(conditions.READY, "False", reason, "; ".join([observed.restore.message, *waiting]))
     phase, rollout_reason, rollout_message = _rollout(observed)
     if observed.paused:
         progressing = C(conditions.PROGRESSING, "False", "Paused", "spec.paused is true: children are not changed")
     elif phase in ("Progressing", "Observing", "Retiring"):
         progressing = C(conditions.PROGRESSING, "True", f"BlueGreen{phase}", f"{rollout_reason}: {rollout_message}")
+    elif restoring and observed.restore is not None:
+        progressing = C(conditions.PROGRESSING, "True", "Restoring", observed.restore.message)
     elif rolling:
         progressing = C(conditions.PROGRESSING, "True", "RollingOut", "; ".join(rolling))
     else:
@@ -65,6 +75,8 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
     degraded = C(conditions.DEGRADED, "False", "AsExpected", "")
     if observed.errors:
         degraded = C(conditions.DEGRADED, "True", "ApplyFailed", "; ".join(observed.errors)[:1000])
+    elif restore_failed and observed.restore is not None:
+        degraded = C(conditions.DEGRADED, "True", "RestoreFailed", observed.restore.message)
     elif phase in ("RolledBack", "Aborted"):
         degraded = C(conditions.DEGRADED, "True", f"Rollout{phase}", f"{rollout_reason}: {rollout_message}")
     elif any(p.updated and p.ready < p.desired for p in parts):
@@ -112,6 +124,7 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "worker": {"replicas": worker_part.desired, "readyReplicas": worker_part.ready},
         "vectorStore": {"replicas": qdrant_part.desired, "readyReplicas": qdrant_part.ready},
         "endpoints": {"api": api_builder.url(owner), "qdrant": config.qdrant_url(owner)},
+        "restore": observed.restore.to_status() if observed.restore is not None else None,
     }
 
 

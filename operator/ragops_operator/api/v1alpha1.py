@@ -465,6 +465,13 @@ class Endpoints(StatusModel):
     qdrant: str | None = Field(None, description="In-cluster URL of Qdrant.")
 
 
+class RestoreStatus(StatusModel):
+    snapshot: str = Field(description="spec.restore.fromSnapshot this status is about.")
+    phase: Literal["Running", "Completed", "Failed"] = Field(description="Running, Completed or Failed.")
+    message: str = Field("", description="For humans: progress, or why the restore failed.")
+    completion_time: str | None = Field(None, description="When the restore Job succeeded (RFC 3339).")
+
+
 class RAGDeploymentStatus(StatusModel):
     observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
     conditions: list[Condition] = Field(
@@ -476,6 +483,7 @@ class RAGDeploymentStatus(StatusModel):
     worker: ComponentStatus | None = Field(None, description="The ingestion worker.")
     vector_store: ComponentStatus | None = Field(None, description="Qdrant.")
     endpoints: Endpoints | None = Field(None, description="Where to reach the stack.")
+    restore: RestoreStatus | None = Field(None, description="The restore of spec.restore.fromSnapshot, once started.")
 
 
 class RAGDeployment(SpecModel):

@@ -187,6 +187,15 @@ def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
     return [cron_job(spec, owner), *network_policies(spec, owner)]
 
 
+def restore_build(spec: api.RAGDeploymentSpec, owner: Owner, *, restoring: bool) -> list[Manifest]:
+    """The restore Job while a restore is wanted, with the NetworkPolicies its pod needs unless
+    the backup schedule already renders them."""
+    job = restore_job(spec, owner) if restoring else None
+    if job is None:
+        return []
+    return [job, *([] if spec.backup.enabled else network_policies(spec, owner))]
+
+
 def last_backup_from_message(message: str | None) -> dict[str, Any] | None:
     """`status.lastBackup` from a backup pod's termination message; None if it is not ours
     (e.g. the log tail of a pod that was killed before it could write one)."""

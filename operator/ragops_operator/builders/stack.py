@@ -17,12 +17,14 @@ def desired(
     preview: api_builder.Color | None = None,
     preview_minimum: int = 1,
     prometheus_operator: bool = False,
+    restoring: bool = False,
 ) -> list[Manifest]:
-    """ConfigMap first (pods read it at start), then the data layer, then the services, then
-    the policies and monitoring that refer to them."""
+    """ConfigMap first (pods read it at start), then the data layer (and its restore Job while
+    one is wanted), then the services, then the policies and monitoring that refer to them."""
     return [
         config.config_map(spec, owner),
         *qdrant.build(spec, owner),
+        *backup.restore_build(spec, owner, restoring=restoring),
         *api_builder.build(spec, owner, active=active, render=render, preview=preview, preview_minimum=preview_minimum),
         *worker.build(spec, owner),
         *network.build(spec, owner),

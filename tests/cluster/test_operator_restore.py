@@ -1,0 +1,90 @@
+"""spec.restore against a real API server: the stack is not Ready while its restore Job has not
+succeeded, even with every pod serving; once it has, the status remembers it and the Job goes.
+
+kwok completes Job pods at once, so the test holds the restore pod back with a
+ValidatingAdmissionPolicy (a real admission check in the API server) until it has seen the
+stack wait, then lets the Job controller create it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cluster_support import Kube, Waits
+from operator_support import RAGD, ragdeployment, ready_condition, wait_ready
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
+
+SNAPSHOT = "s3://ragops-backups/backups/prod/tenant-a/20261129T030000Z/"
+
+
+def _hold_restore_pods(namespace: str) -> list[dict[str, Any]]:
+    name = f"hold-restore-{namespace}"[:63]
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [
+                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]},
+                ]},
+                "validations": [{
+                    "expression": "object.metadata.?labels[?'app.kubernetes.io/component'].orValue('') != 'restore'",
+                    "message": "restore pods are held by the test",
+                }],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}},
+            },
+        },
+    ]
+
+
+def test_a_restoring_stack_is_ready_only_after_its_restore_job_succeeded(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
+) -> None:
+    hold = tmp_path / "hold.yaml"
+    hold.write_text(yaml.safe_dump_all(_hold_restore_pods(namespace)))
+    kubectl.run(["apply", "-f", str(hold)])
+    try:
+        kube.create(ragdeployment("restored", namespace, restore={"fromSnapshot": SNAPSHOT}), namespace)
+
+        def waiting_for_the_restore() -> dict[str, Any] | Pending:
+            obj = kube.get(*RAGD, "restored", namespace)
+            ready, st = ready_condition(obj), obj.get("status") or {}
+            components = [st.get(part, {}).get("readyReplicas", 0) for part in ("api", "worker", "vectorStore")]
+            if ready.get("reason") == "Restoring" and all(components):
+                return obj
+            return Pending(f"Ready={ready.get('reason')} components ready={components} restore={st.get('restore')}")
+
+        obj = waits.until(waiting_for_the_restore, timeout=90, what="every component serving, the stack still restoring")
+        assert ready_condition(obj)["status"] == "False"
+        assert SNAPSHOT in ready_condition(obj)["message"]
+        assert obj["status"]["restore"]["phase"] == "Running"
+        job = kube.get("batch/v1", "Job", "restored-restore", namespace)
+        assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["restore", "--from", SNAPSHOT, "--if-empty"]
+        assert ready_condition(kube.get(*RAGD, "restored", namespace))["reason"] == "Restoring", "still held"
+    finally:
+        kubectl.run(["delete", "-f", str(hold), "--ignore-not-found"])
+
+    # The Job controller retries the pod; kwok runs it to completion; the stack becomes Ready.
+    obj = wait_ready(waits, namespace, "restored", timeout=120)
+    restore = obj["status"]["restore"]
+    assert restore["phase"] == "Completed" and restore["snapshot"] == SNAPSHOT and restore["completionTime"]
+    assert ready_condition(obj)["lastTransitionTime"] >= restore["completionTime"]
+    waits.gone(lambda: [j for j in kube.list("batch/v1", "Job", namespace) if j["metadata"]["name"] == "restored-restore"],
+               what="the finished restore Job is cleaned up", timeout=30)

@@ -66,6 +66,8 @@ class Kind:
         return f"{prefix}/namespaces/{namespace}/{self.plural}" if namespace else f"{prefix}/{self.plural}"
 
 
+# The restore Job is a child; the CronJob's backup Jobs are watched too, for status.lastBackup.
+JOBS = Kind("batch/v1", "Job", "jobs")
 MANAGED_KINDS: tuple[Kind, ...] = (
     Kind("v1", "ConfigMap", "configmaps"),
     Kind("v1", "ServiceAccount", "serviceaccounts"),
@@ -76,13 +78,15 @@ MANAGED_KINDS: tuple[Kind, ...] = (
     Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
     Kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
     Kind("batch/v1", "CronJob", "cronjobs", watched=False),
-    Kind("batch/v1", "Job", "jobs"),  # the restore Job: its completion makes the stack Ready
+    JOBS,
     Kind("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", watched=False),
     Kind("monitoring.coreos.com/v1", "PrometheusRule", "prometheusrules", watched=False),
 )
 PROMETHEUS_OPERATOR_GROUP = "monitoring.coreos.com/v1"
 # Not managed (never applied or pruned): only grown in place when Qdrant's volumes get bigger.
 CLAIMS = Kind("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
+# Not managed: only read, for the termination message a backup pod leaves (status.lastBackup).
+PODS = Kind("v1", "Pod", "pods")
 _BY_KEY = {(k.api_version, k.kind): k for k in (*MANAGED_KINDS, CLAIMS)}
 RAGD = Kind(f"{api.GROUP}/{api.VERSION}", api.KIND, api.PLURAL)
 

@@ -42,6 +42,8 @@ def cluster_role() -> Manifest:
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
         # Growing Qdrant's volumes in place (claims are never created or deleted by the operator).
         {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["list", "patch"]},
+        # Reading a finished backup pod's termination message into status.lastBackup.
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
         # kopf: notices CRDs appearing (the Prometheus Operator's), and peering between replicas.
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},

@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ragops_operator import blue_green, conditions, restore, rollout, status, transitions
+from ragops_operator import (
+    blue_green,
+    conditions,
+    last_backup,
+    restore,
+    rollout,
+    status,
+    transitions,
+)
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
@@ -25,7 +33,9 @@ from ragops_operator.builders.labels import Owner, instance_selector
 from ragops_operator.kube import (
     CLAIMS,
     FIELD_MANAGER,
+    JOBS,
     MANAGED_KINDS,
+    PODS,
     PROMETHEUS_OPERATOR_GROUP,
     RAGD,
     ApiError,
@@ -113,7 +123,9 @@ class Reconciler:
             for key in await self._prune(body, owner, desired, existing, keep=kept):
                 children.pop(key, None)
             await self._announce(body, step)
-        observed = replace(self._observation(body, resource, owner, step, children, errors, prometheus_operator), restore=restoring)
+        backups = await self._last_backup(owner, previous) if spec.backup.enabled else previous.get("lastBackup")
+        observed = replace(self._observation(body, resource, owner, step, children, errors, prometheus_operator),
+                           restore=restoring, last_backup=backups)
         current = status.compute(observed, previous, now=self._now())
         if status.changed(previous, current):
             await self._cluster.patch_status(owner.namespace, owner.name, current)
@@ -174,6 +186,16 @@ class Reconciler:
             errors=errors,
             minimum_replicas=(spec.api.replicas.min, spec.worker.replicas.min, spec.vector_store.qdrant.replicas),
         )
+
+    async def _last_backup(self, owner: Owner, previous: Obj) -> Obj | None:
+        """The newest finished backup Job's report; the saved one when no Job is left (history limits)."""
+        selector = {**instance_selector(owner), "app.kubernetes.io/component": backup.COMPONENT_BACKUP}
+        job = last_backup.newest_finished(await self._cluster.list(JOBS, owner.namespace, selector))
+        saved: Obj | None = previous.get("lastBackup")
+        if job is None or (saved is not None and saved.get("job") == job["metadata"]["name"]):
+            return saved
+        pods = await self._cluster.list(PODS, owner.namespace, {last_backup.JOB_NAME_LABEL: job["metadata"]["name"]})
+        return last_backup.from_job(job, pods)
 
     async def _observe(self, kinds: list[Kind], owner: Owner) -> dict[tuple[str, str], Obj]:
         listings = await asyncio.gather(*(self._cluster.list(k, owner.namespace, instance_selector(owner)) for k in kinds))
@@ -244,7 +266,8 @@ class Reconciler:
         for obj in stale:
             await self._cluster.delete(obj)
             self.memory.forget(obj)
-            await self._record(body, "Pruned", f"Deleted {obj['kind']} {obj['metadata']['name']}: no longer in the spec")
+            why = "the restore finished or spec.restore was removed" if obj["kind"] == "Job" else "no longer in the spec"
+            await self._record(body, "Pruned", f"Deleted {obj['kind']} {obj['metadata']['name']}: {why}")
         return [_key(obj) for obj in stale]
 
     async def _record(self, body: Obj, reason: str, message: str, *, warning: bool = False) -> None:

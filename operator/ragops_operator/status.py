@@ -32,6 +32,7 @@ class Observation:
     preview_image: str | None = None
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
     restore: Restore | None = None  # spec.restore's progress; None without one
+    last_backup: Obj | None = None  # status.lastBackup, as last_backup.from_job writes it
 
 
 def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
@@ -125,6 +126,7 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "vectorStore": {"replicas": qdrant_part.desired, "readyReplicas": qdrant_part.ready},
         "endpoints": {"api": api_builder.url(owner), "qdrant": config.qdrant_url(owner)},
         "restore": observed.restore.to_status() if observed.restore is not None else None,
+        "lastBackup": observed.last_backup,
     }
 
 

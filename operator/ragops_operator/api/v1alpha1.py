@@ -472,6 +472,14 @@ class RestoreStatus(StatusModel):
     completion_time: str | None = Field(None, description="When the restore Job succeeded (RFC 3339).")
 
 
+class LastBackupStatus(StatusModel):
+    time: str | None = Field(None, description="When the backup finished (RFC 3339).")
+    snapshot: str | None = Field(None, description="s3:// URL of the backup; unset when the run failed.")
+    result: Literal["success", "failure"] = Field(description="success or failure.")
+    points: int | None = Field(None, description="Points in the backup.")
+    job: str | None = Field(None, description="The Job that ran it (`kubectl logs job/NAME`).")
+
+
 class RAGDeploymentStatus(StatusModel):
     observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
     conditions: list[Condition] = Field(
@@ -484,6 +492,7 @@ class RAGDeploymentStatus(StatusModel):
     vector_store: ComponentStatus | None = Field(None, description="Qdrant.")
     endpoints: Endpoints | None = Field(None, description="Where to reach the stack.")
     restore: RestoreStatus | None = Field(None, description="The restore of spec.restore.fromSnapshot, once started.")
+    last_backup: LastBackupStatus | None = Field(None, description="The newest finished scheduled backup.")
 
 
 class RAGDeployment(SpecModel):

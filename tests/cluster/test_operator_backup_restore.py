@@ -1,9 +1,11 @@
-"""spec.restore against a real API server: the stack is not Ready while its restore Job has not
-succeeded, even with every pod serving; once it has, the status remembers it and the Job goes.
+"""Backups and restore against a real API server.
 
-kwok completes Job pods at once, so the test holds the restore pod back with a
-ValidatingAdmissionPolicy (a real admission check in the API server) until it has seen the
-stack wait, then lets the Job controller create it."""
+spec.restore: the stack is not Ready while its restore Job has not succeeded, even with every
+pod serving; once it has, the status remembers it and the Job goes. kwok completes Job pods at
+once, so the test holds the restore pod back with a ValidatingAdmissionPolicy (a real admission
+check in the API server) until it has seen the stack wait, then lets the Job controller create it.
+
+status.lastBackup: a Job the backup CronJob ran is reported once it finished."""
 
 from __future__ import annotations
 
@@ -88,3 +90,25 @@ def test_a_restoring_stack_is_ready_only_after_its_restore_job_succeeded(
     assert ready_condition(obj)["lastTransitionTime"] >= restore["completionTime"]
     waits.gone(lambda: [j for j in kube.list("batch/v1", "Job", namespace) if j["metadata"]["name"] == "restored-restore"],
                what="the finished restore Job is cleaned up", timeout=30)
+
+
+def test_the_newest_finished_backup_job_is_reported_in_the_status(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str
+) -> None:
+    kube.create(ragdeployment("backed", namespace, backup={"enabled": True, "bucket": "ragops-backups"}), namespace)
+    wait_ready(waits, namespace, "backed", timeout=90)
+    assert "lastBackup" not in kube.get(*RAGD, "backed", namespace)["status"] or \
+        kube.get(*RAGD, "backed", namespace)["status"]["lastBackup"] is None
+
+    def reported(job: str) -> dict[str, Any] | Pending:
+        last = (kube.get(*RAGD, "backed", namespace).get("status") or {}).get("lastBackup")
+        return last if last and last.get("job") == job else Pending(f"lastBackup={last}")
+
+    # Runs of the schedule, started by hand the way an operator of the stack would test it.
+    for job in ("backed-backup-manual-1", "backed-backup-manual-2"):
+        kubectl.run(["create", "job", job, "--from=cronjob/backed-backup", "-n", namespace])
+        last = waits.until(lambda job=job: reported(job), timeout=60, what=f"{job} in status.lastBackup")
+        # kwok's pods leave no termination report, so the Job's own verdict and time are used.
+        assert last["result"] == "success" and last["time"], last
+        finished = kube.get("batch/v1", "Job", job, namespace)["status"]["completionTime"]
+        assert last["time"] == finished

@@ -1,0 +1,57 @@
+"""`status.lastBackup`, decided purely from the backup Jobs the CronJob ran and their pods.
+
+`ragops backup` writes `{time, snapshot, result, points[, message]}` as its pod's termination
+message; the operator copies the newest finished Job's into the status. A pod that ended
+without one (killed, evicted, out of memory) still yields the Job's own verdict and time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragops_operator.builders import backup
+
+Obj = dict[str, Any]
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+
+
+def _finished(job: Obj) -> tuple[str, str] | None:
+    """(result, time) of a finished Job; None while it runs."""
+    status = job.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("status") != "True":
+            continue
+        if condition.get("type") == "Complete":
+            return "success", str(status.get("completionTime") or condition.get("lastTransitionTime") or "")
+        if condition.get("type") == "Failed":
+            return "failure", str(condition.get("lastTransitionTime") or "")
+    return None
+
+
+def newest_finished(jobs: list[Obj]) -> Obj | None:
+    """The backup Job that finished last (ties: the later-created one)."""
+    done = [(finished[1], job["metadata"].get("creationTimestamp") or "", job)
+            for job in jobs if (finished := _finished(job)) is not None]
+    if not done:
+        return None
+    return max(done, key=lambda item: (item[0], item[1]))[2]
+
+
+def _termination_message(pod: Obj) -> str | None:
+    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+        terminated = (container.get("state") or {}).get("terminated") or {}
+        if terminated.get("message"):
+            return str(terminated["message"])
+    return None
+
+
+def from_job(job: Obj, pods: list[Obj]) -> Obj:
+    """The status entry for `job`, from its last pod's report when it left one."""
+    result, finished_at = _finished(job) or ("failure", "")
+    name = job["metadata"]["name"]
+    newest_first = sorted(pods, key=lambda pod: pod["metadata"].get("creationTimestamp") or "", reverse=True)
+    for pod in newest_first:
+        report = backup.last_backup_from_message(_termination_message(pod))
+        if report is not None:
+            return {**report, "job": name}
+    return {"time": finished_at, "snapshot": None, "result": result, "points": None, "job": name}

@@ -106,7 +106,8 @@ class Queue(Protocol):
         ...
 
     async def release(self, message: QueueMessage) -> None:
-        """Make a received message visible again now (a worker stopping mid-document)."""
+        """Make a received message available again now, without that receive counting as an
+        attempt (a worker stopping mid-document): the next receive_count equals this one's."""
         ...
 
     async def dead_letter_after(self) -> int | None:

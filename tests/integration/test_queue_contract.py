@@ -115,14 +115,30 @@ async def test_depth_counts_waiting_and_in_flight(queue: Queue) -> None:
     assert await queue.depth() == 2
 
 
-async def test_release_makes_a_message_visible_at_once(queue: Queue) -> None:
+async def test_release_makes_a_message_visible_at_once_without_counting_the_receive(queue: Queue) -> None:
     body = ingest()
     await queue.send(body)
     message = await queue.receive(wait_seconds=2, visibility_seconds=300)
     assert message is not None
     await queue.release(message)
     again = await queue.receive(wait_seconds=2, visibility_seconds=300)
-    assert again is not None and again.body == body and again.receive_count == 2
+    assert again is not None and again.body == body and again.receive_count == 1
+    assert await queue.depth() == 1, "released, not duplicated"
+
+
+async def test_a_release_keeps_the_receives_that_were_real_attempts(queue: Queue) -> None:
+    # Two attempts that ended without a verdict (a crash: the visibility timeout expired),
+    # then a graceful stop: the next receive is the third attempt, not the fourth.
+    body = ingest()
+    await queue.send(body)
+    for _ in range(2):
+        assert await queue.receive(wait_seconds=2, visibility_seconds=1) is not None
+        await asyncio.sleep(_EXPIRE)
+    third = await queue.receive(wait_seconds=2, visibility_seconds=300)
+    assert third is not None and third.receive_count == 3
+    await queue.release(third)
+    again = await queue.receive(wait_seconds=2, visibility_seconds=300)
+    assert again is not None and again.receive_count == 3 and again.body == body
 
 
 async def test_the_embedded_queue_has_no_dead_letter_queue(tmp_path: Path) -> None:

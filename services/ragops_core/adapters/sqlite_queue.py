@@ -101,9 +101,12 @@ class SqliteQueue:
             )
 
     async def release(self, message: QueueMessage) -> None:
-        """Make a message visible again now (graceful shutdown mid-document)."""
+        """Visible again now, and this receive no longer counts (graceful shutdown mid-document)."""
         with self._lock:
-            self._db.execute("UPDATE messages SET visible_at = ? WHERE receipt = ?", (time.time(), message.receipt))
+            self._db.execute(
+                "UPDATE messages SET visible_at = ?, receive_count = MAX(receive_count - 1, 0) WHERE receipt = ?",
+                (time.time(), message.receipt),
+            )
 
     async def dead_letter_after(self) -> int | None:
         # No dead-letter queue here: the worker drops what it gives up on (with the job failed).

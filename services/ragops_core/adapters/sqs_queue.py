@@ -61,6 +61,8 @@ __all__ = ["MALFORMED", "Decoded", "SqsQueue", "decode_body"]
 REQUIRED_FIELDS = ("job_id", "document_id", "s3_key", "tenant", "filename")
 
 _MAX_WAIT_SECONDS = 20  # SQS's ceiling for one long poll
+# Receives a released message had before its copy was sent (see `release`); never seen by callers.
+_PRIOR_RECEIVES = "_ragops_prior_receives"
 _MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling: 12 hours
 _RAW_EXCERPT = 1000
 # The receipt is no longer valid: the message was deleted, or its visibility ran out
@@ -143,6 +145,8 @@ class SqsQueue:
         for body in rest:
             await self.send(body)
         count = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        prior = first.pop(_PRIOR_RECEIVES, 0)
+        count += prior if isinstance(prior, int) and prior > 0 else 0
         return QueueMessage(receipt=receipt, body=first, receive_count=count)
 
     async def extend(self, message: QueueMessage, *, visibility_seconds: int) -> None:
@@ -161,8 +165,15 @@ class SqsQueue:
             log.warning("Could not extend a message no longer in flight", extra={"error": str(exc)})
 
     async def release(self, message: QueueMessage) -> None:
-        """Make a message visible again now (graceful shutdown mid-document)."""
-        await self.extend(message, visibility_seconds=0)
+        """Available again now, without this receive counting (graceful shutdown mid-document).
+
+        SQS counts every receive, and its redrive policy dead-letters after maxReceiveCount
+        of them: a document released by a few rolling restarts would be lost as poison. So
+        the release is a fresh copy carrying the receives before this one, then a delete of
+        the original (a crash in between leaves a duplicate; ingestion is idempotent)."""
+        body = {**message.body, _PRIOR_RECEIVES: message.receive_count - 1}
+        await self.send(body)
+        await anyio.to_thread.run_sync(self._delete, message.receipt)
 
     async def ack(self, message: QueueMessage) -> None:
         await anyio.to_thread.run_sync(self._delete, message.receipt)

@@ -252,6 +252,7 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("JWKS over plain HTTP", {"auth": {"jwksUrl": "http://idp/jwks.json", "issuer": "https://idp"}}, "spec.auth.jwksUrl"),
     ("HPA target above 100%", {"api": {"targetCPUUtilization": 150}}, "spec.api.targetCPUUtilization"),
     ("secret name not a DNS name", {"cache": {"redis": {"urlSecretRef": {"name": "Redis_URL", "key": "url"}}}}, "spec.cache.redis.urlSecretRef.name"),
+    ("monitoring label overrides ours", {"monitoring": {"labels": {"app.kubernetes.io/instance": "x"}}}, "spec.monitoring.labels"),
 ]
 
 

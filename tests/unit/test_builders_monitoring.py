@@ -67,6 +67,14 @@ def test_with_prometheus_operator_everything_is_rendered_and_owned() -> None:
         assert m["metadata"]["namespace"] == "tenant-a"
 
 
+def test_labels_for_a_prometheus_that_selects_by_label_reach_monitors_and_rules_only() -> None:
+    manifests = build(monitoring={"labels": {"release": "kube-prometheus-stack"}})
+    for m in [*by_kind(manifests, "ServiceMonitor"), *by_kind(manifests, "PrometheusRule")]:
+        assert m["metadata"]["labels"]["release"] == "kube-prometheus-stack", m["metadata"]["name"]
+        assert m["metadata"]["labels"]["app.kubernetes.io/instance"] == "demo"
+    assert "release" not in one(manifests, "ConfigMap")["metadata"]["labels"]
+
+
 def test_spec_switches_are_honoured() -> None:
     assert by_kind(build(monitoring={"serviceMonitor": False}), "ServiceMonitor") == []
     assert by_kind(build(monitoring={"prometheusRule": False}), "PrometheusRule") == []

@@ -314,7 +314,23 @@ class AuthSpec(SpecModel):
 
 
 class MonitoringSpec(SpecModel):
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.labels.all(k, !k.startsWith('app.kubernetes.io/'))",
+                "labels may not set app.kubernetes.io/ keys: the operator selects its children by them",
+                field_path=".labels",
+            ),
+        )
+    )
+
     service_monitor: bool = Field(True, description="ServiceMonitors for the API, worker and Qdrant (Prometheus Operator).")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra labels on the ServiceMonitors and the PrometheusRule, for a Prometheus that selects them "
+        "by label (kube-prometheus-stack: `release: <its release name>`).",
+        max_length=32,
+    )
     interval_seconds: int = Field(30, ge=5, le=3600, description="Scrape interval.")
     prometheus_rule: bool = Field(True, description="Alerts: error rate, p95 latency, queue depth, Qdrant down, backup failed.")
     dashboards: bool = Field(True, description="Grafana dashboards as a ConfigMap labelled grafana_dashboard=1.")

@@ -118,7 +118,7 @@ def service_monitor(spec: api.RAGDeploymentSpec, owner: Owner, *, component: str
     return {
         "apiVersion": MONITORING_API_VERSION,
         "kind": "ServiceMonitor",
-        "metadata": metadata(owner, service, component),
+        "metadata": metadata(owner, service, component, extra_labels=spec.monitoring.labels),
         "spec": {
             "selector": {"matchLabels": selector_labels(owner, component)},
             "namespaceSelector": {"matchNames": [owner.namespace]},
@@ -210,7 +210,7 @@ def prometheus_rule(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
     return {
         "apiVersion": MONITORING_API_VERSION,
         "kind": "PrometheusRule",
-        "metadata": metadata(owner, owner.name, COMPONENT_STACK),
+        "metadata": metadata(owner, owner.name, COMPONENT_STACK, extra_labels=spec.monitoring.labels),
         "spec": {"groups": [{"name": f"ragops.{owner.namespace}.{owner.name}", "rules": _alerts(spec, owner)}]},
     }
 

@@ -100,7 +100,8 @@ class Reconciler:
         previous: Obj = dict(body.get("status") or {})
         prometheus_operator = await self._prometheus_operator()
         kinds = [k for k in MANAGED_KINDS if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP]
-        existing = await self._observe(kinds, owner)
+        listed = await self._observe(kinds, owner)
+        existing = {_key(obj): obj for obj in listed if _owned_by(obj, owner.uid)}
         step = self._plan_api(body, spec, owner, previous, existing)
         restoring = restore.state(spec, previous, existing.get(("Job", owner.child_name(backup.COMPONENT_RESTORE))))
         active_live = existing.get(("Deployment", api_builder.deployment_name(owner, step.service)))
@@ -123,9 +124,11 @@ class Reconciler:
             for key in await self._prune(body, owner, desired, existing, keep=kept):
                 children.pop(key, None)
             await self._announce(body, step)
-        backups = await self._last_backup(owner, previous) if spec.backup.enabled else previous.get("lastBackup")
-        observed = replace(self._observation(body, resource, owner, step, children, errors, prometheus_operator),
-                           restore=restoring, last_backup=backups)
+        # The CronJob's Jobs carry the stack's labels but belong to the CronJob: they are in the
+        # listing, not among the owned children.
+        backups = await self._last_backup(owner, previous, listed) if spec.backup.enabled else previous.get("lastBackup")
+        observed = self._observation(body, resource, owner, step, children, errors, prometheus_operator,
+                                     restoring=restoring, last_backup=backups)
         current = status.compute(observed, previous, now=self._now())
         if status.changed(previous, current):
             await self._cluster.patch_status(owner.namespace, owner.name, current)
@@ -168,6 +171,9 @@ class Reconciler:
         children: dict[tuple[str, str], Obj],
         errors: list[str],
         prometheus_operator: bool,
+        *,
+        restoring: restore.Restore | None,
+        last_backup: Obj | None,
     ) -> status.Observation:
         spec = resource.spec
         preview = step.preview_service
@@ -185,21 +191,25 @@ class Reconciler:
             prometheus_operator=prometheus_operator,
             errors=errors,
             minimum_replicas=(spec.api.replicas.min, spec.worker.replicas.min, spec.vector_store.qdrant.replicas),
+            restore=restoring,
+            last_backup=last_backup,
         )
 
-    async def _last_backup(self, owner: Owner, previous: Obj) -> Obj | None:
+    async def _last_backup(self, owner: Owner, previous: Obj, listed: list[Obj]) -> Obj | None:
         """The newest finished backup Job's report; the saved one when no Job is left (history limits)."""
-        selector = {**instance_selector(owner), "app.kubernetes.io/component": backup.COMPONENT_BACKUP}
-        job = last_backup.newest_finished(await self._cluster.list(JOBS, owner.namespace, selector))
+        jobs = [obj for obj in listed if obj["kind"] == JOBS.kind
+                and obj["metadata"].get("labels", {}).get("app.kubernetes.io/component") == backup.COMPONENT_BACKUP]
+        job = last_backup.newest_finished(jobs)
         saved: Obj | None = previous.get("lastBackup")
         if job is None or (saved is not None and saved.get("job") == job["metadata"]["name"]):
             return saved
         pods = await self._cluster.list(PODS, owner.namespace, {last_backup.JOB_NAME_LABEL: job["metadata"]["name"]})
         return last_backup.from_job(job, pods)
 
-    async def _observe(self, kinds: list[Kind], owner: Owner) -> dict[tuple[str, str], Obj]:
+    async def _observe(self, kinds: list[Kind], owner: Owner) -> list[Obj]:
+        """Everything in the namespace that carries the stack's labels (owned by it or not)."""
         listings = await asyncio.gather(*(self._cluster.list(k, owner.namespace, instance_selector(owner)) for k in kinds))
-        return {_key(obj): obj for items in listings for obj in items if _owned_by(obj, owner.uid)}
+        return [obj for items in listings for obj in items]
 
     async def _apply_all(
         self, body: Obj, desired: list[Obj], existing: dict[tuple[str, str], Obj]

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 from ragops_core.adapters.qdrant_payload import DENSE, PAYLOAD_INDEXES, SPARSE, check_mode, payload
 from ragops_core.adapters.qdrant_payload import chunk as to_chunk
-from ragops_core.backup.portable import PortablePoint, Sparse, VectorValue
+from ragops_core.backup.portable import PortablePoint, Sparse, vectors_from_store
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
 from ragops_core.errors import StoreBusyError
 from ragops_core.ports import SearchRequest
@@ -175,7 +175,7 @@ class EdgeVectorStore:
             records, offset = self._shard.scroll(request)
             for record in records:
                 yield PortablePoint(id=str(record.id), payload=dict(record.payload or {}),
-                                    vector=_portable_vectors(record.vector))
+                                    vector=vectors_from_store(record.vector))
             if offset is None:
                 return
 
@@ -207,13 +207,6 @@ def _config(dimensions: int) -> EdgeConfig:
         },
         sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
     )
-
-
-def _portable_vectors(vector: Any) -> dict[str, VectorValue]:
-    result: dict[str, VectorValue] = {}
-    for name, value in dict(vector or {}).items():
-        result[name] = Sparse(indices=list(value.indices), values=list(value.values)) if hasattr(value, "indices") else value
-    return result
 
 
 def _edge_vectors(point: PortablePoint) -> dict[str, Any]:

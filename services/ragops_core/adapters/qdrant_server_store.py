@@ -21,7 +21,7 @@ from qdrant_edge import Bm25, Bm25Config
 
 from ragops_core.adapters.qdrant_payload import DENSE, SPARSE, check_mode, payload
 from ragops_core.adapters.qdrant_payload import chunk as to_chunk
-from ragops_core.backup.portable import PortablePoint, Sparse, VectorValue
+from ragops_core.backup.portable import PortablePoint, Sparse, vectors_from_store
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
 from ragops_core.ports import SearchRequest
 
@@ -159,7 +159,7 @@ class QdrantServerStore:
         while True:
             records, next_offset = await self._client.scroll(
                 self.alias, limit=batch, offset=offset, with_payload=True, with_vectors=True)
-            yield [PortablePoint(id=str(r.id), payload=dict(r.payload or {}), vector=_portable(r.vector))
+            yield [PortablePoint(id=str(r.id), payload=dict(r.payload or {}), vector=vectors_from_store(r.vector))
                    for r in records]
             if next_offset is None:
                 return
@@ -176,14 +176,6 @@ class QdrantServerStore:
 
     async def close(self) -> None:
         await self._client.close()
-
-
-def _portable(vector: Any) -> dict[str, VectorValue]:
-    result: dict[str, VectorValue] = {}
-    for name, value in dict(vector or {}).items():
-        result[name] = Sparse(indices=list(value.indices), values=list(value.values)) if isinstance(
-            value, models.SparseVector) else value
-    return result
 
 
 def _server_vectors(point: PortablePoint) -> dict[str, Any]:

@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from botocore.exceptions import ClientError
 
-from ragops_core.adapters.s3_object_store import _MISSING_CODES, _error_code, _make_client
-from ragops_core.errors import NotFoundError
+from ragops_core.adapters.s3_object_store import make_client, missing_as_not_found, read_object
 
 
 class S3BackupBucket:
     def __init__(self, bucket: str, *, kms_key_id: str | None = None, client: Any | None = None) -> None:
         self.bucket = bucket
         self._extra: dict[str, str] = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
-        self._client = client if client is not None else _make_client(None, None)
+        self._client = client if client is not None else make_client(None, None)
 
     async def upload(self, key: str, path: Path) -> None:
         await anyio.to_thread.run_sync(lambda: self._client.upload_file(
@@ -33,27 +31,13 @@ class S3BackupBucket:
             Bucket=self.bucket, Key=key, Body=data, **self._extra))
 
     async def get(self, key: str) -> bytes:
-        def read() -> bytes:
-            try:
-                response = self._client.get_object(Bucket=self.bucket, Key=key)
-            except ClientError as exc:
-                if _error_code(exc) in _MISSING_CODES:
-                    raise NotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
-                raise
-            with response["Body"] as body:
-                data: bytes = body.read()
-            return data
-
-        return await anyio.to_thread.run_sync(read)
+        return await anyio.to_thread.run_sync(
+            lambda: read_object(self._client, self.bucket, key, missing=f"s3://{self.bucket}/{key} does not exist"))
 
     async def download(self, key: str, path: Path) -> None:
         def fetch() -> None:
-            try:
+            with missing_as_not_found(f"s3://{self.bucket}/{key} does not exist"):
                 self._client.download_file(self.bucket, key, str(path))
-            except ClientError as exc:
-                if _error_code(exc) in _MISSING_CODES:
-                    raise NotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
-                raise
 
         await anyio.to_thread.run_sync(fetch)
 

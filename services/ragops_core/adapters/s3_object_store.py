@@ -13,7 +13,9 @@ shared config file) unless one is passed; the region from `AWS_REGION`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -46,7 +48,7 @@ class S3ObjectStore:
         self._encryption: dict[str, str] = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
         )
-        self._client = client if client is not None else _make_client(region, endpoint_url)
+        self._client = client if client is not None else make_client(region, endpoint_url)
 
     @property
     def bucket(self) -> str:
@@ -72,15 +74,8 @@ class S3ObjectStore:
         return await anyio.to_thread.run_sync(self._get, key, s3_key)
 
     def _get(self, key: str, s3_key: str) -> bytes:
-        try:
-            response = self._client.get_object(Bucket=self._bucket, Key=s3_key)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                raise NotFoundError(f"object {key!r} does not exist (s3://{self._bucket}/{s3_key})") from exc
-            raise
-        with response["Body"] as body:
-            data: bytes = body.read()
-        return data
+        return read_object(self._client, self._bucket, s3_key,
+                           missing=f"object {key!r} does not exist (s3://{self._bucket}/{s3_key})")
 
     async def delete(self, key: str) -> None:
         s3_key = self.object_key(key)
@@ -94,7 +89,27 @@ class S3ObjectStore:
         await anyio.to_thread.run_sync(self._client.close)
 
 
-def _make_client(region: str | None, endpoint_url: str | None) -> Any:
+@contextlib.contextmanager
+def missing_as_not_found(message: str) -> Iterator[None]:
+    """A missing key (or bucket) reported by S3 becomes our NotFoundError with `message`."""
+    try:
+        yield
+    except ClientError as exc:
+        if _error_code(exc) in _MISSING_CODES:
+            raise NotFoundError(message) from exc
+        raise
+
+
+def read_object(client: Any, bucket: str, key: str, *, missing: str) -> bytes:
+    """The whole object (blocking); NotFoundError(`missing`) when there is none."""
+    with missing_as_not_found(missing):
+        response = client.get_object(Bucket=bucket, Key=key)
+    with response["Body"] as body:
+        data: bytes = body.read()
+    return data
+
+
+def make_client(region: str | None, endpoint_url: str | None) -> Any:
     # Standard retry mode: backoff with jitter on throttling and 5xx, the AWS-recommended default.
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
     return boto3.session.Session().client(

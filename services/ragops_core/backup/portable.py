@@ -44,6 +44,15 @@ class PortablePoint:
     vector: dict[str, VectorValue] = field(default_factory=dict)
 
 
+def vectors_from_store(vector: Any) -> dict[str, VectorValue]:
+    """A point's named vectors as either store returns them; sparse ones (anything with
+    `indices` and `values`: Edge's or qdrant-client's) become `Sparse`."""
+    return {
+        name: Sparse(indices=list(value.indices), values=list(value.values)) if hasattr(value, "indices") else value
+        for name, value in dict(vector or {}).items()
+    }
+
+
 def point_to_json(point: PortablePoint) -> dict[str, Any]:
     vectors: dict[str, Any] = {}
     for name, value in point.vector.items():

@@ -73,7 +73,18 @@ def policy_of(spec: api.RAGDeploymentSpec) -> rollout.Policy:
         auto_rollback=settings.auto_rollback,
         max_error_rate_percent=spec.monitoring.max_error_rate_percent,
         max_p95_seconds=spec.monitoring.max_p95_latency_seconds,
+        analysis_interval_seconds=settings.analysis_interval_seconds if spec.monitoring.prometheus_url else None,
     )
+
+
+def colors_under_watch(state: rollout.RolloutState) -> tuple[rollout.Color, ...]:
+    """The colors whose signals the planner reads in this phase: the preview before the switch,
+    the new active color while it is observed."""
+    if state.phase == "Progressing" and state.preview_color is not None:
+        return (state.preview_color,)
+    if state.phase == "Observing":
+        return (state.active_color,)
+    return ()
 
 
 def image_of(live: Obj | None) -> str | None:

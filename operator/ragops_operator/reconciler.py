@@ -30,6 +30,7 @@ from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, stack
 from ragops_operator.builders.labels import Owner, instance_selector
+from ragops_operator.builders.monitoring import Jobs
 from ragops_operator.kube import (
     CLAIMS,
     FIELD_MANAGER,
@@ -45,6 +46,7 @@ from ragops_operator.kube import (
     is_retryable,
     kind_of,
 )
+from ragops_operator.prometheus import PrometheusSignals, SignalSource
 
 _log = logging.getLogger("ragops.operator")
 
@@ -80,8 +82,10 @@ class Reconciler:
         clock: Callable[[], float] = time.time,
         apply_concurrency: int = 32,
         discovery_ttl_seconds: float = 10.0,
+        signals: SignalSource | None = None,
     ) -> None:
         self._cluster = cluster
+        self._signals = signals if signals is not None else PrometheusSignals()
         self._now = now
         self._clock = clock
         self._apply_slots = asyncio.Semaphore(apply_concurrency)
@@ -102,7 +106,7 @@ class Reconciler:
         kinds = [k for k in MANAGED_KINDS if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP]
         listed = await self._observe(kinds, owner)
         existing = {_key(obj): obj for obj in listed if _owned_by(obj, owner.uid)}
-        step = self._plan_api(body, spec, owner, previous, existing)
+        step = await self._plan_api(body, spec, owner, previous, existing)
         restoring = restore.state(spec, previous, existing.get(("Job", owner.child_name(backup.COMPONENT_RESTORE))))
         active_live = existing.get(("Deployment", api_builder.deployment_name(owner, step.service)))
         desired = stack.desired(
@@ -135,7 +139,7 @@ class Reconciler:
         ready = any(c["type"] == conditions.READY and c["status"] == "True" for c in current["conditions"])
         return Outcome(ready=ready, requeue_after=None if spec.paused else step.requeue_after)
 
-    def _plan_api(self, body: Obj, spec: api.RAGDeploymentSpec, owner: Owner, previous: Obj, existing: dict[tuple[str, str], Obj]) -> rollout.Plan:
+    async def _plan_api(self, body: Obj, spec: api.RAGDeploymentSpec, owner: Owner, previous: Obj, existing: dict[tuple[str, str], Obj]) -> rollout.Plan:
         state = blue_green.state_from_status(previous)
         if spec.paused and state.active_hash is not None:  # frozen: serve what serves, change nothing
             colors = tuple(c for c in (state.active_color, state.previous_color, state.preview_color) if c)
@@ -150,9 +154,20 @@ class Reconciler:
                 color: blue_green.color_health(existing.get(("Deployment", api_builder.deployment_name(owner, color))), minimum=minimum)
                 for color in ("blue", "green")
             },
+            signals=await self._read_signals(spec, owner, state),
             action=blue_green.action_of(body),
         )
         return rollout.plan(state, observation, blue_green.policy_of(spec), self._clock())
+
+    async def _read_signals(self, spec: api.RAGDeploymentSpec, owner: Owner, state: rollout.RolloutState) -> dict[rollout.Color, rollout.Signals]:
+        colors = blue_green.colors_under_watch(state)
+        url = spec.monitoring.prometheus_url
+        if url is None or not colors:
+            return {}
+        return await self._signals.read(url, Jobs.of(owner), colors, spec.api.rollout.analysis_window_seconds)
+
+    async def close(self) -> None:
+        await self._signals.close()
 
     async def _announce(self, body: Obj, step: rollout.Plan) -> None:
         for type_, reason, message in step.events:

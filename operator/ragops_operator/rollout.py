@@ -82,6 +82,13 @@ class Policy:
     auto_rollback: bool = True
     max_error_rate_percent: float = 5.0
     max_p95_seconds: float = 2.0
+    analysis_interval_seconds: float | None = None  # Prometheus configured: look again this often
+
+    def next_look(self, deadline: float) -> float:
+        """When a color under watch needs another look: its deadline, or sooner to read Prometheus."""
+        if self.analysis_interval_seconds is None:
+            return deadline
+        return min(deadline, self.analysis_interval_seconds)
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,7 @@ def _progressing(
             switched_at=now, reason="Observing", message=f"{preview} serves; watching it for {policy.observe_seconds:g}s",
         )
         return Plan(switched, render=(preview,), keep=(active,), service=preview, preview_service=None,
-                    consume_action=obs.action == "promote", requeue_after=policy.observe_seconds,
+                    consume_action=obs.action == "promote", requeue_after=policy.next_look(policy.observe_seconds),
                     events=(*events, ("Normal", "Promoted", f"Switched the API Service from {active} to {preview}")))
     assert state.started_at is not None
     elapsed = now - state.started_at
@@ -210,7 +217,7 @@ def _progressing(
     message = f"{preview} ready; promote with the ragops.dev/rollout=promote annotation" if waiting == "AwaitingPromotion" else (failing or health.describe(preview))
     state = replace(state, reason=waiting, message=message)
     return Plan(state, render=(preview,), keep=(active,), service=active, preview_service=preview, events=events,
-                requeue_after=policy.progress_deadline_seconds - elapsed)
+                requeue_after=policy.next_look(policy.progress_deadline_seconds - elapsed))
 
 
 def _observing(state: RolloutState, obs: Observation, policy: Policy, now: float) -> Plan:
@@ -252,4 +259,4 @@ def _observing(state: RolloutState, obs: Observation, policy: Policy, now: float
                     requeue_after=policy.retire_delay_seconds,
                     events=(("Normal", "RolloutObserved", f"{active} healthy for {policy.observe_seconds:g}s"),))
     return Plan(state, render=(active,), keep=(previous,), service=active, preview_service=None,
-                requeue_after=policy.observe_seconds - observed_for)
+                requeue_after=policy.next_look(policy.observe_seconds - observed_for))

@@ -71,6 +71,7 @@ class Runtime:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.reconciler.close()
         await self.cluster.close()
 
     async def converge(self, body: Obj) -> bool:

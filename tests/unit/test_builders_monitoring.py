@@ -83,7 +83,7 @@ def test_spec_switches_are_honoured() -> None:
 
 @pytest.mark.parametrize(
     ("name", "component", "port"),
-    [("demo-api", "api", "http"), ("demo-worker", "worker", "metrics"), ("demo-qdrant", "qdrant", "http")],
+    [("demo-worker", "worker", "metrics"), ("demo-qdrant", "qdrant", "http")],
 )
 def test_service_monitor_scrapes_exactly_one_service(name: str, component: str, port: str) -> None:
     spec = one(build(monitoring={"intervalSeconds": 15}), "ServiceMonitor", name)["spec"]
@@ -93,6 +93,19 @@ def test_service_monitor_scrapes_exactly_one_service(name: str, component: str, 
     assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == (port, "/metrics", "15s")
     # Preview and headless Services share the labels; only the named Service is kept.
     assert endpoint["relabelings"] == [{"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": name}]
+
+
+def test_api_monitor_scrapes_both_colors_under_one_job_with_their_color() -> None:
+    """The rollout gate reads the preview color's series before the switch (through the preview
+    Service), and a pod's series must not change job when the switch moves it to the API Service."""
+    spec = one(build(), "ServiceMonitor", "demo-api")["spec"]
+    assert spec["selector"] == {"matchLabels": selector_labels(OWNER, "api")}
+    assert spec["podTargetLabels"] == ["ragops.dev/color"]
+    (endpoint,) = spec["endpoints"]
+    assert endpoint["relabelings"] == [
+        {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": "demo-api|demo-api-preview"},
+        {"action": "replace", "targetLabel": "job", "replacement": "demo-api"},
+    ]
 
 
 def test_qdrant_scrape_authenticates_with_the_secret_reference_only() -> None:

@@ -165,3 +165,28 @@ def test_the_service_always_selects_a_color_with_ready_pods(now: float) -> None:
         chosen = {"blue": health[0], "green": health[1]}[result.service]
         assert chosen.serving, (state.phase, result.service)
         state = result.state
+
+
+def test_with_prometheus_the_color_under_watch_is_looked_at_every_analysis_interval() -> None:
+    watched = replace(POLICY, analysis_interval_seconds=15)
+    waiting = plan(_progressing(now=100), _obs("v2", green=STARTING), watched, now=200)
+    assert waiting.requeue_after == 15
+    observing = plan(waiting.state, _obs("v2", green=ready("v2")), watched, now=250)
+    assert observing.state.phase == "Observing" and observing.requeue_after == 15
+    near_the_end = plan(observing.state, _obs("v2", green=ready("v2")), watched, now=250 + 890)
+    assert near_the_end.requeue_after == 10, "the observation deadline is sooner than the next read"
+    unwatched = plan(_progressing(now=100), _obs("v2", green=STARTING), POLICY, now=200)
+    assert unwatched.requeue_after == 500, "without Prometheus only the deadline needs a look"
+
+
+def test_unknown_signals_do_not_block_a_ready_color() -> None:
+    """No requests in the window (or Prometheus unreachable): readiness alone decides."""
+    result = plan(_progressing(), _obs("v2", green=ready("v2"), signals={"green": Signals()}), POLICY, now=200)
+    assert result.service == "green" and result.state.phase == "Observing"
+
+
+def test_failing_metrics_past_the_deadline_abort_with_the_metric_as_reason() -> None:
+    bad = {"green": Signals(error_rate_percent=40.0)}
+    result = plan(_progressing(now=100), _obs("v2", green=ready("v2"), signals=bad), POLICY, now=701)
+    assert result.state.phase == "Aborted" and result.service == "blue" and result.retired == ("green",)
+    assert "error rate 40.0% over 5%" in result.state.message

@@ -118,6 +118,14 @@ class RolloutSpec(SpecModel):
     progress_deadline_seconds: int = Field(
         600, ge=10, le=86400, description="How long the new color may take to become ready before the rollout is aborted."
     )
+    analysis_window_seconds: int = Field(
+        120, ge=10, le=3600,
+        description="Window of the error rate and p95 latency read from spec.monitoring.prometheusUrl (at least two "
+        "scrape intervals).",
+    )
+    analysis_interval_seconds: int = Field(
+        15, ge=5, le=600, description="How often Prometheus is read while a new color starts or is observed."
+    )
 
 
 class ApiSpec(SpecModel):
@@ -337,6 +345,14 @@ class MonitoringSpec(SpecModel):
     max_error_rate_percent: float = Field(5.0, gt=0, le=100, description="Alert when 5xx exceed this share of API requests.")
     max_p95_latency_seconds: float = Field(2.0, gt=0, description="Alert when the API's p95 latency exceeds this.")
     max_queue_depth: int = Field(500, ge=1, description="Alert when more documents wait than this for 15 minutes.")
+    prometheus_url: str | None = Field(
+        None,
+        description="Prometheus HTTP API the operator reads during blue/green rollouts (e.g. "
+        "http://prometheus-operated.monitoring:9090): the new color must stay within maxErrorRatePercent and "
+        "maxP95LatencySeconds before the switch and while observed. Unset: readiness alone gates.",
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
+        max_length=2048,
+    )
 
 
 class ServiceAccountSpec(SpecModel):

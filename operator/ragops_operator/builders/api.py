@@ -34,6 +34,10 @@ def deployment_name(owner: Owner, color: Color) -> str:
     return owner.child_name(f"api-{color}")
 
 
+def preview_service_name(owner: Owner) -> str:
+    return owner.child_name("api-preview")
+
+
 def color_selector(owner: Owner, color: Color) -> dict[str, str]:
     return {**selector_labels(owner, COMPONENT_API), COLOR_LABEL: color}
 
@@ -97,7 +101,7 @@ def service(owner: Owner, color: Color, *, preview: bool = False) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(owner, owner.child_name("api-preview" if preview else "api"), COMPONENT_API),
+        "metadata": metadata(owner, preview_service_name(owner) if preview else owner.child_name("api"), COMPONENT_API),
         "spec": {
             "type": "ClusterIP",
             "selector": color_selector(owner, color),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import qdrant
 from ragops_operator.builders.labels import (
     COMPONENT_API,
@@ -43,6 +44,8 @@ LLM_COST = "ragops_llm_cost_usd_total"
 FEEDBACK = "ragops_feedback_total"
 QDRANT_VECTORS = "collections_vector_total"
 SERVER_ERRORS = 'status=~"5.."'
+# Prometheus' name for the pods' ragops.dev/color label (podTargetLabels of the API's ServiceMonitor).
+COLOR_TARGET_LABEL = "ragops_dev_color"
 CACHE_HIT = 'result="hit"'
 BACKUP_FAILURE = 'result="failure"'
 # SSE answers stay open for the whole generation; their duration is not request latency.
@@ -102,35 +105,53 @@ def _number(value: float) -> str:
 # ServiceMonitors -----------------------------------------------------------------------------
 
 
-def service_monitor(spec: api.RAGDeploymentSpec, owner: Owner, *, component: str, service: str, port: str) -> Manifest:
-    """Selects the component's Services by label, then keeps only `service`: the API's preview
-    Service and Qdrant's headless Service carry the same labels and would double-scrape."""
+def service_monitor(
+    spec: api.RAGDeploymentSpec, owner: Owner, *, component: str, service: str, port: str,
+    also: tuple[str, ...] = (), pod_labels: tuple[str, ...] = (),
+) -> Manifest:
+    """Selects the component's Services by label, then keeps only `service` (and `also`):
+    Qdrant's headless Service carries the same labels as its client Service and would
+    double-scrape. Targets found through `also` are labelled with `service`'s job, so a pod
+    keeps its series when it moves from one Service to the other."""
+    names = (service, *also)
+    relabelings: list[dict[str, Any]] = [
+        {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": "|".join(names)}
+    ]
+    if also:
+        relabelings.append({"action": "replace", "targetLabel": "job", "replacement": service})
     endpoint: dict[str, Any] = {
         "port": port,
         "path": "/metrics",
         "interval": f"{spec.monitoring.interval_seconds}s",
-        "relabelings": [{"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": service}],
+        "relabelings": relabelings,
     }
     key_ref = spec.vector_store.qdrant.api_key_secret_ref
     if component == COMPONENT_QDRANT and key_ref is not None:
         # Qdrant guards /metrics with the API key; it accepts it as a bearer token.
         endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": key_ref.name, "key": key_ref.key}}
+    monitor_spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector_labels(owner, component)},
+        "namespaceSelector": {"matchNames": [owner.namespace]},
+        "endpoints": [endpoint],
+    }
+    if pod_labels:
+        monitor_spec["podTargetLabels"] = list(pod_labels)
     return {
         "apiVersion": MONITORING_API_VERSION,
         "kind": "ServiceMonitor",
         "metadata": metadata(owner, service, component, extra_labels=spec.monitoring.labels),
-        "spec": {
-            "selector": {"matchLabels": selector_labels(owner, component)},
-            "namespaceSelector": {"matchNames": [owner.namespace]},
-            "endpoints": [endpoint],
-        },
+        "spec": monitor_spec,
     }
 
 
 def service_monitors(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
     jobs = Jobs.of(owner)
     return [
-        service_monitor(spec, owner, component=COMPONENT_API, service=jobs.api, port="http"),
+        # The preview Service exists only during a rollout and selects the other color than the
+        # API Service, so both are scraped without duplicates: the rollout gate needs the new
+        # color's series before it serves. The color becomes the `ragops_dev_color` label.
+        service_monitor(spec, owner, component=COMPONENT_API, service=jobs.api, port="http",
+                        also=(api_builder.preview_service_name(owner),), pod_labels=(api_builder.COLOR_LABEL,)),
         service_monitor(spec, owner, component=COMPONENT_WORKER, service=jobs.worker, port="metrics"),
         service_monitor(spec, owner, component=COMPONENT_QDRANT, service=jobs.qdrant, port="http"),
     ]
@@ -149,9 +170,19 @@ def _alert(name: str, expr: str, *, for_: str, severity: str, owner: Owner, summ
     }
 
 
-def api_error_percent(jobs: Jobs) -> str:
-    errors = f"sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, SERVER_ERRORS)}[5m]))"
-    return f"100 * {errors} / sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api)}[5m]))"
+def api_error_percent(jobs: Jobs, *matchers: str, window: str = "5m") -> str:
+    """Percent of the API's requests answered with a 5xx (the alert, the dashboard and the
+    rollout gate, which adds a color matcher and its own window)."""
+    errors = f"sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, SERVER_ERRORS, *matchers)}[{window}]))"
+    return f"100 * {errors} / sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, *matchers)}[{window}]))"
+
+
+def api_p95_seconds(jobs: Jobs, *matchers: str, window: str = "5m") -> str:
+    """p95 latency of the API's requests, streamed answers excluded (they stay open for the
+    whole generation; their duration is not request latency)."""
+    not_streaming = 'route!~"' + "|".join(STREAMING_ROUTES) + '"'
+    buckets = f"rate({HTTP_LATENCY_BUCKET}{jobs.select(jobs.api, not_streaming, *matchers)}[{window}])"
+    return f"histogram_quantile(0.95, sum by (le) ({buckets}))"
 
 
 def api_error_rate_expr(spec: api.RAGDeploymentSpec, jobs: Jobs) -> str:
@@ -159,9 +190,7 @@ def api_error_rate_expr(spec: api.RAGDeploymentSpec, jobs: Jobs) -> str:
 
 
 def api_latency_expr(spec: api.RAGDeploymentSpec, jobs: Jobs) -> str:
-    not_streaming = 'route!~"' + "|".join(STREAMING_ROUTES) + '"'
-    buckets = f"rate({HTTP_LATENCY_BUCKET}{jobs.select(jobs.api, not_streaming)}[5m])"
-    return f"histogram_quantile(0.95, sum by (le) ({buckets})) > {_number(spec.monitoring.max_p95_latency_seconds)}"
+    return f"{api_p95_seconds(jobs)} > {_number(spec.monitoring.max_p95_latency_seconds)}"
 
 
 def queue_depth_expr(spec: api.RAGDeploymentSpec, jobs: Jobs) -> str:

@@ -19,7 +19,9 @@ from pydantic import ValidationError
 from ragops_operator import (
     blue_green,
     conditions,
+    health,
     last_backup,
+    reindex,
     restore,
     rollout,
     status,
@@ -28,9 +30,10 @@ from ragops_operator import (
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import backup, stack
-from ragops_operator.builders.labels import Owner, instance_selector
+from ragops_operator.builders import backup, config, stack
+from ragops_operator.builders.labels import COMPONENT_LABEL, Owner, instance_selector
 from ragops_operator.builders.monitoring import Jobs
+from ragops_operator.builders.workloads import CONFIG_HASH_ANNOTATION
 from ragops_operator.kube import (
     CLAIMS,
     FIELD_MANAGER,
@@ -67,6 +70,25 @@ def utc_now() -> str:
 
 def _key(obj: Obj) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
+
+
+def _failure(job: Obj) -> str | None:
+    failed = restore.job_condition(job, "Failed")
+    return None if failed is None else str(failed.get("message") or failed.get("reason") or "the Job failed")
+
+
+def _rolled_out(deployment: Obj | None, config_hash: str) -> bool:
+    """Every pod of the Deployment runs `config_hash`, and no older pod is still stopping."""
+    if deployment is None:
+        return False
+    template = deployment["spec"]["template"]["metadata"].get("annotations") or {}
+    counts = deployment.get("status") or {}
+    return (
+        template.get(CONFIG_HASH_ANNOTATION) == config_hash
+        and health.of_deployment("worker", deployment).updated
+        and int(counts.get("replicas") or 0) == int(counts.get("updatedReplicas") or 0)
+        and not counts.get("terminatingReplicas")
+    )
 
 
 def _owned_by(obj: Obj, uid: str) -> bool:
@@ -106,11 +128,14 @@ class Reconciler:
         kinds = [k for k in MANAGED_KINDS if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP]
         listed = await self._observe(kinds, owner)
         existing = {_key(obj): obj for obj in listed if _owned_by(obj, owner.uid)}
-        step = await self._plan_api(body, spec, owner, previous, existing)
+        indexing = self._plan_index(spec, owner, previous, existing)
+        # The pods run the index's embedding model, which trails the spec's during a re-index.
+        pods_spec = reindex.effective_spec(spec, indexing.effective)
+        step = await self._plan_api(body, pods_spec, owner, previous, existing)
         restoring = restore.state(spec, previous, existing.get(("Job", owner.child_name(backup.COMPONENT_RESTORE))))
         active_live = existing.get(("Deployment", api_builder.deployment_name(owner, step.service)))
         desired = stack.desired(
-            spec,
+            pods_spec,
             owner,
             active=step.service,
             render=step.render,
@@ -118,6 +143,7 @@ class Reconciler:
             preview_minimum=int((active_live or {}).get("spec", {}).get("replicas") or 1),
             prometheus_operator=prometheus_operator,
             restoring=restoring is not None and restoring.wants_job,
+            reindexing=indexing.job,
         )
         children = {**existing}
         errors: list[str] = []
@@ -128,11 +154,13 @@ class Reconciler:
             for key in await self._prune(body, owner, desired, existing, keep=kept):
                 children.pop(key, None)
             await self._announce(body, step)
+            for type_, reason, message in indexing.events:
+                await self._record(body, reason, message, warning=type_ == "Warning")
         # The CronJob's Jobs carry the stack's labels but belong to the CronJob: they are in the
         # listing, not among the owned children.
         backups = await self._last_backup(owner, previous, listed) if spec.backup.enabled else previous.get("lastBackup")
         observed = self._observation(body, resource, owner, step, children, errors, prometheus_operator,
-                                     restoring=restoring, last_backup=backups)
+                                     restoring=restoring, last_backup=backups, index=indexing)
         current = status.compute(observed, previous, now=self._now())
         if status.changed(previous, current):
             await self._cluster.patch_status(owner.namespace, owner.name, current)
@@ -158,6 +186,33 @@ class Reconciler:
             action=blue_green.action_of(body),
         )
         return rollout.plan(state, observation, blue_green.policy_of(spec), self._clock())
+
+    def _plan_index(self, spec: api.RAGDeploymentSpec, owner: Owner, previous: Obj, existing: dict[tuple[str, str], Obj]) -> reindex.IndexPlan:
+        live_config = existing.get(("ConfigMap", owner.child_name("config")))
+        saved = reindex.from_status(
+            previous, spec=spec.models.embedding,
+            live_embedding=reindex.embedding_from_config((live_config or {}).get("data"), config.env_name),
+        )
+        if spec.paused:
+            return reindex.IndexPlan(saved)
+        running = reindex.effective_spec(spec, saved.embedding)
+        rollout_state = blue_green.state_from_status(previous)
+        template = api_builder.template_hash(running, owner)
+        failed = rollout_state.failed_hash == template and rollout_state.phase in ("RolledBack", "Aborted")
+        observed = reindex.Observed(
+            jobs={
+                name.removeprefix(f"{owner.name}-"): reindex.JobState(
+                    succeeded=restore.job_condition(job, "Complete") is not None,
+                    failed=_failure(job),
+                )
+                for (kind, name), job in existing.items()
+                if kind == "Job" and job["metadata"].get("labels", {}).get(COMPONENT_LABEL) == backup.COMPONENT_REINDEX
+            },
+            workers_switched=_rolled_out(existing.get(("Deployment", owner.child_name("worker"))), config.config_hash(running, owner)),
+            api_switched=rollout_state.active_hash == template and rollout_state.phase != "Progressing",
+            api_failed=rollout_state.message if failed else None,
+        )
+        return reindex.plan(spec.models.embedding, saved, observed)
 
     async def _read_signals(self, spec: api.RAGDeploymentSpec, owner: Owner, state: rollout.RolloutState) -> dict[rollout.Color, rollout.Signals]:
         colors = blue_green.colors_under_watch(state)
@@ -189,6 +244,7 @@ class Reconciler:
         *,
         restoring: restore.Restore | None,
         last_backup: Obj | None,
+        index: reindex.IndexPlan,
     ) -> status.Observation:
         spec = resource.spec
         preview = step.preview_service
@@ -208,6 +264,8 @@ class Reconciler:
             minimum_replicas=(spec.api.replicas.min, spec.worker.replicas.min, spec.vector_store.qdrant.replicas),
             restore=restoring,
             last_backup=last_backup,
+            index=index.state,
+            index_job=owner.child_name(index.job.suffix) if index.job is not None else None,
         )
 
     async def _last_backup(self, owner: Owner, previous: Obj, listed: list[Obj]) -> Obj | None:

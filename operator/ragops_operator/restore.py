@@ -34,7 +34,8 @@ class Restore:
                 "completionTime": self.completion_time}
 
 
-def _condition(job: Obj, type_: str) -> Obj | None:
+def job_condition(job: Obj, type_: str) -> Obj | None:
+    """A Job's condition of that type when it is True (Complete, Failed)."""
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition.get("type") == type_ and condition.get("status") == "True":
             return dict(condition)
@@ -51,11 +52,11 @@ def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restor
         return Restore(snapshot, "Completed", str(saved.get("message") or ""), saved.get("completionTime"))
     if job is None:
         return Restore(snapshot, "Running", "creating the restore Job")
-    done = _condition(job, "Complete")
+    done = job_condition(job, "Complete")
     if done is not None:
         finished = (job.get("status") or {}).get("completionTime") or done.get("lastTransitionTime")
         return Restore(snapshot, "Completed", f"restored from {snapshot}", finished)
-    failed = _condition(job, "Failed")
+    failed = job_condition(job, "Failed")
     if failed is not None:
         why = failed.get("message") or failed.get("reason") or "the Job failed"
         name = job["metadata"]["name"]

@@ -9,6 +9,7 @@ from ragops_operator import conditions, health
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import config
 from ragops_operator.builders.labels import Owner
+from ragops_operator.reindex import IndexState, to_status
 from ragops_operator.restore import Restore
 
 Obj = dict[str, Any]
@@ -33,6 +34,8 @@ class Observation:
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
     restore: Restore | None = None  # spec.restore's progress; None without one
     last_backup: Obj | None = None  # status.lastBackup, as last_backup.from_job writes it
+    index: IndexState | None = None  # the embedding model's index and a change in progress
+    index_job: str | None = None  # the reindex Job running for it
 
 
 def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
@@ -63,12 +66,15 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
         reason = "Restoring" if restoring else "RestoreFailed"
         ready = C(conditions.READY, "False", reason, "; ".join([observed.restore.message, *waiting]))
     phase, rollout_reason, rollout_message = _rollout(observed)
+    index = observed.index
     if observed.paused:
         progressing = C(conditions.PROGRESSING, "False", "Paused", "spec.paused is true: children are not changed")
     elif phase in ("Progressing", "Observing", "Retiring"):
         progressing = C(conditions.PROGRESSING, "True", f"BlueGreen{phase}", f"{rollout_reason}: {rollout_message}")
     elif restoring and observed.restore is not None:
         progressing = C(conditions.PROGRESSING, "True", "Restoring", observed.restore.message)
+    elif index is not None and index.phase not in ("Ready", "Failed") and not index.failed:
+        progressing = C(conditions.PROGRESSING, "True", f"Reindex{index.phase}", index.message)
     elif rolling:
         progressing = C(conditions.PROGRESSING, "True", "RollingOut", "; ".join(rolling))
     else:
@@ -78,6 +84,8 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
         degraded = C(conditions.DEGRADED, "True", "ApplyFailed", "; ".join(observed.errors)[:1000])
     elif restore_failed and observed.restore is not None:
         degraded = C(conditions.DEGRADED, "True", "RestoreFailed", observed.restore.message)
+    elif index is not None and index.failed:
+        degraded = C(conditions.DEGRADED, "True", "ReindexFailed", index.message)
     elif phase in ("RolledBack", "Aborted"):
         degraded = C(conditions.DEGRADED, "True", f"Rollout{phase}", f"{rollout_reason}: {rollout_message}")
     elif any(p.updated and p.ready < p.desired for p in parts):
@@ -127,6 +135,7 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "endpoints": {"api": api_builder.url(owner), "qdrant": config.qdrant_url(owner)},
         "restore": observed.restore.to_status() if observed.restore is not None else None,
         "lastBackup": observed.last_backup,
+        "index": to_status(observed.index, observed.index_job) if observed.index is not None else None,
     }
 
 

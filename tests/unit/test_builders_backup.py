@@ -70,15 +70,27 @@ def test_backup_environment_is_the_stack_config_plus_backup_settings_only() -> N
 
 def test_network_policies_let_backup_pods_reach_qdrant_s3_and_the_pushgateway() -> None:
     spec = make_spec(backup={**ENABLED, "pushgatewayUrl": "http://pushgateway.monitoring:9091"})
-    manifests = backup.build(spec, OWNER)
+    manifests = backup.network_policies(spec, OWNER)
     own = one(manifests, "NetworkPolicy", "demo-backup")["spec"]
     ports = sorted(p["port"] for rule in own["egress"] for p in rule["ports"])
     assert ports == [443, 6333, 6334, 9091]
     to_qdrant = one(manifests, "NetworkPolicy", "demo-qdrant-from-backup")["spec"]
     assert to_qdrant["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "qdrant"
     components = [s["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for s in to_qdrant["ingress"][0]["from"]]
-    assert components == ["backup", "restore"]
-    assert backup.build(make_spec(backup=ENABLED, networkPolicy={"enabled": False}), OWNER)[1:] == []
+    assert components == ["backup", "restore", "reindex"]
+    assert backup.network_policies(make_spec(backup=ENABLED, networkPolicy={"enabled": False}), OWNER) == []
+
+
+@pytest.mark.parametrize(
+    ("backup_spec", "restoring", "rendered"),
+    [({}, False, False), (ENABLED, False, True), ({"bucket": "bkt"}, True, True)],
+)
+def test_job_network_policies_exist_while_a_job_may_run(backup_spec: dict[str, object], restoring: bool, rendered: bool) -> None:
+    from ragops_operator.builders import stack
+
+    spec = make_spec(backup=backup_spec, **({"restore": {"fromSnapshot": "latest"}} if restoring else {}))
+    names = {m["metadata"]["name"] for m in stack.desired(spec, OWNER, restoring=restoring) if m["kind"] == "NetworkPolicy"}
+    assert ("demo-backup" in names) is rendered and ("demo-qdrant-from-backup" in names) is rendered
 
 
 def test_restore_job_runs_once_and_tolerates_a_rerun() -> None:
@@ -115,3 +127,29 @@ def test_cel_rules_are_in_the_schema() -> None:
 ])
 def test_last_backup_status_comes_from_the_termination_message(message: str | None, expected: object) -> None:
     assert backup.last_backup_from_message(message) == expected
+
+
+def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ragops_operator import reindex
+    from ragops_operator.api import v1alpha1 as api
+    from ragops_operator.builders import reindex as reindex_builder
+
+    spec = make_spec()
+    target = api.EmbeddingModel(provider="openai", model="text-embedding-3-large")
+    wanted = reindex.JobWanted("catchup", reindex.job_suffix("catchup", reindex.version_of(target)), "local-0000aaaa", target)
+    job = reindex_builder.job(spec, OWNER, wanted)
+    assert job["metadata"]["name"] == "demo-" + wanted.suffix
+    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "reindex"
+    pod = pod_spec_of(job)
+    assert pod is not None and restricted_violations(pod) == []
+    assert pod["containers"][0]["args"] == ["reindex", "--from", "local-0000aaaa", "--switch-alias"]
+    env = _env(job)
+    assert env["RAGOPS_EMBEDDING_PROVIDER"] == "openai" and env["RAGOPS_EMBEDDING_MODEL"] == "text-embedding-3-large"
+    assert env["RAGOPS_INDEX_VERSION"] == reindex.version_of(target)
+    # What the operator renders, the services' settings parse ("null" unsets the ConfigMap's dimensions).
+    monkeypatch.setenv("RAGOPS_EMBEDDING_DIMENSIONS", "512")  # as the stack's ConfigMap could say
+    for name, value in env.items():
+        if isinstance(value, str):
+            monkeypatch.setenv(name, value)
+    parsed = Settings()
+    assert parsed.embedding_dimensions is None and parsed.index_version == reindex.version_of(target)

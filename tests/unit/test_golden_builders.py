@@ -33,7 +33,8 @@ BUILDERS: dict[str, Builder] = {
     "qdrant": qdrant.build,
     "network": network.build,
     "monitoring": lambda spec, owner: monitoring.build(spec, owner, prometheus_operator=True),
-    "backup": lambda spec, owner: [*backup.build(spec, owner), *filter(None, [backup.restore_job(spec, owner)])],
+    "backup": lambda spec, owner: [*backup.build(spec, owner), *filter(None, [backup.restore_job(spec, owner)]),
+                                   *(backup.network_policies(spec, owner) if spec.backup.enabled or spec.restore else [])],
 }
 
 

@@ -512,6 +512,20 @@ class LastBackupStatus(StatusModel):
     job: str | None = Field(None, description="The Job that ran it (`kubectl logs job/NAME`).")
 
 
+class IndexStatus(StatusModel):
+    version: str = Field(description="Index version (Qdrant collection `ragops-VERSION`) the API and workers use.")
+    embedding: EmbeddingModel = Field(description="The embedding model of that version: the one the pods run.")
+    phase: Literal["Ready", "Building", "Switching", "CatchingUp", "Failed"] = Field(
+        description="Ready, or where a change of spec.models.embedding stands (see docs/operator.md)."
+    )
+    source: str | None = Field(None, description="During a change: the version copied from.")
+    target: EmbeddingModel | None = Field(None, description="While building: the model being indexed.")
+    target_version: str | None = Field(None, description="While building: the version being written.")
+    job: str | None = Field(None, description="The reindex Job at work (`kubectl logs job/NAME`).")
+    message: str = Field("", description="For humans: progress, or what failed.")
+    failed: bool = Field(False, description="A reindex Job failed; delete it to retry.")
+
+
 class RAGDeploymentStatus(StatusModel):
     observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
     conditions: list[Condition] = Field(
@@ -525,6 +539,7 @@ class RAGDeploymentStatus(StatusModel):
     endpoints: Endpoints | None = Field(None, description="Where to reach the stack.")
     restore: RestoreStatus | None = Field(None, description="The restore of spec.restore.fromSnapshot, once started.")
     last_backup: LastBackupStatus | None = Field(None, description="The newest finished scheduled backup.")
+    index: IndexStatus | None = Field(None, description="The embedding model's index, and a change of model in progress.")
 
 
 class RAGDeployment(SpecModel):

@@ -27,6 +27,7 @@ from ragops_operator.builders.labels import (
 
 COMPONENT_BACKUP = "backup"
 COMPONENT_RESTORE = "restore"
+COMPONENT_REINDEX = "reindex"
 SCRATCH_DIR = "/tmp"
 TERMINATION_LOG = "/dev/termination-log"
 PUSHGATEWAY_PORT = 9091
@@ -143,13 +144,17 @@ def _qdrant_ports() -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": port} for port in (qdrant.HTTP_PORT, qdrant.GRPC_PORT)]
 
 
+JOB_COMPONENTS = (COMPONENT_BACKUP, COMPONENT_RESTORE, COMPONENT_REINDEX)
+
+
 def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
-    """Backup and restore pods -> Qdrant, S3 (443) and the Pushgateway; Qdrant admits them.
+    """Backup, restore and reindex pods -> Qdrant, HTTPS (S3, the embedding API) and the
+    Pushgateway; Qdrant admits them. Rendered while any of those Jobs may run.
 
     A second policy on the Qdrant pods rather than an edit of network.py's: policies add up."""
     if not spec.network_policy.enabled:
         return []
-    jobs = [_pods(owner, COMPONENT_BACKUP), _pods(owner, COMPONENT_RESTORE)]
+    jobs = [_pods(owner, component) for component in JOB_COMPONENTS]
     egress: list[dict[str, Any]] = [
         {"to": [_pods(owner, COMPONENT_QDRANT)], "ports": _qdrant_ports()},
         {"ports": [{"protocol": "TCP", "port": network.HTTPS_PORT}]},
@@ -159,7 +164,7 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest
         egress.append({"ports": [{"protocol": "TCP", "port": port}]})
     own = {
         "podSelector": {"matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
-                                              "values": [COMPONENT_BACKUP, COMPONENT_RESTORE]}],
+                                              "values": list(JOB_COMPONENTS)}],
                         "matchLabels": {"app.kubernetes.io/name": "ragops", "app.kubernetes.io/instance": owner.name}},
         "policyTypes": ["Ingress", "Egress"],
         "egress": egress,
@@ -178,22 +183,18 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest
 
 
 def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
-    """The CronJob and its NetworkPolicies when backups are enabled; [] otherwise.
+    """The CronJob when backups are enabled; [] otherwise (its NetworkPolicies:
+    `network_policies`).
 
     The restore Job is separate (`restore_job`): it belongs to a stack's first start, not to
     the schedule."""
-    if not spec.backup.enabled:
-        return []
-    return [cron_job(spec, owner), *network_policies(spec, owner)]
+    return [cron_job(spec, owner)] if spec.backup.enabled else []
 
 
 def restore_build(spec: api.RAGDeploymentSpec, owner: Owner, *, restoring: bool) -> list[Manifest]:
-    """The restore Job while a restore is wanted, with the NetworkPolicies its pod needs unless
-    the backup schedule already renders them."""
+    """The restore Job while a restore is wanted (its NetworkPolicies: `network_policies`)."""
     job = restore_job(spec, owner) if restoring else None
-    if job is None:
-        return []
-    return [job, *([] if spec.backup.enabled else network_policies(spec, owner))]
+    return [] if job is None else [job]
 
 
 def last_backup_from_message(message: str | None) -> dict[str, Any] | None:

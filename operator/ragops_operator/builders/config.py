@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ragops_core.settings import Settings
+from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders.labels import COMPONENT_STACK, Manifest, Owner, metadata
 
@@ -56,6 +57,8 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
         "embedding_provider": models.embedding.provider,
         "embedding_model": models.embedding.model,
         "embedding_dimensions": models.embedding.dimensions,
+        # Each embedding model writes and reads its own collection (see ragops_operator/reindex.py).
+        "index_version": reindex.version_of(models.embedding),
         "chat_model": models.chat.model,
     }
     if models.fallback is not None:

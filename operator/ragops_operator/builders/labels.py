@@ -54,12 +54,15 @@ def instance_selector(owner: Owner) -> dict[str, str]:
     return {"app.kubernetes.io/instance": owner.name, "app.kubernetes.io/managed-by": MANAGED_BY}
 
 
+COMPONENT_LABEL = "app.kubernetes.io/component"
+
+
 def selector_labels(owner: Owner, component: str) -> dict[str, str]:
     """Immutable pod selector of one component: never add to it (Deployments refuse the change)."""
     return {
         "app.kubernetes.io/name": "ragops",
         "app.kubernetes.io/instance": owner.name,
-        "app.kubernetes.io/component": component,
+        COMPONENT_LABEL: component,
     }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, monitoring, network, qdrant, worker
+from ragops_operator.builders import reindex as reindex_builder
 from ragops_operator.builders.labels import Manifest, Owner
 
 
@@ -18,16 +20,23 @@ def desired(
     preview_minimum: int = 1,
     prometheus_operator: bool = False,
     restoring: bool = False,
+    reindexing: reindex.JobWanted | None = None,
 ) -> list[Manifest]:
-    """ConfigMap first (pods read it at start), then the data layer (and its restore Job while
-    one is wanted), then the services, then the policies and monitoring that refer to them."""
+    """ConfigMap first (pods read it at start), then the data layer (and its restore or reindex
+    Job while one is wanted), then the services, then the policies and monitoring that refer to
+    them.
+
+    `spec` is the one the pods run: during a re-index its embedding model is the index's
+    current one, not yet the spec's (the reconciler passes `reindex.effective_spec`)."""
     return [
         config.config_map(spec, owner),
         *qdrant.build(spec, owner),
         *backup.restore_build(spec, owner, restoring=restoring),
+        *reindex_builder.build(spec, owner, reindexing),
         *api_builder.build(spec, owner, active=active, render=render, preview=preview, preview_minimum=preview_minimum),
         *worker.build(spec, owner),
         *network.build(spec, owner),
         *backup.build(spec, owner),
+        *(backup.network_policies(spec, owner) if spec.backup.enabled or restoring or reindexing else []),
         *monitoring.build(spec, owner, prometheus_operator=prometheus_operator),
     ]

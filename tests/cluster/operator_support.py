@@ -122,3 +122,37 @@ def children(kube: Kube, namespace: str, name: str) -> dict[tuple[str, str], Obj
 
 
 __all__ = ["conditions"]
+
+
+def hold_pods(namespace: str, component: str) -> list[Obj]:
+    """A ValidatingAdmissionPolicy (a real admission check in the API server) refusing pods of
+    one component in one namespace: kwok completes Job pods at once, so a test that must see a
+    Job *running* holds its pods back, then deletes these objects to let the Job controller retry."""
+    name = f"hold-{component}-{namespace}"[:63]
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [
+                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]},
+                ]},
+                "validations": [{
+                    "expression": f"object.metadata.?labels[?'app.kubernetes.io/component'].orValue('') != '{component}'",
+                    "message": f"{component} pods are held by the test",
+                }],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}},
+            },
+        },
+    ]

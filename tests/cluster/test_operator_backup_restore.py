@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from cluster_support import Kube, Waits
-from operator_support import RAGD, ragdeployment, ready_condition, wait_ready
+from operator_support import RAGD, hold_pods, ragdeployment, ready_condition, wait_ready
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
 
@@ -25,42 +25,11 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 SNAPSHOT = "s3://ragops-backups/backups/prod/tenant-a/20261129T030000Z/"
 
 
-def _hold_restore_pods(namespace: str) -> list[dict[str, Any]]:
-    name = f"hold-restore-{namespace}"[:63]
-    return [
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": name},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {"resourceRules": [
-                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]},
-                ]},
-                "validations": [{
-                    "expression": "object.metadata.?labels[?'app.kubernetes.io/component'].orValue('') != 'restore'",
-                    "message": "restore pods are held by the test",
-                }],
-            },
-        },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": name},
-            "spec": {
-                "policyName": name,
-                "validationActions": ["Deny"],
-                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}},
-            },
-        },
-    ]
-
-
 def test_a_restoring_stack_is_ready_only_after_its_restore_job_succeeded(
     kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
 ) -> None:
     hold = tmp_path / "hold.yaml"
-    hold.write_text(yaml.safe_dump_all(_hold_restore_pods(namespace)))
+    hold.write_text(yaml.safe_dump_all(hold_pods(namespace, "restore")))
     kubectl.run(["apply", "-f", str(hold)])
     try:
         kube.create(ragdeployment("restored", namespace, restore={"fromSnapshot": SNAPSHOT}), namespace)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.telemetry import TelemetryConfig
 
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
@@ -51,6 +52,20 @@ def build_tenant_resolver(settings: Settings) -> TenantResolver:
     return TenantResolver(default_tenant=settings.tenant, jwt_settings=jwt_settings)
 
 
+# Probes and scrapes every few seconds: no trace of their own.
+_UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def telemetry_config(adapters: Adapters) -> TelemetryConfig:
+    """FastAPI's built-in OpenTelemetry makes the HTTP server spans, with our tracer provider when
+    tracing is on (tracing.py), and is off entirely otherwise. Its OTel metrics and logs stay off:
+    RAGOps' metrics are Prometheus', its logs JSON lines."""
+    if adapters.tracing is None:
+        return {"tracing": False, "metrics": False, "logs": False}
+    return {"tracer_provider": adapters.tracing.provider, "tracing": True, "metrics": False, "logs": False,
+            "operation_spans": False, "exclude": lambda scope: scope.get("path") in _UNTRACED_PATHS}
+
+
 def create_app(
     settings: Settings,
     adapters: Adapters,
@@ -85,6 +100,7 @@ def create_app(
         version="0.1.0",
         description="Upload documents, follow their ingestion, and ask questions answered with cited sources.",
         lifespan=lifespan,
+        telemetry=telemetry_config(adapters),
     )
     app.state.settings = settings
     app.state.adapters = adapters
@@ -116,5 +132,5 @@ def create_app(
         mount_chat_ui(app, ui_dir)  # after the API routes: its GET catch-all must come last
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=app.state.query, tenants=app.state.tenants)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, traced=adapters.tracing is not None)
     return app

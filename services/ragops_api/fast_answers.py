@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragops_api.schemas import AskRequest
 from ragops_api.tenancy import TenantResolver
+from ragops_core import request_context
 from ragops_core.errors import AuthenticationError
 from ragops_core.query import QueryService
 
@@ -48,6 +49,10 @@ class CachedAnswerMiddleware:
         body, complete = await _read_body(receive)
         if complete and (cached := await self._lookup(scope, body)) is not None:
             scope["route"] = _ASK_ROUTE  # request metrics label hits like the route's own responses
+            if (context := request_context.current()) is not None and context.span is not None:
+                # The router names the server span; hits never reach it (set only when tracing is on).
+                context.span.update_name(f"POST {ASK_PATH}")
+                context.span.set_attribute("http.route", ASK_PATH)
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"content-length", str(len(cached)).encode())]})

@@ -25,7 +25,7 @@ from ragops_core.documents import DocumentService
 from ragops_core.errors import DocumentTooLargeError, NotFoundError
 from ragops_core.metrics import CONTENT_TYPE, Metrics
 from ragops_core.query import QueryService
-from ragops_core.readiness import check_stores
+from ragops_core.readiness import check_stores, refresh_index_metrics
 from ragops_core.settings import Settings
 from ragops_core.wiring import Adapters
 
@@ -178,7 +178,8 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
                             status_code=200 if ready else 503)
 
     @router.get("/metrics", tags=["operations"])
-    async def metrics_endpoint(metrics: MetricsDep) -> Response:
+    async def metrics_endpoint(metrics: MetricsDep, adapters: AdaptersDep) -> Response:
+        await refresh_index_metrics(adapters, metrics)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return router

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import jwt
 
+from ragops_core import request_context
 from ragops_core.errors import AuthenticationError
 
 
@@ -42,6 +43,7 @@ class TenantResolver:
     async def resolve(self, headers: Mapping[str, str]) -> str:
         """The caller's tenant; raises `AuthenticationError` when a valid token is required and missing."""
         if self._jwt is None or self._keys is None:
+            request_context.identify(self._default)  # on log lines and spans
             return self._default
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -50,6 +52,8 @@ class TenantResolver:
         tenant = claims.get(self._jwt.tenant_claim)
         if not isinstance(tenant, str) or not tenant:
             raise AuthenticationError(f"the token has no {self._jwt.tenant_claim!r} claim naming the tenant")
+        user = claims.get("sub")
+        request_context.identify(tenant, user if isinstance(user, str) else "")  # logs, spans, active users
         return tenant
 
     def _verify(self, token: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def api(
     settings = Settings()
     metrics = Metrics()
     try:
-        adapters = build_adapters(settings, metrics=metrics)
+        adapters = build_adapters(settings, metrics=metrics, service_name="ragops-api")
     except StoreBusyError as exc:
         _fail(f"{exc}. {_BUSY_HINT}")
     uvicorn.run(create_app(settings, adapters, metrics=metrics), host=host, port=port, log_config=None,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-VERSION = "v1"
+# v2: cached answers end with a cost trailer (query.py); v1 readers would send it to clients.
+VERSION = "v2"
 
 
 def normalise_query(query: str) -> str:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ragops_core import cache_keys
+from ragops_core import cache_keys, request_context
 from ragops_core.domain import IngestMessage, Job, JobState, document_id_for
 from ragops_core.errors import DocumentTooLargeError, NotFoundError, UnsupportedDocumentError
 from ragops_core.filetypes import check_supported
 from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
+
+log = logging.getLogger(__name__)
+
+# The uploading request's id travels with the message: the worker's log lines for the document carry it.
+REQUEST_ID_KEY = "request_id"
+
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,12 @@ class DocumentService:
                                     state=JobState.QUEUED, created_at=now, updated_at=now))
         message = IngestMessage(job_id=job_id, document_id=document_id, object_key=key, tenant=tenant,
                                 filename=name, user=user)
-        await self._queue.send(message.to_json())
+        body = message.to_json()
+        if (context := request_context.current()) is not None and context.request_id:
+            body[REQUEST_ID_KEY] = context.request_id
+        await self._queue.send(body)
+        log.info("Queued document for ingestion", extra={"job_id": job_id, "document_id": document_id,
+                                                         "file": name, "bytes": len(data)})
         return Submitted(job_id=job_id, document_id=document_id)
 
     async def delete(self, tenant: str, document_id: str) -> None:
@@ -77,3 +89,4 @@ class DocumentService:
         await self._objects.delete(object_key(tenant, document_id))
         await self._documents.delete(tenant, document_id)
         await self._cache.invalidate_tags([cache_keys.document_tag(tenant, document_id)])
+        log.info("Deleted document", extra={"document_id": document_id})

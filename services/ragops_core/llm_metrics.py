@@ -6,6 +6,7 @@ One object implements both hooks the adapters call (`UsageRecorder` and
 
 from __future__ import annotations
 
+from ragops_core import request_context
 from ragops_core.adapters.openai_chat import cost_usd
 from ragops_core.metrics import Metrics
 
@@ -20,6 +21,8 @@ class LlmMetrics:
         cost = cost_usd(model, prompt_tokens, completion_tokens)
         if cost is not None:
             self._m.llm_cost.labels(model).inc(cost)
+        # What this request's answer cost: a cache hit of it later saves as much (query.py).
+        request_context.add_llm_usage(prompt_tokens + completion_tokens, cost)
 
     def fallback(self, from_model: str, to_model: str, reason: str) -> None:
         self._m.llm_fallbacks.labels(from_model, to_model, reason).inc()

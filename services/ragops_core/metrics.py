@@ -9,7 +9,12 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+from ragops_core.active_users import ActiveUsers
+
+# At most 1.5x apart from 50 ms to 30 s, where answers live, so p50/p95/p99 interpolated within
+# one bucket stay within that factor (they were 2-2.5x apart; every earlier boundary is kept).
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0015, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25,
+                   0.35, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 60)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -68,6 +73,24 @@ class Metrics:
         )
         self.queue_depth = Gauge("ragops_queue_depth", "Messages waiting in the ingestion queue.", registry=r)
         self.feedback = Counter("ragops_feedback_total", "Answer feedback, by rating.", ["rating"], registry=r)
+        # For the dashboards (docs/observability.md): index size, what the answer cache saved, active users.
+        self.index_points = Gauge(
+            "ragops_index_points", "Points (chunks of every tenant) in the vector store, read when /metrics is scraped.",
+            registry=r,
+        )
+        self.cache_saved_seconds = Counter(
+            "ragops_cache_saved_seconds_total", "Seconds the answers served from cache took to produce the first time.",
+            registry=r,
+        )
+        self.cache_saved_tokens = Counter(
+            "ragops_cache_saved_tokens_total",
+            "Language model tokens (prompt + completion) the answers served from cache cost the first time.", registry=r,
+        )
+        self.cache_saved_usd = Counter(
+            "ragops_cache_saved_usd_total", "Estimated US dollars the answers served from cache cost the first time.",
+            registry=r,
+        )
+        self.active_users = ActiveUsers(r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

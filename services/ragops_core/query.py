@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ragops_core import cache_keys
+from ragops_core import cache_keys, request_context
 from ragops_core.answering import NO_DOCUMENTS, build_sources, select_sentences
 from ragops_core.domain import Answer, AnswerEvent, Delta, Done, SearchHit, Source
 from ragops_core.metrics import Metrics
@@ -56,9 +56,25 @@ class QueryService:
         """The cached answer as ready-to-send JSON bytes (with "cached": true), or None."""
         value = await self._cache.get(self.answer_key(tenant, query, top_k))
         self._metrics.cache_requests.labels("answer", "hit" if value is not None else "miss").inc()
-        return value
+        if value is None:
+            return None
+        body, _, cost = value.partition(b"\n")
+        if cost:
+            self._record_savings(cost)
+        return body
+
+    def _record_savings(self, cost: bytes) -> None:
+        """A hit saves what producing the answer cost: the trailer `_cache_value` wrote."""
+        try:
+            seconds, tokens, usd = cost.split()
+            self._metrics.cache_saved_seconds.inc(float(seconds))
+            self._metrics.cache_saved_tokens.inc(int(tokens))
+            self._metrics.cache_saved_usd.inc(float(usd))
+        except ValueError:
+            return  # a trailer this version does not understand saves nothing countable
 
     async def answer(self, tenant: str, query: str, top_k: int) -> Answer:
+        started = time.perf_counter()
         hits = await self.retrieve(tenant, query, top_k)
         pieces: list[str] = []
         done = Done(model="none")
@@ -67,7 +83,7 @@ class QueryService:
                 pieces.append(event.text)
             else:
                 done = event
-        return await self._finish(tenant, query, top_k, hits, "".join(pieces), done)
+        return await self._finish(tenant, query, top_k, hits, "".join(pieces), done, started=started)
 
     async def stream(self, tenant: str, query: str, top_k: int) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Server-sent events: `sources` first, then `delta`s of the answer, then `done`."""
@@ -78,6 +94,7 @@ class QueryService:
             yield "delta", {"text": body["answer"]}
             yield "done", body
             return
+        started = time.perf_counter()
         hits = await self.retrieve(tenant, query, top_k)
         sources = build_sources(hits, select_sentences(query, hits))
         yield "sources", {"sources": [s.to_json() for s in sources], "cached": False}
@@ -89,7 +106,7 @@ class QueryService:
                 yield "delta", {"text": event.text}
             else:
                 done = event
-        answer = await self._finish(tenant, query, top_k, hits, "".join(pieces), done, sources)
+        answer = await self._finish(tenant, query, top_k, hits, "".join(pieces), done, sources, started=started)
         yield "done", answer.to_json()
 
     async def retrieve(self, tenant: str, query: str, top_k: int, mode: str | None = None) -> list[SearchHit]:
@@ -125,7 +142,7 @@ class QueryService:
 
     async def _finish(
         self, tenant: str, query: str, top_k: int, hits: list[SearchHit], text: str, done: Done,
-        sources: list[Source] | None = None,
+        sources: list[Source] | None = None, *, started: float,
     ) -> Answer:
         if sources is None:
             sources = build_sources(hits, select_sentences(query, hits))
@@ -141,8 +158,19 @@ class QueryService:
             cached = Answer(**{**answer.__dict__, "cached": True})
             await self._cache.set(
                 self.answer_key(tenant, query, top_k),
-                json.dumps(cached.to_json()).encode(),
+                _cache_value(json.dumps(cached.to_json()).encode(), time.perf_counter() - started),
                 ttl_seconds=self.options.answer_ttl_seconds,
                 tags=cache_keys.answer_tags(tenant, [s.document_id for s in sources]),
             )
         return answer
+
+
+def _cache_value(body: bytes, seconds: float) -> bytes:
+    """The response's JSON, a newline, then what producing it cost: `seconds tokens dollars`.
+
+    json.dumps escapes newlines inside strings, so the first newline is the separator, and
+    a hit splits it off in microseconds (the fast path sends the JSON part as stored).
+    Tokens and dollars are what the language models spent for this request so far."""
+    context = request_context.current()
+    tokens, usd = (context.llm_tokens, context.llm_cost_usd) if context is not None else (0, 0.0)
+    return body + b"\n" + f"{seconds:.6f} {tokens} {usd:.10f}".encode()

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from ragops_core.metrics import Metrics
 from ragops_core.wiring import Adapters
+
+log = logging.getLogger(__name__)
+
+# A scrape must not hang on a slow store: the gauge keeps its last value instead.
+INDEX_COUNT_TIMEOUT_SECONDS = 2.0
 
 # A job id no upload ever gets: looking it up proves the catalog answers, and finds nothing.
 _PROBE_JOB_ID = "readiness-probe"
@@ -28,3 +36,11 @@ async def check_stores(adapters: Adapters, metrics: Metrics, *, tenant: str) -> 
     except Exception as exc:  # noqa: BLE001
         checks["catalog"] = f"failed: {exc}"
     return checks
+
+
+async def refresh_index_metrics(adapters: Adapters, metrics: Metrics) -> None:
+    """Points in the vector store (`ragops_index_points`), read when /metrics is scraped."""
+    try:
+        metrics.index_points.set(await asyncio.wait_for(adapters.store.count(), INDEX_COUNT_TIMEOUT_SECONDS))
+    except Exception as exc:  # noqa: BLE001 - a scrape reports what it can; readiness reports the store
+        log.debug("Could not count the vector store's points", extra={"error": f"{type(exc).__name__}: {exc}"})

@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         "(must not evict: noeviction, or not the cache's Redis); unset: SQLite under the data dir.",
     )
 
+    tracing: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="OpenTelemetry traces over OTLP/HTTP: auto (when OTEL_EXPORTER_OTLP_ENDPOINT or "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set), on (also to the SDK's default http://localhost:4318) or off.",
+    )
+
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
     job_visibility_seconds: int = Field(300, ge=10, description="How long a job may run before it is retried.")
     job_max_attempts: int = Field(3, ge=1, description="Attempts before a document's job is marked failed.")

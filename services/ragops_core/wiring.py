@@ -43,6 +43,16 @@ from ragops_core.ports import (
 )
 from ragops_core.query import QueryOptions, QueryService
 from ragops_core.settings import Settings
+from ragops_core.traced import (
+    TracedCache,
+    TracedChatModel,
+    TracedEmbedder,
+    TracedObjectStore,
+    TracedQueue,
+    TracedVectorStore,
+    TracingUsage,
+)
+from ragops_core.tracing import Tracing, start_tracing
 
 
 @dataclass
@@ -57,6 +67,8 @@ class Adapters:
     answers: AnswerLog
     chat: AnswerChain
     closers: list[object]
+    # The process's tracer provider when tracing is on (tracing.py); the ports above are then traced.
+    tracing: Tracing | None = None
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
@@ -74,9 +86,9 @@ def build_embedder(settings: Settings, metrics: Metrics | None = None) -> Embedd
     )
 
 
-def build_chat(settings: Settings, metrics: Metrics) -> FallbackChatModel:
+def build_chat(settings: Settings, metrics: Metrics, tracing: Tracing | None = None) -> FallbackChatModel:
     """OpenAI, then Bedrock, then the extractive answerer: each only if configured, extractive always."""
-    recorder = LlmMetrics(metrics)
+    recorder: LlmMetrics | TracingUsage = LlmMetrics(metrics) if tracing is None else TracingUsage(LlmMetrics(metrics))
     models: list[ChatModel] = []
     if settings.openai_api_key is not None:
         models.append(OpenAIChatModel(
@@ -88,8 +100,21 @@ def build_chat(settings: Settings, metrics: Metrics) -> FallbackChatModel:
             settings.bedrock_model_id, region=settings.bedrock_region, timeout=settings.llm_timeout_seconds,
             max_retries=settings.llm_max_retries, usage=recorder,
         ))
-    return FallbackChatModel(*models, ExtractiveChatModel(), recorder=recorder,
-                             first_delta_timeout=settings.llm_first_delta_timeout_seconds if models else None)
+    models.append(ExtractiveChatModel())
+    if tracing is not None:
+        models = [TracedChatModel(m, tracing.tracer, provider=_provider(m)) for m in models]
+    return FallbackChatModel(*models, recorder=recorder,
+                             first_delta_timeout=settings.llm_first_delta_timeout_seconds if len(models) > 1 else None)
+
+
+def _provider(model: ChatModel) -> str:
+    """`gen_ai.provider.name` of a chat model's spans."""
+    if isinstance(model, OpenAIChatModel):
+        return "openai"
+    if isinstance(model, BedrockChatModel):
+        return "aws.bedrock"
+    return "ragops.extractive"
+
 
 
 def build_cache(settings: Settings, metrics: Metrics) -> Cache:
@@ -128,7 +153,10 @@ def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
                            bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion)
 
 
-def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder | None = None) -> Adapters:
+def build_adapters(
+    settings: Settings, *, metrics: Metrics, embedder: Embedder | None = None, service_name: str = "ragops"
+) -> Adapters:
+    """`service_name`: the process's name in traces unless OTEL_SERVICE_NAME names it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or build_embedder(settings, metrics)
     store = build_vector_store(settings, embedder)
@@ -139,7 +167,8 @@ def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder |
         queue.recover_in_flight()
     cache = build_cache(settings, metrics)
     objects = build_object_store(settings)
-    return Adapters(
+    tracing = start_tracing(settings, service_name=service_name)
+    adapters = Adapters(
         embedder=embedder,
         store=store,
         cache=cache,
@@ -148,9 +177,40 @@ def build_adapters(settings: Settings, *, metrics: Metrics, embedder: Embedder |
         jobs=catalog.jobs,
         documents=catalog.documents,
         answers=catalog.answers,
-        chat=build_chat(settings, metrics),
-        closers=[catalog, queue, store, *(c for c in (cache, objects) if hasattr(c, "close"))],
+        chat=build_chat(settings, metrics, tracing),
+        # Tracing first: closed last, it exports the spans of everything closed before it.
+        closers=[*([tracing] if tracing else []), catalog, queue, store,
+                 *(c for c in (cache, objects) if hasattr(c, "close"))],
+        tracing=tracing,
     )
+    if tracing is not None:
+        _trace_ports(settings, adapters, tracing)
+    return adapters
+
+
+def _trace_ports(settings: Settings, adapters: Adapters, tracing: Tracing) -> None:
+    """Wrap each port in its traced twin (traced.py), with the attributes of the backend chosen."""
+    a, tracer = adapters, tracing.tracer
+    a.embedder = TracedEmbedder(a.embedder, tracer)
+    a.store = TracedVectorStore(a.store, tracer)
+    a.cache = TracedCache(a.cache, tracer, attributes=(
+        {"db.system.name": "redis", "ragops.cache.backend": "redis"} if settings.redis_url
+        else {"ragops.cache.backend": "memory"}))
+    if settings.s3_bucket:
+        a.objects = TracedObjectStore(
+            a.objects, tracer, attributes={"rpc.system": "aws-api", "rpc.service": "S3", "aws.s3.bucket": settings.s3_bucket},
+            methods={"put": "PutObject", "get": "GetObject", "delete": "DeleteObject"})
+    else:
+        a.objects = TracedObjectStore(a.objects, tracer, attributes={"ragops.object_store.backend": "local"})
+    if settings.sqs_queue_url:
+        a.queue = TracedQueue(a.queue, tracer, attributes={
+            "messaging.system": "aws_sqs", "messaging.destination.name": settings.sqs_queue_url.rstrip("/").rsplit("/", 1)[-1],
+            "rpc.system": "aws-api", "rpc.service": "SQS"},
+            methods={"send": "SendMessage", "receive": "ReceiveMessage", "ack": "DeleteMessage",
+                     "extend": "ChangeMessageVisibility", "release": "SendMessage+DeleteMessage"})
+    else:
+        a.queue = TracedQueue(a.queue, tracer, attributes={"messaging.system": "sqlite",
+                                                          "messaging.destination.name": "ingest"})
 
 
 def build_query_service(settings: Settings, adapters: Adapters, metrics: Metrics) -> QueryService:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 
 from ragops_core.metrics import CONTENT_TYPE, Metrics
-from ragops_core.readiness import check_stores
+from ragops_core.readiness import check_stores, refresh_index_metrics
 from ragops_core.settings import Settings
 from ragops_core.wiring import Adapters
 
@@ -34,6 +34,7 @@ def create_health_app(
 
     @app.get("/metrics")
     async def metrics_endpoint() -> Response:
+        await refresh_index_metrics(adapters, metrics)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     return app

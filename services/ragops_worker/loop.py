@@ -20,11 +20,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Iterator
 
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from ragops_core import request_context
+from ragops_core.documents import REQUEST_ID_KEY
 from ragops_core.domain import MALFORMED, IngestMessage, JobState
 from ragops_core.errors import ExtractionError, NotFoundError, UnsupportedDocumentError
 from ragops_core.metrics import Metrics
 from ragops_core.ports import JobStore, Queue, QueueMessage, VectorStore
+from ragops_core.request_context import RequestContext
+from ragops_core.traced import TRACE_KEYS
+from ragops_core.tracing import context_attributes
 from ragops_worker.pipeline import IngestionPipeline, Progress
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,7 @@ class IngestionWorker:
         visibility_seconds: int = 300,
         max_attempts: int = 3,
         retry_base_seconds: float = 2.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self._queue = queue
         self._pipeline = pipeline
@@ -54,12 +65,14 @@ class IngestionWorker:
         self._visibility = visibility_seconds
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
+        self._tracer = tracer
         self.idle = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the current document is finished first."""
         dirty = False
         while not stop.is_set():
+            receiving = time.time_ns()
             message = await self._queue.receive(wait_seconds=1.0, visibility_seconds=self._visibility)
             self._metrics.queue_depth.set(await self._queue.depth())
             if message is None:
@@ -70,11 +83,45 @@ class IngestionWorker:
                 self.idle.set()
                 continue
             self.idle.clear()
-            await self.handle(message)
+            await self.handle(message, received=(receiving, time.time_ns()))
             dirty = True
 
-    async def handle(self, message: QueueMessage, *, on_progress: Progress | None = None) -> None:
+    async def handle(self, message: QueueMessage, *, on_progress: Progress | None = None,
+                     received: tuple[int, int] | None = None) -> None:
+        """Process one message; its log lines carry its job, document, tenant and the uploading
+        request's id, and with tracing on it is one `ingest.document` span continuing the upload's
+        trace (`received`: when the receive that brought it started and ended, in ns)."""
+        body = message.body
+        context = RequestContext(request_id=_text(body.get(REQUEST_ID_KEY)), tenant=_text(body.get("tenant")),
+                                 job_id=_text(body.get("job_id")), document_id=_text(body.get("document_id")))
+        with request_context.bound(context), self._document_span(message, received):
+            await self._handle(message, on_progress=on_progress)
+
+    @contextlib.contextmanager
+    def _document_span(self, message: QueueMessage, received: tuple[int, int] | None) -> Iterator[None]:
+        if self._tracer is None:
+            yield
+            return
+        carrier = {key: value for key in TRACE_KEYS if isinstance(value := message.body.get(key), str)}
+        attributes: dict[str, str | int] = {**context_attributes(), "ragops.file": _text(message.body.get("filename")),
+                      "messaging.message.delivery_count": message.receive_count}
+        with self._tracer.start_as_current_span(
+            "ingest.document", context=propagate.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes,
+            start_time=received[0] if received else None,
+        ):
+            if received is not None:
+                # Known only once a poll brought a message: recorded afterwards, with its real times.
+                queue_attributes = getattr(self._queue, "attributes", {})
+                self._tracer.start_span(
+                    "queue.receive", kind=SpanKind.CONSUMER, start_time=received[0],
+                    attributes={**queue_attributes, "messaging.operation.name": "receive",
+                                "messaging.operation.type": "receive"},
+                ).end(end_time=received[1])
+            yield
+
+    async def _handle(self, message: QueueMessage, *, on_progress: Progress | None) -> None:
         try:
+
             ingest = IngestMessage.from_json(message.body)
         except (KeyError, TypeError, ValueError) as exc:
             why = message.body.get(MALFORMED) or f"{type(exc).__name__}: {exc}"
@@ -98,6 +145,7 @@ class IngestionWorker:
         except Exception as exc:  # noqa: BLE001 - any other failure is retried, then recorded
             await self._retry_or_fail(ingest, message, exc, attempts)
         else:
+            _outcome("ready")
             await self._queue.ack(message)
         finally:
             heartbeat.cancel()
@@ -120,6 +168,7 @@ class IngestionWorker:
         """A document we understood but cannot index: the reason is on its job, the message is done."""
         log.warning("Failed to ingest document", extra={"document_id": ingest.document_id, "file": ingest.filename,
                                                         "error": error})
+        _outcome("failed", error)
         await self._jobs.update(ingest.job_id, state=JobState.FAILED, error=error)
         self._metrics.ingest_failures.labels(reason).inc()
         self._metrics.ingest_documents.labels("failed").inc()
@@ -133,6 +182,7 @@ class IngestionWorker:
                                 error=f"gave up after {message.receive_count} attempts: {error}")
             return
         log.exception("Ingestion attempt failed; will retry", extra={"document_id": ingest.document_id})
+        _outcome("retry", error)
         self._metrics.ingest_failures.labels("transient").inc()
         await self._jobs.update(ingest.job_id, state=JobState.QUEUED, error=f"retrying: {error}")
         await self._queue.extend(message, visibility_seconds=self._backoff(message))
@@ -155,6 +205,7 @@ class IngestionWorker:
                        body: str = "") -> None:
         log.error("Gave up on a queue message", extra={"job_id": job_id, "error": error, "body": body,
                                                         "receive_count": message.receive_count})
+        _outcome("gave_up", error)
         self._metrics.ingest_failures.labels(reason).inc()
         if job_id:
             await self._jobs.update(job_id, state=JobState.FAILED, error=error)
@@ -170,8 +221,22 @@ class IngestionWorker:
 
     async def _release(self, ingest: IngestMessage, message: QueueMessage) -> None:
         log.warning("Stopped mid-document; released it to the queue", extra={"document_id": ingest.document_id})
+        _outcome("released")
         await self._queue.release(message)
         await self._jobs.update(ingest.job_id, state=JobState.QUEUED)
 
     def _backoff(self, message: QueueMessage) -> int:
         return max(1, min(_MAX_BACKOFF_SECONDS, int(self._retry_base * 2 ** (message.receive_count - 1))))
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _outcome(result: str, error: str | None = None) -> None:
+    """How the document's attempt ended, on its span (no-op without tracing)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("ragops.ingest.result", result)
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error))

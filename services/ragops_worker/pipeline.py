@@ -7,17 +7,19 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from opentelemetry.trace import Status, StatusCode, Tracer
 
 from ragops_core import cache_keys, cancellation
 from ragops_core.chunking import Chunker
 from ragops_core.domain import Chunk, DocumentRecord, IngestMessage, JobState, Page, StoredChunk
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Cache, DocumentStore, Embedder, JobStore, ObjectStore, VectorStore
+from ragops_core.tracing import child_span, context_attributes, in_trace
 from ragops_worker.extraction import no_text_error, open_pages
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class IngestionPipeline:
         cache: Cache,
         metrics: Metrics,
         options: PipelineOptions,
+        tracer: Tracer | None = None,
     ) -> None:
         self._objects = objects
         self._embedder = embedder
@@ -53,6 +56,7 @@ class IngestionPipeline:
         self._cache = cache
         self._metrics = metrics
         self._options = options
+        self._tracer = tracer
 
     async def process(self, message: IngestMessage, *, on_progress: Progress | None = None) -> DocumentRecord:
         """Index the document; raises on failure (the caller decides retry or fail).
@@ -64,6 +68,7 @@ class IngestionPipeline:
         progress: dict[str, int] = {"pages_done": 0, "pages_total": 0, "chunks_done": 0, "chunks_total": 0}
         await self._jobs.update(message.job_id, state=JobState.PROCESSING, progress=progress)
         data = await self._objects.get(message.object_key)
+        extracting = time.time_ns()
         stream = await anyio.to_thread.run_sync(open_pages, message.filename, data)
         progress["pages_total"] = stream.total_pages
         chunker = Chunker(chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words)
@@ -71,7 +76,7 @@ class IngestionPipeline:
         unreadable = 0
         readable = 0
         # aclosing: an early exit (failure, cancellation) stops the reading thread now, not at GC.
-        async with contextlib.aclosing(_pages_from_thread(stream.pages)) as pages:
+        async with contextlib.aclosing(self._extracted(_pages_from_thread(stream.pages), since=extracting)) as pages:
             async for page in pages:
                 cancellation.checkpoint()
                 progress["pages_done"] += 1
@@ -79,7 +84,7 @@ class IngestionPipeline:
                     unreadable += 1
                 elif page.text.strip():
                     readable += 1
-                    pending.extend(chunker.add(page))
+                    pending.extend(self._chunk(chunker, page))
                 progress["chunks_total"] = progress["chunks_done"] + len(pending)
                 while len(pending) >= self._options.batch_size:
                     await self._index(message, pending[: self._options.batch_size], progress)
@@ -87,7 +92,7 @@ class IngestionPipeline:
                 await self._report(message.job_id, progress, on_progress)
         if not readable:
             raise no_text_error(stream.total_pages, unreadable)
-        pending.extend(chunker.finish())
+        pending.extend(self._chunk(chunker, None))
         progress["chunks_total"] = progress["chunks_done"] + len(pending)
         for start in range(0, len(pending), self._options.batch_size):
             cancellation.checkpoint()
@@ -117,6 +122,37 @@ class IngestionPipeline:
                    "chunks": record.chunks, "seconds": round(time.perf_counter() - started, 2)},
         )
         return record
+
+    async def _extracted(self, pages: AsyncIterator[Page | None], *, since: int) -> AsyncGenerator[Page | None, None]:
+        """`pages`, as one `ingest.extract` span from opening the file (`since`, ns) to its last page.
+
+        Not the current span: embedding and indexing of earlier pages run while it lasts."""
+        if self._tracer is None or not in_trace():
+            async for page in pages:
+                yield page
+            return
+        span = self._tracer.start_span("ingest.extract", start_time=since, attributes=context_attributes())
+        read = unreadable = 0
+        try:
+            async for page in pages:
+                read += 1
+                unreadable += page is None
+                yield page
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            raise
+        finally:
+            span.set_attributes({"ragops.pages": read, "ragops.pages_unreadable": unreadable})
+            span.end()
+
+    def _chunk(self, chunker: Chunker, page: Page | None) -> list[Chunk]:
+        """The chunks `page` completes (None: the last ones), as an `ingest.chunk` span."""
+        with child_span(self._tracer, "ingest.chunk", {"ragops.page": page.number} if page else {}) as span:
+            chunks = chunker.add(page) if page is not None else chunker.finish()
+            if span is not None:
+                span.set_attribute("ragops.chunks", len(chunks))
+            return chunks
 
     async def _index(self, message: IngestMessage, chunks: list[Chunk], progress: dict[str, int]) -> None:
         stored = [

@@ -40,7 +40,7 @@ class _ProbeServer(uvicorn.Server):
 async def run_worker(settings: Settings, *, host: str, port: int, log_level: str) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     metrics = Metrics()
-    adapters = build_adapters(settings, metrics=metrics)
+    adapters = build_adapters(settings, metrics=metrics, service_name="ragops-worker")
     worker = build_worker(settings, adapters, metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ def build_pipeline(settings: Settings, adapters: Adapters, metrics: Metrics) -> 
     a = adapters
     return IngestionPipeline(
         objects=a.objects, embedder=a.embedder, store=a.store, jobs=a.jobs, documents=a.documents, cache=a.cache,
-        metrics=metrics,
+        metrics=metrics, tracer=adapters.tracing.tracer if adapters.tracing else None,
         options=PipelineOptions(chunk_words=settings.chunk_words, overlap_words=settings.overlap_words,
                                 batch_size=settings.embed_batch_size),
     )
@@ -23,5 +23,5 @@ def build_worker(settings: Settings, adapters: Adapters, metrics: Metrics) -> In
     return IngestionWorker(
         queue=adapters.queue, pipeline=build_pipeline(settings, adapters, metrics), jobs=adapters.jobs,
         store=adapters.store, metrics=metrics, visibility_seconds=settings.job_visibility_seconds,
-        max_attempts=settings.job_max_attempts,
+        max_attempts=settings.job_max_attempts, tracer=adapters.tracing.tracer if adapters.tracing else None,
     )

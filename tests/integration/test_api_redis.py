@@ -18,14 +18,14 @@ def test_answers_are_cached_and_invalidated_in_redis(make_client: AppFactory, re
     question = {"query": "Which portal takes expense receipts?"}
     first = client.post("/api/ask", json=question).json()
     assert first["cached"] is False and "Quillfeather" in first["answer"]
-    assert len(store.keys("ragops:v1:answer:*")) == 1
-    assert len(store.keys("ragops:v1:embedding:*")) == 1
+    assert len(store.keys("ragops:v2:answer:*")) == 1
+    assert len(store.keys("ragops:v2:embedding:*")) == 1
     second = client.post("/api/ask", json=question).json()
     assert second["cached"] is True and second["answer_id"] == first["answer_id"]
 
     wait_for_job(client, upload(client, "other.txt", b"The canteen opens at noon every weekday.")["job_id"])
-    assert store.keys("ragops:v1:answer:*") == [], "a new document drops the tenant's cached answers"
-    assert len(store.keys("ragops:v1:embedding:*")) == 1, "embeddings do not depend on documents"
+    assert store.keys("ragops:v2:answer:*") == [], "a new document drops the tenant's cached answers"
+    assert len(store.keys("ragops:v2:embedding:*")) == 1, "embeddings do not depend on documents"
     assert client.post("/api/ask", json=question).json()["cached"] is False
 
 

@@ -29,13 +29,14 @@ from ragops_core.adapters.edge_vector_store import EdgeVectorStore
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
 from ragops_core.adapters.qdrant_server_store import QdrantServerStore
 from ragops_core.adapters.qdrant_snapshots import QdrantSnapshots
-from ragops_core.backup.errors import RestoreError
+from ragops_core.backup.errors import BackupError, RestoreError
 from ragops_core.backup.layout import parse_s3_url
 from ragops_core.backup.manifest import BackupManifest
 from ragops_core.backup.restore import restore_backup
 from ragops_core.backup.stores import ServerTarget
 from ragops_core.backup.targets import bucket as make_bucket
 from ragops_core.backup.targets import configured_embedding
+from ragops_core.domain import StoredChunk
 from ragops_core.ports import SearchRequest
 from ragops_core.settings import Settings
 
@@ -284,6 +285,41 @@ async def test_an_embedded_backup_migrates_into_a_qdrant_server_store(
         assert await _sources(server, embedder) == await _edge_sources(ingested, embedder)
     finally:
         await server.close()
+
+
+class _SharedClientStore(QdrantServerStore):
+    async def close(self) -> None:  # one in-memory client holds every collection of the test
+        pass
+
+
+async def test_a_server_points_backup_exports_the_configured_version_not_the_alias(
+    tmp_path: Path, embedder: OnnxMiniLMEmbedder
+) -> None:
+    """During a change of embedding model the alias stays on the old version until the re-index
+    is complete, while the pods (and the backup Job, same settings) already use the new model's
+    version: the backup exports that one, whose model the manifest records."""
+    client = AsyncQdrantClient(location=":memory:")
+    old = _SharedClientStore(client, name="ragops", version="v1", dimensions=384)
+    texts = ["Receipts go to the Quillfeather portal.", "Travel is booked through the desk.", "Badges open doors."]
+    items = [StoredChunk("t", "d", "d.txt", i, text, ((0, 1),)) for i, text in enumerate(texts)]
+    await old.upsert(items[:1], embedder.embed_windows_sync(texts[:1]))
+    new = _SharedClientStore(client, name="ragops", version="v2", dimensions=384)
+    await new.upsert(items, embedder.embed_windows_sync(texts))
+    assert await new.alias_target() == "ragops-v1"
+
+    def target(version: str) -> ServerTarget:
+        return ServerTarget(QdrantSnapshots("http://unused", api_key=None, client=client), alias="ragops",
+                            make_store=lambda size: _SharedClientStore(client, name="ragops", version=version,
+                                                                       dimensions=size))
+
+    configured = target("v2")
+    entries, size = await configured.dump(tmp_path, "points-jsonl")
+    assert [(e.name, e.points, e.file, e.aliases) for e in entries] == [
+        ("ragops-v2", 3, "collections/ragops-v2.jsonl.gz", ())]
+    assert size == 384
+    with pytest.raises(BackupError, match=r"no collection 'ragops-v3'.*the alias 'ragops' points at 'ragops-v1'"):
+        await target("v3").dump(tmp_path, "points-jsonl")
+    await configured.close()
 
 
 def test_a_backup_of_another_embedding_model_is_refused(ingested: Path, bucket: str, tmp_path: Path) -> None:

@@ -99,16 +99,42 @@ async def test_long_chunk_tail_is_searchable_by_meaning(store: VectorStore, embe
     assert (await search(store, embedder, "t", "What gas do volcanoes emit?", "dense"))[0] == long_text
 
 
-async def test_server_alias_switches_to_a_new_version_atomically(embedder: OnnxMiniLMEmbedder) -> None:
+async def test_server_reads_its_own_version_and_the_alias_only_names_the_served_one(
+        embedder: OnnxMiniLMEmbedder) -> None:
     client = AsyncQdrantClient(location=":memory:")
     old = QdrantServerStore(client, name="tenant-x", version="v1", dimensions=384)
     await index(old, embedder, chunks("t"))
+    assert await old.alias_target() == "tenant-x-v1", "a new stack's alias points at its first version"
     new = QdrantServerStore(client, name="tenant-x", version="v2", dimensions=384)
     await new.ensure()
     assert new.collection == "tenant-x-v2"
-    assert await old.count("t") == 3, "the alias still reads v1 while v2 is being built"
+    assert await old.alias_target() == "tenant-x-v1", "a new version does not take the alias"
+    assert await new.count("t") == 0, "a pod on v2 reads v2 only, never v1 through the alias"
+    await index(new, embedder, chunks("t", "d2")[:1])
+    assert await old.count("t") == 3, "a pod on v1 never sees what v2 holds"
     await new.switch_version("v2")
-    assert await old.count("t") == 0, "reads through the alias now see v2"
+    assert await old.alias_target() == "tenant-x-v2", "the alias moved atomically"
+    assert await old.count("t") == 3 and await new.count("t") == 1, "each pod still reads its own version"
+    assert (await search(old, embedder, "t", "sleeping cats", "hybrid"))[0] == TEXTS[2]
+    await client.close()
+
+
+async def test_server_deletes_a_document_from_every_version_and_a_tail_from_its_own(
+        embedder: OnnxMiniLMEmbedder) -> None:
+    client = AsyncQdrantClient(location=":memory:")
+    v1 = QdrantServerStore(client, name="docs", version="v1", dimensions=384)
+    v2 = QdrantServerStore(client, name="docs", version="v2", dimensions=384)
+    # Another deployment on the same server whose name extends this one's: not of the family.
+    neighbour = QdrantServerStore(client, name="docs-eu", version="v1", dimensions=384)
+    for store in (v1, v2, neighbour):
+        await index(store, embedder, chunks("t") + chunks("t", "d2"))
+    assert await v1.family() == ["docs-v1", "docs-v2"]
+
+    await v2.delete_document("t", "d1", from_chunk=1)
+    assert (await v1.count("t"), await v2.count("t")) == (6, 4), "a tail cleanup stays in the writer's version"
+    await v1.delete_document("t", "d2")
+    assert (await v1.count("t"), await v2.count("t")) == (3, 1), "a whole document leaves every version"
+    assert await neighbour.count("t") == 6
     await client.close()
 
 

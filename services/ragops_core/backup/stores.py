@@ -140,7 +140,7 @@ class EmbeddedTarget:
 
 
 class ServerTarget:
-    """A Qdrant server: snapshots of every collection, or the live collection as points."""
+    """A Qdrant server: snapshots of every collection, or the configured index version as points."""
 
     source: Source = "server"
 
@@ -158,34 +158,38 @@ class ServerTarget:
         aliases = await self._snapshots.aliases()
         names = await self._snapshots.collections()
         if kind == "points-jsonl":
-            live = [name for name, found in aliases.items() if self._alias in found]
-            if not live:
-                raise BackupError(f"no collection on the server is aliased {self._alias!r}: nothing to back up")
-            names = live
+            return await self._export(directory, names, aliases)
         entries: list[CollectionEntry] = []
         size: int | None = None
         for name in names:
             size = size or await self._snapshots.dimensions(name)
-            if kind == "qdrant-snapshot":
-                relative = f"{COLLECTIONS_DIR}/{name}.snapshot"
-                points = await self._snapshots.count(name)
-                await self._snapshots.snapshot_to(name, directory / relative)
-            else:
-                relative = f"{COLLECTIONS_DIR}/{name}.jsonl.gz"
-                points = await self._export(name, directory / relative)
+            relative = f"{COLLECTIONS_DIR}/{name}.snapshot"
+            points = await self._snapshots.count(name)
+            await self._snapshots.snapshot_to(name, directory / relative)
             entries.append(CollectionEntry(name=name, points=points, file=relative, aliases=aliases.get(name, ())))
         return entries, size
 
-    async def _export(self, collection: str, path: Path) -> int:
+    async def _export(self, directory: Path, names: list[str],
+                      aliases: dict[str, tuple[str, ...]]) -> tuple[list[CollectionEntry], int | None]:
+        """The configured index version (`{alias}-{RAGOPS_INDEX_VERSION}`) as points: the one whose
+        embedding model the manifest records (both come from the same settings). The alias can
+        lag behind it while the pods move to a new model (it moves when the re-index is complete)."""
         store = self._make_store(1)  # reading only: the size is not used
         try:
-            with PointWriter(path, collection) as writer:
+            name = store.collection
+            if name not in names:
+                live = [n for n, found in aliases.items() if self._alias in found]
+                hint = f" (the alias {self._alias!r} points at {live[0]!r}; set RAGOPS_INDEX_VERSION)" if live else ""
+                raise BackupError(f"no collection {name!r} on the server: nothing to back up{hint}")
+            size = await self._snapshots.dimensions(name)
+            relative = f"{COLLECTIONS_DIR}/{name}.jsonl.gz"
+            with PointWriter(directory / relative, name) as writer:
                 async for batch in store.export_points():
                     for point in batch:
                         writer.write(point)
         finally:
             await store.close()
-        return writer.count
+        return [CollectionEntry(name=name, points=writer.count, file=relative, aliases=aliases.get(name, ()))], size
 
     async def points(self) -> int:
         return sum([await self._snapshots.count(name) for name in await self._snapshots.collections()])

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 import ragops_operator.cli as operator_cli
-from ragops_cli import backup, processes
+from ragops_cli import backup, processes, reindex
 from ragops_devcluster.cli import app as dev_cluster_app
 
 if TYPE_CHECKING:
@@ -155,3 +155,4 @@ app.command("operator")(operator_cli.operator)
 app.command("crd")(operator_cli.crd)
 app.command("rbac")(operator_cli.rbac)
 backup.register(app)  # `ragops backup` and `ragops restore`
+reindex.register(app)  # `ragops reindex`

@@ -1,4 +1,4 @@
-"""Building etcd, Kubernetes and kwok from Go modules into a cache keyed by version."""
+"""Building etcd, Kubernetes, kwok and Prometheus from Go modules into a cache keyed by version."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ KWOK_STAGE_FILES = (
     "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
 )
+PROMETHEUS_PACKAGE = "github.com/prometheus/prometheus/cmd/prometheus"
+# Prometheus's own build tag (plugins/plugin_*.go): leaves out every service discovery but file and
+# http, which the tests' static scrape configs do not need, and with them client-go and the cloud
+# SDKs' discovery clients: about a third of the packages to compile. No `builtinassets`: the web
+# UI is not embedded (it answers 404), the HTTP API works without it.
+PROMETHEUS_TAGS = ("remove_all_sd",)
 _RECORD = "build.json"
 _PROGRESS_EVERY = 100  # compiled packages between two progress lines
 
@@ -53,9 +59,10 @@ class _Component:
     name: str
     version: str
     outputs: tuple[str, ...]  # file names under the component's directory
+    recipe: int = versions.RECIPE
 
     def directory(self, goos: str, goarch: str) -> Path:
-        return cache_root() / f"{self.name}-{self.version}-{goos}-{goarch}-r{versions.RECIPE}"
+        return cache_root() / f"{self.name}-{self.version}-{goos}-{goarch}-r{self.recipe}"
 
 
 _KUBERNETES = _Component(
@@ -63,7 +70,12 @@ _KUBERNETES = _Component(
 )
 _ETCD = _Component("etcd", versions.ETCD, ("bin/etcd",))
 _KWOK = _Component("kwok", versions.KWOK, ("bin/kwok", "kwok-stages.yaml"))
-_COMPONENTS = (_ETCD, _KUBERNETES, _KWOK)
+_COMPONENTS = (_ETCD, _KUBERNETES, _KWOK)  # the control plane `up` starts
+_PROMETHEUS = _Component(
+    "prometheus", versions.PROMETHEUS, ("bin/prometheus",), recipe=versions.PROMETHEUS_RECIPE
+)
+# Builds one component into its (empty) cache directory: toolchain, directory, progress, nice.
+_Builder = Callable[[GoToolchain, Path, Progress, int], None]
 
 
 def _host_platform() -> tuple[str, str]:
@@ -117,6 +129,30 @@ def require_built() -> Binaries:
     return found
 
 
+def find_prometheus() -> Path | None:
+    """The cached prometheus binary for the pinned version, or None if it is not built.
+
+    Apart from find_built(): the cluster does not need it, only tests that query metrics do.
+    """
+    goos, goarch = _host_platform()
+    if _is_complete(_PROMETHEUS, goos, goarch):
+        return _PROMETHEUS.directory(goos, goarch) / "bin/prometheus"
+    return None
+
+
+PROMETHEUS_NOT_BUILT = (
+    f"prometheus {versions.PROMETHEUS} is not built yet: run `ragops dev-cluster build` "
+    "(or `python -m ragops_devcluster build`); it builds once, later runs reuse the cache"
+)
+
+
+def require_prometheus() -> Path:
+    found = find_prometheus()
+    if found is None:
+        raise BinariesNotBuilt(f"{PROMETHEUS_NOT_BUILT} (cache: {cache_root()})")
+    return found
+
+
 @contextlib.contextmanager
 def _cache_lock(progress: Progress, timeout: float) -> Iterator[None]:
     """Serialise builds: two CI jobs sharing a cache must not write the same directory."""
@@ -142,23 +178,32 @@ def _cache_lock(progress: Progress, timeout: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_all(progress: Progress, *, nice: int = 10, lock_timeout: float = 7200) -> Binaries:
-    """Build whatever the cache lacks, then return every binary's path.
+def build_all(
+    progress: Progress,
+    *,
+    nice: int = 10,
+    lock_timeout: float = 7200,
+    with_prometheus: bool = True,
+) -> Binaries:
+    """Build whatever the cache lacks, then return the control plane's binaries.
 
     A complete cache returns at once without needing a Go toolchain. `lock_timeout` bounds the
     wait for a concurrent build of the same cache (a cold build takes tens of minutes).
+    `with_prometheus` also builds Prometheus for the tests (find_prometheus() gives its path).
     """
-    cached = find_built()
-    if cached is not None:
-        return cached
+    builders: list[tuple[_Component, _Builder]] = [
+        (_ETCD, _build_etcd),
+        (_KUBERNETES, _build_kubernetes),
+        (_KWOK, _build_kwok),
+    ]
+    if with_prometheus:
+        builders.append((_PROMETHEUS, _build_prometheus))
+    goos, goarch = _host_platform()
+    if all(_is_complete(component, goos, goarch) for component, _ in builders):
+        return require_built()
     with _cache_lock(progress, lock_timeout):
-        goos, goarch = _host_platform()
         toolchain: GoToolchain | None = None
-        for component, builder in (
-            (_ETCD, _build_etcd),
-            (_KUBERNETES, _build_kubernetes),
-            (_KWOK, _build_kwok),
-        ):
+        for component, builder in builders:
             if _is_complete(component, goos, goarch):
                 progress(
                     f"{component.name} {component.version}: cached in {component.directory(goos, goarch)}"
@@ -189,7 +234,7 @@ def _write_record(
         "component": component.name,
         "version": component.version,
         "go": toolchain.version_text,
-        "recipe": versions.RECIPE,
+        "recipe": component.recipe,
         "build_seconds": round(seconds, 1),
     }
     scratch = directory / (_RECORD + ".tmp")
@@ -327,6 +372,58 @@ def _build_kwok(toolchain: GoToolchain, directory: Path, progress: Progress, nic
         (release.source_dir / name).read_text(encoding="utf-8").strip() for name in KWOK_STAGE_FILES
     ]
     (directory / "kwok-stages.yaml").write_text("\n---\n".join(documents) + "\n", encoding="utf-8")
+
+
+def _build_prometheus(
+    toolchain: GoToolchain, directory: Path, progress: Progress, nice: int
+) -> None:
+    src = directory / "src"
+    release = gomod.fetch(
+        toolchain, "github.com/prometheus/prometheus", versions.PROMETHEUS, workdir=src
+    )
+    require_go(toolchain, release.go_version, why=f"prometheus {release.version}")
+    # `go install module@version` refuses a go.mod with replace directives; v0.316.0 has none.
+    # Should a later release add some, build it through a wrapper module like etcd and Kubernetes.
+    if release.gomod.get("Replace"):
+        raise GoCommandFailed(
+            f"github.com/prometheus/prometheus {release.version} go.mod has replace directives, "
+            "which `go install module@version` refuses: build it through a wrapper module "
+            "(see k8s_go_mod.tmpl and gomod.py)"
+        )
+    # The module is v0.3XY.Z, the program calls itself 3.XY.Z (the release's VERSION file).
+    program_version = (release.source_dir / "VERSION").read_text(encoding="utf-8").strip()
+    stamps = {
+        "Version": program_version,
+        "Revision": release.version,
+        "Branch": "HEAD",
+        "BuildUser": "ragops-devcluster",
+    }
+    ldflags = ["-s", "-w"] + [
+        f"-X github.com/prometheus/common/version.{key}={value}" for key, value in stamps.items()
+    ]
+    label = f"prometheus {release.version}"
+    progress(
+        f"{label}: compiling Prometheus {program_version} with tags {','.join(PROMETHEUS_TAGS)} "
+        "(cold: about 8 minutes on 2 cores)"
+    )
+    run_go(
+        toolchain,
+        [
+            "install",
+            "-v",
+            "-trimpath",
+            "-tags",
+            ",".join(PROMETHEUS_TAGS),
+            "-ldflags",
+            " ".join(ldflags),
+            f"{PROMETHEUS_PACKAGE}@{release.version}",
+        ],
+        cwd=src,
+        env=build_env({"GOBIN": str(directory / "bin")}),
+        nice=nice,
+        on_line=_package_counter(label, progress),
+    )
+    _check_version(directory / "bin/prometheus", f"version {program_version}")
 
 
 def _check_version(binary: Path, expected: str) -> None:

@@ -40,12 +40,13 @@ def _fail(exc: DevClusterError) -> typer.Exit:
 
 @app.command("build")
 def build_command(nice: NiceOption = 10) -> None:
-    """Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (cached by version)."""
+    """Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok and the tests' prometheus (cached by version)."""
     try:
         binaries = build.build_all(_progress, nice=nice)
+        prometheus = build.require_prometheus()
     except DevClusterError as exc:
         raise _fail(exc) from exc
-    for name, path in binaries.items():
+    for name, path in [*binaries.items(), ("prometheus", prometheus)]:
         typer.echo(f"{name}\t{path}")
 
 
@@ -60,7 +61,8 @@ def up_command(
     """Start the control plane in the background and print the KUBECONFIG export line."""
     target = directory or default_cluster_dir()
     try:
-        binaries = build.build_all(_progress, nice=nice)
+        # Prometheus is for tests; starting a cluster does not wait for it to compile.
+        binaries = build.build_all(_progress, nice=nice, with_prometheus=False)
         started = cluster.up(target, binaries, _progress, nodes=nodes)
     except DevClusterError as exc:
         raise _fail(exc) from exc

@@ -9,11 +9,17 @@ KUBERNETES: Final = "v1.37.2"
 # The issue pins etcd 3.6.x: the newest patch of the series Kubernetes 1.3x is tested against.
 ETCD: Final = "v3.6.16"
 KWOK: Final = "v0.8.0"
-# The oldest Go whose toolchain satisfies every pinned release's go.mod `go` line.
+# Prometheus publishes its Go module as v0.3XY.Z for release v3.XY.Z: this is Prometheus 3.16.0.
+# It is not part of the cluster: tests query it (the blue/green rollout gate's metrics).
+PROMETHEUS: Final = "v0.316.0"
+# The oldest Go whose toolchain satisfies the cluster's releases' go.mod `go` lines. Prometheus
+# v0.316.0 asks for 1.26.7; that is checked when it is built, so `up` still works on 1.26.0.
 MIN_GO: Final = "1.26.0"
 
 # Bump when build flags or the cache layout change, so existing caches are rebuilt instead of reused.
 RECIPE: Final = 1
+# Prometheus's own recipe number: changing how it is built must not rebuild Kubernetes.
+PROMETHEUS_RECIPE: Final = 1
 
 
 def staging_version(kubernetes_version: str) -> str:

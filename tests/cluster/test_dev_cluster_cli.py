@@ -52,6 +52,7 @@ def test_cached_build_is_instant(built: build.Binaries) -> None:
     assert result.returncode == 0, result.stderr
     listed = dict(line.split("\t") for line in result.stdout.splitlines())
     assert listed["kube-apiserver"] == str(built.kube_apiserver)
+    assert listed["prometheus"] == str(build.require_prometheus())
     assert set(listed) == {
         "etcd",
         "kube-apiserver",
@@ -60,6 +61,7 @@ def test_cached_build_is_instant(built: build.Binaries) -> None:
         "kubectl",
         "kwok",
         "kwok-stages",
+        "prometheus",
     }
     assert elapsed < 10, f"a cached build took {elapsed:.1f}s"
 

@@ -49,9 +49,9 @@ class JwksServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def token(self, tenant: str | None, *, issuer: str = ISSUER, client_id: str = CLIENT_ID,
-              expires_in: int = 300, signer: Any = None) -> str:
+              expires_in: int = 300, signer: Any = None, subject: str | None = None) -> str:
         claims: dict[str, Any] = {"iss": issuer, "client_id": client_id, "exp": int(time.time()) + expires_in,
-                                  "sub": f"user-of-{tenant}", "token_use": "access"}
+                                  "sub": subject or f"user-of-{tenant}", "token_use": "access"}
         if tenant is not None:
             claims["custom:tenant"] = tenant
         return jwt.encode(claims, signer or self.private_key, algorithm="RS256", headers={"kid": KEY_ID})

@@ -19,6 +19,7 @@ from fastapi.telemetry import TelemetryConfig
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
 from ragops_api.openai_compat import build_openai_router
+from ragops_api.rate_limiting import RateLimitMiddleware
 from ragops_api.routes import build_router
 from ragops_api.static_ui import mount_chat_ui
 from ragops_api.tenancy import JwtSettings, TenantResolver
@@ -31,7 +32,12 @@ from ragops_core.errors import (
 )
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
-from ragops_core.wiring import Adapters, build_document_service, build_query_service
+from ragops_core.wiring import (
+    Adapters,
+    build_document_service,
+    build_query_service,
+    build_rate_limiter,
+)
 from ragops_worker.loop import IngestionWorker
 
 log = logging.getLogger(__name__)
@@ -75,6 +81,7 @@ def create_app(
     close_adapters: bool = True,
 ) -> FastAPI:
     metrics = metrics or Metrics()
+    rate_limiter = build_rate_limiter(settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +99,7 @@ def create_app(
                     await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
                 except TimeoutError:
                     log.warning("Stopped ingestion mid-document; it will be retried on next start")
+            await rate_limiter.close()
             if close_adapters:
                 await adapters.close()
 
@@ -132,5 +140,7 @@ def create_app(
         mount_chat_ui(app, ui_dir)  # after the API routes: its GET catch-all must come last
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=app.state.query, tenants=app.state.tenants)
+    # Outside the fast path, so cached answers are limited too; inside metrics, which count the 429s.
+    app.add_middleware(RateLimitMiddleware, limiter=rate_limiter, tenants=app.state.tenants, router=app.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics, traced=adapters.tracing is not None)
     return app

@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragops_api.schemas import AskRequest
@@ -66,7 +65,7 @@ class CachedAnswerMiddleware:
         except (ValueError, ValidationError):
             return None
         try:
-            tenant = await self._tenants.resolve(Headers(scope=scope))
+            tenant = (await self._tenants.caller_of(scope)).tenant
         except AuthenticationError:
             return None  # the route answers 401, with the same message
 

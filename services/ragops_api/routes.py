@@ -57,7 +57,7 @@ async def _metrics(request: Request) -> Metrics:
 
 
 async def tenant_of_request(request: Request) -> str:
-    return await request.app.state.tenants.resolve(request.headers)  # type: ignore[no-any-return]
+    return (await request.app.state.tenants.caller_of(request.scope)).tenant  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

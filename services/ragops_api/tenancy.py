@@ -6,6 +6,13 @@ production), every request must carry `Authorization: Bearer <JWT>` signed by on
 of the published keys, issued by the configured issuer for the configured
 audience, and the tenant is read from a claim of the token. Routes and the
 cached-answer fast path both ask this one resolver, so they cannot disagree.
+
+The caller is also a user, for the per-user rate limit: the token's `sub` (a
+Cognito user's stable id) with authentication; without it, the client address
+(as the ASGI server reports it: behind a proxy, uvicorn's FORWARDED_ALLOW_IPS
+decides whether that is the proxy's or the caller's). A request's caller is
+resolved once and remembered in its ASGI scope, so the rate limit, the fast path
+and the route do not verify the same token three times.
 """
 
 from __future__ import annotations
@@ -16,9 +23,20 @@ from typing import Any
 
 import anyio
 import jwt
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from ragops_core import request_context
 from ragops_core.errors import AuthenticationError
+
+# Where a request's resolved caller (or its authentication error) is kept in the ASGI scope.
+_CALLER_KEY = "ragops.caller"
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: str
+    user: str
 
 
 @dataclass(frozen=True)
@@ -40,11 +58,26 @@ class TenantResolver:
     def requires_token(self) -> bool:
         return self._jwt is not None
 
-    async def resolve(self, headers: Mapping[str, str]) -> str:
-        """The caller's tenant; raises `AuthenticationError` when a valid token is required and missing."""
+    async def caller_of(self, scope: Scope) -> Caller:
+        """`caller` of an ASGI request, resolved once per request (its error too)."""
+        found: Caller | AuthenticationError | None = scope.get(_CALLER_KEY)
+        if found is None:
+            client = scope.get("client")
+            try:
+                found = await self.caller(Headers(scope=scope), client=client[0] if client else "")
+            except AuthenticationError as exc:
+                found = exc
+            scope[_CALLER_KEY] = found
+            if isinstance(found, Caller):
+                request_context.identify(found.tenant, found.user)  # on log lines, spans, active users
+        if isinstance(found, AuthenticationError):
+            raise found
+        return found
+
+    async def caller(self, headers: Mapping[str, str], *, client: str) -> Caller:
+        """Tenant and user; raises `AuthenticationError` when a valid token is required and missing."""
         if self._jwt is None or self._keys is None:
-            request_context.identify(self._default)  # on log lines and spans
-            return self._default
+            return Caller(self._default, client)
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("a bearer token is required (Authorization: Bearer <JWT>)")
@@ -53,8 +86,7 @@ class TenantResolver:
         if not isinstance(tenant, str) or not tenant:
             raise AuthenticationError(f"the token has no {self._jwt.tenant_claim!r} claim naming the tenant")
         user = claims.get("sub")
-        request_context.identify(tenant, user if isinstance(user, str) else "")  # logs, spans, active users
-        return tenant
+        return Caller(tenant, user if isinstance(user, str) and user else client)
 
     def _verify(self, token: str) -> dict[str, Any]:
         assert self._jwt is not None and self._keys is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ragops_cli.render import print_answer, print_job
 
 POLL_SECONDS = 0.5
+RATE_LIMIT_RETRIES = 10
+RATE_LIMIT_MAX_WAIT_SECONDS = 60.0
 
 
 class ServerError(Exception):
@@ -30,9 +32,40 @@ def _check(response: httpx.Response) -> Any:
     raise ServerError(f"{response.status_code}: {detail}")
 
 
+class WaitOnRateLimit(httpx.BaseTransport):
+    """Waits out the server's per-user rate limit (429, as long as Retry-After says) and asks again,
+    so a long `ingest` of many files slows down instead of failing. Uploads are sent again whole
+    (httpx rewinds the file)."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._inner = inner or httpx.HTTPTransport()
+        self._sleep = sleep
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(RATE_LIMIT_RETRIES):
+            response = self._inner.handle_request(request)
+            if response.status_code != 429:
+                return response
+            response.close()
+            self._sleep(_retry_after(response))
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), RATE_LIMIT_MAX_WAIT_SECONDS)
+
+
 def ingest(url: str, files: Sequence[Path], console: Console, *, timeout_seconds: float = 3600) -> int:
     failed = 0
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=60, transport=WaitOnRateLimit()) as client:
         jobs: dict[str, str] = {}
         for path in files:
             try:
@@ -69,5 +102,5 @@ def ask(url: str, question: str, top_k: int | None, console: Console) -> None:
     payload: dict[str, Any] = {"query": question}
     if top_k:
         payload["top_k"] = top_k
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with httpx.Client(base_url=url, timeout=120, transport=WaitOnRateLimit()) as client:
         print_answer(console, _check(client.post("/api/ask", json=payload)))

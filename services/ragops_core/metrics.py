@@ -38,6 +38,14 @@ class Metrics:
             "ragops_cache_bypass_total", "Cache calls skipped or failed because the cache was unavailable.",
             ["operation"], registry=r,
         )
+        self.rate_limited = Counter(
+            "ragops_rate_limited_total", "Requests refused with 429 by the per-user rate limit, by limit "
+            "(questions, other).", ["limit"], registry=r,
+        )
+        self.rate_limit_bypass = Counter(
+            "ragops_rate_limit_bypass_total", "Requests let through unchecked because the rate limit's Redis "
+            "was unavailable.", registry=r,
+        )
         self.search_latency = Histogram(
             "ragops_search_duration_seconds", "Vector store search latency.", ["mode"], buckets=LATENCY_BUCKETS, registry=r
         )

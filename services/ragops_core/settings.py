@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     auth_audience: str | None = Field(None, description="Required `aud` (ID tokens) or `client_id` (access tokens).")
     auth_tenant_claim: str = Field("custom:tenant", description="Claim that names the caller's tenant.")
 
+    # Per-user rate limits, in the notation of the `limits` library: "60/minute", "5 per 10 seconds", and
+    # several joined by ";" ("10/second;60/minute": a burst cap under the per-minute rate). "0": no limit.
+    rate_limit_questions: str = Field(
+        "60/minute",
+        description="Questions (POST /api/ask, /api/ask/stream, /v1/chat/completions) each user may ask; "
+        "429 with Retry-After beyond it. Counted in Redis with RAGOPS_REDIS_URL (shared by every API replica).",
+    )
+    rate_limit_other: str = Field(
+        "3000/minute",
+        description="Every other /api request of each user (uploads, job polling, documents, feedback).",
+    )
+
     ui_oidc_domain: str | None = Field(
         None,
         description="Cognito hosted UI domain the chat page signs in through (https://NAME.auth.REGION."
@@ -167,6 +179,14 @@ class Settings(BaseSettings):
         if url and not url.startswith(("redis://", "rediss://")):
             raise ValueError("RAGOPS_CATALOG_URL must be a redis:// or rediss:// URL")
         return url or None
+
+    @field_validator("rate_limit_questions", "rate_limit_other")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from ragops_core.rate_limits import parse_rates  # the `limits` notation, checked at startup
+
+        parse_rates(value)
+        return value.strip()
 
     @field_validator("ui_oidc_domain")
     @classmethod

@@ -42,6 +42,7 @@ from ragops_core.ports import (
     VectorStore,
 )
 from ragops_core.query import QueryOptions, QueryService
+from ragops_core.rate_limits import OTHER, QUESTIONS, RateLimiter, parse_rates, redis_storage
 from ragops_core.settings import Settings
 from ragops_core.traced import (
     TracedCache,
@@ -229,3 +230,12 @@ def build_document_service(settings: Settings, adapters: Adapters) -> DocumentSe
         objects=a.objects, queue=a.queue, jobs=a.jobs, documents=a.documents, store=a.store, cache=a.cache,
         max_upload_bytes=settings.max_upload_bytes,
     )
+
+
+def build_rate_limiter(settings: Settings, metrics: Metrics) -> RateLimiter:
+    """Per-user limits of the API: in Redis when it is configured (shared by replicas), else in process."""
+    rates = {QUESTIONS: parse_rates(settings.rate_limit_questions), OTHER: parse_rates(settings.rate_limit_other)}
+    if settings.redis_url and any(rates.values()):
+        storage, close = redis_storage(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
+        return RateLimiter(rates, storage=storage, metrics=metrics, on_close=close)
+    return RateLimiter(rates, storage=None, metrics=metrics)

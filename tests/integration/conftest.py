@@ -29,7 +29,7 @@ def make_client(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> Iterator[AppFac
     clients: list[TestClient] = []
 
     def factory(**overrides: Any) -> TestClient:
-        settings = Settings(data_dir=tmp_path / "data", **overrides)
+        settings = Settings(**{"data_dir": tmp_path / "data", **overrides})
         metrics = Metrics()
         adapters = build_adapters(settings, metrics=metrics, embedder=embedder)
         app = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))

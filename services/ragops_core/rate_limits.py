@@ -1,0 +1,151 @@
+"""Per-user rate limits, shared by every API replica through Redis.
+
+The counting is the `limits` library's (the engine of slowapi and Flask-Limiter),
+not ours: its sliding window counter keeps two counters per user and limit, this
+window's and the previous one's weighted by how much of it the sliding window still
+covers. Unlike a fixed window it allows no burst of twice the limit across a window
+boundary, and unlike a moving window (one timestamp per request) it needs O(1)
+memory per user. On Redis each check is one Lua script (one round trip) run by
+redis-py's asyncio client (`implementation="redispy"`, so no second Redis client
+library), and Redis' own key expiry is the clock, so replicas with skewed clocks
+still agree. Without Redis the counters live in the process.
+
+Redis is not allowed to stop questions: a rate limit protects the service, it is not
+worth an outage. Its client makes no retries and has the cache's short timeouts
+(`RAGOPS_REDIS_TIMEOUT_SECONDS`); a failed check lets the request through, and for a
+second after it checks are skipped (every request let through), as the Redis cache
+does. Each outage is logged once when it starts and once when it ends, and every
+request let through unchecked is counted in `ragops_rate_limit_bypass_total`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from urllib.parse import quote
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+from redis.asyncio import ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from ragops_core.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+QUESTIONS = "questions"
+OTHER = "other"
+DISABLED = frozenset({"", "0", "off", "none"})
+_KEY_PREFIX = "ragops:ratelimit"
+_FAILURES = (RedisError, OSError, StorageError)
+
+
+def parse_rates(value: str) -> list[RateLimitItem]:
+    """The limits of a setting ("60/minute", "10/second;60/minute"); empty for "0" (no limit).
+
+    Raises ValueError, naming the notation, for anything else.
+    """
+    if value.strip().lower() in DISABLED:
+        return []
+    try:
+        return parse_many(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a rate limit: write it like '60/minute', '5 per 10 seconds' or "
+                         "'10/second;60/minute' (several, all enforced), or 0 for no limit") from exc
+
+
+def redis_storage(url: str, *, timeout_seconds: float) -> tuple[RedisStorage, Callable[[], Awaitable[None]]]:
+    """Counters in Redis, and how to close its connections.
+
+    No retry (a failed check is let through at once) and the cache's short timeouts.
+    """
+    pool = ConnectionPool.from_url(
+        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),
+    )
+    # limits documents `connection_pool` but types its pass-through options as scalars.
+    storage = RedisStorage(f"async+{url}", implementation="redispy", key_prefix=_KEY_PREFIX,
+                           connection_pool=pool)  # type: ignore[arg-type]
+    return storage, pool.aclose
+
+
+class RateLimiter:
+    """`check` one request of a user against the limits of its kind (questions, other)."""
+
+    def __init__(
+        self,
+        rates: Mapping[str, Sequence[RateLimitItem]],
+        *,
+        storage: Storage | None,
+        metrics: Metrics,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+        retry_after_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rates = {kind: list(items) for kind, items in rates.items() if items}
+        self._storage = storage or MemoryStorage()
+        self._strategy = SlidingWindowCounterRateLimiter(self._storage)
+        self._metrics = metrics
+        self._on_close = on_close
+        self._retry_after = retry_after_seconds
+        self._clock = clock
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+
+    def limits(self, kind: str) -> bool:
+        """Whether requests of this kind are limited at all."""
+        return kind in self._rates
+
+    async def check(self, kind: str, tenant: str, user: str) -> int | None:
+        """Count one request; None when it may go on, else the whole seconds after which to retry (>= 1).
+
+        Several limits of a kind are all counted, in order, until one refuses.
+        """
+        items = self._rates.get(kind)
+        if not items:
+            return None
+        if self._down_since is not None and self._clock() < self._retry_at:
+            self._metrics.rate_limit_bypass.inc()
+            return None
+        # Escaped so that no tenant/user pair can be spelled as another ("a/b" + "c" vs "a" + "b/c").
+        identity = (kind, quote(tenant, safe=""), quote(user, safe=""))
+        try:
+            for item in items:
+                if not await self._strategy.hit(item, *identity):
+                    stats = await self._strategy.get_window_stats(item, *identity)
+                    self._recovered()
+                    self._metrics.rate_limited.labels(kind).inc()
+                    return max(1, math.ceil(stats.reset_time - time.time()))
+        except _FAILURES as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        return None
+
+    def describe(self, kind: str) -> str:
+        """The limits of a kind in words: "60 per 1 minute"."""
+        return "; ".join(str(item) for item in self._rates.get(kind, ()))
+
+    async def close(self) -> None:
+        if self._on_close is not None:
+            await self._on_close()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._metrics.rate_limit_bypass.inc()
+        now = self._clock()
+        if self._down_since is None:
+            self._down_since = now
+            log.warning("Redis unavailable; rate limits not enforced", extra={"error": repr(exc)})
+        self._retry_at = now + self._retry_after
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            log.warning("Redis available again; rate limits enforced",
+                        extra={"outage_seconds": round(self._clock() - self._down_since, 1)})
+            self._down_since = None

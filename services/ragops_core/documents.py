@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -11,7 +12,7 @@ from pathlib import PurePath
 from ragops_core import cache_keys, request_context
 from ragops_core.domain import IngestMessage, Job, JobState, document_id_for
 from ragops_core.errors import DocumentTooLargeError, NotFoundError, UnsupportedDocumentError
-from ragops_core.filetypes import check_supported
+from ragops_core.filetypes import check_page_count, check_supported, declared_page_count, is_text
 from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class DocumentService:
         store: VectorStore,
         cache: Cache,
         max_upload_bytes: int,
+        max_upload_pages: int | None = None,
     ) -> None:
         self._objects = objects
         self._queue = queue
@@ -51,6 +53,7 @@ class DocumentService:
         self._store = store
         self._cache = cache
         self._max_bytes = max_upload_bytes
+        self._max_pages = max_upload_pages
 
     async def submit(self, tenant: str, filename: str, data: bytes, *, user: str = "") -> Submitted:
         """Store the bytes, record a queued job and enqueue it; the worker does the rest."""
@@ -64,6 +67,11 @@ class DocumentService:
         if not data:
             raise UnsupportedDocumentError(f"{name!r} is empty")
         check_supported(name, data[:4096])
+        if self._max_pages is not None and not is_text(name):
+            # In a thread: opening a large PDF parses its cross-reference table.
+            pages = await asyncio.to_thread(declared_page_count, data)
+            if pages is not None:
+                check_page_count(name, pages, self._max_pages)
         document_id = document_id_for(tenant, name)
         job_id = str(uuid.uuid4())
         key = object_key(tenant, document_id)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import PurePath
 
-from ragops_core.errors import UnsupportedDocumentError
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError, PdfStreamError
+from pypdf.generic import DictionaryObject
+
+from ragops_core.errors import DocumentTooLargeError, UnsupportedDocumentError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 SUPPORTED_SUFFIXES = frozenset({".pdf"}) | TEXT_SUFFIXES
@@ -24,3 +29,27 @@ def check_supported(filename: str, head: bytes) -> None:
         raise UnsupportedDocumentError(f"{filename!r} looks binary, not like text")
     if suffix == ".pdf" and not head.lstrip()[:5].startswith(b"%PDF"):
         raise UnsupportedDocumentError(f"{filename!r} is not a PDF file (it does not start with %PDF)")
+
+
+def check_page_count(filename: str, pages: int, max_pages: int) -> None:
+    """Raise `DocumentTooLargeError` for a document of more than `max_pages` pages."""
+    if pages > max_pages:
+        raise DocumentTooLargeError(
+            f"{filename!r} has {pages:,} pages; the limit is {max_pages:,} pages (RAGOPS_MAX_UPLOAD_PAGES)"
+        )
+
+
+def declared_page_count(data: bytes) -> int | None:
+    """The page count a PDF declares (its page tree's /Count), read without touching any page.
+
+    Opening the file costs a parse of its cross-reference table; the count itself is
+    one lookup. None when the file does not say so plainly (damaged, or encrypted with
+    a password): the worker counts the pages it really reads, and fails the job with
+    the reason, whatever the upload let through.
+    """
+    try:
+        tree = PdfReader(io.BytesIO(data)).root_object["/Pages"]
+        count = tree["/Count"] if isinstance(tree, DictionaryObject) else None
+    except (PdfReadError, PdfStreamError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        return None
+    return count if isinstance(count, int) and count >= 0 else None

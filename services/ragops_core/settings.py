@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     )
 
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
+    max_upload_pages: int = Field(
+        2000, ge=1, description="Most pages of an accepted PDF (refused at upload, and by the worker)."
+    )
     job_visibility_seconds: int = Field(300, ge=10, description="How long a job may run before it is retried.")
     job_max_attempts: int = Field(3, ge=1, description="Attempts before a document's job is marked failed.")
     worker_grace_seconds: float = Field(

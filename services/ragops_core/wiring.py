@@ -228,7 +228,7 @@ def build_document_service(settings: Settings, adapters: Adapters) -> DocumentSe
     a = adapters
     return DocumentService(
         objects=a.objects, queue=a.queue, jobs=a.jobs, documents=a.documents, store=a.store, cache=a.cache,
-        max_upload_bytes=settings.max_upload_bytes,
+        max_upload_bytes=settings.max_upload_bytes, max_upload_pages=settings.max_upload_pages,
     )
 
 

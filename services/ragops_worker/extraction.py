@@ -17,7 +17,7 @@ from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
 
 from ragops_core.domain import Page
 from ragops_core.errors import ExtractionError
-from ragops_core.filetypes import check_supported, is_text
+from ragops_core.filetypes import check_page_count, check_supported, is_text
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,13 @@ class PageStream:
     pages: Iterator[Page | None]
 
 
-def open_pages(filename: str, data: bytes) -> PageStream:
-    """Open `data` for page-by-page extraction; raises `ExtractionError` if it cannot be opened."""
+def open_pages(filename: str, data: bytes, *, max_pages: int | None = None) -> PageStream:
+    """Open `data` for page-by-page extraction; raises `ExtractionError` if it cannot be opened.
+
+    A PDF of more than `max_pages` pages raises `DocumentTooLargeError` before any page is
+    read: the upload only checks the count a PDF declares, and files dropped into the
+    bucket are not uploaded at all.
+    """
     check_supported(filename, data[:4096])
     if is_text(filename):
         text = data.decode("utf-8", errors="replace")
@@ -52,6 +57,8 @@ def open_pages(filename: str, data: bytes) -> PageStream:
         return PageStream(total_pages=1, pages=iter([Page(number=1, text=text)]))
     reader = _open_pdf(data)
     total = _page_count(reader)
+    if max_pages is not None:
+        check_page_count(filename, total, max_pages)
     return PageStream(total_pages=total, pages=(_pdf_page(reader, n, filename) for n in range(1, total + 1)))
 
 

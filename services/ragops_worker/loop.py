@@ -29,7 +29,12 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from ragops_core import request_context
 from ragops_core.documents import REQUEST_ID_KEY
 from ragops_core.domain import MALFORMED, IngestMessage, JobState
-from ragops_core.errors import ExtractionError, NotFoundError, UnsupportedDocumentError
+from ragops_core.errors import (
+    DocumentTooLargeError,
+    ExtractionError,
+    NotFoundError,
+    UnsupportedDocumentError,
+)
 from ragops_core.metrics import Metrics
 from ragops_core.ports import JobStore, Queue, QueueMessage, VectorStore
 from ragops_core.request_context import RequestContext
@@ -39,7 +44,7 @@ from ragops_worker.pipeline import IngestionPipeline, Progress
 
 log = logging.getLogger(__name__)
 
-PERMANENT = (ExtractionError, UnsupportedDocumentError, NotFoundError)
+PERMANENT = (ExtractionError, UnsupportedDocumentError, DocumentTooLargeError, NotFoundError)
 _MAX_BACKOFF_SECONDS = 60
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ class PipelineOptions:
     chunk_words: int = 500
     overlap_words: int = 50
     batch_size: int = 16
+    max_pages: int | None = None
 
 
 class IngestionPipeline:
@@ -69,7 +71,9 @@ class IngestionPipeline:
         await self._jobs.update(message.job_id, state=JobState.PROCESSING, progress=progress)
         data = await self._objects.get(message.object_key)
         extracting = time.time_ns()
-        stream = await anyio.to_thread.run_sync(open_pages, message.filename, data)
+        stream = await anyio.to_thread.run_sync(
+            functools.partial(open_pages, message.filename, data, max_pages=self._options.max_pages)
+        )
         progress["pages_total"] = stream.total_pages
         chunker = Chunker(chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words)
         pending: list[Chunk] = []

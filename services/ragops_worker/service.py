@@ -15,7 +15,7 @@ def build_pipeline(settings: Settings, adapters: Adapters, metrics: Metrics) -> 
         objects=a.objects, embedder=a.embedder, store=a.store, jobs=a.jobs, documents=a.documents, cache=a.cache,
         metrics=metrics, tracer=adapters.tracing.tracer if adapters.tracing else None,
         options=PipelineOptions(chunk_words=settings.chunk_words, overlap_words=settings.overlap_words,
-                                batch_size=settings.embed_batch_size),
+                                batch_size=settings.embed_batch_size, max_pages=settings.max_upload_pages),
     )
 
 

@@ -95,12 +95,12 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: str | None = Field(None, description="Qdrant API key.")
     qdrant_prefer_grpc: bool = Field(False, description="Talk gRPC (port 6334) instead of REST.")
-    qdrant_collection: str = Field("ragops", description="Alias the API reads; collections are `{alias}-{version}`.")
+    qdrant_collection: str = Field("ragops", description="Collections are `{name}-{version}`; the alias `{name}` names the one served.")
     qdrant_shards: int = Field(1, ge=1, description="Shards of a new Qdrant collection (server only; fixed once created).")
     qdrant_replication_factor: int = Field(
         1, ge=1, description="Copies of each shard on different Qdrant peers (server only; at most the peer count)."
     )
-    index_version: str = Field("v1", description="Version of the collection written; a re-embed uses a new one.")
+    index_version: str = Field("v1", description="Index version read and written; each embedding model has its own.")
 
     openai_api_key: SecretStr | None = Field(
         None, validation_alias="OPENAI_API_KEY",

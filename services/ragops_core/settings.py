@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAGOPS_", env_file=".env", extra="ignore")
+    # "null" unsets an optional setting: the operator's Jobs override a ConfigMap value with it.
+    model_config = SettingsConfigDict(env_prefix="RAGOPS_", env_file=".env", extra="ignore", env_parse_none_str="null")
 
     data_dir: Path = Field(Path(".ragops"), description="Where the embedded adapters keep all state.")
     tenant: str = Field("default", description="Tenant of requests when no authentication is configured.")

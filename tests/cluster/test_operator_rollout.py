@@ -5,16 +5,32 @@ selects a color with ready pods."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes.dynamic.exceptions import NotFoundError
+from prometheus_client import Counter, Histogram
 
 from cluster_support import Kube, Obj, Waits, conditions
 from operator_support import RAGD, ragdeployment, wait_ready
+from prometheus_support import (
+    Exporter,
+    Prometheus,
+    running_exporter,
+    running_prometheus,
+    steady_traffic,
+)
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
+from ragops_operator.builders.labels import Owner
+from ragops_operator.builders.monitoring import Jobs
+from ragops_operator.prometheus import color_queries
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 
@@ -159,3 +175,115 @@ def test_manual_promotion_and_abort(kube: Kube, kubectl: Kubectl, waits: Waits, 
     obj: Obj = kube.get(*RAGD, "rag", namespace)
     assert obj["status"]["api"]["activeColor"] == "green" and obj["status"]["api"]["activeImage"] == "ragops/ragops:v2"
     assert traffic.seen == ["blue", "green"]
+
+
+# The gate's thresholds from a real Prometheus ------------------------------------------------
+# kwok's API pods serve nothing, so each color's series come from an exporter in the test,
+# scraped with the labels the API's ServiceMonitor gives real pods (job, namespace, color).
+
+WATCHED = {"observeSeconds": 60, "retireDelaySeconds": 1, "progressDeadlineSeconds": 20,
+           "analysisWindowSeconds": 10, "analysisIntervalSeconds": 5}
+
+
+@dataclass
+class ColorTraffic:
+    """What one color's API pods report: requests by status and their latency."""
+
+    exporter: Exporter
+    error_share: float = 0.0
+    latency_seconds: float = 0.05
+
+    def __post_init__(self) -> None:
+        registry = self.exporter.registry
+        self.requests = Counter("ragops_http_requests", "Requests.", ["method", "route", "status"], registry=registry)
+        self.latency = Histogram("ragops_http_request_duration_seconds", "Latency.", ["method", "route"],
+                                 buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10), registry=registry)
+        self._served = 0
+
+    def step(self) -> None:
+        self._served += 1
+        # Spread evenly, so any window holds about error_share of failures.
+        failed = int(self._served * self.error_share) != int((self._served - 1) * self.error_share)
+        self.requests.labels("POST", "/api/ask", "500" if failed else "200").inc()
+        self.latency.labels("POST", "/api/ask").observe(self.latency_seconds)
+
+
+@contextmanager
+def _api_metrics(tmp_path: Path, namespace: str) -> Iterator[tuple[Prometheus, dict[str, ColorTraffic]]]:
+    with running_exporter() as blue, running_exporter() as green:
+        colors = {"blue": ColorTraffic(blue), "green": ColorTraffic(green)}
+        targets = [e.target(namespace=namespace, ragops_dev_color=c) for c, e in (("blue", blue), ("green", green))]
+        with running_prometheus(tmp_path, targets, job="rag-api") as prometheus, steady_traffic(
+            [blue, green], lambda: [t.step() for t in colors.values()], per_second=20
+        ):
+            yield prometheus, colors
+
+
+def _gate_sees(prometheus: Prometheus, namespace: str, color: str, *, error_rate: bool = False, p95: float | None = None) -> None:
+    """Wait until the operator's own queries would see what the test set up."""
+    queries = color_queries(Jobs.of(Owner("rag", namespace, "")), color, WATCHED["analysisWindowSeconds"])  # type: ignore[arg-type]
+    if error_rate:
+        prometheus.wait_for(queries.error_rate_percent, until=lambda r: bool(r) and r[0].value > 5, timeout=30)
+    if p95 is not None:
+        prometheus.wait_for(queries.p95_seconds, until=lambda r: bool(r) and r[0].value > p95, timeout=30)
+
+
+def _start_watched(kube: Kube, waits: Waits, namespace: str, url: str) -> Traffic:
+    spec = {"api": {"replicas": {"min": 2, "max": 4}, "rollout": WATCHED}, "monitoring": {"prometheusUrl": url}}
+    kube.create(ragdeployment("rag", namespace, **spec), namespace)
+    wait_ready(waits, namespace, "rag")
+    traffic = Traffic(kube, namespace, "rag")
+    assert traffic.check() == "blue"
+    return traffic
+
+
+def test_a_preview_over_the_error_rate_threshold_is_never_promoted(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
+) -> None:
+    with _api_metrics(tmp_path, namespace) as (prometheus, colors):
+        colors["green"].error_share = 0.4
+        _gate_sees(prometheus, namespace, "green", error_rate=True)
+        traffic = _start_watched(kube, waits, namespace, prometheus.url)
+        _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:erroring"}})
+
+        def held_back_by_the_error_rate() -> str | None:
+            state = _rollout(kube, namespace, "rag")
+            green = kube.get("apps/v1", "Deployment", "rag-api-green", namespace) if _deployment_exists(kube, namespace, "rag-api-green") else {}
+            ready = (green.get("status") or {}).get("readyReplicas") == 2
+            if state.get("phase") == "Progressing" and ready and "error rate" in str(state.get("message")):
+                return None
+            return f"phase={state.get('phase')} green ready={ready} {state.get('message')}"
+
+        _until(waits, traffic, held_back_by_the_error_rate, what="every green pod ready, the switch held by the error rate")
+        _until(waits, traffic, _phase_is(kube, namespace, "rag", "Aborted", "PreviewNotHealthy"), what="rollout aborted", timeout=60)
+        message = _rollout(kube, namespace, "rag")["message"]
+        found = re.search(r"error rate ([0-9.]+)% over 5%", message)
+        assert found is not None and 35 <= float(found.group(1)) <= 45, message
+        assert traffic.seen == ["blue"], "the Service never selected the erroring color"
+
+
+def test_latency_over_the_threshold_while_observed_rolls_back(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
+) -> None:
+    with _api_metrics(tmp_path, namespace) as (prometheus, colors):
+        prometheus.wait_for_targets_up()
+        traffic = _start_watched(kube, waits, namespace, prometheus.url)
+        _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:slow"}})
+        _until(waits, traffic, _phase_is(kube, namespace, "rag", "Observing"), what="healthy green promoted")
+        assert traffic.check() == "green"
+        colors["green"].latency_seconds = 5.0
+        _gate_sees(prometheus, namespace, "green", p95=2.0)
+        _until(waits, traffic, _phase_is(kube, namespace, "rag", "RolledBack"), what="rolled back on latency", timeout=60)
+        assert traffic.check() == "blue" and traffic.seen == ["blue", "green", "blue"]
+        events = kube.list("v1", "Event", namespace)
+        assert any(e["reason"] == "RolledBack" and "p95 latency" in e["message"] for e in events)
+
+
+def test_an_unreachable_prometheus_leaves_the_gate_to_readiness(kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    traffic = _start_watched(kube, waits, namespace, f"http://127.0.0.1:{port}")
+    _patch(kubectl, namespace, "rag", {"spec": {"image": "ragops/ragops:next"}})
+    _until(waits, traffic, _phase_is(kube, namespace, "rag", "Observing"), what="green promoted without metrics")
+    assert traffic.check() == "green"

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 REQUEST_ID_KEY = "request_id"
 
 
-
 @dataclass(frozen=True)
 class Submitted:
     job_id: str

@@ -117,7 +117,6 @@ def _provider(model: ChatModel) -> str:
     return "ragops.extractive"
 
 
-
 def build_cache(settings: Settings, metrics: Metrics) -> Cache:
     if settings.redis_url:
         return RedisCache(settings.redis_url, metrics=metrics, timeout_seconds=settings.redis_timeout_seconds)

@@ -126,7 +126,6 @@ class IngestionWorker:
 
     async def _handle(self, message: QueueMessage, *, on_progress: Progress | None) -> None:
         try:
-
             ingest = IngestMessage.from_json(message.body)
         except (KeyError, TypeError, ValueError) as exc:
             why = message.body.get(MALFORMED) or f"{type(exc).__name__}: {exc}"

@@ -253,6 +253,8 @@ INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("HPA target above 100%", {"api": {"targetCPUUtilization": 150}}, "spec.api.targetCPUUtilization"),
     ("secret name not a DNS name", {"cache": {"redis": {"urlSecretRef": {"name": "Redis_URL", "key": "url"}}}}, "spec.cache.redis.urlSecretRef.name"),
     ("monitoring label overrides ours", {"monitoring": {"labels": {"app.kubernetes.io/instance": "x"}}}, "spec.monitoring.labels"),
+    ("rate limit not in the limits notation", {"api": {"rateLimits": {"questions": "60/min"}}}, "spec.api.rateLimits.questions"),
+    ("Prometheus URL without a scheme", {"monitoring": {"prometheusUrl": "prometheus:9090"}}, "spec.monitoring.prometheusUrl"),
 ]
 
 

@@ -126,3 +126,26 @@ def test_qdrant_layout_and_worker_deadline_reach_the_services() -> None:
     assert (parsed.qdrant_shards, parsed.qdrant_replication_factor) == (6, 2)
     pod = one(worker.build(make_spec(), OWNER), "Deployment")["spec"]["template"]["spec"]
     assert parsed.worker_grace_seconds < pod["terminationGracePeriodSeconds"]
+
+
+@pytest.mark.parametrize("value", ["60/minute", "5 per 10 seconds", "10/second;60/minute", "10 per second, 60 per minute",
+                                   "0", "1/hour", "60/min", "60/minute;", "sixty/minute", "", "10/fortnight"])
+def test_the_crd_accepts_exactly_the_rate_limits_the_services_parse(value: str) -> None:
+    import re
+
+    from ragops_core.rate_limits import parse_rates
+    from ragops_operator.api.v1alpha1 import RATE_LIMIT_PATTERN
+
+    try:
+        parse_rates(value)
+        services_accept = value != ""  # "" is "no limit" to the services, but never a value the CRD needs
+    except ValueError:
+        services_accept = False
+    assert bool(re.match(RATE_LIMIT_PATTERN, value)) == services_accept, value
+
+
+def test_rate_limits_and_the_page_limit_reach_the_pods() -> None:
+    spec = make_spec(api={"rateLimits": {"questions": "10/second;60/minute"}})
+    data = config.config_data(spec, OWNER)
+    assert data["RAGOPS_RATE_LIMIT_QUESTIONS"] == "10/second;60/minute"
+    assert data["RAGOPS_RATE_LIMIT_OTHER"] == "3000/minute" and data["RAGOPS_MAX_UPLOAD_PAGES"] == "2000"

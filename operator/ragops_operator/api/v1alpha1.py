@@ -128,6 +128,24 @@ class RolloutSpec(SpecModel):
     )
 
 
+_RATE = r"[0-9]+ *(/|per) *([0-9]+ *)?(second|minute|hour|day|month|year)s?"
+# The `limits` library's notation, which the services parse (a unit test checks both agree).
+RATE_LIMIT_PATTERN = rf"^(0|off|none|{_RATE}( *[;,|] *{_RATE})*)$"
+
+
+class RateLimitsSpec(SpecModel):
+    """Per-user limits of the API (429 with Retry-After), counted in Redis across replicas."""
+
+    questions: str = Field(
+        "60/minute", pattern=RATE_LIMIT_PATTERN, max_length=200,
+        description="Questions per user: '60/minute', '5 per 10 seconds', '10/second;60/minute' (all enforced), or 0.",
+    )
+    other: str = Field(
+        "3000/minute", pattern=RATE_LIMIT_PATTERN, max_length=200,
+        description="Every other API request per user (uploads, job polling: the chat page polls each upload ~100/minute).",
+    )
+
+
 class ApiSpec(SpecModel):
     """The query API (`ragops api`): ask, stream, upload, jobs, feedback, metrics."""
 
@@ -144,6 +162,7 @@ class ApiSpec(SpecModel):
     target_memory_utilization: int = Field(80, ge=1, le=100, description="HPA memory target, percent of requests.")
     port: int = Field(8080, ge=1024, le=65535, description="Container port of the API (non-root, so above 1023).")
     rollout: RolloutSpec = Field(default_factory=RolloutSpec, description="How template changes reach the API (blue/green).")
+    rate_limits: RateLimitsSpec = Field(default_factory=RateLimitsSpec, description="Per-user request limits.")
 
 
 class QueueDepthMetric(SpecModel):
@@ -257,6 +276,7 @@ class DocumentsSpec(SpecModel):
     kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS; unset: the bucket default.")
     queue_url: str = Field(description="SQS queue of ingestion jobs (with a redrive policy to a dead-letter queue).", pattern=r"^https?://")
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
+    max_upload_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages of an uploaded PDF.")
 
 
 class EmbeddingModel(SpecModel):

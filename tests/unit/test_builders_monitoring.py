@@ -183,7 +183,7 @@ def test_dashboard_config_map_is_labelled_and_shows_the_required_panels() -> Non
     assert len(board["uid"]) <= 40
     titles = " | ".join(p["title"] for p in board["panels"]).lower()
     for topic in ("requests", "latency", "error", "cache hit", "search", "vectors", "queue", "ingestion",
-                  "tokens", "cost", "feedback"):
+                  "tokens", "cost", "feedback", "active users", "cache savings", "index points"):
         assert topic in titles, topic
     legends = [t["legendFormat"] for p in board["panels"] if p["title"] == "API latency" for t in p["targets"]]
     assert legends == ["p50", "p95", "p99"]
@@ -195,7 +195,8 @@ def test_dashboard_metrics_cover_ingestion_tokens_cost_and_feedback() -> None:
     used = set(RAGOPS_METRIC.findall(" ".join(dashboard_exprs(build()))))
     for name in ("ragops_ingest_pages_total", "ragops_ingest_chunks_total", "ragops_ingest_failures_total",
                  "ragops_llm_tokens_total", "ragops_llm_cost_usd_total", "ragops_feedback_total",
-                 "ragops_cache_requests_total", "ragops_search_duration_seconds_bucket", "ragops_queue_depth"):
+                 "ragops_cache_requests_total", "ragops_search_duration_seconds_bucket", "ragops_queue_depth",
+                 "ragops_active_users", "ragops_cache_saved_usd_total", "ragops_index_points"):
         assert name in used, name
 
 

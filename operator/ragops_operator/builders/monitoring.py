@@ -42,6 +42,10 @@ INGEST_FAILURES = "ragops_ingest_failures_total"
 LLM_TOKENS = "ragops_llm_tokens_total"
 LLM_COST = "ragops_llm_cost_usd_total"
 FEEDBACK = "ragops_feedback_total"
+ACTIVE_USERS = "ragops_active_users"
+CACHE_SAVED_USD = "ragops_cache_saved_usd_total"
+CACHE_SAVED_TOKENS = "ragops_cache_saved_tokens_total"
+INDEX_POINTS = "ragops_index_points"
 QDRANT_VECTORS = "collections_vector_total"
 SERVER_ERRORS = 'status=~"5.."'
 # Prometheus' name for the pods' ragops.dev/color label (podTargetLabels of the API's ServiceMonitor).
@@ -285,6 +289,14 @@ def _panel_specs(jobs: Jobs) -> list[tuple[str, str, list[tuple[str, str]]]]:
         ("LLM tokens per second", "short", [(f"sum by (model, kind) (rate({LLM_TOKENS}{both}[5m]))", "{{model}} {{kind}}")]),
         ("LLM cost per hour", "currencyUSD", [(f"sum by (model) (increase({LLM_COST}{both}[1h]))", "{{model}}")]),
         ("Answer feedback per hour", "short", [(f"sum by (rating) (increase({FEEDBACK}{api_}[1h]))", "{{rating}}")]),
+        # Each API replica counts the users it served: max, a lower bound of the stack's users.
+        ("Active users", "short", [(f"max by (window) ({ACTIVE_USERS}{api_})", "{{window}}")]),
+        ("Cache savings per hour", "short", [
+            (f"sum(increase({CACHE_SAVED_USD}{api_}[1h]))", "USD"),
+            (f"sum(increase({CACHE_SAVED_TOKENS}{api_}[1h]))", "tokens"),
+        ]),
+        # Every process reads the same collection: max, not sum.
+        ("Index points", "short", [(f"max({INDEX_POINTS}{both})", "points")]),
     ]
 
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
-import { ApiError, deleteDocument, getJob, listDocuments, type DocumentInfo } from './api/client';
+import { ApiError, deleteDocument, getJob, listDocuments, pollPause, type DocumentInfo } from './api/client';
 import { askStream } from './api/sse';
 import { uploadFile } from './api/upload';
 import { current, historyReducer, loadHistory, newId, saveHistory, STORAGE_KEY, type Turn } from './state/history';
@@ -76,10 +76,13 @@ export function App({ account, historyKey = STORAGE_KEY }: { account?: Account; 
           }
           if (job.state === 'ready' || job.state === 'failed') return void polling.current.delete(id);
         } catch (e) {
-          if (++failures >= POLL_MAX_FAILURES) {
+          const pause = pollPause(e, POLL_MS);
+          if (pause.counts && ++failures >= POLL_MAX_FAILURES) {
             dispatchUploads({ type: 'failed', id, error: `lost track of the job (${(e as Error).message})` });
             return void polling.current.delete(id);
           }
+          setTimeout(() => void tick(), pause.waitMs);
+          return;
         }
         setTimeout(() => void tick(), POLL_MS);
       };

@@ -17,6 +17,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number | null,
+    /** 429: how long the server asks us to wait (its Retry-After header), in seconds. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -51,14 +53,24 @@ async function call<T>(run: () => Promise<{ data?: T; error?: unknown; response:
   } catch {
     throw new ApiError(UNREACHABLE, null);
   }
-  if (!result.response.ok) throw errorFor(result.error, result.response.status);
+  if (!result.response.ok) throw errorFor(result.error, result.response.status, result.response.headers.get('retry-after'));
   return result.data as T;
 }
 
 /** A gateway in front of the API (ingress, dev proxy) answers 502-504 when the API is down. */
-export function errorFor(body: unknown, status: number): ApiError {
+export function errorFor(body: unknown, status: number, retryAfter: string | null = null): ApiError {
   if (status >= 502 && status <= 504) return new ApiError(UNREACHABLE, null);
-  return new ApiError(detailOf(body, status), status);
+  const seconds = status === 429 && retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : null;
+  return new ApiError(detailOf(body, status), status, seconds);
+}
+
+/** How long job polling waits after an error, and whether that error counts towards giving up:
+ * a 429 is the server pacing us (wait what it asks, at least the usual interval), not a failure. */
+export function pollPause(error: unknown, intervalMs: number): { waitMs: number; counts: boolean } {
+  if (error instanceof ApiError && error.status === 429) {
+    return { waitMs: Math.max(intervalMs, (error.retryAfterSeconds ?? 1) * 1000), counts: false };
+  }
+  return { waitMs: intervalMs, counts: true };
 }
 
 /** Whether (and where) the page signs in; asked before anything else, needs no token. */

@@ -89,7 +89,7 @@ export async function askStream(query: string, handlers: AskHandlers, signal?: A
     if (signal?.aborted) throw e;
     throw new ApiError(UNREACHABLE, null);
   }
-  if (!response.ok || !body) throw errorFor(error, response.status);
+  if (!response.ok || !body) throw errorFor(error, response.status, response.headers.get('retry-after'));
   let final: AskResponse | null = null;
   let failure: string | null = null;
   try {

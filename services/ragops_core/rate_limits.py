@@ -36,6 +36,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ragops_core.metrics import Metrics
+from ragops_core.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,9 @@ class RateLimiter:
         self._strategy = SlidingWindowCounterRateLimiter(self._storage)
         self._metrics = metrics
         self._on_close = on_close
-        self._retry_after = retry_after_seconds
-        self._clock = clock
-        self._down_since: float | None = None
-        self._retry_at = 0.0
+        self._outage = Outage(log, started="Redis unavailable; rate limits not enforced",
+                              ended="Redis available again; rate limits enforced",
+                              retry_after_seconds=retry_after_seconds, clock=clock)
 
     def limits(self, kind: str) -> bool:
         """Whether requests of this kind are limited at all."""
@@ -110,7 +110,7 @@ class RateLimiter:
         items = self._rates.get(kind)
         if not items:
             return None
-        if self._down_since is not None and self._clock() < self._retry_at:
+        if self._outage.skipping():
             self._metrics.rate_limit_bypass.inc()
             return None
         # Escaped so that no tenant/user pair can be spelled as another ("a/b" + "c" vs "a" + "b/c").
@@ -138,14 +138,7 @@ class RateLimiter:
 
     def _failed(self, exc: BaseException) -> None:
         self._metrics.rate_limit_bypass.inc()
-        now = self._clock()
-        if self._down_since is None:
-            self._down_since = now
-            log.warning("Redis unavailable; rate limits not enforced", extra={"error": repr(exc)})
-        self._retry_at = now + self._retry_after
+        self._outage.failed(exc)
 
     def _recovered(self) -> None:
-        if self._down_since is not None:
-            log.warning("Redis available again; rate limits enforced",
-                        extra={"outage_seconds": round(self._clock() - self._down_since, 1)})
-            self._down_since = None
+        self._outage.succeeded()

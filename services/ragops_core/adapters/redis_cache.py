@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ragops_core.metrics import Metrics
+from ragops_core.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,8 @@ class RedisCache:
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, health_check_interval=30
         )
         self._metrics = metrics
-        self._retry_after = retry_after_seconds
-        self._clock = clock
-        self._down_since: float | None = None
-        self._retry_at = 0.0
+        self._outage = Outage(log, started="Redis unavailable; bypassing the cache", ended="Redis available again; cache restored",
+                              retry_after_seconds=retry_after_seconds, clock=clock)
         self._invalidate = self._redis.register_script(_INVALIDATE)
 
     async def get(self, key: str) -> bytes | None:
@@ -110,21 +109,14 @@ class RedisCache:
         await self._redis.aclose()
 
     def _bypassing(self, operation: str) -> bool:
-        if self._down_since is not None and self._clock() < self._retry_at:
+        if self._outage.skipping():
             self._metrics.cache_bypass.labels(operation).inc()
             return True
         return False
 
     def _failed(self, operation: str, exc: BaseException) -> None:
         self._metrics.cache_bypass.labels(operation).inc()
-        now = self._clock()
-        if self._down_since is None:
-            self._down_since = now
-            log.warning("Redis unavailable; bypassing the cache", extra={"operation": operation, "error": repr(exc)})
-        self._retry_at = now + self._retry_after
+        self._outage.failed(exc, operation=operation)
 
     def _recovered(self) -> None:
-        if self._down_since is not None:
-            log.warning("Redis available again; cache restored",
-                        extra={"outage_seconds": round(self._clock() - self._down_since, 1)})
-            self._down_since = None
+        self._outage.succeeded()

@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api_support import AppFactory
+from jwks_support import JwksServer
+from process_support import Service
 from ragops_api.app import create_app
 from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
 from ragops_core.metrics import Metrics
@@ -46,3 +48,20 @@ def make_client(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> Iterator[AppFac
 @pytest.fixture
 def client(make_client: AppFactory) -> TestClient:
     return make_client()
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    """A JWKS endpoint publishing the test signing key (tokens from jwks_support)."""
+    server = JwksServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def services() -> Iterator[list[Service]]:
+    """`ragops api` / `ragops worker` processes a test starts; killed when it ends."""
+    started: list[Service] = []
+    yield started
+    for service in started:
+        service.kill()

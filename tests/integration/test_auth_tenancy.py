@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -12,13 +10,6 @@ from api_support import POLICY, AppFactory, wait_for_job
 from jwks_support import CLIENT_ID, ISSUER, JwksServer
 from ragops_api.routes import ui_auth
 from ragops_core.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -32,14 +32,6 @@ def otlp() -> Iterator[OtlpReceiver]:
     receiver.stop()
 
 
-@pytest.fixture
-def services() -> Iterator[list[Service]]:
-    started: list[Service] = []
-    yield started
-    for service in started:
-        service.kill()
-
-
 def log_lines(path: Path) -> list[dict[str, Any]]:
     lines = []
     for line in path.read_text().splitlines():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from redis_support import RedisServer
 QUESTION = {"query": "Which portal takes expense receipts?"}
 # Hour-long windows where a test does not wait for one to pass: in the process, windows start on
 # the clock's boundaries, and a burst that straddles one is allowed one request more.
-
-
-@pytest.fixture(scope="module")
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

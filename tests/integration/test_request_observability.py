@@ -86,13 +86,6 @@ def test_request_ids_are_echoed_and_on_the_request_and_worker_log_lines(client: 
     assert len(ids) == 3
 
 
-@pytest.fixture(scope="module")
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer()
-    yield server
-    server.stop()
-
-
 def test_active_users_counts_distinct_token_subjects(make_client: AppFactory, jwks: JwksServer,
                                                      logs: JsonLines) -> None:
     client = make_client(auth_jwks_url=jwks.url, auth_issuer=ISSUER, auth_audience=CLIENT_ID)

@@ -10,7 +10,6 @@ import asyncio
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,14 +107,6 @@ def stack(aws: MotoServer, redis_server: RedisServer, tmp_path: Path) -> Stack:
     redis.Redis.from_url(redis_server.url).flushdb()
     queue_url, _ = aws.create_queue()
     return Stack(bucket=aws.create_bucket(), queue_url=queue_url, catalog_url=redis_server.url, aws=aws, tmp=tmp_path)
-
-
-@pytest.fixture
-def services() -> Iterator[list[Service]]:
-    started: list[Service] = []
-    yield started
-    for service in started:
-        service.kill()
 
 
 def points(data_dir: Path, tenant: str = TENANT) -> int:

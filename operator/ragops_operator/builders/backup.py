@@ -72,25 +72,32 @@ def _container(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, args: li
     }
 
 
+def job_template(owner: Owner, component: str, container: dict[str, Any], volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pod of the stack's one-shot Jobs (backup, restore, reindex): run once as the worker's
+    ServiceAccount, which carries the IRSA role, under the restricted Pod Security Standard."""
+    return {
+        "metadata": {"labels": labels(owner, component)},
+        "spec": {
+            "restartPolicy": "Never",
+            "serviceAccountName": owner.child_name("worker"),
+            # The pod never calls the Kubernetes API; IRSA mounts its own projected token.
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "securityContext": pods.pod_security_context(),
+            "containers": [container],
+            "volumes": volumes,
+        },
+    }
+
+
 def _job_spec(spec: api.RAGDeploymentSpec, owner: Owner, component: str, container: dict[str, Any]) -> dict[str, Any]:
     b = spec.backup
+    # The dump lands in scratch before upload (and downloads before a restore): the root is read-only.
+    scratch = [{"name": "scratch", "emptyDir": {"sizeLimit": b.scratch_size}}]
     return {
         "backoffLimit": b.backoff_limit,
         "activeDeadlineSeconds": b.active_deadline_seconds,
-        "template": {
-            "metadata": {"labels": labels(owner, component)},
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": owner.child_name("worker"),
-                # The pod never calls the Kubernetes API; IRSA mounts its own projected token.
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": pods.pod_security_context(),
-                "containers": [container],
-                # The dump lands here before upload (and downloads before a restore): the root is read-only.
-                "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": b.scratch_size}}],
-            },
-        },
+        "template": job_template(owner, component, container, scratch),
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import backup, config, pods
-from ragops_operator.builders.labels import Manifest, Owner, labels, metadata
+from ragops_operator.builders.labels import Manifest, Owner, metadata
 from ragops_operator.builders.worker import image
 
 BACKOFF_LIMIT = 3
@@ -56,21 +56,10 @@ def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) ->
         "metadata": metadata(owner, owner.child_name(wanted.suffix), backup.COMPONENT_REINDEX),
         "spec": {
             "backoffLimit": BACKOFF_LIMIT,
-            "template": {
-                "metadata": {"labels": labels(owner, backup.COMPONENT_REINDEX)},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "serviceAccountName": owner.child_name("worker"),
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": pods.pod_security_context(),
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                    ],
-                },
-            },
+            "template": backup.job_template(owner, backup.COMPONENT_REINDEX, container, [
+                {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            ]),
         },
     }
 

@@ -11,8 +11,10 @@ that failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -72,20 +74,14 @@ async def run_reindex(settings: Settings, source: str, *, switch_alias: bool = F
     target = settings.index_version
     try:
         _check(settings, source)
-        owned = client is None
-        client = client or _client(settings)
-        try:
-            await _reach(settings, client)
+        async with _connected(settings, client) as qdrant:
             if embedder is None:
                 from ragops_core.wiring import build_embedder
 
                 embedder = build_embedder(settings)  # as the worker builds it: same model, same dense windows
-            stores = (_store(settings, client, source, embedder.dimensions),
-                      _store(settings, client, target, embedder.dimensions))
+            stores = (_store(settings, qdrant, source, embedder.dimensions),
+                      _store(settings, qdrant, target, embedder.dimensions))
             result = await copy(*stores, embedder, switch_alias=switch_alias, batch=batch)
-        finally:
-            if owned:
-                await client.close()
     except UsageError as exc:
         return _failure(settings, source, target, str(exc), code=USAGE)
     except ReindexError as exc:
@@ -103,15 +99,9 @@ async def run_drop(settings: Settings, version: str, *, client: AsyncQdrantClien
 
     try:
         _check(settings, None)
-        owned = client is None
-        client = client or _client(settings)
-        try:
-            await _reach(settings, client)
-            store = _store(settings, client, version, 1)  # never written: the size is not used
+        async with _connected(settings, client) as qdrant:
+            store = _store(settings, qdrant, version, 1)  # never written: the size is not used
             await drop_version(store, configured=settings.index_version)
-        finally:
-            if owned:
-                await client.close()
     except UsageError as exc:
         _fail(str(exc), code=USAGE)
     except ReindexError as exc:
@@ -132,29 +122,29 @@ def _check(settings: Settings, source: str | None) -> None:
                          "set RAGOPS_INDEX_VERSION to the new model's version")
 
 
-def _client(settings: Settings) -> AsyncQdrantClient:
-    from qdrant_client import AsyncQdrantClient
-
-    return AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
-                             prefer_grpc=settings.qdrant_prefer_grpc)
-
-
-async def _reach(settings: Settings, client: AsyncQdrantClient) -> None:
+@contextlib.asynccontextmanager
+async def _connected(settings: Settings, client: AsyncQdrantClient | None) -> AsyncIterator[AsyncQdrantClient]:
+    """`client` (tests), else one built from the settings and closed afterwards; reachable either way."""
     from ragops_core.reindex import ReindexError
+    from ragops_core.wiring import qdrant_client
 
+    owned = client is None
+    connected = client or qdrant_client(settings)
     try:
-        await client.get_collections()
-    except Exception as exc:
-        raise ReindexError(f"cannot reach Qdrant at {settings.qdrant_url}: {exc}") from exc
+        try:
+            await connected.get_collections()
+        except Exception as exc:
+            raise ReindexError(f"cannot reach Qdrant at {settings.qdrant_url}: {exc}") from exc
+        yield connected
+    finally:
+        if owned:
+            await connected.close()
 
 
 def _store(settings: Settings, client: AsyncQdrantClient, version: str, dimensions: int) -> QdrantServerStore:
-    """A store on `version`, built as ragops_core.wiring builds the pods' (same BM25, shards, replicas)."""
-    from ragops_core.adapters.qdrant_server_store import QdrantServerStore
+    from ragops_core.wiring import qdrant_server_store
 
-    return QdrantServerStore(client, name=settings.qdrant_collection, version=version, dimensions=dimensions,
-                             bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion,
-                             shards=settings.qdrant_shards, replication_factor=settings.qdrant_replication_factor)
+    return qdrant_server_store(settings, client, version=version, dimensions=dimensions)
 
 
 def _failure(settings: Settings, source: str, target: str, message: str, *, code: int) -> int:

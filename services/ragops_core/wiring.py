@@ -141,14 +141,22 @@ def build_catalog(settings: Settings) -> SqliteCatalog | RedisCatalog:
     return SqliteCatalog(settings.catalog_path)
 
 
+def qdrant_client(settings: Settings) -> AsyncQdrantClient:
+    return AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
+                             prefer_grpc=settings.qdrant_prefer_grpc)
+
+
+def qdrant_server_store(settings: Settings, client: AsyncQdrantClient, *, version: str, dimensions: int) -> QdrantServerStore:
+    """The store of one index version, as the pods use it (BM25 length, fusion, shards, replicas)."""
+    return QdrantServerStore(client, name=settings.qdrant_collection, version=version, dimensions=dimensions,
+                             bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion,
+                             shards=settings.qdrant_shards, replication_factor=settings.qdrant_replication_factor)
+
+
 def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
     if settings.qdrant_url:
-        client = AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
-                                   prefer_grpc=settings.qdrant_prefer_grpc)
-        return QdrantServerStore(client, name=settings.qdrant_collection, version=settings.index_version,
-                                 dimensions=embedder.dimensions, bm25_avg_words=float(settings.chunk_words),
-                                 fusion=settings.fusion, shards=settings.qdrant_shards,
-                                 replication_factor=settings.qdrant_replication_factor)
+        return qdrant_server_store(settings, qdrant_client(settings), version=settings.index_version,
+                                   dimensions=embedder.dimensions)
     return EdgeVectorStore(settings.vector_dir, dimensions=embedder.dimensions,
                            bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion)
 

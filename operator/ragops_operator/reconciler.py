@@ -72,11 +72,6 @@ def _key(obj: Obj) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
 
 
-def _failure(job: Obj) -> str | None:
-    failed = restore.job_condition(job, "Failed")
-    return None if failed is None else str(failed.get("message") or failed.get("reason") or "the Job failed")
-
-
 def _rolled_out(deployment: Obj | None, config_hash: str) -> bool:
     """Every pod of the Deployment runs `config_hash`, and no older pod is still stopping."""
     if deployment is None:
@@ -203,7 +198,7 @@ class Reconciler:
             jobs={
                 name.removeprefix(f"{owner.name}-"): reindex.JobState(
                     succeeded=restore.job_condition(job, "Complete") is not None,
-                    failed=_failure(job),
+                    failed=restore.job_failure(job),
                 )
                 for (kind, name), job in existing.items()
                 if kind == "Job" and job["metadata"].get("labels", {}).get(COMPONENT_LABEL) == backup.COMPONENT_REINDEX

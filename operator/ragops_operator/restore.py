@@ -42,6 +42,12 @@ def job_condition(job: Obj, type_: str) -> Obj | None:
     return None
 
 
+def job_failure(job: Obj) -> str | None:
+    """Why a Job failed (its Failed condition's message or reason); None while it has not."""
+    failed = job_condition(job, "Failed")
+    return None if failed is None else str(failed.get("message") or failed.get("reason") or "the Job failed")
+
+
 def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restore | None:
     """None without `spec.restore`; otherwise the restore's phase for status and conditions."""
     if spec.restore is None:
@@ -56,9 +62,8 @@ def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restor
     if done is not None:
         finished = (job.get("status") or {}).get("completionTime") or done.get("lastTransitionTime")
         return Restore(snapshot, "Completed", f"restored from {snapshot}", finished)
-    failed = job_condition(job, "Failed")
-    if failed is not None:
-        why = failed.get("message") or failed.get("reason") or "the Job failed"
+    why = job_failure(job)
+    if why is not None:
         name = job["metadata"]["name"]
         return Restore(snapshot, "Failed", f"{why}; see `kubectl logs job/{name}`, delete the Job to retry")
     counts = job.get("status") or {}

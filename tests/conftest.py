@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aws_support import MotoServer
-from redis_support import RedisServer
+from tests.support.aws import MotoServer
+from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
 

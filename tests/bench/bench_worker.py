@@ -28,8 +28,6 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration"), str(Pa
 
 from record import record  # noqa: E402
 
-from aws_support import REGION, MotoServer  # noqa: E402
-from process_support import Service, clean_env  # noqa: E402
 from ragops_core.adapters.local_object_store import LocalObjectStore  # noqa: E402
 from ragops_core.adapters.redis_catalog import RedisCatalog  # noqa: E402
 from ragops_core.adapters.s3_object_store import S3ObjectStore  # noqa: E402
@@ -39,7 +37,9 @@ from ragops_core.adapters.sqs_queue import SqsQueue  # noqa: E402
 from ragops_core.documents import object_key  # noqa: E402
 from ragops_core.domain import IngestMessage, Job, JobState, document_id_for  # noqa: E402
 from ragops_core.ports import JobStore, ObjectStore, Queue  # noqa: E402
-from redis_support import RedisServer  # noqa: E402
+from tests.support.aws import REGION, MotoServer  # noqa: E402
+from tests.support.processes import Service, clean_env  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 PDFS = REPO.parent / "shared" / "datasets" / "pdfs"
 TENANT = "bench"

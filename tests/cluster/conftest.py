@@ -24,10 +24,10 @@ import pytest
 from kubernetes import client, config
 from kubernetes.dynamic.exceptions import NotFoundError
 
-from cluster_support import ClusterUnderTest, Kube, Waits
 from ragops_devcluster import build, cluster
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.kubectl import Kubectl
+from tests.support.cluster import ClusterUnderTest, Kube, Waits
 
 BACKEND_ENV = "RAGOPS_CLUSTER_BACKEND"
 BACKENDS = ("local", "existing", "kind")
@@ -170,7 +170,7 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def ragops_crd(kubectl: Kubectl, waits: Waits) -> None:
     """The RAGDeployment CRD from crds/, installed once and Established."""
-    from operator_support import CRD_FILE
+    from tests.support.operator import CRD_FILE
 
     kubectl.run(["apply", "--server-side", "-f", str(CRD_FILE)])
     kubectl.run(["wait", "--for=condition=Established", "crd/ragdeployments.ragops.dev", "--timeout=60s"])
@@ -181,7 +181,7 @@ def ragops_operator(
     k8s_cluster: ClusterUnderTest, ragops_crd: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[object]:
     """`ragops operator` running as a child process for the whole session."""
-    from operator_support import OperatorProcess
+    from tests.support.operator import OperatorProcess
 
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     process = OperatorProcess(k8s_cluster.kubeconfig, log).start()

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from cluster_support import Kube, Waits
-from operator_support import RAGD, hold_pods, ragdeployment, ready_condition, wait_ready
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
+from tests.support.cluster import Kube, Waits
+from tests.support.operator import RAGD, hold_pods, ragdeployment, ready_condition, wait_ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 

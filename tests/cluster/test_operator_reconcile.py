@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 from kubernetes.dynamic.exceptions import NotFoundError, UnprocessibleEntityError
 
-from cluster_support import Kube, Obj, Waits, conditions
-from operator_support import (
+from ragops_core.settings import Settings
+from ragops_devcluster.errors import KubectlFailed
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+from ragops_operator.builders.config import env_name
+from tests.support.cluster import Kube, Obj, Waits, conditions
+from tests.support.operator import (
     EXAMPLES,
     RAGD,
     children,
@@ -21,11 +26,6 @@ from operator_support import (
     ready_condition,
     wait_ready,
 )
-from ragops_core.settings import Settings
-from ragops_devcluster.errors import KubectlFailed
-from ragops_devcluster.kubectl import Kubectl
-from ragops_devcluster.waiting import Pending
-from ragops_operator.builders.config import env_name
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from cluster_support import Kube, Waits, conditions
-from operator_support import RAGD, hold_pods, ragdeployment, wait_ready
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
+from tests.support.cluster import Kube, Waits, conditions
+from tests.support.operator import RAGD, hold_pods, ragdeployment, wait_ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 

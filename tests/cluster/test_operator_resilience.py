@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster_support import ClusterUnderTest, Kube, Waits
-from operator_support import (
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+from ragops_operator import rbac
+from tests.support.cluster import ClusterUnderTest, Kube, Waits
+from tests.support.operator import (
     RAGD,
     REPO,
     OperatorProcess,
@@ -24,9 +27,6 @@ from operator_support import (
     ready_condition,
     wait_ready,
 )
-from ragops_devcluster.kubectl import Kubectl
-from ragops_devcluster.waiting import Pending
-from ragops_operator import rbac
 
 pytestmark = [pytest.mark.cluster]
 

@@ -17,20 +17,20 @@ import pytest
 from kubernetes.dynamic.exceptions import NotFoundError
 from prometheus_client import Counter, Histogram
 
-from cluster_support import Kube, Obj, Waits, conditions
-from operator_support import RAGD, ragdeployment, wait_ready
-from prometheus_support import (
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+from ragops_operator.builders.labels import Owner
+from ragops_operator.builders.monitoring import Jobs
+from ragops_operator.prometheus import color_queries
+from tests.support.cluster import Kube, Obj, Waits, conditions
+from tests.support.operator import RAGD, ragdeployment, wait_ready
+from tests.support.prometheus import (
     Exporter,
     Prometheus,
     running_exporter,
     running_prometheus,
     steady_traffic,
 )
-from ragops_devcluster.kubectl import Kubectl
-from ragops_devcluster.waiting import Pending
-from ragops_operator.builders.labels import Owner
-from ragops_operator.builders.monitoring import Jobs
-from ragops_operator.prometheus import color_queries
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 

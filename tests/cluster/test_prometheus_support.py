@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from prometheus_support import (
+from ragops_core.metrics import LATENCY_BUCKETS, Metrics
+from tests.support.prometheus import (
     Sample,
     running_exporter,
     running_prometheus,
     steady_traffic,
     values_by,
 )
-from ragops_core.metrics import LATENCY_BUCKETS, Metrics
 
 # Needs no cluster, only a binary of the dev-cluster build: marked so that `pytest -m "not cluster"`
 # still runs without a Go build. Its fixtures are not used, so no control plane is started.

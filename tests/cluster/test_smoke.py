@@ -13,10 +13,10 @@ from kubernetes.dynamic.exceptions import (
     UnprocessibleEntityError,
 )
 
-from cluster_support import ClusterUnderTest, Kube, Obj, Waits, conditions
 from ragops_devcluster import versions
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
+from tests.support.cluster import ClusterUnderTest, Kube, Obj, Waits, conditions
 
 pytestmark = pytest.mark.cluster
 

@@ -39,8 +39,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from jwks_support import CLIENT_ID, ISSUER, KEY_ID, jwks_document, new_signing_key  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.jwks import CLIENT_ID, ISSUER, KEY_ID, jwks_document, new_signing_key  # noqa: E402
 
 USER = {"sub": "8b3f6c2e-0d1a-4c55-9e0f-5a7d2c1b9e11", "username": "ada", "email": "ada@example.com"}
 

@@ -1,0 +1,146 @@
+"""One contract for every catalog (JobStore, DocumentStore, AnswerLog): SQLite and Redis alike."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from ragops_core.adapters.redis_catalog import RedisCatalog
+from ragops_core.adapters.sqlite_catalog import SqliteCatalog
+from ragops_core.domain import DocumentRecord, Job, JobState
+from ragops_core.settings import Settings
+from ragops_core.wiring import build_catalog
+from tests.support.redis_server import RedisServer
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteCatalog | RedisCatalog]:
+    adapter: SqliteCatalog | RedisCatalog
+    if request.param == "sqlite":
+        adapter = SqliteCatalog(tmp_path / "catalog.sqlite3")
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        redis.Redis.from_url(server.url).flushdb()
+        adapter = RedisCatalog(server.url)
+    yield adapter
+    await adapter.close()
+
+
+def job(tenant: str = "acme", **changes: object) -> Job:
+    fields: dict[str, object] = {
+        "job_id": str(uuid.uuid4()), "document_id": str(uuid.uuid4()), "tenant": tenant,
+        "filename": "handbook.pdf", "state": JobState.QUEUED, "created_at": time.time(), "updated_at": time.time(),
+        **changes,
+    }
+    return Job(**fields)  # type: ignore[arg-type]
+
+
+def record(tenant: str = "acme", *, name: str = "a.pdf", updated_at: float = 1.0) -> DocumentRecord:
+    return DocumentRecord(document_id=f"doc-{name}", tenant=tenant, filename=name, pages=3, chunks=4, bytes=1234,
+                          updated_at=updated_at, job_id="job-1")
+
+
+async def test_a_created_job_reads_back_queued(catalog: SqliteCatalog | RedisCatalog) -> None:
+    created = job()
+    await catalog.jobs.create(created)
+    found = await catalog.jobs.get("acme", created.job_id)
+    assert found is not None
+    assert (found.job_id, found.document_id, found.filename, found.state) == (
+        created.job_id, created.document_id, "handbook.pdf", JobState.QUEUED)
+    assert found.progress == {} and found.error is None
+    assert found.created_at > 0 and found.updated_at >= found.created_at
+
+
+async def test_job_updates_progress_state_and_error(catalog: SqliteCatalog | RedisCatalog) -> None:
+    created = job()
+    await catalog.jobs.create(created)
+    progress = {"pages_done": 2, "pages_total": 9, "chunks_done": 0, "chunks_total": 3}
+    await catalog.jobs.update(created.job_id, state=JobState.PROCESSING, progress=progress)
+    found = await catalog.jobs.get("acme", created.job_id)
+    assert found is not None and found.state == JobState.PROCESSING and found.progress == progress
+
+    await catalog.jobs.update(created.job_id, state=JobState.QUEUED, error="retrying: timeout")
+    found = await catalog.jobs.get("acme", created.job_id)
+    assert found is not None and (found.state, found.error) == (JobState.QUEUED, "retrying: timeout")
+    assert found.progress == progress, "progress is kept when not given"
+
+    await catalog.jobs.update(created.job_id, progress={"pages_done": 9})
+    found = await catalog.jobs.get("acme", created.job_id)
+    assert found is not None and found.error == "retrying: timeout", "an update without error keeps it"
+
+    await catalog.jobs.update(created.job_id, state=JobState.READY)
+    found = await catalog.jobs.get("acme", created.job_id)
+    assert found is not None and (found.state, found.error) == (JobState.READY, None), "ready clears the error"
+
+    await catalog.jobs.update(created.job_id, state=JobState.FAILED, error="the PDF is damaged")
+    found = await catalog.jobs.get("acme", created.job_id)
+    assert found is not None and (found.state, found.error) == (JobState.FAILED, "the PDF is damaged")
+
+
+async def test_updating_an_unknown_job_creates_nothing(catalog: SqliteCatalog | RedisCatalog) -> None:
+    await catalog.jobs.update("no-such-job", state=JobState.READY, progress={"pages_done": 1})
+    assert await catalog.jobs.get("acme", "no-such-job") is None
+
+
+async def test_jobs_are_visible_to_their_tenant_only(catalog: SqliteCatalog | RedisCatalog) -> None:
+    created = job("acme")
+    await catalog.jobs.create(created)
+    assert await catalog.jobs.get("globex", created.job_id) is None
+    assert await catalog.jobs.get("acme", created.job_id) is not None
+
+
+async def test_documents_put_get_list_delete(catalog: SqliteCatalog | RedisCatalog) -> None:
+    assert await catalog.documents.list("acme") == []
+    older, newer = record(name="old.pdf", updated_at=10.0), record(name="new.pdf", updated_at=20.0)
+    await catalog.documents.put(older)
+    await catalog.documents.put(newer)
+    assert await catalog.documents.get("acme", older.document_id) == older
+    assert await catalog.documents.list("acme") == [newer, older], "newest first"
+
+    replaced = DocumentRecord(**{**older.__dict__, "pages": 7, "updated_at": 30.0})
+    await catalog.documents.put(replaced)
+    assert await catalog.documents.list("acme") == [replaced, newer], "put replaces, never duplicates"
+
+    assert await catalog.documents.delete("acme", older.document_id) is True
+    assert await catalog.documents.delete("acme", older.document_id) is False
+    assert await catalog.documents.get("acme", older.document_id) is None
+    assert await catalog.documents.list("acme") == [newer]
+
+
+async def test_documents_are_visible_to_their_tenant_only(catalog: SqliteCatalog | RedisCatalog) -> None:
+    mine = record("acme")
+    await catalog.documents.put(mine)
+    assert await catalog.documents.get("globex", mine.document_id) is None
+    assert await catalog.documents.list("globex") == []
+    assert await catalog.documents.delete("globex", mine.document_id) is False
+    assert await catalog.documents.get("acme", mine.document_id) == mine
+
+
+async def test_answers_exist_for_their_tenant_and_take_feedback(catalog: SqliteCatalog | RedisCatalog) -> None:
+    assert not await catalog.answers.exists("acme", "a1")
+    await catalog.answers.record("acme", "a1", "what?", "this [1]", "extractive")
+    await catalog.answers.record("acme", "a1", "again?", "other", "extractive")  # first record stands
+    assert await catalog.answers.exists("acme", "a1")
+    assert not await catalog.answers.exists("globex", "a1")
+    await catalog.answers.add_feedback("acme", "a1", "up", None)
+    await catalog.answers.add_feedback("acme", "a1", "down", "wrong page")
+
+
+async def test_tenant_names_cannot_reach_into_each_other(catalog: SqliteCatalog | RedisCatalog) -> None:
+    # Keys are built from names: a tenant "a" asking for answer "b:x" must not find tenant "a:b"'s "x".
+    await catalog.answers.record("a:b", "x", "q", "a", "extractive")
+    assert not await catalog.answers.exists("a", "b:x")
+    await catalog.documents.put(record("a:b"))
+    assert await catalog.documents.list("a") == []
+
+
+def test_the_catalog_is_chosen_by_its_url(tmp_path: Path, redis_server: RedisServer) -> None:
+    assert isinstance(build_catalog(Settings(data_dir=tmp_path)), SqliteCatalog)
+    assert isinstance(build_catalog(Settings(data_dir=tmp_path, catalog_url=redis_server.url)), RedisCatalog)
+    with pytest.raises(ValueError, match="redis://"):
+        Settings(catalog_url="postgres://db/ragops")

@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 
 import ragops_operator.cli as operator_cli
-from ragops_cli import backup, processes, reindex
-from ragops_devcluster.cli import app as dev_cluster_app
+from ragops_cli import backup, plugins, processes, reindex
 
 if TYPE_CHECKING:
     from ragops_core.settings import Settings
@@ -22,7 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(dev_cluster_app, name="dev-cluster")
+plugins.add_optional_commands(app)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="State directory [default: RAGOPS_DATA_DIR or ./.ragops].")]
 Url = Annotated[str | None, typer.Option("--url", help="Talk to a running server instead of the data dir.")]

@@ -1,0 +1,101 @@
+"""`ragops dev-cluster`: build, start, inspect and stop the local control plane."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragops_devcluster import build, cluster
+from ragops_devcluster.errors import DevClusterError
+from ragops_devcluster.paths import default_cluster_dir
+
+app = typer.Typer(
+    help="A local Kubernetes control plane built from Go modules, for tests and demos.",
+    no_args_is_help=True,
+)
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="Cluster directory (certs, kubeconfig, etcd data, logs, PIDs). "
+        "Default: $RAGOPS_DEVCLUSTER_DIR or the user cache.",
+    ),
+]
+NiceOption = Annotated[
+    int, typer.Option("--nice", min=0, max=19, help="Scheduling niceness of the Go compiler.")
+]
+
+
+def _progress(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _fail(exc: DevClusterError) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@app.command("build")
+def build_command(nice: NiceOption = 10) -> None:
+    """Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok and the tests' prometheus (cached by version)."""
+    try:
+        binaries = build.build_all(_progress, nice=nice)
+        prometheus = build.require_prometheus()
+    except DevClusterError as exc:
+        raise _fail(exc) from exc
+    for name, path in [*binaries.items(), ("prometheus", prometheus)]:
+        typer.echo(f"{name}\t{path}")
+
+
+@app.command("up")
+def up_command(
+    directory: DirOption = None,
+    nodes: Annotated[
+        int, typer.Option(min=1, help="kwok-managed fake nodes, spread over three zones.")
+    ] = cluster.DEFAULT_NODES,
+    nice: NiceOption = 10,
+) -> None:
+    """Start the control plane in the background and print the KUBECONFIG export line."""
+    target = directory or default_cluster_dir()
+    try:
+        # Prometheus is for tests; starting a cluster does not wait for it to compile.
+        binaries = build.build_all(_progress, nice=nice, with_prometheus=False)
+        started = cluster.up(target, binaries, _progress, nodes=nodes)
+    except DevClusterError as exc:
+        raise _fail(exc) from exc
+    _progress(
+        f"dev cluster up at {started.server}; stop it with: ragops dev-cluster down --dir {target}"
+    )
+    typer.echo(f"export KUBECONFIG={started.kubeconfig}")
+
+
+@app.command("status")
+def status_command(directory: DirOption = None) -> None:
+    """Show each component's PID and whether the API server is ready; exit 1 unless healthy."""
+    try:
+        report = cluster.status(directory or default_cluster_dir())
+    except DevClusterError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"directory   {report.directory}")
+    typer.echo(f"server      {report.server}")
+    typer.echo(f"kubeconfig  {report.kubeconfig}")
+    for component in report.components:
+        state = "running" if component.running else "NOT RUNNING"
+        typer.echo(f"{component.name:<24} pid {component.pid:<8} {state:<12} log {component.log}")
+    api = "ready" if report.api_ready is True else f"not ready ({report.api_ready})"
+    typer.echo(f"api         {api}")
+    if not report.healthy:
+        raise typer.Exit(code=1)
+
+
+@app.command("down")
+def down_command(directory: DirOption = None) -> None:
+    """Stop every process `up` started in DIR, by PID."""
+    try:
+        stopped = cluster.down(directory or default_cluster_dir())
+    except DevClusterError as exc:
+        raise _fail(exc) from exc
+    typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))

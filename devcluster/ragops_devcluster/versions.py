@@ -1,0 +1,41 @@
+"""Pinned upstream versions of the local control plane, and the cache key derived from them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# v1.37.2's go.mod asks for Go 1.26.0, which the project's toolchain (1.26.x) satisfies.
+KUBERNETES: Final = "v1.37.2"
+# The issue pins etcd 3.6.x: the newest patch of the series Kubernetes 1.3x is tested against.
+ETCD: Final = "v3.6.16"
+KWOK: Final = "v0.8.0"
+# Prometheus publishes its Go module as v0.3XY.Z for release v3.XY.Z: this is Prometheus 3.16.0.
+# It is not part of the cluster: tests query it (the blue/green rollout gate's metrics).
+PROMETHEUS: Final = "v0.316.0"
+# The oldest Go whose toolchain satisfies the cluster's releases' go.mod `go` lines. Prometheus
+# v0.316.0 asks for 1.26.7; that is checked when it is built, so `up` still works on 1.26.0.
+MIN_GO: Final = "1.26.0"
+
+# Bump when build flags or the cache layout change, so existing caches are rebuilt instead of reused.
+RECIPE: Final = 1
+# Prometheus's own recipe number: changing how it is built must not rebuild Kubernetes.
+PROMETHEUS_RECIPE: Final = 1
+
+
+def staging_version(kubernetes_version: str) -> str:
+    """The version of the k8s.io/<staging> modules published with a Kubernetes release.
+
+    Kubernetes v1.X.Y publishes its staging modules (k8s.io/api, k8s.io/client-go...) as v0.X.Y,
+    pre-release suffixes included.
+    """
+    if not kubernetes_version.startswith("v1."):
+        raise ValueError(f"not a Kubernetes 1.x release tag: {kubernetes_version!r}")
+    return "v0." + kubernetes_version.removeprefix("v1.")
+
+
+def major_minor(kubernetes_version: str) -> tuple[str, str]:
+    """("1", "37") for "v1.37.2", as component-base/version expects gitMajor/gitMinor."""
+    parts = kubernetes_version.removeprefix("v").split(".")
+    if len(parts) < 2:
+        raise ValueError(f"not a semantic version: {kubernetes_version!r}")
+    return parts[0], parts[1]

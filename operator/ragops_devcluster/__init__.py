@@ -1,1 +1,0 @@
-"""A real local Kubernetes control plane (etcd, kube-apiserver, controllers, kwok) as plain processes."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
-Obj = dict[str, Any]
+from ragops_operator.objects import Obj
 
 
 def manifest_hash(manifest: Obj) -> str:

@@ -9,8 +9,8 @@ from typing import Any, cast
 from ragops_operator import health, rollout
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
+from ragops_operator.objects import Obj
 
-Obj = dict[str, Any]
 ACTION_ANNOTATION = "ragops.dev/rollout"
 _TIMES = ("started_at", "switched_at", "retire_at")
 

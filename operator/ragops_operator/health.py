@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from ragops_operator.objects import Obj
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ import aiohttp
 import kopf
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.objects import Obj
 
 FIELD_MANAGER = "ragops-operator"
-Obj = dict[str, Any]
 
 
 class ApiError(Exception):

@@ -7,11 +7,9 @@ without one (killed, evicted, out of memory) still yields the Job's own verdict 
 
 from __future__ import annotations
 
-from typing import Any
-
 from ragops_operator.builders import backup
+from ragops_operator.objects import Obj
 
-Obj = dict[str, Any]
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 

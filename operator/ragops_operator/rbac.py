@@ -13,8 +13,8 @@ import yaml
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.kube import MANAGED_KINDS
+from ragops_operator.objects import Obj
 
-Manifest = dict[str, Any]
 NAME = "ragops-operator"
 
 
@@ -34,7 +34,7 @@ def _child_rules() -> list[dict[str, Any]]:
     ]
 
 
-def cluster_role() -> Manifest:
+def cluster_role() -> Obj:
     rules = [
         {"apiGroups": [api.GROUP], "resources": [api.PLURAL], "verbs": ["get", "list", "patch", "watch"]},
         {"apiGroups": [api.GROUP], "resources": [f"{api.PLURAL}/status"], "verbs": ["patch"]},
@@ -57,7 +57,7 @@ def cluster_role() -> Manifest:
     }
 
 
-def manifests(namespace: str) -> list[Manifest]:
+def manifests(namespace: str) -> list[Obj]:
     """ServiceAccount, ClusterRole and ClusterRoleBinding for an operator running in `namespace`."""
     labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ragops"}
     return [

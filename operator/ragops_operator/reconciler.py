@@ -45,10 +45,10 @@ from ragops_operator.kube import (
     ApiError,
     Cluster,
     Kind,
-    Obj,
     is_retryable,
     kind_of,
 )
+from ragops_operator.objects import Obj
 from ragops_operator.prometheus import PrometheusSignals, SignalSource
 
 _log = logging.getLogger("ragops.operator")

@@ -29,11 +29,11 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.objects import Obj
 
-Obj = dict[str, Any]
 Phase = Literal["Ready", "Building", "Switching", "CatchingUp", "Failed"]
 JobKind = Literal["reindex", "catchup"]
 

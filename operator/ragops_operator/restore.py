@@ -10,11 +10,11 @@ Job stays for its logs; deleting it retries.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.objects import Obj
 
-Obj = dict[str, Any]
 Phase = Literal["Running", "Completed", "Failed"]
 
 

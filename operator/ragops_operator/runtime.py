@@ -18,7 +18,8 @@ from typing import Any
 import aiohttp
 import kopf
 
-from ragops_operator.kube import RAGD, Cluster, Login, Obj
+from ragops_operator.kube import RAGD, Cluster, Login
+from ragops_operator.objects import Obj
 from ragops_operator.peering import PeeringGate
 from ragops_operator.reconciler import Reconciler, RetryLater
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ragops_operator import conditions, health
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import config
 from ragops_operator.builders.labels import Owner
+from ragops_operator.objects import Obj
 from ragops_operator.reindex import IndexState, to_status
 from ragops_operator.restore import Restore
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

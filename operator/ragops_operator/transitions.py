@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
 
-Obj = dict[str, Any]
+from ragops_operator.objects import Obj
+
 HANDOFF_MANAGER = "ragops-hpa-handoff"
 _SUFFIXES: dict[str, int | Decimal] = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,

@@ -11,13 +11,13 @@ from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import workloads
 from ragops_operator.builders.labels import (
     COMPONENT_API,
-    Manifest,
     Owner,
     image_tag,
     labels,
     metadata,
     selector_labels,
 )
+from ragops_operator.objects import Obj
 
 Color = Literal["blue", "green"]
 COLOR_LABEL = "ragops.dev/color"
@@ -75,7 +75,7 @@ def template_hash(spec: api.RAGDeploymentSpec, owner: Owner) -> str:
     return hashlib.sha256(encoded).hexdigest()[:12]
 
 
-def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Manifest:
+def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Obj:
     """No `replicas`: the color's HPA owns it, and an operator that also set it would fight the HPA."""
     return {
         "apiVersion": "apps/v1",
@@ -96,7 +96,7 @@ def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Manif
     }
 
 
-def service(owner: Owner, color: Color, *, preview: bool = False) -> Manifest:
+def service(owner: Owner, color: Color, *, preview: bool = False) -> Obj:
     """The API Service selects exactly one color; the preview Service, the color being started."""
     return {
         "apiVersion": "v1",
@@ -110,7 +110,7 @@ def service(owner: Owner, color: Color, *, preview: bool = False) -> Manifest:
     }
 
 
-def autoscaler(spec: api.RAGDeploymentSpec, owner: Owner, color: Color, *, minimum: int = 1) -> Manifest:
+def autoscaler(spec: api.RAGDeploymentSpec, owner: Owner, color: Color, *, minimum: int = 1) -> Obj:
     """One HPA per color, so a preview starts at the active color's size and the active color
     keeps scaling under load while the preview starts."""
     bounds = spec.api.replicas
@@ -136,7 +136,7 @@ def build(
     render: tuple[Color, ...] | None = None,
     preview: Color | None = None,
     preview_minimum: int = 1,
-) -> list[Manifest]:
+) -> list[Obj]:
     """`render`: colors built from this spec (default: the active one); a color neither rendered
     nor kept by the caller is retired. `preview`: the color behind the preview Service."""
     manifests = [workloads.service_account(spec, owner, name=owner.child_name("api"), component=COMPONENT_API)]

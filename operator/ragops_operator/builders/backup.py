@@ -18,12 +18,12 @@ from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import config, network, pods, qdrant
 from ragops_operator.builders.labels import (
     COMPONENT_QDRANT,
-    Manifest,
     Owner,
     labels,
     metadata,
     selector_labels,
 )
+from ragops_operator.objects import Obj
 
 COMPONENT_BACKUP = "backup"
 COMPONENT_RESTORE = "restore"
@@ -101,7 +101,7 @@ def _job_spec(spec: api.RAGDeploymentSpec, owner: Owner, component: str, contain
     }
 
 
-def cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     b = spec.backup
     container = _container(spec, owner, name="backup", args=["backup"])
     return {
@@ -125,7 +125,7 @@ def cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
     }
 
 
-def restore_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest | None:
+def restore_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj | None:
     """The Job `{name}-restore` for `spec.restore`; None without one.
 
     `--if-empty` makes a re-run (a retried pod, a re-created Job) succeed without loading the
@@ -154,7 +154,7 @@ def _qdrant_ports() -> list[dict[str, Any]]:
 JOB_COMPONENTS = (COMPONENT_BACKUP, COMPONENT_RESTORE, COMPONENT_REINDEX)
 
 
-def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     """Backup, restore and reindex pods -> Qdrant, HTTPS (S3, the embedding API) and the
     Pushgateway; Qdrant admits them. Rendered while any of those Jobs may run.
 
@@ -189,7 +189,7 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest
     ]
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     """The CronJob when backups are enabled; [] otherwise (its NetworkPolicies:
     `network_policies`).
 
@@ -198,7 +198,7 @@ def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
     return [cron_job(spec, owner)] if spec.backup.enabled else []
 
 
-def restore_build(spec: api.RAGDeploymentSpec, owner: Owner, *, restoring: bool) -> list[Manifest]:
+def restore_build(spec: api.RAGDeploymentSpec, owner: Owner, *, restoring: bool) -> list[Obj]:
     """The restore Job while a restore is wanted (its NetworkPolicies: `network_policies`)."""
     job = restore_job(spec, owner) if restoring else None
     return [] if job is None else [job]

@@ -14,7 +14,8 @@ from typing import Any
 from ragops_core.settings import Settings
 from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.builders.labels import COMPONENT_STACK, Manifest, Owner, metadata
+from ragops_operator.builders.labels import COMPONENT_STACK, Owner, metadata
+from ragops_operator.objects import Obj
 
 DATA_DIR = "/var/lib/ragops"
 QDRANT_HTTP_PORT = 6333
@@ -106,7 +107,7 @@ def secret_env(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
     ]
 
 
-def config_map(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def config_map(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

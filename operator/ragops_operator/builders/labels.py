@@ -12,8 +12,6 @@ from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
 
-Manifest = dict[str, Any]
-
 MANAGED_BY = "ragops-operator"
 PART_OF = "ragops"
 COMPONENT_API = "api"

@@ -22,11 +22,11 @@ from ragops_operator.builders.labels import (
     COMPONENT_QDRANT,
     COMPONENT_STACK,
     COMPONENT_WORKER,
-    Manifest,
     Owner,
     metadata,
     selector_labels,
 )
+from ragops_operator.objects import Obj
 
 MONITORING_API_VERSION = "monitoring.coreos.com/v1"
 DASHBOARD_LABEL = "grafana_dashboard"
@@ -112,7 +112,7 @@ def _number(value: float) -> str:
 def service_monitor(
     spec: api.RAGDeploymentSpec, owner: Owner, *, component: str, service: str, port: str,
     also: tuple[str, ...] = (), pod_labels: tuple[str, ...] = (),
-) -> Manifest:
+) -> Obj:
     """Selects the component's Services by label, then keeps only `service` (and `also`):
     Qdrant's headless Service carries the same labels as its client Service and would
     double-scrape. Targets found through `also` are labelled with `service`'s job, so a pod
@@ -148,7 +148,7 @@ def service_monitor(
     }
 
 
-def service_monitors(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+def service_monitors(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     jobs = Jobs.of(owner)
     return [
         # The preview Service exists only during a rollout and selects the other color than the
@@ -239,7 +239,7 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
     ]
 
 
-def prometheus_rule(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def prometheus_rule(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     return {
         "apiVersion": MONITORING_API_VERSION,
         "kind": "PrometheusRule",
@@ -318,7 +318,7 @@ def dashboard(owner: Owner) -> dict[str, Any]:
     }
 
 
-def dashboards_config_map(owner: Owner) -> Manifest:
+def dashboards_config_map(owner: Owner) -> Obj:
     """The key is unique per stack: the Grafana sidecar writes all dashboards into one folder."""
     return {
         "apiVersion": "v1",
@@ -328,11 +328,11 @@ def dashboards_config_map(owner: Owner) -> Manifest:
     }
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner, *, prometheus_operator: bool) -> list[Manifest]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner, *, prometheus_operator: bool) -> list[Obj]:
     """Without the Prometheus Operator's CRDs only the dashboards remain (the reconciler reports
     monitoring as unavailable in a condition)."""
     m = spec.monitoring
-    manifests: list[Manifest] = []
+    manifests: list[Obj] = []
     if prometheus_operator and m.service_monitor:
         manifests.extend(service_monitors(spec, owner))
     if prometheus_operator and m.prometheus_rule:

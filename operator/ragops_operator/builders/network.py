@@ -24,11 +24,11 @@ from ragops_operator.builders.labels import (
     COMPONENT_QDRANT,
     COMPONENT_STACK,
     COMPONENT_WORKER,
-    Manifest,
     Owner,
     metadata,
     selector_labels,
 )
+from ragops_operator.objects import Obj
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 REDIS_PORT = 6379
@@ -36,7 +36,7 @@ HTTPS_PORT = 443
 DNS_PORT = 53
 
 
-def _policy(owner: Owner, suffix: str, component: str, body: dict[str, Any]) -> Manifest:
+def _policy(owner: Owner, suffix: str, component: str, body: dict[str, Any]) -> Obj:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -72,7 +72,7 @@ def _qdrant_client_egress(owner: Owner) -> dict[str, Any]:
     return {"to": [_pods(owner, COMPONENT_QDRANT)], "ports": _tcp(qdrant.HTTP_PORT, qdrant.GRPC_PORT)}
 
 
-def default_deny(owner: Owner) -> Manifest:
+def default_deny(owner: Owner) -> Obj:
     return _policy(
         owner,
         "default-deny",
@@ -81,7 +81,7 @@ def default_deny(owner: Owner) -> Manifest:
     )
 
 
-def dns(owner: Owner) -> Manifest:
+def dns(owner: Owner) -> Obj:
     ports = [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}]
     return _policy(
         owner,
@@ -91,7 +91,7 @@ def dns(owner: Owner) -> Manifest:
     )
 
 
-def api_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def api_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     """Ingress from anywhere already covers Prometheus' scrape of the API port."""
     return _policy(
         owner,
@@ -106,7 +106,7 @@ def api_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
     )
 
 
-def worker_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def worker_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     return _policy(
         owner,
         "worker",
@@ -120,7 +120,7 @@ def worker_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
     )
 
 
-def qdrant_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def qdrant_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     def peers() -> list[dict[str, Any]]:
         return [{"protocol": "TCP", "port": qdrant.HTTP_PORT, "endPort": qdrant.P2P_PORT}]
 
@@ -144,7 +144,7 @@ def qdrant_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
     )
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     if not spec.network_policy.enabled:
         return []
     return [

@@ -16,13 +16,13 @@ from ragops_operator.builders import pods, workloads
 from ragops_operator.builders.labels import (
     COMPONENT_QDRANT,
     PART_OF,
-    Manifest,
     Owner,
     image_tag,
     labels,
     metadata,
     selector_labels,
 )
+from ragops_operator.objects import Obj
 
 HTTP_PORT = 6333
 GRPC_PORT = 6334
@@ -173,7 +173,7 @@ def _volume_claim_template(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]
     }
 
 
-def stateful_set(spec: api.QdrantSpec, owner: Owner) -> Manifest:
+def stateful_set(spec: api.QdrantSpec, owner: Owner) -> Obj:
     """`replicas` is left out when the HPA owns it: setting it too would fight the HPA."""
     body: dict[str, Any] = {
         "serviceName": headless_name(owner),
@@ -199,7 +199,7 @@ def _port(port_name: str, port: int) -> dict[str, Any]:
     return {"name": port_name, "port": port, "targetPort": port_name, "protocol": "TCP"}
 
 
-def service(owner: Owner) -> Manifest:
+def service(owner: Owner) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -212,7 +212,7 @@ def service(owner: Owner) -> Manifest:
     }
 
 
-def headless_service(owner: Owner) -> Manifest:
+def headless_service(owner: Owner) -> Obj:
     """Peers must resolve each other before they are ready: readiness waits on the cluster."""
     return {
         "apiVersion": "v1",
@@ -227,7 +227,7 @@ def headless_service(owner: Owner) -> Manifest:
     }
 
 
-def service_account(owner: Owner) -> Manifest:
+def service_account(owner: Owner) -> Obj:
     """Qdrant needs no Kubernetes or AWS identity: no token, no IRSA annotation."""
     return {
         "apiVersion": "v1",
@@ -237,7 +237,7 @@ def service_account(owner: Owner) -> Manifest:
     }
 
 
-def autoscaler(spec: api.QdrantSpec, owner: Owner) -> Manifest:
+def autoscaler(spec: api.QdrantSpec, owner: Owner) -> Obj:
     """Scale-out only. Removing a peer that holds shards would make them unavailable (or lose
     them with replicationFactor 1), so scale-in stays a manual, drained operation."""
     return {
@@ -262,7 +262,7 @@ def autoscaler(spec: api.QdrantSpec, owner: Owner) -> Manifest:
     }
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     qdrant = spec.vector_store.qdrant
     manifests = [
         service_account(owner),

@@ -15,8 +15,9 @@ from typing import Any
 from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import backup, config, pods
-from ragops_operator.builders.labels import Manifest, Owner, metadata
+from ragops_operator.builders.labels import Owner, metadata
 from ragops_operator.builders.worker import image
+from ragops_operator.objects import Obj
 
 BACKOFF_LIMIT = 3
 
@@ -32,7 +33,7 @@ def target_env(target: api.EmbeddingModel) -> list[dict[str, Any]]:
     return [{"name": config.env_name(k), "value": "null" if v is None else str(v)} for k, v in values.items()]
 
 
-def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) -> Manifest:
+def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) -> Obj:
     args = ["reindex", "--from", wanted.source]
     if wanted.kind == "catchup":
         args.append("--switch-alias")
@@ -64,5 +65,5 @@ def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) ->
     }
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted | None) -> list[Manifest]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted | None) -> list[Obj]:
     return [] if wanted is None else [job(spec, owner, wanted)]

@@ -7,7 +7,8 @@ from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, monitoring, network, qdrant, worker
 from ragops_operator.builders import reindex as reindex_builder
-from ragops_operator.builders.labels import Manifest, Owner
+from ragops_operator.builders.labels import Owner
+from ragops_operator.objects import Obj
 
 
 def desired(
@@ -21,7 +22,7 @@ def desired(
     prometheus_operator: bool = False,
     restoring: bool = False,
     reindexing: reindex.JobWanted | None = None,
-) -> list[Manifest]:
+) -> list[Obj]:
     """ConfigMap first (pods read it at start), then the data layer (and its restore or reindex
     Job while one is wanted), then the services, then the policies and monitoring that refer to
     them.

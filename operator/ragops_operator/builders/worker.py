@@ -8,13 +8,13 @@ from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import config, workloads
 from ragops_operator.builders.labels import (
     COMPONENT_WORKER,
-    Manifest,
     Owner,
     image_tag,
     labels,
     metadata,
     selector_labels,
 )
+from ragops_operator.objects import Obj
 
 GRACE_SECONDS = config.WORKER_TERMINATION_GRACE_SECONDS
 
@@ -23,7 +23,7 @@ def image(spec: api.RAGDeploymentSpec) -> str:
     return spec.worker.image or spec.image
 
 
-def deployment(spec: api.RAGDeploymentSpec, owner: Owner) -> Manifest:
+def deployment(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     selector = selector_labels(owner, COMPONENT_WORKER)
     container = workloads.ragops_container(
         spec,
@@ -68,7 +68,7 @@ def queue_depth_metric(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, A
     }
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Manifest]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     name = owner.child_name("worker")
     selector = selector_labels(owner, COMPONENT_WORKER)
     return [

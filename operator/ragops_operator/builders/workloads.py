@@ -7,7 +7,8 @@ from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import config, pods
-from ragops_operator.builders.labels import Manifest, Owner, metadata
+from ragops_operator.builders.labels import Owner, metadata
+from ragops_operator.objects import Obj
 
 CONFIG_HASH_ANNOTATION = "ragops.dev/config-hash"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -77,7 +78,7 @@ def pod_template(
     }
 
 
-def service_account(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, component: str) -> Manifest:
+def service_account(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, component: str) -> Obj:
     annotations = {IRSA_ANNOTATION: spec.service_account.iam_role_arn} if spec.service_account.iam_role_arn else None
     return {
         "apiVersion": "v1",
@@ -87,7 +88,7 @@ def service_account(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, com
     }
 
 
-def disruption_budget(owner: Owner, *, name: str, component: str, selector: dict[str, str]) -> Manifest:
+def disruption_budget(owner: Owner, *, name: str, component: str, selector: dict[str, str]) -> Obj:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -108,7 +109,7 @@ def autoscaler(
     target: dict[str, str],
     bounds: api.ReplicaRange,
     metrics: list[dict[str, Any]],
-) -> Manifest:
+) -> Obj:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",

@@ -18,14 +18,15 @@ import yaml
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, monitoring, network, qdrant, worker
-from ragops_operator.builders.labels import Manifest, Owner
+from ragops_operator.builders.labels import Owner
+from ragops_operator.objects import Obj
 
 GOLDEN = Path(__file__).resolve().parents[3] / "golden"
 CASES = ("minimal", "production")
 UID = "00000000-0000-0000-0000-000000000001"
 UPDATE = os.environ.get("RAGOPS_UPDATE_GOLDEN") == "1"
 
-Builder = Callable[[api.RAGDeploymentSpec, Owner], list[Manifest]]
+Builder = Callable[[api.RAGDeploymentSpec, Owner], list[Obj]]
 BUILDERS: dict[str, Builder] = {
     "config": lambda spec, owner: [config.config_map(spec, owner)],
     "api": lambda spec, owner: api_builder.build(spec, owner),
@@ -54,7 +55,7 @@ def _str(dumper: yaml.SafeDumper, value: str) -> Any:
 _Dumper.add_representer(str, _str)
 
 
-def render(case: str, module: str) -> list[Manifest]:
+def render(case: str, module: str) -> list[Obj]:
     resource = api.RAGDeployment.model_validate(yaml.safe_load((GOLDEN / case / "input.yaml").read_text()))
     meta = resource.metadata
     owner = Owner(name=meta["name"], namespace=meta["namespace"], uid=UID)

@@ -12,7 +12,8 @@ import pytest
 
 from ragops_core.metrics import Metrics
 from ragops_operator.builders import monitoring
-from ragops_operator.builders.labels import Manifest, selector_labels
+from ragops_operator.builders.labels import selector_labels
+from ragops_operator.objects import Obj
 from tests.support.builder_specs import OWNER, by_kind, make_spec, one
 
 RAGOPS_METRIC = re.compile(r"\bragops_[a-z_]+\b")
@@ -32,7 +33,7 @@ def exported_names() -> set[str]:
     }
 
 
-def build(**overrides: Any) -> list[Manifest]:
+def build(**overrides: Any) -> list[Obj]:
     return monitoring.build(make_spec(**overrides), OWNER, prometheus_operator=True)
 
 
@@ -42,7 +43,7 @@ def rules(**overrides: Any) -> dict[str, dict[str, Any]]:
     return {r["alert"]: r for r in group["rules"]}
 
 
-def dashboard_exprs(manifests: list[Manifest]) -> list[str]:
+def dashboard_exprs(manifests: list[Obj]) -> list[str]:
     (data,) = one(manifests, "ConfigMap", "demo-dashboards")["data"].values()
     return [t["expr"] for panel in json.loads(data)["panels"] for t in panel["targets"]]
 

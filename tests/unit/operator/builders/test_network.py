@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ragops_operator.builders import network
-from ragops_operator.builders.labels import Manifest, selector_labels
+from ragops_operator.builders.labels import selector_labels
+from ragops_operator.objects import Obj
 from tests.support.builder_specs import OWNER, make_spec
 
 NAMESPACE = OWNER.namespace
@@ -67,7 +68,7 @@ def port_matches(rule_ports: list[dict[str, Any]] | None, protocol: str, port: i
     return False
 
 
-def direction_allows(policies: list[Manifest], pod: Endpoint, other: Endpoint, kind: str, protocol: str, port: int) -> bool:
+def direction_allows(policies: list[Obj], pod: Endpoint, other: Endpoint, kind: str, protocol: str, port: int) -> bool:
     """Allowed in one direction: unrestricted if no policy of this kind selects `pod`."""
     if pod.namespace != NAMESPACE:
         return True  # not ours: no policy of ours applies
@@ -83,13 +84,13 @@ def direction_allows(policies: list[Manifest], pod: Endpoint, other: Endpoint, k
     return False
 
 
-def allowed(policies: list[Manifest], src: Endpoint, dst: Endpoint, protocol: str, port: int) -> bool:
+def allowed(policies: list[Obj], src: Endpoint, dst: Endpoint, protocol: str, port: int) -> bool:
     return direction_allows(policies, src, dst, "Egress", protocol, port) and direction_allows(
         policies, dst, src, "Ingress", protocol, port
     )
 
 
-def flows(policies: list[Manifest]) -> set[tuple[str, str, str, int]]:
+def flows(policies: list[Obj]) -> set[tuple[str, str, str, int]]:
     """Every (source, destination, protocol, port) with one end in the stack that is allowed."""
     return {
         (src.name, dst.name, protocol, port)
@@ -118,14 +119,14 @@ def expected_flows() -> set[tuple[str, str, str, int]]:
 
 
 @pytest.fixture
-def policies() -> list[Manifest]:
+def policies() -> list[Obj]:
     spec = make_spec(
         api={"port": API_PORT}, worker={"port": WORKER_PORT}, networkPolicy={"prometheusNamespace": PROMETHEUS_NS}
     )
     return network.build(spec, OWNER)
 
 
-def test_renders_default_deny_dns_and_one_policy_per_component(policies: list[Manifest]) -> None:
+def test_renders_default_deny_dns_and_one_policy_per_component(policies: list[Obj]) -> None:
     assert [p["metadata"]["name"] for p in policies] == [
         "demo-default-deny", "demo-allow-dns", "demo-api", "demo-worker", "demo-qdrant",
     ]
@@ -134,7 +135,7 @@ def test_renders_default_deny_dns_and_one_policy_per_component(policies: list[Ma
         assert p["metadata"]["ownerReferences"][0]["uid"] == OWNER.uid
 
 
-def test_default_deny_covers_every_pod_of_the_instance_both_ways(policies: list[Manifest]) -> None:
+def test_default_deny_covers_every_pod_of_the_instance_both_ways(policies: list[Obj]) -> None:
     deny = policies[0]["spec"]
     assert deny["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "demo"
     assert set(deny["policyTypes"]) == {"Ingress", "Egress"}
@@ -143,13 +144,13 @@ def test_default_deny_covers_every_pod_of_the_instance_both_ways(policies: list[
         assert matches(deny["podSelector"], pod.labels)
 
 
-def test_exactly_the_listed_flows_are_allowed(policies: list[Manifest]) -> None:
+def test_exactly_the_listed_flows_are_allowed(policies: list[Obj]) -> None:
     got, want = flows(policies), expected_flows()
     assert got - want == set(), "allowed but not listed"
     assert want - got == set(), "listed but not allowed"
 
 
-def test_qdrant_peers_talk_on_all_three_ports(policies: list[Manifest]) -> None:
+def test_qdrant_peers_talk_on_all_three_ports(policies: list[Obj]) -> None:
     peer = Endpoint("qdrant-1", QDRANT.labels)
     for port in (6333, 6334, 6335):
         assert allowed(policies, QDRANT, peer, "TCP", port)
@@ -157,14 +158,14 @@ def test_qdrant_peers_talk_on_all_three_ports(policies: list[Manifest]) -> None:
     assert not allowed(policies, API, QDRANT, "TCP", 6335), "clients must not reach the Raft port"
 
 
-def test_rules_do_not_depend_on_the_api_color(policies: list[Manifest]) -> None:
+def test_rules_do_not_depend_on_the_api_color(policies: list[Obj]) -> None:
     for p in policies:
         assert "ragops.dev/color" not in str(p)
     blue = Endpoint("api-blue", {**selector_labels(OWNER, "api"), "ragops.dev/color": "blue"})
     assert allowed(policies, blue, QDRANT, "TCP", 6333)
 
 
-def test_other_stacks_in_the_namespace_are_not_peers(policies: list[Manifest]) -> None:
+def test_other_stacks_in_the_namespace_are_not_peers(policies: list[Obj]) -> None:
     assert not allowed(policies, API, OTHER_STACK, "TCP", 6333)
     assert not allowed(policies, OTHER_STACK, QDRANT, "TCP", 6335)
 

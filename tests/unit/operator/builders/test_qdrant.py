@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from ragops_operator.builders import qdrant
-from ragops_operator.builders.labels import Manifest, selector_labels
+from ragops_operator.builders.labels import selector_labels
+from ragops_operator.objects import Obj
 from tests.support.builder_specs import OWNER, by_kind, one, qdrant_spec
 from tests.support.pod_security import pod_spec_of, restricted_violations
 
@@ -25,7 +26,7 @@ PRODUCTION = {
 }
 
 
-def statefulset(**q: Any) -> Manifest:
+def statefulset(**q: Any) -> Obj:
     return one(qdrant.build(qdrant_spec(**q), OWNER), "StatefulSet", "demo-qdrant")
 
 

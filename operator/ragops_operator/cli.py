@@ -1,4 +1,8 @@
-"""`ragops operator` and `ragops crd`, registered on the main CLI."""
+"""`ragops operator`, `ragops crd` and `ragops rbac`, registered on the main CLI.
+
+At the package root, not in control/: it is the operator's public entry point (ragops_cli
+imports it), and it imports everything else lazily, so loading the CLI loads no kopf.
+"""
 
 from __future__ import annotations
 

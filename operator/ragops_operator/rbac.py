@@ -1,7 +1,9 @@
 """The operator's own RBAC: exactly the verbs it uses, on exactly the kinds it manages.
 
-Generated from the same table the reconciler uses (kube.MANAGED_KINDS), so a new child kind
-cannot ship without its permission; `deploy/rbac.yaml` is the rendered copy (`ragops rbac`).
+Generated from the same table the reconciler uses (control/kube.py MANAGED_KINDS), so a new
+child kind cannot ship without its permission; `deploy/rbac.yaml` is the rendered copy (`ragops
+rbac`). At the package root, not in builders/: it renders the operator's own installation, not
+a child of a RAGDeployment.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 import yaml
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.kube import MANAGED_KINDS
+from ragops_operator.control.kube import MANAGED_KINDS
 from ragops_operator.objects import Obj
 
 NAME = "ragops-operator"

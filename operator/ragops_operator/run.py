@@ -1,4 +1,8 @@
-"""`ragops operator`: kopf.run with RAGOps' handlers and settings."""
+"""`ragops operator`: kopf.run with RAGOps' handlers and settings.
+
+At the package root beside cli.py: it is the process's entry (logging, identity, kopf's run
+options), not part of a reconcile; what it starts lives in control/.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import Any, cast
 
 import kopf
 
-from ragops_operator import handlers
-from ragops_operator.peering import own_identity
+from ragops_operator.control import handlers
+from ragops_operator.control.peering import own_identity
 
 
 def run_operator(

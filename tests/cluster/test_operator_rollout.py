@@ -21,7 +21,7 @@ from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
 from ragops_operator.builders.labels import Owner
 from ragops_operator.builders.monitoring import Jobs
-from ragops_operator.prometheus import color_queries
+from ragops_operator.control.prometheus import color_queries
 from tests.support.cluster import Kube, Obj, Waits, conditions
 from tests.support.operator import RAGD, ragdeployment, wait_ready
 from tests.support.prometheus import (

@@ -12,10 +12,10 @@ import json
 from typing import Any
 
 from ragops_core.settings import Settings
-from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders.labels import COMPONENT_STACK, Owner, metadata
 from ragops_operator.objects import Obj
+from ragops_operator.planning import reindex
 
 DATA_DIR = "/var/lib/ragops"
 QDRANT_HTTP_PORT = 6333
@@ -61,7 +61,7 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
         "embedding_provider": models.embedding.provider,
         "embedding_model": models.embedding.model,
         "embedding_dimensions": models.embedding.dimensions,
-        # Each embedding model writes and reads its own collection (see ragops_operator/reindex.py).
+        # Each embedding model writes and reads its own collection (see ragops_operator/planning/reindex.py).
         "index_version": reindex.version_of(models.embedding),
         "chat_model": models.chat.model,
     }

@@ -1,5 +1,5 @@
 """The Jobs of an embedding-model change: `ragops reindex` into the new model's index version
-(see ragops_operator/reindex.py for when each runs).
+(see ragops_operator/planning/reindex.py for when each runs).
 
 The pod reads the stack's ConfigMap like the worker, then overrides the embedding settings and
 `RAGOPS_INDEX_VERSION` with the target's: during a build the ConfigMap still names the old
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import backup, config, pods
 from ragops_operator.builders.labels import Owner, metadata
 from ragops_operator.builders.worker import image
 from ragops_operator.objects import Obj
+from ragops_operator.planning import reindex
 
 BACKOFF_LIMIT = 3
 

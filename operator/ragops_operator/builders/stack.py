@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, monitoring, network, qdrant, worker
 from ragops_operator.builders import reindex as reindex_builder
 from ragops_operator.builders.labels import Owner
 from ragops_operator.objects import Obj
+from ragops_operator.planning import reindex
 
 
 def desired(

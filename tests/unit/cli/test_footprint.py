@@ -12,7 +12,7 @@ DATA_PLANE = ("qdrant_client", "qdrant_edge", "boto3", "botocore", "numpy", "onn
 
 def test_loading_the_cli_loads_no_data_plane_library() -> None:
     code = (
-        "import json, sys; import ragops_cli.main, ragops_operator.handlers; "
+        "import json, sys; import ragops_cli.main, ragops_operator.control.handlers; "
         f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(DATA_PLANE)!r}))))"
     )
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)

@@ -11,7 +11,7 @@ from ragops_core.settings import Settings
 from ragops_operator import rbac
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import config, stack, worker
-from ragops_operator.kube import MANAGED_KINDS, kind_of
+from ragops_operator.control.kube import MANAGED_KINDS, kind_of
 from tests.support.builder_specs import OWNER, make_spec, one
 from tests.support.pod_security import pod_spec_of, restricted_violations
 

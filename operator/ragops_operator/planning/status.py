@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ragops_operator import conditions, health
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import config
 from ragops_operator.builders.labels import Owner
 from ragops_operator.objects import Obj
-from ragops_operator.reindex import IndexState, to_status
-from ragops_operator.restore import Restore
+from ragops_operator.planning import conditions, health
+from ragops_operator.planning.reindex import IndexState, to_status
+from ragops_operator.planning.restore import Restore
 
 
 @dataclass(frozen=True)

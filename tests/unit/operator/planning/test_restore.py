@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ragops_operator import conditions, status
 from ragops_operator.builders import stack
-from ragops_operator.restore import Restore, state
+from ragops_operator.planning import conditions, status
+from ragops_operator.planning.restore import Restore, state
 from tests.support.builder_specs import OWNER, by_kind, make_spec
 
 SNAPSHOT = "s3://backups/prod/tenant-a/demo/20261129T030000Z/"

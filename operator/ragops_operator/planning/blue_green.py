@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from ragops_operator import health, rollout
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.objects import Obj
+from ragops_operator.planning import health, rollout
 
 ACTION_ANNOTATION = "ragops.dev/rollout"
 _TIMES = ("started_at", "switched_at", "retire_at")

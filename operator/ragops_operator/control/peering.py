@@ -1,11 +1,10 @@
-"""Which replica works: kopf's peering rule, applied to the operator's own background work.
+"""Which replica works: kopf's peering rule (planning/peering.py), applied to the operator's own
+background work.
 
-kopf pauses a replica's watch handlers while a live peer has a higher priority (equal
-priorities pause everyone). The operator also reconciles outside kopf's handlers: the
-periodic resync and the requeues that time rollout steps. Without the same rule those
-kept a paused standby reconciling next to the leader. The gate reads the peering object
-kopf maintains (`status` maps each replica's identity to priority, lifetime and last
-keep-alive) and answers whether this replica is the one that should work.
+The operator also reconciles outside kopf's handlers: the periodic resync and the requeues that
+time rollout steps. Without kopf's rule those kept a paused standby reconciling next to the
+leader. The gate reads the peering object kopf maintains and answers whether this replica is the
+one that should work.
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from ragops_operator.kube import Cluster, Kind
+from ragops_operator.control.kube import Cluster, Kind
+from ragops_operator.planning.peering import leads
 
 CLUSTER_PEERING = Kind("kopf.dev/v1", "ClusterKopfPeering", "clusterkopfpeerings", watched=False)
 NAMESPACED_PEERING = Kind("kopf.dev/v1", "KopfPeering", "kopfpeerings", watched=False)
@@ -36,31 +34,6 @@ def own_identity() -> str:
         return pod
     started = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
     return f"{getpass.getuser()}@{socket.gethostname()}/{started}/{secrets.token_hex(2)}"
-
-
-def leads(peers: Mapping[str, Any], *, identity: str, priority: int, now: datetime.datetime) -> bool:
-    """kopf's rule: work unless another live peer has a higher or the same priority.
-
-    A replica not yet listed has not announced itself: kopf keeps it paused until it has.
-    """
-    if identity not in peers:
-        return False
-    for peer_id, info in peers.items():
-        if peer_id == identity or not isinstance(info, Mapping):
-            continue
-        if _alive(info, now) and int(info.get("priority", 0)) >= priority:
-            return False
-    return True
-
-
-def _alive(info: Mapping[str, Any], now: datetime.datetime) -> bool:
-    lastseen = info.get("lastseen")
-    if not isinstance(lastseen, str):
-        return True  # kopf treats a peer without a keep-alive time as just seen
-    seen = datetime.datetime.fromisoformat(lastseen)
-    if seen.tzinfo is None:
-        seen = seen.replace(tzinfo=datetime.UTC)
-    return now < seen + datetime.timedelta(seconds=int(info.get("lifetime", 60)))
 
 
 @dataclass

@@ -16,25 +16,13 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ragops_operator import (
-    blue_green,
-    conditions,
-    health,
-    last_backup,
-    reindex,
-    restore,
-    rollout,
-    status,
-    transitions,
-)
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.applied import AppliedMemory
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, stack
 from ragops_operator.builders.labels import COMPONENT_LABEL, Owner, instance_selector
 from ragops_operator.builders.monitoring import Jobs
 from ragops_operator.builders.workloads import CONFIG_HASH_ANNOTATION
-from ragops_operator.kube import (
+from ragops_operator.control.kube import (
     CLAIMS,
     FIELD_MANAGER,
     JOBS,
@@ -48,8 +36,20 @@ from ragops_operator.kube import (
     is_retryable,
     kind_of,
 )
+from ragops_operator.control.prometheus import PrometheusSignals, SignalSource
 from ragops_operator.objects import Obj
-from ragops_operator.prometheus import PrometheusSignals, SignalSource
+from ragops_operator.planning import (
+    blue_green,
+    conditions,
+    health,
+    last_backup,
+    reindex,
+    restore,
+    rollout,
+    status,
+    transitions,
+)
+from ragops_operator.planning.applied import AppliedMemory
 
 _log = logging.getLogger("ragops.operator")
 

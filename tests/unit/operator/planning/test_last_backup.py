@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ragops_operator.last_backup import from_job, newest_finished
+from ragops_operator.planning.last_backup import from_job, newest_finished
 
 
 def job(name: str, *, complete_at: str | None = None, failed_at: str | None = None,

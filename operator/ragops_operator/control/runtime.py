@@ -18,10 +18,10 @@ from typing import Any
 import aiohttp
 import kopf
 
-from ragops_operator.kube import RAGD, Cluster, Login
+from ragops_operator.control.kube import RAGD, Cluster, Login
+from ragops_operator.control.peering import PeeringGate
+from ragops_operator.control.reconciler import Reconciler, RetryLater
 from ragops_operator.objects import Obj
-from ragops_operator.peering import PeeringGate
-from ragops_operator.reconciler import Reconciler, RetryLater
 
 _log = logging.getLogger("ragops.operator")
 Key = tuple[str, str]  # (namespace, name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ragops_operator import conditions
-from ragops_operator.status import Observation, compute
+from ragops_operator.planning import conditions
+from ragops_operator.planning.status import Observation, compute
 from tests.support.builder_specs import OWNER
 
 

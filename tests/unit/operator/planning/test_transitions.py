@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from ragops_operator.transitions import claims_to_grow, quantity, replica_handoff, volume_growth
+from ragops_operator.planning.transitions import (
+    claims_to_grow,
+    quantity,
+    replica_handoff,
+    volume_growth,
+)
 
 
 def _sts(size: str, *, replicas: int = 3, owned_by: str | None = "ragops-operator") -> dict[str, Any]:

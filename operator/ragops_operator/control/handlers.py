@@ -15,8 +15,8 @@ import kopf
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders.labels import MANAGED_BY
-from ragops_operator.kube import MANAGED_KINDS
-from ragops_operator.runtime import RETRYABLE, Runtime
+from ragops_operator.control.kube import MANAGED_KINDS
+from ragops_operator.control.runtime import RETRYABLE, Runtime
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 

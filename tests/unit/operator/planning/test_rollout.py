@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from ragops_operator.rollout import (
+from ragops_operator.planning.rollout import (
     ColorHealth,
     Observation,
     Plan,

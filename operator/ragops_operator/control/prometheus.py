@@ -25,7 +25,7 @@ from ragops_operator.builders.monitoring import (
     api_error_percent,
     api_p95_seconds,
 )
-from ragops_operator.rollout import Color, Signals
+from ragops_operator.planning.rollout import Color, Signals
 
 _log = logging.getLogger("ragops.operator.prometheus")
 

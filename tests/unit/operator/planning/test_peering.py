@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from ragops_operator.peering import leads
+from ragops_operator.planning.peering import leads
 
 NOW = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=datetime.UTC)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ragops_operator import reindex
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.reindex import IndexState, JobState, Observed, plan
+from ragops_operator.planning import reindex
+from ragops_operator.planning.reindex import IndexState, JobState, Observed, plan
 
 LOCAL = api.EmbeddingModel(provider="local")
 SMALL = api.EmbeddingModel(provider="openai", model="text-embedding-3-small")

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from ragops_operator import blue_green
 from ragops_operator.builders.labels import Owner
 from ragops_operator.builders.monitoring import Jobs
-from ragops_operator.prometheus import UnusableAnswer, color_queries, scalar_of
-from ragops_operator.rollout import RolloutState
+from ragops_operator.control.prometheus import UnusableAnswer, color_queries, scalar_of
+from ragops_operator.planning import blue_green
+from ragops_operator.planning.rollout import RolloutState
 
 JOBS = Jobs.of(Owner(name="demo", namespace="tenant-a", uid="u1"))
 

@@ -28,7 +28,7 @@ def desired(
     them.
 
     `spec` is the one the pods run: during a re-index its embedding model is the index's
-    current one, not yet the spec's (the reconciler passes `reindex.effective_spec`)."""
+    current one, not yet the spec's (planning/decide.py passes `reindex.effective_spec`)."""
     return [
         config.config_map(spec, owner),
         *qdrant.build(spec, owner),

@@ -1,4 +1,5 @@
-"""The operator's only Kubernetes client: server-side apply, list, delete, status patch.
+"""The operator's only Kubernetes client: server-side apply, list, delete, status patch; and
+the protocol (ClusterApi) the rest of control/ uses it through.
 
 A thin aiohttp client (aiohttp already carries kopf) over the credentials kopf itself resolves,
 rather than kubernetes_asyncio: importing that library's ~1,000 generated model modules costs
@@ -17,7 +18,7 @@ import ssl
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import kopf
@@ -98,6 +99,39 @@ def kind_of(obj: Obj) -> Kind:
 def is_retryable(error: ApiError) -> bool:
     """Conflicts, throttling and server errors pass; everything else is about our request."""
     return error.status in (409, 429) or error.status >= 500
+
+
+class RetryLater(Exception):
+    """A transient API error (conflict, throttling, 5xx): the same reconcile will succeed later."""
+
+
+class ClusterApi(Protocol):
+    """What the reconciler, the runtime and the peering gate need of the cluster.
+
+    `Cluster` below is the real one; tests/support/fake_cluster.py keeps objects in memory, so
+    the I/O around the planners is unit-tested without an API server. Semantics are Cluster's:
+    `delete` ignores 404 and 409 (gone, or replaced since listed), `get` answers None for 404.
+    """
+
+    async def apply(self, manifest: Obj, *, field_manager: str = FIELD_MANAGER) -> Obj: ...
+
+    async def list(self, kind: Kind, namespace: str, selector: dict[str, str]) -> builtins.list[Obj]: ...
+
+    async def list_all(self, kind: Kind) -> builtins.list[Obj]: ...
+
+    async def get(self, kind: Kind, namespace: str, name: str) -> Obj | None: ...
+
+    async def merge_patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> Obj: ...
+
+    async def delete(self, obj: Obj, *, orphan: bool = False) -> None: ...
+
+    async def patch_status(self, namespace: str, name: str, status: Obj) -> None: ...
+
+    async def served(self, group_version: str) -> set[str]: ...
+
+    async def event(self, involved: Obj, *, type_: str, reason: str, message: str, now: str) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 Login = Callable[[], kopf.ConnectionInfo]

@@ -17,7 +17,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from ragops_operator.control.kube import Cluster, Kind
+from ragops_operator.control.kube import ClusterApi, Kind
 from ragops_operator.planning.peering import leads
 
 CLUSTER_PEERING = Kind("kopf.dev/v1", "ClusterKopfPeering", "clusterkopfpeerings", watched=False)
@@ -40,7 +40,7 @@ def own_identity() -> str:
 class PeeringGate:
     """Answers "should this replica reconcile now?"; always yes when running standalone."""
 
-    cluster: Cluster | None
+    cluster: ClusterApi | None
     name: str | None = None
     identity: str = ""
     priority: int = 0

@@ -18,9 +18,9 @@ from typing import Any
 import aiohttp
 import kopf
 
-from ragops_operator.control.kube import RAGD, Cluster, Login
+from ragops_operator.control.kube import RAGD, Cluster, ClusterApi, Login, RetryLater
 from ragops_operator.control.peering import PeeringGate
-from ragops_operator.control.reconciler import Reconciler, RetryLater
+from ragops_operator.control.reconciler import Reconciler
 from ragops_operator.objects import Obj
 
 _log = logging.getLogger("ragops.operator")
@@ -44,15 +44,16 @@ def login(settings: kopf.OperatorSettings) -> Login:
 class Runtime:
     def __init__(
         self,
-        cluster: Cluster,
+        cluster: ClusterApi,
         *,
         gate: PeeringGate | None = None,
+        reconciler: Reconciler | None = None,
         coalesce_seconds: float = 0.1,
         resync_seconds: float = 300.0,
     ) -> None:
         self.cluster = cluster
         self.gate = gate if gate is not None else PeeringGate.standalone()
-        self.reconciler = Reconciler(self.cluster)
+        self.reconciler = reconciler if reconciler is not None else Reconciler(self.cluster)
         self._locks: defaultdict[Key, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._poked: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -60,13 +61,15 @@ class Runtime:
         self._resync = resync_seconds
 
     @classmethod
-    def start(cls, settings: kopf.OperatorSettings, *, identity: str, **options: float) -> Runtime:
+    def start(
+        cls, settings: kopf.OperatorSettings, *, identity: str, coalesce_seconds: float = 0.1, resync_seconds: float = 300.0
+    ) -> Runtime:
         cluster = Cluster(login(settings))
         peering = settings.peering
         gate = PeeringGate.standalone() if peering.standalone else PeeringGate(
             cluster, name=peering.name, identity=identity, priority=peering.priority, namespaced=not peering.clusterwide,
         )
-        return cls(cluster, gate=gate, **options)
+        return cls(cluster, gate=gate, coalesce_seconds=coalesce_seconds, resync_seconds=resync_seconds)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ragops_operator.builders.workloads import CONFIG_HASH_ANNOTATION
 from ragops_operator.objects import Obj
 
 
@@ -47,3 +48,17 @@ def of_stateful_set(name: str, obj: Obj | None, *, minimum: int = 1) -> Health:
     same_revision = status.get("currentRevision") == status.get("updateRevision")
     updated = _observed(obj) and (same_revision or int(status.get("updatedReplicas") or 0) >= desired)
     return Health(name, desired=desired, ready=int(status.get("readyReplicas") or 0), updated=updated)
+
+
+def rolled_out(deployment: Obj | None, config_hash: str) -> bool:
+    """Every pod of the Deployment runs `config_hash`, and no older pod is still stopping."""
+    if deployment is None:
+        return False
+    template = deployment["spec"]["template"]["metadata"].get("annotations") or {}
+    counts = deployment.get("status") or {}
+    return (
+        template.get(CONFIG_HASH_ANNOTATION) == config_hash
+        and of_deployment("worker", deployment).updated
+        and int(counts.get("replicas") or 0) == int(counts.get("updatedReplicas") or 0)
+        and not counts.get("terminatingReplicas")
+    )

@@ -8,6 +8,7 @@ without one (killed, evicted, out of memory) still yields the Job's own verdict 
 from __future__ import annotations
 
 from ragops_operator.builders import backup
+from ragops_operator.builders.labels import COMPONENT_LABEL
 from ragops_operator.objects import Obj
 
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -53,3 +54,21 @@ def from_job(job: Obj, pods: list[Obj]) -> Obj:
         if report is not None:
             return {**report, "job": name}
     return {"time": finished_at, "snapshot": None, "result": result, "points": None, "job": name}
+
+
+def unreported(jobs: list[Obj], saved: Obj | None) -> Obj | None:
+    """The newest finished backup Job when `saved` (status.lastBackup) does not report it yet;
+    only then are its pods read. `jobs` may hold any Jobs: the CronJob's runs are picked out."""
+    runs = [job for job in jobs if job["kind"] == "Job"
+            and (job["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == backup.COMPONENT_BACKUP]
+    job = newest_finished(runs)
+    if job is None or (saved is not None and saved.get("job") == job["metadata"]["name"]):
+        return None
+    return job
+
+
+def reported(jobs: list[Obj], saved: Obj | None, pods: list[Obj]) -> Obj | None:
+    """status.lastBackup: the newest finished Job's report (from `pods`, the pods of
+    `unreported(jobs, saved)`); the saved one when no newer Job is left (history limits)."""
+    job = unreported(jobs, saved)
+    return saved if job is None else from_job(job, pods)

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def leads(peers: Mapping[str, Any], *, identity: str, priority: int, now: datetime.datetime) -> bool:
+def leads(
+    peers: Mapping[str, Any], *, identity: str, priority: int, now: datetime.datetime
+) -> bool:
     """kopf's rule: work unless another live peer has a higher or the same priority.
 
     A replica not yet listed has not announced itself: kopf keeps it paused until it has.

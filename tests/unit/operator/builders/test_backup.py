@@ -130,9 +130,9 @@ def test_last_backup_status_comes_from_the_termination_message(message: str | No
 
 
 def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ragops_operator.planning import reindex
     from ragops_operator.api import v1alpha1 as api
     from ragops_operator.builders import reindex as reindex_builder
+    from ragops_operator.planning import reindex
 
     spec = make_spec()
     target = api.EmbeddingModel(provider="openai", model="text-embedding-3-large")

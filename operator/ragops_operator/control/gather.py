@@ -1,0 +1,104 @@
+"""The gather step of a reconcile: every read one pass needs, done before deciding anything.
+
+Reads, in order: whether the Prometheus Operator's kinds are served (cached a few seconds:
+discovery is the same for every stack), everything in the namespace carrying the stack's
+labels, Prometheus' signals for the colors the saved rollout state watches, and the pods of a
+backup Job that status.lastBackup does not report yet. What to read beyond the listing is
+decided by pure rules (planning/observed.py, planning/last_backup.py), the same ones `decide`
+then applies to what was read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders.labels import Owner, instance_selector
+from ragops_operator.builders.monitoring import Jobs
+from ragops_operator.control.kube import (
+    JOBS,
+    MANAGED_KINDS,
+    PODS,
+    PROMETHEUS_OPERATOR_GROUP,
+    ClusterApi,
+    Kind,
+)
+from ragops_operator.control.prometheus import SignalSource
+from ragops_operator.objects import Obj, key_of
+from ragops_operator.planning import last_backup
+from ragops_operator.planning.observed import Observed, colors_to_read, owned_by
+from ragops_operator.planning.rollout import Color, Signals
+
+
+class Gatherer:
+    def __init__(
+        self, cluster: ClusterApi, signals: SignalSource, *, discovery_ttl_seconds: float = 10.0
+    ) -> None:
+        self._cluster = cluster
+        self._signals = signals
+        self._discovery_ttl = discovery_ttl_seconds
+        self._discovered: tuple[float, bool] | None = None
+
+    async def gather(self, resource: api.RAGDeployment, body: Obj) -> Observed:
+        """`body` is the RAGDeployment `resource` was parsed from (its status is the saved one)."""
+        owner, spec = Owner.of(resource), resource.spec
+        previous: Obj = dict(body.get("status") or {})
+        prometheus_operator = await self.prometheus_operator()
+        kinds = [
+            k
+            for k in MANAGED_KINDS
+            if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP
+        ]
+        listed = await self._list(kinds, owner)
+        jobs = tuple(obj for obj in listed if obj["kind"] == JOBS.kind)
+        return Observed(
+            body=body,
+            children={key_of(obj): obj for obj in listed if owned_by(obj, owner.uid)},
+            jobs=jobs,
+            signals=await self._read_signals(spec, owner, colors_to_read(spec, previous)),
+            prometheus_operator=prometheus_operator,
+            backup_pods=await self._backup_pods(spec, owner, previous, jobs),
+        )
+
+    async def close(self) -> None:
+        await self._signals.close()
+
+    async def prometheus_operator(self) -> bool:
+        """Whether ServiceMonitor and PrometheusRule are served; rechecked at most every TTL."""
+        cached = self._discovered
+        if cached is not None and time.monotonic() - cached[0] < self._discovery_ttl:
+            return cached[1]
+        served = await self._cluster.served(PROMETHEUS_OPERATOR_GROUP)
+        available = {"ServiceMonitor", "PrometheusRule"} <= served
+        self._discovered = (time.monotonic(), available)
+        return available
+
+    async def _list(self, kinds: list[Kind], owner: Owner) -> list[Obj]:
+        """Everything in the namespace that carries the stack's labels (owned by it or not)."""
+        selector = instance_selector(owner)
+        listings = await asyncio.gather(
+            *(self._cluster.list(k, owner.namespace, selector) for k in kinds)
+        )
+        return [obj for items in listings for obj in items]
+
+    async def _read_signals(
+        self, spec: api.RAGDeploymentSpec, owner: Owner, colors: tuple[Color, ...]
+    ) -> dict[Color, Signals]:
+        url = spec.monitoring.prometheus_url
+        if url is None or not colors:
+            return {}
+        return await self._signals.read(
+            url, Jobs.of(owner), colors, spec.api.rollout.analysis_window_seconds
+        )
+
+    async def _backup_pods(
+        self, spec: api.RAGDeploymentSpec, owner: Owner, previous: Obj, jobs: tuple[Obj, ...]
+    ) -> tuple[Obj, ...]:
+        if not spec.backup.enabled:
+            return ()
+        job = last_backup.unreported(list(jobs), previous.get("lastBackup"))
+        if job is None:
+            return ()
+        selector = {last_backup.JOB_NAME_LABEL: job["metadata"]["name"]}
+        return tuple(await self._cluster.list(PODS, owner.namespace, selector))

@@ -98,7 +98,7 @@ module "documents" {
         days          = var.documents_glacier_after_days
         storage_class = "GLACIER_IR"
       }]
-      noncurrent_version_expiration      = { noncurrent_days = var.noncurrent_version_days }
+      noncurrent_version_expiration          = { noncurrent_days = var.noncurrent_version_days }
       abort_incomplete_multipart_upload_days = 7
     },
   ]

@@ -15,6 +15,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.telemetry import TelemetryConfig
+from ragops_wiring.adapters import Adapters
+from ragops_wiring.services import (
+    build_document_service,
+    build_query_service,
+    build_rate_limiter,
+    build_readiness,
+)
 
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
@@ -32,12 +39,6 @@ from ragops_core.errors import (
 )
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
-from ragops_core.wiring import (
-    Adapters,
-    build_document_service,
-    build_query_service,
-    build_rate_limiter,
-)
 from ragops_worker.loop import IngestionWorker
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def create_app(
         log.warning("RAGOPS_UI_OIDC_DOMAIN is set but RAGOPS_AUTH_JWKS_URL is not: the API checks no tokens, "
                     "so the chat page shows no sign-in")
     app.state.documents = build_document_service(settings, adapters)
+    app.state.readiness = build_readiness(settings, adapters, metrics)
     app.state.worker_task = None
 
     @app.exception_handler(RagOpsError)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from ragops_wiring.adapters import Adapters
 from sse_starlette.sse import EventSourceResponse
 
 from ragops_api.schemas import (
@@ -25,9 +26,8 @@ from ragops_core.documents import DocumentService
 from ragops_core.errors import DocumentTooLargeError, NotFoundError
 from ragops_core.metrics import CONTENT_TYPE, Metrics
 from ragops_core.query import QueryService
-from ragops_core.readiness import check_stores, refresh_index_metrics
+from ragops_core.readiness import Readiness
 from ragops_core.settings import Settings
-from ragops_core.wiring import Adapters
 
 _UPLOAD_READ = 1024 * 1024
 
@@ -52,6 +52,10 @@ async def _adapters(request: Request) -> Adapters:
     return request.app.state.adapters  # type: ignore[no-any-return]
 
 
+async def _readiness(request: Request) -> Readiness:
+    return request.app.state.readiness  # type: ignore[no-any-return]
+
+
 async def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
@@ -65,6 +69,7 @@ QueryDep = Annotated[QueryService, Depends(_query)]
 DocumentsDep = Annotated[DocumentService, Depends(_documents)]
 AdaptersDep = Annotated[Adapters, Depends(_adapters)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 TenantDep = Annotated[str, Depends(tenant_of_request)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -167,9 +172,9 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz", tags=["operations"], responses={503: {"model": Problem}})
-    async def readyz(request: Request, adapters: AdaptersDep, metrics: MetricsDep) -> JSONResponse:
+    async def readyz(request: Request, readiness: ReadinessDep) -> JSONResponse:
         """Readiness: the stores answer and, in the all-in-one mode, the ingestion worker runs."""
-        checks = await check_stores(adapters, metrics, tenant=request.app.state.settings.tenant)
+        checks = await readiness.check_stores()
         task = request.app.state.worker_task
         if task is not None:
             checks["worker"] = "ok" if not task.done() else "stopped"
@@ -178,8 +183,7 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
                             status_code=200 if ready else 503)
 
     @router.get("/metrics", tags=["operations"])
-    async def metrics_endpoint(metrics: MetricsDep, adapters: AdaptersDep) -> Response:
-        await refresh_index_metrics(adapters, metrics)
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+    async def metrics_endpoint(readiness: ReadinessDep) -> Response:
+        return Response(await readiness.metrics_page(), media_type=CONTENT_TYPE)
 
     return router

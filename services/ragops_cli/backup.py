@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from ragops_maintenance.backup import layout, report
 from rich.console import Console
 
-from ragops_core.backup import layout, report
-from ragops_core.backup.errors import RestoreError
+from ragops_core.errors import RestoreError
 from ragops_core.settings import Settings
 
 if TYPE_CHECKING:  # the stores pull in qdrant-client, boto3 and numpy: load them only to run a command
-    from ragops_core.backup.restore import RestoreOutcome
-    from ragops_core.backup.take import BackupOutcome
+    from ragops_maintenance.backup.restore import RestoreOutcome
+    from ragops_maintenance.backup.take import BackupOutcome
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ async def run_backup(settings: Settings, *, clock: Clock, console: Console) -> i
 
 
 async def _backup(settings: Settings, clock: Clock) -> BackupOutcome:
-    from ragops_core.backup import targets
-    from ragops_core.backup.take import take_backup
+    from ragops_maintenance.backup.take import take_backup
+    from ragops_wiring import backup as targets
 
     bucket = targets.bucket(settings)
     target = targets.target(settings)
@@ -124,8 +124,8 @@ def restore(
 
 
 async def run_restore(settings: Settings, source: str, *, force: bool, if_empty: bool) -> RestoreOutcome:
-    from ragops_core.backup import targets
-    from ragops_core.backup.restore import restore_backup
+    from ragops_maintenance.backup.restore import restore_backup
+    from ragops_wiring import backup as targets
 
     location = await resolve_location(settings, source)
     bucket = targets.bucket(settings, location.bucket)
@@ -141,8 +141,8 @@ async def run_restore(settings: Settings, source: str, *, force: bool, if_empty:
 
 
 async def resolve_location(settings: Settings, source: str) -> layout.Location:
-    from ragops_core.backup import targets
-    from ragops_core.backup.take import latest_backup
+    from ragops_maintenance.backup.take import latest_backup
+    from ragops_wiring import backup as targets
 
     """An s3:// URL as is; an id or 'latest' under this stack's folder of RAGOPS_BACKUP_BUCKET."""
     if source.startswith("s3://"):

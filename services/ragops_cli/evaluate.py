@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
 from ragops_core.domain import StoredChunk
 from ragops_core.evaluation import load_dataset, summarise
 from ragops_core.ports import Embedder, SearchRequest

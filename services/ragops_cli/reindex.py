@@ -23,7 +23,7 @@ from rich.console import Console
 if TYPE_CHECKING:  # qdrant-client, onnxruntime and openai load only to run the command
     from qdrant_client import AsyncQdrantClient
 
-    from ragops_core.adapters.qdrant_server_store import QdrantServerStore
+    from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
     from ragops_core.ports import Embedder
     from ragops_core.settings import Settings
 
@@ -68,15 +68,15 @@ async def run_reindex(settings: Settings, source: str, *, switch_alias: bool = F
                       client: AsyncQdrantClient | None = None, embedder: Embedder | None = None) -> int:
     """The command: returns its exit code, after printing the result and writing the termination
     message. `client` and `embedder` replace those built from the settings (tests)."""
-    from ragops_core.reindex import ReindexError
-    from ragops_core.reindex import reindex as copy
+    from ragops_maintenance.reindex import ReindexError
+    from ragops_maintenance.reindex import reindex as copy
 
     target = settings.index_version
     try:
         _check(settings, source)
         async with _connected(settings, client) as qdrant:
             if embedder is None:
-                from ragops_core.wiring import build_embedder
+                from ragops_wiring.adapters import build_embedder
 
                 embedder = build_embedder(settings)  # as the worker builds it: same model, same dense windows
             stores = (_store(settings, qdrant, source, embedder.dimensions),
@@ -94,8 +94,8 @@ async def run_reindex(settings: Settings, source: str, *, switch_alias: bool = F
 
 
 async def run_drop(settings: Settings, version: str, *, client: AsyncQdrantClient | None = None) -> int:
-    from ragops_core.reindex import ReindexError
-    from ragops_core.reindex import drop as drop_version
+    from ragops_maintenance.reindex import ReindexError
+    from ragops_maintenance.reindex import drop as drop_version
 
     try:
         _check(settings, None)
@@ -125,8 +125,8 @@ def _check(settings: Settings, source: str | None) -> None:
 @contextlib.asynccontextmanager
 async def _connected(settings: Settings, client: AsyncQdrantClient | None) -> AsyncIterator[AsyncQdrantClient]:
     """`client` (tests), else one built from the settings and closed afterwards; reachable either way."""
-    from ragops_core.reindex import ReindexError
-    from ragops_core.wiring import qdrant_client
+    from ragops_maintenance.reindex import ReindexError
+    from ragops_wiring.adapters import qdrant_client
 
     owned = client is None
     connected = client or qdrant_client(settings)
@@ -142,7 +142,7 @@ async def _connected(settings: Settings, client: AsyncQdrantClient | None) -> As
 
 
 def _store(settings: Settings, client: AsyncQdrantClient, version: str, dimensions: int) -> QdrantServerStore:
-    from ragops_core.wiring import qdrant_server_store
+    from ragops_wiring.adapters import qdrant_server_store
 
     return qdrant_server_store(settings, client, version=version, dimensions=dimensions)
 
@@ -156,7 +156,7 @@ def _failure(settings: Settings, source: str, target: str, message: str, *, code
 
 def _report(settings: Settings, text: str) -> None:
     """Stdout and the termination message (read by the operator), like `ragops backup`."""
-    from ragops_core.backup import report
+    from ragops_maintenance.backup import report
 
     report.write_termination_message(settings.backup_termination_log, text)
     typer.echo(text)

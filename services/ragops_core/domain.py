@@ -38,6 +38,27 @@ class JobState(enum.StrEnum):
     FAILED = "failed"
 
 
+class ErrorChange(enum.StrEnum):
+    """What an update does to a job's error (`job_error_change`)."""
+
+    SET = "set"
+    CLEAR = "clear"
+    KEEP = "keep"
+
+
+def job_error_change(state: JobState | None, error: str | None) -> ErrorChange:
+    """The one rule every JobStore applies to a job's error on update.
+
+    A given error is stored. Moving to processing or ready clears the previous one: a
+    retried or finished job must not show an attempt's failure. Anything else keeps it.
+    """
+    if error is not None:
+        return ErrorChange.SET
+    if state in (JobState.READY, JobState.PROCESSING):
+        return ErrorChange.CLEAR
+    return ErrorChange.KEEP
+
+
 @dataclass(frozen=True)
 class Page:
     """Text of one page; `number` is 1-based, as people cite pages."""

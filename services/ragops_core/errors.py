@@ -27,3 +27,14 @@ class AuthenticationError(RagOpsError):
 
 class StoreBusyError(RagOpsError):
     """The data directory is held by another RAGOps process."""
+
+
+class BackupError(RagOpsError):
+    """A backup could not be taken or uploaded; nothing older was deleted."""
+
+
+class RestoreError(RagOpsError):
+    """A restore was refused (corrupt or incompatible backup, non-empty store) or failed.
+
+    Here rather than beside the backups (ragops_maintenance.backup): the portable point
+    format (portable.py), which the vector store adapters read, raises it too."""

@@ -7,8 +7,8 @@ One object implements both hooks the adapters call (`UsageRecorder` and
 from __future__ import annotations
 
 from ragops_core import request_context
-from ragops_core.adapters.openai_chat import cost_usd
 from ragops_core.metrics import Metrics
+from ragops_core.pricing import cost_usd
 
 
 class LlmMetrics:

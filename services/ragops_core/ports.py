@@ -1,6 +1,14 @@
-"""The seven ports of the services. Each has an embedded adapter (this package's
-`adapters/`) and, later, a production one (Redis, S3, SQS, Qdrant server, OpenAI,
-Bedrock); `wiring.py` is the only place that picks one.
+"""The ports of the services: small Protocols the core is written against.
+
+Stores and transports: `VectorStore`, `Cache`, `ObjectStore`, `Queue`; the catalog
+(`JobStore`, `DocumentStore`, `AnswerLog`); models: `Embedder`, `ChatModel` and the
+`AnswerChain` the query path asks. `UsageRecorder` is the hook the model adapters call
+with token counts, `Closeable` what a process closes on the way out.
+
+Each port has an embedded adapter and a production one under `adapters/<port>/`, one
+module per backend (`adapters/catalog/` holds the three catalog ports); the `AnswerChain`
+is the core's own, over chat models (answer_chain.py). `ragops_wiring` is the only place
+that picks an adapter, from settings.
 
 All methods are async so that network-backed adapters never block the event loop;
 embedded adapters that do CPU work hand it to a thread.
@@ -10,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ragops_core.domain import AnswerEvent, DocumentRecord, Job, JobState, SearchHit, StoredChunk
 
@@ -170,3 +178,18 @@ class ChatModel(Protocol):
     def stream_answer(self, query: str, hits: Sequence[SearchHit]) -> AsyncIterator[str]:
         """Yields the answer in pieces; the caller cites `hits` as its sources."""
         ...
+
+
+class UsageRecorder(Protocol):
+    """What the language-model adapters report: tokens per finished call (priced in pricing.py)."""
+
+    def record(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+        """Called once per completed call, with the configured model name."""
+        ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An adapter holding connections, files or threads: closed once, when its process stops."""
+
+    async def close(self) -> None: ...

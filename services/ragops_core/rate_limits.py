@@ -16,6 +16,10 @@ worth an outage. Its client makes no retries and has the cache's short timeouts
 second after it checks are skipped (every request let through), as the Redis cache
 does. Each outage is logged once when it starts and once when it ends, and every
 request let through unchecked is counted in `ragops_rate_limit_bypass_total`.
+
+Here: the rules (kinds, the notation, what an unreachable storage means). The Redis
+storage and its client are an adapter (adapters/rate_limits/redis.py), chosen by
+ragops_wiring; without it the counters are `limits`' in-process storage.
 """
 
 from __future__ import annotations
@@ -27,13 +31,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from urllib.parse import quote
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from ragops_core.metrics import Metrics
 from ragops_core.outages import Outage
@@ -43,8 +43,7 @@ log = logging.getLogger(__name__)
 QUESTIONS = "questions"
 OTHER = "other"
 DISABLED = frozenset({"", "0", "off", "none"})
-_KEY_PREFIX = "ragops:ratelimit"
-_FAILURES = (RedisError, OSError, StorageError)
+_FAILURES: tuple[type[BaseException], ...] = (OSError, StorageError)
 
 
 def parse_rates(value: str) -> list[RateLimitItem]:
@@ -61,21 +60,6 @@ def parse_rates(value: str) -> list[RateLimitItem]:
                          "'10/second;60/minute' (several, all enforced), or 0 for no limit") from exc
 
 
-def redis_storage(url: str, *, timeout_seconds: float) -> tuple[RedisStorage, Callable[[], Awaitable[None]]]:
-    """Counters in Redis, and how to close its connections.
-
-    No retry (a failed check is let through at once) and the cache's short timeouts.
-    """
-    pool = ConnectionPool.from_url(
-        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, health_check_interval=30,
-        retry=Retry(NoBackoff(), 0),
-    )
-    # limits documents `connection_pool` but types its pass-through options as scalars.
-    storage = RedisStorage(f"async+{url}", implementation="redispy", key_prefix=_KEY_PREFIX,
-                           connection_pool=pool)  # type: ignore[arg-type]
-    return storage, pool.aclose
-
-
 class RateLimiter:
     """`check` one request of a user against the limits of its kind (questions, other)."""
 
@@ -86,6 +70,7 @@ class RateLimiter:
         storage: Storage | None,
         metrics: Metrics,
         on_close: Callable[[], Awaitable[None]] | None = None,
+        failures: tuple[type[BaseException], ...] = (),
         retry_after_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -94,6 +79,8 @@ class RateLimiter:
         self._strategy = SlidingWindowCounterRateLimiter(self._storage)
         self._metrics = metrics
         self._on_close = on_close
+        # What a storage raises when it is unreachable (its client library's errors): let through.
+        self._failures = (*failures, *_FAILURES)
         self._outage = Outage(log, started="Redis unavailable; rate limits not enforced",
                               ended="Redis available again; rate limits enforced",
                               retry_after_seconds=retry_after_seconds, clock=clock)
@@ -122,7 +109,7 @@ class RateLimiter:
                     self._recovered()
                     self._metrics.rate_limited.labels(kind).inc()
                     return max(1, math.ceil(stats.reset_time - time.time()))
-        except _FAILURES as exc:
+        except self._failures as exc:
             self._failed(exc)
             return None
         self._recovered()

@@ -1,8 +1,9 @@
 """Spans at the port boundaries: each port's adapter wrapped in a class that adds one span per call.
 
-Wrapped only when tracing is on (`wiring.py`), so the request path is untouched when it
-is off. A call makes a span only inside a trace (an HTTP request, a document being
-ingested): background calls such as readiness probes start no trace of their own.
+Wrapped only when tracing is on (ragops_wiring/adapters.py), so the request path is
+untouched when it is off. A call makes a span only inside a trace (an HTTP request, a
+document being ingested): background calls such as readiness probes start no trace of
+their own.
 Each span carries the tenant (and the document and job in the worker) of the current
 request context, plus the OpenTelemetry semantic-convention attributes of its system
 (`db.system.name`, `messaging.system`, `rpc.service`/`rpc.method` for AWS, `gen_ai.*`).
@@ -29,6 +30,7 @@ from ragops_core.ports import (
     SearchRequest,
     VectorStore,
 )
+from ragops_core.pricing import cost_usd
 from ragops_core.tracing import child_span, context_attributes, in_trace
 
 
@@ -297,8 +299,6 @@ class TracingUsage:
         self._inner.record(model, prompt_tokens, completion_tokens)
         span = trace.get_current_span()
         if span.is_recording():
-            from ragops_core.adapters.openai_chat import cost_usd
-
             span.set_attribute("gen_ai.response.model", model)
             span.set_attribute("gen_ai.usage.input_tokens", prompt_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", completion_tokens)

@@ -13,6 +13,9 @@ The tracer provider is the process's own, not the global one: the API hands it t
 FastAPI's built-in telemetry (the HTTP server span) and the port wrappers (`traced.py`)
 take their tracer from it. Off, no provider exists and nothing wraps the ports: the
 request path does no tracing work at all.
+
+This module needs only the OpenTelemetry API (spans, context); the SDK, which makes the
+provider and exports, is started by the composition root (ragops_wiring/tracing.py).
 """
 
 from __future__ import annotations
@@ -21,12 +24,9 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Span, SpanKind, Tracer
 
 from ragops_core import request_context
@@ -34,9 +34,7 @@ from ragops_core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-INSTRUMENTATION_NAME = "ragops"
 _ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 
 
 def tracing_wanted(settings: Settings, environ: dict[str, str] | None = None) -> bool:
@@ -47,42 +45,6 @@ def tracing_wanted(settings: Settings, environ: dict[str, str] | None = None) ->
     if env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
         return False
     return settings.tracing == "on" or any(env.get(name, "").strip() for name in _ENDPOINT_VARIABLES)
-
-
-@dataclass
-class Tracing:
-    """The process's tracer provider; `close()` exports what is still buffered."""
-
-    provider: TracerProvider
-    tracer: Tracer
-
-    async def close(self) -> None:
-        # Blocks on the last export (bounded by the exporter's timeout): off the event loop.
-        await anyio.to_thread.run_sync(self.provider.shutdown)
-
-
-def start_tracing(settings: Settings, *, service_name: str) -> Tracing | None:
-    """A tracer provider exporting OTLP/HTTP protobuf in batches, or None when tracing is off."""
-    if not tracing_wanted(settings):
-        return None
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    protocol = next((os.environ[name] for name in _PROTOCOL_VARIABLES if os.environ.get(name)), "http/protobuf")
-    if protocol.strip() != "http/protobuf":
-        log.warning("Traces are exported as OTLP http/protobuf only; ignored the requested protocol",
-                    extra={"protocol": protocol})
-    resource = Resource.create()
-    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
-        resource = resource.merge(Resource({SERVICE_NAME: service_name}))
-    # The sampler comes from OTEL_TRACES_SAMPLER (parent-based always-on by default).
-    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    exporter = OTLPSpanExporter()
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    log.info("Tracing on: spans go to OTLP/HTTP", extra={"endpoint": getattr(exporter, "_endpoint", ""),
-                                                          "service": resource.attributes.get(SERVICE_NAME)})
-    return Tracing(provider=provider, tracer=provider.get_tracer(INSTRUMENTATION_NAME))
 
 
 def context_attributes() -> dict[str, str]:

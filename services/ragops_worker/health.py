@@ -7,15 +7,11 @@ from collections.abc import Callable
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 
-from ragops_core.metrics import CONTENT_TYPE, Metrics
-from ragops_core.readiness import check_stores, refresh_index_metrics
-from ragops_core.settings import Settings
-from ragops_core.wiring import Adapters
+from ragops_core.metrics import CONTENT_TYPE
+from ragops_core.readiness import Readiness
 
 
-def create_health_app(
-    settings: Settings, adapters: Adapters, metrics: Metrics, *, worker_running: Callable[[], bool]
-) -> FastAPI:
+def create_health_app(readiness: Readiness, *, worker_running: Callable[[], bool]) -> FastAPI:
     app = FastAPI(title="RAGOps worker", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")
@@ -26,7 +22,7 @@ def create_health_app(
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         """Readiness: the queue, catalog and vector store answer and the ingestion loop runs."""
-        checks = await check_stores(adapters, metrics, tenant=settings.tenant)
+        checks = await readiness.check_stores()
         checks["worker"] = "ok" if worker_running() else "stopped"
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
@@ -34,7 +30,6 @@ def create_health_app(
 
     @app.get("/metrics")
     async def metrics_endpoint() -> Response:
-        await refresh_index_metrics(adapters, metrics)
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(await readiness.metrics_page(), media_type=CONTENT_TYPE)
 
     return app

@@ -17,10 +17,11 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
+from ragops_wiring.adapters import build_adapters
+from ragops_wiring.services import build_readiness
 
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
-from ragops_core.wiring import build_adapters
 from ragops_worker.health import create_health_app
 from ragops_worker.service import build_worker
 
@@ -47,7 +48,7 @@ async def run_worker(settings: Settings, *, host: str, port: int, log_level: str
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     working = asyncio.create_task(worker.run(stop), name="ingestion-worker")
-    app = create_health_app(settings, adapters, metrics, worker_running=lambda: not working.done())
+    app = create_health_app(build_readiness(settings, adapters, metrics), worker_running=lambda: not working.done())
     server = _ProbeServer(uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level,
                                          access_log=False, lifespan="off"))
     serving = asyncio.create_task(server.serve(), name="probe-server")

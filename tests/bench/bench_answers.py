@@ -18,8 +18,8 @@ from record import record  # noqa: E402
 
 
 async def run() -> list[dict[str, object]]:
-    from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-    from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+    from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+    from ragops_core.adapters.vector_store.edge import EdgeVectorStore
     from ragops_core.answering import extractive_answer, select_sentences
     from ragops_core.domain import StoredChunk
     from ragops_core.ports import SearchRequest

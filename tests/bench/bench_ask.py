@@ -50,7 +50,7 @@ def squad() -> tuple[list[str], list[str]]:
 
 
 def paragraph_vectors(texts: list[str]) -> np.ndarray:
-    from ragops_core.adapters.onnx_embedder import MODEL_ID, OnnxMiniLMEmbedder
+    from ragops_core.adapters.embedder.onnx import MODEL_ID, OnnxMiniLMEmbedder
 
     cache = Path(os.path.expanduser("~/.cache/ragops/bench")) / f"squad-dev-{MODEL_ID}.npy"
     if cache.exists():
@@ -62,8 +62,8 @@ def paragraph_vectors(texts: list[str]) -> np.ndarray:
 
 
 async def build_index(data_dir: Path) -> None:
-    from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-    from ragops_core.adapters.sqlite_catalog import SqliteCatalog
+    from ragops_core.adapters.catalog.sqlite import SqliteCatalog
+    from ragops_core.adapters.vector_store.edge import EdgeVectorStore
     from ragops_core.domain import DocumentRecord, StoredChunk, document_id_for
 
     texts, _ = squad()

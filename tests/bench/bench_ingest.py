@@ -46,11 +46,13 @@ def peak_rss_mb() -> float:
 
 
 async def run_ragops(max_windows: int) -> dict[str, Any]:
-    from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+    from ragops_wiring.adapters import build_adapters
+    from ragops_wiring.services import build_document_service
+
+    from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
     from ragops_core.metrics import Metrics
     from ragops_core.ports import SearchRequest
     from ragops_core.settings import Settings
-    from ragops_core.wiring import build_adapters, build_document_service
     from ragops_worker.extraction import extract
     from ragops_worker.service import build_worker
 
@@ -92,7 +94,7 @@ def run_langchain() -> dict[str, Any]:
     from langchain_qdrant import QdrantVectorStore
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+    from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
 
     class SameEmbedder(Embeddings):
         """Our model behind LangChain's interface, truncating at 256 pieces as sentence-transformers does."""

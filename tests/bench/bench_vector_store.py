@@ -25,7 +25,7 @@ POINTS = 20_000
 
 
 def corpus_and_queries() -> tuple[np.ndarray, np.ndarray]:
-    from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
+    from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
 
     texts, questions = squad()
     base = paragraph_vectors(texts)

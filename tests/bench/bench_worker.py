@@ -28,12 +28,12 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration"), str(Pa
 
 from record import record  # noqa: E402
 
-from ragops_core.adapters.local_object_store import LocalObjectStore  # noqa: E402
-from ragops_core.adapters.redis_catalog import RedisCatalog  # noqa: E402
-from ragops_core.adapters.s3_object_store import S3ObjectStore  # noqa: E402
-from ragops_core.adapters.sqlite_catalog import SqliteCatalog  # noqa: E402
-from ragops_core.adapters.sqlite_queue import SqliteQueue  # noqa: E402
-from ragops_core.adapters.sqs_queue import SqsQueue  # noqa: E402
+from ragops_core.adapters.catalog.redis import RedisCatalog  # noqa: E402
+from ragops_core.adapters.catalog.sqlite import SqliteCatalog  # noqa: E402
+from ragops_core.adapters.object_store.local import LocalObjectStore  # noqa: E402
+from ragops_core.adapters.object_store.s3 import S3ObjectStore  # noqa: E402
+from ragops_core.adapters.queue.sqlite import SqliteQueue  # noqa: E402
+from ragops_core.adapters.queue.sqs import SqsQueue  # noqa: E402
 from ragops_core.documents import object_key  # noqa: E402
 from ragops_core.domain import IngestMessage, Job, JobState, document_id_for  # noqa: E402
 from ragops_core.ports import JobStore, ObjectStore, Queue  # noqa: E402

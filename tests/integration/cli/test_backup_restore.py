@@ -20,21 +20,21 @@ from pathlib import Path
 
 import pytest
 from qdrant_client import AsyncQdrantClient
+from ragops_maintenance.backup.layout import parse_s3_url
+from ragops_maintenance.backup.manifest import BackupManifest
+from ragops_maintenance.backup.restore import restore_backup
+from ragops_maintenance.backup.snapshots import QdrantSnapshots
+from ragops_maintenance.backup.stores import ServerTarget
+from ragops_wiring.backup import bucket as make_bucket
+from ragops_wiring.backup import configured_embedding
 from rich.console import Console
 
 from ragops_cli.backup import run_backup, run_restore
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
-from ragops_core.adapters.qdrant_snapshots import QdrantSnapshots
-from ragops_core.backup.errors import BackupError, RestoreError
-from ragops_core.backup.layout import parse_s3_url
-from ragops_core.backup.manifest import BackupManifest
-from ragops_core.backup.restore import restore_backup
-from ragops_core.backup.stores import ServerTarget
-from ragops_core.backup.targets import bucket as make_bucket
-from ragops_core.backup.targets import configured_embedding
+from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.domain import StoredChunk
+from ragops_core.errors import BackupError, RestoreError
 from ragops_core.ports import SearchRequest
 from ragops_core.settings import Settings
 from tests.support.aws import MotoServer

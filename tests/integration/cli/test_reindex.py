@@ -22,19 +22,19 @@ from typing import Any
 import pytest
 import typer
 from qdrant_client import AsyncQdrantClient, models
+from ragops_maintenance.reindex import ReindexError, reindex
 
 from ragops_cli.reindex import run_drop, run_reindex
-from ragops_core.adapters.local_object_store import LocalObjectStore
-from ragops_core.adapters.memory_cache import MemoryCache
-from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
-from ragops_core.adapters.openai_embedder import OpenAIEmbedder
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
-from ragops_core.adapters.sqlite_catalog import SqliteCatalog
+from ragops_core.adapters.cache.memory import MemoryCache
+from ragops_core.adapters.catalog.sqlite import SqliteCatalog
+from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+from ragops_core.adapters.embedder.openai import OpenAIEmbedder
+from ragops_core.adapters.object_store.local import LocalObjectStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.documents import object_key
 from ragops_core.domain import IngestMessage, Job, JobState, StoredChunk, document_id_for
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Embedder, SearchRequest
-from ragops_core.reindex import ReindexError, reindex
 from ragops_core.settings import Settings
 from ragops_worker.pipeline import IngestionPipeline, PipelineOptions
 from tests.support.llm_fakes import FakeLLMServer, fake_vector

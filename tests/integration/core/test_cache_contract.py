@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from ragops_core.adapters.memory_cache import MemoryCache
-from ragops_core.adapters.redis_cache import RedisCache
+from ragops_core.adapters.cache.memory import MemoryCache
+from ragops_core.adapters.cache.redis import RedisCache
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Cache
 from tests.support.redis_server import RedisServer
@@ -61,7 +61,7 @@ async def test_redis_outage_degrades_to_misses_and_recovers(tmp_path: Path, capl
     await cache.set("k", b"v", ttl_seconds=60, tags=["tenant:t"])
     assert await cache.get("k") == b"v"
     server.stop()
-    caplog.set_level(logging.WARNING, logger="ragops_core.adapters.redis_cache")
+    caplog.set_level(logging.WARNING, logger="ragops_core.adapters.cache.redis")
     for _ in range(5):
         assert await cache.get("k") is None
         await cache.set("k2", b"v", ttl_seconds=60)

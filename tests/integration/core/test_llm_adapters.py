@@ -16,9 +16,11 @@ import openai
 import pytest
 from botocore.eventstream import EventStreamBuffer
 
-from ragops_core.adapters.bedrock_chat import BedrockChatModel
-from ragops_core.adapters.extractive_chat import ExtractiveChatModel
-from ragops_core.adapters.fallback_chat import (
+from ragops_core.adapters.chat_model.bedrock import BedrockChatModel
+from ragops_core.adapters.chat_model.extractive import ExtractiveChatModel
+from ragops_core.adapters.chat_model.openai import OpenAIChatModel
+from ragops_core.adapters.embedder.openai import OpenAIEmbedder
+from ragops_core.answer_chain import (
     INTERRUPTED_MARKER,
     AllModelsFailedError,
     ChatModelError,
@@ -26,10 +28,9 @@ from ragops_core.adapters.fallback_chat import (
     Done,
     FallbackChatModel,
 )
-from ragops_core.adapters.openai_chat import OpenAIChatModel, cost_usd
-from ragops_core.adapters.openai_embedder import OpenAIEmbedder
 from ragops_core.domain import SearchHit, StoredChunk
 from ragops_core.ports import ChatModel
+from ragops_core.pricing import cost_usd
 from ragops_core.prompting import SYSTEM_PROMPT, build_prompt, trim_sources
 from tests.support.llm_fakes import (
     DEFAULT_PIECES,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ragops_core.adapters.local_object_store import LocalObjectStore
-from ragops_core.adapters.s3_object_store import S3ObjectStore
+from ragops_core.adapters.object_store.local import LocalObjectStore
+from ragops_core.adapters.object_store.s3 import S3ObjectStore
 from ragops_core.errors import NotFoundError
 from ragops_core.ports import ObjectStore
 from tests.support.aws import MotoServer

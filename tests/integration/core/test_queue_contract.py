@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ragops_core.adapters.sqlite_queue import SqliteQueue
-from ragops_core.adapters.sqs_queue import MALFORMED, SqsQueue
+from ragops_core.adapters.queue.sqlite import SqliteQueue
+from ragops_core.adapters.queue.sqs import MALFORMED, SqsQueue
 from ragops_core.domain import IngestMessage, document_id_for
 from ragops_core.ports import Queue
 from tests.support.aws import MotoServer, s3_event, s3_test_event, sns_envelope

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from qdrant_client import AsyncQdrantClient
 
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
+from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.domain import StoredChunk
 from ragops_core.errors import StoreBusyError
 from ragops_core.ports import SearchRequest, VectorStore

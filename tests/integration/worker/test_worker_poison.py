@@ -19,16 +19,17 @@ from typing import Any
 
 import pytest
 import redis
+from ragops_wiring.adapters import Adapters, build_adapters
+from ragops_wiring.services import build_document_service
 
-from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
-from ragops_core.adapters.redis_catalog import RedisCatalog
-from ragops_core.adapters.s3_object_store import S3ObjectStore
-from ragops_core.adapters.sqs_queue import SqsQueue
+from ragops_core.adapters.catalog.redis import RedisCatalog
+from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+from ragops_core.adapters.object_store.s3 import S3ObjectStore
+from ragops_core.adapters.queue.sqs import SqsQueue
 from ragops_core.documents import DocumentService
 from ragops_core.domain import IngestMessage, Job, JobState
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
-from ragops_core.wiring import Adapters, build_adapters, build_document_service
 from ragops_worker.loop import IngestionWorker
 from ragops_worker.service import build_pipeline
 from tests.support.api import POLICY

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import redis
 
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-from ragops_core.adapters.redis_catalog import RedisCatalog
-from ragops_core.adapters.s3_object_store import S3ObjectStore
-from ragops_core.adapters.sqs_queue import SqsQueue
+from ragops_core.adapters.catalog.redis import RedisCatalog
+from ragops_core.adapters.object_store.s3 import S3ObjectStore
+from ragops_core.adapters.queue.sqs import SqsQueue
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
 from ragops_core.chunking import Chunker
 from ragops_core.documents import object_key
 from ragops_core.domain import IngestMessage, Job, JobState, document_id_for

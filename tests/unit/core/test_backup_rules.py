@@ -8,10 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from ragops_core.backup import layout, report
-from ragops_core.backup.errors import RestoreError
-from ragops_core.backup.manifest import (
+from ragops_maintenance.backup import layout, report
+from ragops_maintenance.backup.manifest import (
     FORMAT_VERSION,
     BackupManifest,
     CollectionEntry,
@@ -20,8 +18,10 @@ from ragops_core.backup.manifest import (
     file_entry,
     safe_relative,
 )
-from ragops_core.backup.portable import PortablePoint, Sparse, read_points, write_points
-from ragops_core.backup.retention import RetentionPolicy, StoredBackup, to_delete
+from ragops_maintenance.backup.retention import RetentionPolicy, StoredBackup, to_delete
+
+from ragops_core.errors import RestoreError
+from ragops_core.portable import PortablePoint, Sparse, read_points, write_points
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 import asyncio
 
-from ragops_core.adapters.memory_cache import MemoryCache
+from ragops_core.adapters.cache.memory import MemoryCache
 
 
 class Clock:

@@ -1,7 +1,7 @@
 import asyncio
 from pathlib import Path
 
-from ragops_core.adapters.sqlite_queue import SqliteQueue
+from ragops_core.adapters.queue.sqlite import SqliteQueue
 
 
 def test_messages_survive_a_restart(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragops_core.backup.errors import RestoreError
+from ragops_core.errors import RestoreError
 
 FORMAT = "ragops-points"
 VERSION = 1

@@ -1,6 +1,7 @@
 """Settings -> the backup target and bucket: which store a backup reads and a restore writes.
 
-Like `ragops_core.wiring`, the only place in the backup package that picks an adapter.
+The backups' share of the composition root: ragops_maintenance.backup is written against
+`BackupTarget` and the bucket; this module picks the stores behind them.
 """
 
 from __future__ import annotations
@@ -8,24 +9,24 @@ from __future__ import annotations
 import importlib.metadata
 
 from qdrant_client import AsyncQdrantClient
+from ragops_maintenance.backup import layout
+from ragops_maintenance.backup.bucket import S3BackupBucket
+from ragops_maintenance.backup.manifest import EmbeddingEntry
+from ragops_maintenance.backup.retention import RetentionPolicy
+from ragops_maintenance.backup.snapshots import QdrantSnapshots
+from ragops_maintenance.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
+from ragops_maintenance.backup.take import BackupPlan
 
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
-from ragops_core.adapters.qdrant_snapshots import QdrantSnapshots
-from ragops_core.adapters.s3_backup_bucket import S3BackupBucket
-from ragops_core.backup import layout
-from ragops_core.backup.errors import BackupError
-from ragops_core.backup.manifest import EmbeddingEntry
-from ragops_core.backup.retention import RetentionPolicy
-from ragops_core.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
-from ragops_core.backup.take import BackupPlan
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
+from ragops_core.errors import BackupError
 from ragops_core.settings import Settings
 
 
 def configured_embedding(settings: Settings) -> EmbeddingEntry:
     if settings.embedding_provider == "openai":
         return EmbeddingEntry(provider="openai", model=settings.embedding_model, dimensions=settings.embedding_dimensions)
-    from ragops_core.adapters import onnx_embedder
+    from ragops_core.adapters.embedder import onnx as onnx_embedder
 
     return EmbeddingEntry(provider="local", model=onnx_embedder.MODEL_ID, dimensions=onnx_embedder.DIMENSIONS)
 

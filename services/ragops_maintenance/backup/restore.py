@@ -11,17 +11,16 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragops_core.adapters.s3_backup_bucket import S3BackupBucket
-from ragops_core.backup import layout
-from ragops_core.backup.errors import RestoreError
-from ragops_core.backup.manifest import (
+from ragops_core.errors import NotFoundError, RestoreError
+from ragops_maintenance.backup import layout
+from ragops_maintenance.backup.bucket import S3BackupBucket
+from ragops_maintenance.backup.manifest import (
     BackupManifest,
     EmbeddingEntry,
     checksum_problems,
     safe_relative,
 )
-from ragops_core.backup.stores import BackupTarget
-from ragops_core.errors import NotFoundError
+from ragops_maintenance.backup.stores import BackupTarget
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ragops_core.domain import DocumentRecord, Job, JobState
+from ragops_core.domain import DocumentRecord, ErrorChange, Job, JobState, job_error_change
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -113,9 +113,9 @@ class SqliteJobStore:
         if progress is not None:
             sets.append("progress = ?")
             values.append(json.dumps(progress))
-        if error is not None or state in (JobState.READY, JobState.PROCESSING):
+        if job_error_change(state, error) is not ErrorChange.KEEP:
             sets.append("error = ?")
-            values.append(error)
+            values.append(error)  # None when cleared
         with self._c.lock:
             self._c.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = ?", (*values, job_id))
 

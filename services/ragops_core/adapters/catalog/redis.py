@@ -26,13 +26,13 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from ragops_core.domain import DocumentRecord, Job, JobState
+from ragops_core.domain import DocumentRecord, Job, JobState, job_error_change
 
 _PREFIX = "ragops:catalog:"
 _TIMEOUT_SECONDS = 5.0
 
-# Only an existing job is updated (HSET alone would create a partial one), and the
-# error rule matches SQLite: a given error is stored, ready/processing clears it.
+# Only an existing job is updated (HSET alone would create a partial one); ARGV[4] says
+# what happens to the error, by the domain's rule (`job_error_change`): set, clear or keep.
 _UPDATE_JOB = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[1])
@@ -95,16 +95,10 @@ class RedisJobStore:
         progress: dict[str, int] | None = None,
         error: str | None = None,
     ) -> None:
-        if error is not None:
-            error_mode = "set"
-        elif state in (JobState.READY, JobState.PROCESSING):
-            error_mode = "clear"
-        else:
-            error_mode = "keep"
         await self._update(
             keys=[_job_key(job_id)],
             args=[repr(time.time()), state.value if state else "", json.dumps(progress) if progress is not None else "",
-                  error_mode, error or ""],
+                  job_error_change(state, error).value, error or ""],
         )
 
 

@@ -17,9 +17,9 @@ from urllib.parse import quote
 import httpx
 from qdrant_client import AsyncQdrantClient, models
 
-from ragops_core.adapters.qdrant_payload import DENSE
-from ragops_core.backup.errors import BackupError, RestoreError
-from ragops_core.backup.manifest import sha256_of
+from ragops_core.adapters.vector_store.qdrant_payload import DENSE
+from ragops_core.errors import BackupError, RestoreError
+from ragops_maintenance.backup.manifest import sha256_of
 
 _TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=600.0, pool=10.0)
 

@@ -1,7 +1,10 @@
 """The one place that picks an adapter for each port, from settings alone.
 
-This issue ships the embedded adapters; the production ones (Redis, S3, SQS,
-Qdrant server, OpenAI, Bedrock) plug in here, each selected by its own setting.
+Every port has an embedded adapter (Qdrant Edge, the ONNX MiniLM, the extractive
+answerer, an in-process cache, a local directory, SQLite) and production ones (Qdrant
+server, OpenAI, Bedrock, Redis, S3, SQS), each production one selected by its own
+setting. `build_adapters` makes the whole set a process uses; services.py builds the
+core services over it.
 """
 
 from __future__ import annotations
@@ -10,23 +13,22 @@ from dataclasses import dataclass
 
 from qdrant_client import AsyncQdrantClient
 
-from ragops_core.adapters.bedrock_chat import BedrockChatModel
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-from ragops_core.adapters.extractive_chat import ExtractiveChatModel
-from ragops_core.adapters.fallback_chat import FallbackChatModel
-from ragops_core.adapters.local_object_store import LocalObjectStore
-from ragops_core.adapters.memory_cache import MemoryCache
-from ragops_core.adapters.onnx_embedder import OnnxMiniLMEmbedder
-from ragops_core.adapters.openai_chat import OpenAIChatModel
-from ragops_core.adapters.openai_embedder import OpenAIEmbedder
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
-from ragops_core.adapters.redis_cache import RedisCache
-from ragops_core.adapters.redis_catalog import RedisCatalog
-from ragops_core.adapters.s3_object_store import S3ObjectStore
-from ragops_core.adapters.sqlite_catalog import SqliteCatalog
-from ragops_core.adapters.sqlite_queue import SqliteQueue
-from ragops_core.adapters.sqs_queue import SqsQueue
-from ragops_core.documents import DocumentService
+from ragops_core.adapters.cache.memory import MemoryCache
+from ragops_core.adapters.cache.redis import RedisCache
+from ragops_core.adapters.catalog.redis import RedisCatalog
+from ragops_core.adapters.catalog.sqlite import SqliteCatalog
+from ragops_core.adapters.chat_model.bedrock import BedrockChatModel
+from ragops_core.adapters.chat_model.extractive import ExtractiveChatModel
+from ragops_core.adapters.chat_model.openai import OpenAIChatModel
+from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+from ragops_core.adapters.embedder.openai import OpenAIEmbedder
+from ragops_core.adapters.object_store.local import LocalObjectStore
+from ragops_core.adapters.object_store.s3 import S3ObjectStore
+from ragops_core.adapters.queue.sqlite import SqliteQueue
+from ragops_core.adapters.queue.sqs import SqsQueue
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
+from ragops_core.answer_chain import FallbackChatModel
 from ragops_core.llm_metrics import LlmMetrics
 from ragops_core.metrics import Metrics
 from ragops_core.ports import (
@@ -34,6 +36,7 @@ from ragops_core.ports import (
     AnswerLog,
     Cache,
     ChatModel,
+    Closeable,
     DocumentStore,
     Embedder,
     JobStore,
@@ -41,8 +44,6 @@ from ragops_core.ports import (
     Queue,
     VectorStore,
 )
-from ragops_core.query import QueryOptions, QueryService
-from ragops_core.rate_limits import OTHER, QUESTIONS, RateLimiter, parse_rates, redis_storage
 from ragops_core.settings import Settings
 from ragops_core.traced import (
     TracedCache,
@@ -53,7 +54,7 @@ from ragops_core.traced import (
     TracedVectorStore,
     TracingUsage,
 )
-from ragops_core.tracing import Tracing, start_tracing
+from ragops_wiring.tracing import Tracing, start_tracing
 
 
 @dataclass
@@ -67,13 +68,13 @@ class Adapters:
     documents: DocumentStore
     answers: AnswerLog
     chat: AnswerChain
-    closers: list[object]
+    closers: list[Closeable]
     # The process's tracer provider when tracing is on (tracing.py); the ports above are then traced.
     tracing: Tracing | None = None
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
-            await closer.close()  # type: ignore[attr-defined]
+            await closer.close()
 
 
 def build_embedder(settings: Settings, metrics: Metrics | None = None) -> Embedder:
@@ -129,7 +130,7 @@ def build_object_store(settings: Settings) -> ObjectStore:
     return LocalObjectStore(settings.objects_dir)
 
 
-def build_queue(settings: Settings) -> Queue:
+def build_queue(settings: Settings) -> SqliteQueue | SqsQueue:
     if settings.sqs_queue_url:
         return SqsQueue(settings.sqs_queue_url, s3_prefix=settings.s3_prefix)
     return SqliteQueue(settings.queue_path)
@@ -188,7 +189,7 @@ def build_adapters(
         chat=build_chat(settings, metrics, tracing),
         # Tracing first: closed last, it exports the spans of everything closed before it.
         closers=[*([tracing] if tracing else []), catalog, queue, store,
-                 *(c for c in (cache, objects) if hasattr(c, "close"))],
+                 *(c for c in (cache, objects) if isinstance(c, Closeable))],
         tracing=tracing,
     )
     if tracing is not None:
@@ -219,30 +220,3 @@ def _trace_ports(settings: Settings, adapters: Adapters, tracing: Tracing) -> No
     else:
         a.queue = TracedQueue(a.queue, tracer, attributes={"messaging.system": "sqlite",
                                                           "messaging.destination.name": "ingest"})
-
-
-def build_query_service(settings: Settings, adapters: Adapters, metrics: Metrics) -> QueryService:
-    a = adapters
-    return QueryService(
-        embedder=a.embedder, store=a.store, cache=a.cache, chat=a.chat, answers=a.answers, metrics=metrics,
-        options=QueryOptions(top_k=settings.top_k, mode=settings.retrieval_mode,
-                             answer_ttl_seconds=settings.answer_cache_ttl_seconds,
-                             embedding_ttl_seconds=settings.embedding_cache_ttl_seconds),
-    )
-
-
-def build_document_service(settings: Settings, adapters: Adapters) -> DocumentService:
-    a = adapters
-    return DocumentService(
-        objects=a.objects, queue=a.queue, jobs=a.jobs, documents=a.documents, store=a.store, cache=a.cache,
-        max_upload_bytes=settings.max_upload_bytes, max_upload_pages=settings.max_upload_pages,
-    )
-
-
-def build_rate_limiter(settings: Settings, metrics: Metrics) -> RateLimiter:
-    """Per-user limits of the API: in Redis when it is configured (shared by replicas), else in process."""
-    rates = {QUESTIONS: parse_rates(settings.rate_limit_questions), OTHER: parse_rates(settings.rate_limit_other)}
-    if settings.redis_url and any(rates.values()):
-        storage, close = redis_storage(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
-        return RateLimiter(rates, storage=storage, metrics=metrics, on_close=close)
-    return RateLimiter(rates, storage=None, metrics=metrics)

@@ -14,13 +14,13 @@ from typing import Protocol
 
 import anyio
 
-from ragops_core.adapters.edge_vector_store import EdgeVectorStore
-from ragops_core.adapters.qdrant_payload import DENSE
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
-from ragops_core.adapters.qdrant_snapshots import QdrantSnapshots
-from ragops_core.backup.errors import BackupError, RestoreError
-from ragops_core.backup.manifest import BackupManifest, CollectionEntry, Kind, Source
-from ragops_core.backup.portable import PointWriter, PortablePoint, read_points
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
+from ragops_core.adapters.vector_store.qdrant_payload import DENSE
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
+from ragops_core.errors import BackupError, RestoreError
+from ragops_core.portable import PointWriter, PortablePoint, read_points
+from ragops_maintenance.backup.manifest import BackupManifest, CollectionEntry, Kind, Source
+from ragops_maintenance.backup.snapshots import QdrantSnapshots
 
 COLLECTIONS_DIR = "collections"
 

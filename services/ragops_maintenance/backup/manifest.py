@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from ragops_core.backup.errors import RestoreError
+from ragops_core.errors import RestoreError
 
 FORMAT_VERSION = 1
 # Two kinds of content: Qdrant's own collection snapshots (server only, fastest to recover)

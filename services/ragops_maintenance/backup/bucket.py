@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from ragops_core.adapters.s3_object_store import make_client, missing_as_not_found, read_object
+from ragops_core.adapters.object_store.s3 import make_client, missing_as_not_found, read_object
 
 
 class S3BackupBucket:

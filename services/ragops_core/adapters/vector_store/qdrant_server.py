@@ -26,10 +26,10 @@ from typing import Any
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_edge import Bm25, Bm25Config
 
-from ragops_core.adapters.qdrant_payload import DENSE, SPARSE, check_mode, payload
-from ragops_core.adapters.qdrant_payload import chunk as to_chunk
-from ragops_core.backup.portable import PortablePoint, Sparse, vectors_from_store
+from ragops_core.adapters.vector_store.qdrant_payload import DENSE, SPARSE, check_mode, payload
+from ragops_core.adapters.vector_store.qdrant_payload import chunk as to_chunk
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
+from ragops_core.portable import PortablePoint, Sparse, vectors_from_store
 from ragops_core.ports import SearchRequest
 
 

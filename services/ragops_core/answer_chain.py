@@ -1,4 +1,7 @@
-"""A chain of chat models: the first that starts answering wins.
+"""A chain of chat models: the first that starts answering wins (the `AnswerChain` port).
+
+Pure composition over `ChatModel`s, so it lives in the core; `ChatModelError` and its
+`REASONS` are the vocabulary the model adapters raise in.
 
 Design choices, and why:
 

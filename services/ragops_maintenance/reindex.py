@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ragops_core.adapters.qdrant_server_store import QdrantServerStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.domain import point_id_for
 from ragops_core.ports import Embedder
 

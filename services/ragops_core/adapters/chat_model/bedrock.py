@@ -21,9 +21,9 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from ragops_core.adapters.fallback_chat import ChatModelError
-from ragops_core.adapters.openai_chat import UsageRecorder
+from ragops_core.answer_chain import ChatModelError
 from ragops_core.domain import SearchHit
+from ragops_core.ports import UsageRecorder
 from ragops_core.prompting import DEFAULT_MAX_SOURCE_TOKENS, build_prompt
 
 THROTTLING = {"ThrottlingException", "TooManyRequestsException", "throttlingException"}

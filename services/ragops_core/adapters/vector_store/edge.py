@@ -50,11 +50,17 @@ from qdrant_edge import (
 if TYPE_CHECKING:
     from qdrant_edge import ConditionType, PointId
 
-from ragops_core.adapters.qdrant_payload import DENSE, PAYLOAD_INDEXES, SPARSE, check_mode, payload
-from ragops_core.adapters.qdrant_payload import chunk as to_chunk
-from ragops_core.backup.portable import PortablePoint, Sparse, vectors_from_store
+from ragops_core.adapters.vector_store.qdrant_payload import (
+    DENSE,
+    PAYLOAD_INDEXES,
+    SPARSE,
+    check_mode,
+    payload,
+)
+from ragops_core.adapters.vector_store.qdrant_payload import chunk as to_chunk
 from ragops_core.domain import SearchHit, StoredChunk, point_id_for
 from ragops_core.errors import StoreBusyError
+from ragops_core.portable import PortablePoint, Sparse, vectors_from_store
 from ragops_core.ports import SearchRequest
 
 log = logging.getLogger(__name__)

@@ -13,17 +13,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from ragops_core.adapters.s3_backup_bucket import S3BackupBucket
-from ragops_core.backup import layout
-from ragops_core.backup.manifest import (
+from ragops_maintenance.backup import layout
+from ragops_maintenance.backup.bucket import S3BackupBucket
+from ragops_maintenance.backup.manifest import (
     FORMAT_VERSION,
     BackupManifest,
     EmbeddingEntry,
     Kind,
     file_entry,
 )
-from ragops_core.backup.retention import RetentionPolicy, StoredBackup, to_delete
-from ragops_core.backup.stores import BackupTarget
+from ragops_maintenance.backup.retention import RetentionPolicy, StoredBackup, to_delete
+from ragops_maintenance.backup.stores import BackupTarget
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import openai
 from openai import AsyncOpenAI
 
-from ragops_core.adapters.openai_chat import UsageRecorder, make_client, openai_error
+from ragops_core.adapters.chat_model.openai import make_client, openai_error
+from ragops_core.ports import UsageRecorder
 
 # Native sizes; text-embedding-3-* can return fewer dimensions on request.
 NATIVE_DIMENSIONS = {

@@ -4,6 +4,7 @@ devcluster/)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,12 +14,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_production_wheel_has_no_dev_cluster(tmp_path: Path) -> None:
+    # Built from a copy of what the Dockerfile copies, so a stale build/ of the checkout is not read.
+    source = tmp_path / "src"
+    skip = shutil.ignore_patterns("__pycache__", "node_modules", "*.egg-info", "dist")
+    for name in ("pyproject.toml", "README.md"):
+        source.mkdir(exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
+    for folder in ("services", "operator"):
+        shutil.copytree(REPO / folder, source / folder, ignore=skip)
+    wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(source)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("ragops-*.whl")
+    (wheel,) = wheels.glob("ragops-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     packages = {name.split("/")[0] for name in names if "/" in name and not name.split("/")[0].endswith(".dist-info")}
     assert "ragops_devcluster" not in packages

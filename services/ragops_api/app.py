@@ -2,6 +2,8 @@
 
 With a worker (the embedded `ragops serve`), ingestion runs in the same process
 and event loop; without one (`ragops api` in production), uploads are only queued.
+The routes are in routers/ (one module per resource, plus openai_compat.py); what they
+depend on is one `ApiState` (dependencies.py), built here over the core services.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from ragops_wiring.services import (
     build_readiness,
 )
 
+from ragops_api import openai_compat
+from ragops_api.dependencies import ApiState, api_state, store_state
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
-from ragops_api.openai_compat import build_openai_router
 from ragops_api.rate_limiting import RateLimitMiddleware
-from ragops_api.routes import build_router
+from ragops_api.routers import documents, feedback, jobs, operations, questions, ui
 from ragops_api.static_ui import mount_chat_ui
 from ragops_api.tenancy import JwtSettings, TenantResolver
 from ragops_core.errors import (
@@ -73,6 +76,27 @@ def telemetry_config(adapters: Adapters) -> TelemetryConfig:
             "operation_spans": False, "exclude": lambda scope: scope.get("path") in _UNTRACED_PATHS}
 
 
+def include_routes(app: FastAPI, settings: Settings) -> None:
+    """Every route, in the order the router tries them; the chat page (when built) last."""
+    ui_dir = settings.ui_dir or SOURCE_UI_DIR
+    ui_built = (ui_dir / "index.html").is_file()
+    if not ui_built:
+        @app.get("/", include_in_schema=False)
+        async def index() -> RedirectResponse:
+            return RedirectResponse("/docs")
+
+    # The question routes come first: the router tries routes in order, and these are the hot ones.
+    app.include_router(questions.router)
+    app.include_router(documents.build_router(max_upload_bytes=settings.max_upload_bytes))
+    app.include_router(jobs.router)
+    app.include_router(feedback.router)
+    app.include_router(ui.router)
+    app.include_router(operations.router)
+    app.include_router(openai_compat.router)
+    if ui_built:
+        mount_chat_ui(app, ui_dir)  # after the API routes: its GET catch-all must come last
+
+
 def create_app(
     settings: Settings,
     adapters: Adapters,
@@ -88,7 +112,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="ingestion-worker") if worker else None
-        app.state.worker_task = task
+        api_state(app).worker_task = task
         try:
             yield
         finally:
@@ -111,17 +135,15 @@ def create_app(
         lifespan=lifespan,
         telemetry=telemetry_config(adapters),
     )
-    app.state.settings = settings
-    app.state.adapters = adapters
-    app.state.metrics = metrics
-    app.state.query = build_query_service(settings, adapters, metrics)
-    app.state.tenants = build_tenant_resolver(settings)
+    state = ApiState(
+        settings=settings, metrics=metrics, adapters=adapters, query=build_query_service(settings, adapters, metrics),
+        documents=build_document_service(settings, adapters), readiness=build_readiness(settings, adapters, metrics),
+        tenants=build_tenant_resolver(settings),
+    )
+    store_state(app, state)
     if settings.ui_oidc_domain and not settings.auth_jwks_url:
         log.warning("RAGOPS_UI_OIDC_DOMAIN is set but RAGOPS_AUTH_JWKS_URL is not: the API checks no tokens, "
                     "so the chat page shows no sign-in")
-    app.state.documents = build_document_service(settings, adapters)
-    app.state.readiness = build_readiness(settings, adapters, metrics)
-    app.state.worker_task = None
 
     @app.exception_handler(RagOpsError)
     async def _user_error(request: Request, exc: RagOpsError) -> JSONResponse:
@@ -129,20 +151,10 @@ def create_app(
         headers = {"WWW-Authenticate": 'Bearer realm="ragops"'} if status == 401 else None
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
-    ui_dir = settings.ui_dir or SOURCE_UI_DIR
-    ui_built = (ui_dir / "index.html").is_file()
-    if not ui_built:
-        @app.get("/", include_in_schema=False)
-        async def index() -> RedirectResponse:
-            return RedirectResponse("/docs")
-
-    app.include_router(build_router(max_upload_bytes=settings.max_upload_bytes))
-    app.include_router(build_openai_router())
-    if ui_built:
-        mount_chat_ui(app, ui_dir)  # after the API routes: its GET catch-all must come last
+    include_routes(app, settings)
     # Added last = outermost: metrics see every request, including fast-path hits.
-    app.add_middleware(CachedAnswerMiddleware, query=app.state.query, tenants=app.state.tenants)
+    app.add_middleware(CachedAnswerMiddleware, query=state.query, tenants=state.tenants)
     # Outside the fast path, so cached answers are limited too; inside metrics, which count the 429s.
-    app.add_middleware(RateLimitMiddleware, limiter=rate_limiter, tenants=app.state.tenants, router=app.router)
+    app.add_middleware(RateLimitMiddleware, limiter=rate_limiter, tenants=state.tenants, router=app.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics, traced=adapters.tracing is not None)
     return app

@@ -16,11 +16,11 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ragops_api.routes import TenantDep
+from ragops_api.dependencies import QueryDep, TenantDep
 from ragops_core.query import QueryService
 
 MODEL_NAME = "ragops"
@@ -54,33 +54,30 @@ def sources_text(sources: list[dict[str, Any]]) -> str:
     return "\n\nSources:\n" + "\n".join(lines)
 
 
-def build_openai_router() -> APIRouter:
-    router = APIRouter()
+router = APIRouter(tags=["openai-compatible"])
 
-    @router.post("/v1/chat/completions", tags=["openai-compatible"])
-    async def chat_completions(body: ChatCompletionRequest, tenant: TenantDep, request: Request) -> Any:
-        """OpenAI-compatible chat completion answered from the tenant's documents."""
-        query: QueryService = request.app.state.query
-        question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
-        if not question:
-            return JSONResponse({"error": {"message": "the conversation has no user message with text",
-                                           "type": "invalid_request_error"}}, status_code=400)
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-        created = int(time.time())
-        if body.stream:
-            return StreamingResponse(_stream(query, tenant, question, completion_id, created),
-                                     media_type="text/event-stream")
-        answer = await query.answer(tenant, question, query.options.top_k)
-        data = answer.to_json()
-        return {
-            "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": data["answer"] + sources_text(data["sources"])}}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "sources": data["sources"], "answer_id": data["answer_id"], "answered_by": data["model"],
-        }
 
-    return router
+@router.post("/v1/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, tenant: TenantDep, query: QueryDep) -> Any:
+    """OpenAI-compatible chat completion answered from the tenant's documents."""
+    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
+    if not question:
+        return JSONResponse({"error": {"message": "the conversation has no user message with text",
+                                       "type": "invalid_request_error"}}, status_code=400)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    created = int(time.time())
+    if body.stream:
+        return StreamingResponse(_stream(query, tenant, question, completion_id, created),
+                                 media_type="text/event-stream")
+    answer = await query.answer(tenant, question, query.options.top_k)
+    data = answer.to_json()
+    return {
+        "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": data["answer"] + sources_text(data["sources"])}}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "sources": data["sources"], "answer_id": data["answer_id"], "answered_by": data["model"],
+    }
 
 
 async def _stream(query: QueryService, tenant: str, question: str, completion_id: str, created: int

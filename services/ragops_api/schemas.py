@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -72,6 +72,13 @@ class FeedbackRequest(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+# The errors a route may answer with, in its OpenAPI entry: `{"detail": "..."}` with a
+# message the caller can act on (app.py maps each RagOpsError to its status).
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem}, 413: {"model": Problem}, 415: {"model": Problem}, 422: {"description": "Invalid input"}
+}
 
 
 class UiAuth(BaseModel):

@@ -1,4 +1,5 @@
-"""Document submission and deletion: the write side shared by the API and the CLI."""
+"""Documents and their ingestion jobs: submission, deletion, listing and job lookup, shared by
+the API and the CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from ragops_core import cache_keys, request_context
-from ragops_core.domain import IngestMessage, Job, JobState, document_id_for
+from ragops_core.domain import DocumentRecord, IngestMessage, Job, JobState, document_id_for
 from ragops_core.errors import DocumentTooLargeError, NotFoundError, UnsupportedDocumentError
 from ragops_core.filetypes import check_page_count, check_supported, declared_page_count, is_text
 from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
@@ -97,3 +98,14 @@ class DocumentService:
         await self._documents.delete(tenant, document_id)
         await self._cache.invalidate_tags([cache_keys.document_tag(tenant, document_id)])
         log.info("Deleted document", extra={"document_id": document_id})
+
+    async def list_documents(self, tenant: str) -> list[DocumentRecord]:
+        """The tenant's indexed documents."""
+        return await self._documents.list(tenant)
+
+    async def job(self, tenant: str, job_id: str) -> Job:
+        """An ingestion job of the tenant's; NotFoundError for another tenant's or an unknown id."""
+        found = await self._jobs.get(tenant, job_id)
+        if found is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        return found

@@ -1,4 +1,5 @@
-"""The question path: answer cache -> embedding cache -> search -> answer -> sources."""
+"""The question path: answer cache -> embedding cache -> search -> answer -> sources; and the
+feedback on the answers it gave."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from ragops_core import cache_keys, request_context
 from ragops_core.answering import NO_DOCUMENTS, build_sources, select_sentences
 from ragops_core.domain import Answer, AnswerEvent, Delta, Done, SearchHit, Source
+from ragops_core.errors import NotFoundError
 from ragops_core.metrics import Metrics
 from ragops_core.ports import AnswerChain, AnswerLog, Cache, Embedder, SearchRequest, VectorStore
 
@@ -131,6 +133,13 @@ class QueryService:
             key, np.asarray(vector, dtype=np.float32).tobytes(), ttl_seconds=self.options.embedding_ttl_seconds
         )
         return vector
+
+    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None:
+        """Record a rating ("up" or "down") of an answer this tenant was given; NotFoundError otherwise."""
+        if not await self._answers.exists(tenant, answer_id):
+            raise NotFoundError(f"no answer {answer_id!r}")
+        await self._answers.add_feedback(tenant, answer_id, rating, comment)
+        self._metrics.feedback.labels(rating).inc()
 
     async def _answer_events(self, query: str, hits: list[SearchHit]) -> AsyncIterator[AnswerEvent]:
         if not hits:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from ragops_api.routes import ui_auth
+from ragops_api.routers.ui import ui_auth
 from ragops_core.settings import Settings
 from tests.support.api import POLICY, AppFactory, wait_for_job
 from tests.support.jwks import CLIENT_ID, ISSUER, JwksServer

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from ragops_api.dependencies import api_state
 from tests.support.api import POLICY, AppFactory, upload, wait_for_job
 from tests.support.llm_fakes import FakeLLMServer
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
@@ -29,7 +30,7 @@ def otlp(monkeypatch: pytest.MonkeyPatch) -> Iterator[OtlpReceiver]:
 
 
 def flush(client: TestClient) -> None:
-    tracing = client.app.state.adapters.tracing  # type: ignore[attr-defined]
+    tracing = api_state(client.app).adapters.tracing
     assert tracing is not None, "tracing should be on"
     assert tracing.provider.force_flush(10_000)
 
@@ -138,7 +139,7 @@ def test_tracing_is_off_unless_configured(make_client: AppFactory, monkeypatch: 
         wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
         assert client.post("/api/ask", json=QUESTION).status_code == 200
         assert client.post("/api/ask", json=QUESTION).json()["cached"] is True
-        adapters = client.app.state.adapters  # type: ignore[attr-defined]
+        adapters = api_state(client.app).adapters
         assert adapters.tracing is None
         # Nothing wraps the ports: the request path does no tracing work.
         assert type(adapters.cache).__name__ == "MemoryCache"

@@ -1,0 +1,36 @@
+"""Questions: an answer with its sources, whole or streamed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from sse_starlette.sse import EventSourceResponse
+
+from ragops_api.dependencies import QueryDep, TenantDep
+from ragops_api.schemas import PROBLEMS, AskRequest, AskResponse
+
+router = APIRouter(tags=["questions"])
+
+
+@router.post("/api/ask", response_model=AskResponse, responses=PROBLEMS)
+async def ask(body: AskRequest, tenant: TenantDep, query: QueryDep) -> Response:
+    """Answer from the tenant's documents, with sources (file, page, excerpt)."""
+    # Cache hits are answered before routing (fast_answers.py), which already looked
+    # this question up: looking again would double the cache traffic of every miss.
+    answer = await query.answer(tenant, body.query, body.top_k or query.options.top_k)
+    return JSONResponse(answer.to_json())
+
+
+@router.post("/api/ask/stream", responses=PROBLEMS)
+async def ask_stream(body: AskRequest, tenant: TenantDep, query: QueryDep) -> EventSourceResponse:
+    """Server-sent events: `sources`, then `delta` pieces of the answer, then `done` (the full answer)."""
+    top_k = body.top_k or query.options.top_k
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        async for event, data in query.stream(tenant, body.query, top_k):
+            yield {"event": event, "data": json.dumps(data)}
+
+    return EventSourceResponse(events())

@@ -50,14 +50,24 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 # Where `npm run build` puts the chat page in a source checkout.
 SOURCE_UI_DIR = Path(__file__).resolve().parents[1] / "chat-ui" / "dist"
 
-_STATUS = {NotFoundError: 404, UnsupportedDocumentError: 415, DocumentTooLargeError: 413, AuthenticationError: 401}
+_STATUS = {
+    NotFoundError: 404,
+    UnsupportedDocumentError: 415,
+    DocumentTooLargeError: 413,
+    AuthenticationError: 401,
+}
 
 
 def build_tenant_resolver(settings: Settings) -> TenantResolver:
     jwt_settings = (
-        JwtSettings(jwks_url=settings.auth_jwks_url, issuer=settings.auth_issuer, audience=settings.auth_audience,
-                    tenant_claim=settings.auth_tenant_claim)
-        if settings.auth_jwks_url else None
+        JwtSettings(
+            jwks_url=settings.auth_jwks_url,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            tenant_claim=settings.auth_tenant_claim,
+        )
+        if settings.auth_jwks_url
+        else None
     )
     return TenantResolver(default_tenant=settings.tenant, jwt_settings=jwt_settings)
 
@@ -72,8 +82,14 @@ def telemetry_config(adapters: Adapters) -> TelemetryConfig:
     RAGOps' metrics are Prometheus', its logs JSON lines."""
     if adapters.tracing is None:
         return {"tracing": False, "metrics": False, "logs": False}
-    return {"tracer_provider": adapters.tracing.provider, "tracing": True, "metrics": False, "logs": False,
-            "operation_spans": False, "exclude": lambda scope: scope.get("path") in _UNTRACED_PATHS}
+    return {
+        "tracer_provider": adapters.tracing.provider,
+        "tracing": True,
+        "metrics": False,
+        "logs": False,
+        "operation_spans": False,
+        "exclude": lambda scope: scope.get("path") in _UNTRACED_PATHS,
+    }
 
 
 def include_routes(app: FastAPI, settings: Settings) -> None:
@@ -81,6 +97,7 @@ def include_routes(app: FastAPI, settings: Settings) -> None:
     ui_dir = settings.ui_dir or SOURCE_UI_DIR
     ui_built = (ui_dir / "index.html").is_file()
     if not ui_built:
+
         @app.get("/", include_in_schema=False)
         async def index() -> RedirectResponse:
             return RedirectResponse("/docs")
@@ -131,19 +148,28 @@ def create_app(
     app = FastAPI(
         title="RAGOps API",
         version="0.1.0",
-        description="Upload documents, follow their ingestion, and ask questions answered with cited sources.",
+        description=(
+            "Upload documents, follow their ingestion, and ask questions answered with "
+            "cited sources."
+        ),
         lifespan=lifespan,
         telemetry=telemetry_config(adapters),
     )
     state = ApiState(
-        settings=settings, metrics=metrics, adapters=adapters, query=build_query_service(settings, adapters, metrics),
-        documents=build_document_service(settings, adapters), readiness=build_readiness(settings, adapters, metrics),
+        settings=settings,
+        metrics=metrics,
+        adapters=adapters,
+        query=build_query_service(settings, adapters, metrics),
+        documents=build_document_service(settings, adapters),
+        readiness=build_readiness(settings, adapters, metrics),
         tenants=build_tenant_resolver(settings),
     )
     store_state(app, state)
     if settings.ui_oidc_domain and not settings.auth_jwks_url:
-        log.warning("RAGOPS_UI_OIDC_DOMAIN is set but RAGOPS_AUTH_JWKS_URL is not: the API checks no tokens, "
-                    "so the chat page shows no sign-in")
+        log.warning(
+            "RAGOPS_UI_OIDC_DOMAIN is set but RAGOPS_AUTH_JWKS_URL is not: "
+            "the API checks no tokens, so the chat page shows no sign-in"
+        )
 
     @app.exception_handler(RagOpsError)
     async def _user_error(request: Request, exc: RagOpsError) -> JSONResponse:
@@ -154,7 +180,10 @@ def create_app(
     include_routes(app, settings)
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=state.query, tenants=state.tenants)
-    # Outside the fast path, so cached answers are limited too; inside metrics, which count the 429s.
-    app.add_middleware(RateLimitMiddleware, limiter=rate_limiter, tenants=state.tenants, router=app.router)
+    # Outside the fast path, so cached answers are limited too; inside metrics, which count the
+    # 429s.
+    app.add_middleware(
+        RateLimitMiddleware, limiter=rate_limiter, tenants=state.tenants, router=app.router
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics, traced=adapters.tracing is not None)
     return app

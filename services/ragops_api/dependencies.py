@@ -37,7 +37,8 @@ class ApiState:
     documents: DocumentService
     readiness: Readiness
     tenants: TenantResolver
-    # The in-process ingestion worker of `ragops serve` once started (the lifespan sets it); None otherwise.
+    # The in-process ingestion worker of `ragops serve` once started (the lifespan sets it); None
+    # otherwise.
     worker_task: asyncio.Task[None] | None = None
 
 

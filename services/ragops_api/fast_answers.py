@@ -49,12 +49,20 @@ class CachedAnswerMiddleware:
         if complete and (cached := await self._lookup(scope, body)) is not None:
             scope["route"] = _ASK_ROUTE  # request metrics label hits like the route's own responses
             if (context := request_context.current()) is not None and context.span is not None:
-                # The router names the server span; hits never reach it (set only when tracing is on).
+                # The router names the server span; hits never reach it (set only when tracing is
+                # on).
                 context.span.update_name(f"POST {ASK_PATH}")
                 context.span.set_attribute("http.route", ASK_PATH)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(cached)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(cached)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": cached})
             return
         await self._app(scope, _replay(body, receive, complete), send)
@@ -69,7 +77,9 @@ class CachedAnswerMiddleware:
         except AuthenticationError:
             return None  # the route answers 401, with the same message
 
-        return await self._query.cached_answer(tenant, request.query, request.top_k or self._query.options.top_k)
+        return await self._query.cached_answer(
+            tenant, request.query, request.top_k or self._query.options.top_k
+        )
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

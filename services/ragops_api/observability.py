@@ -1,4 +1,5 @@
-"""Request metrics and request identity as one plain ASGI middleware (no per-request task or body copying).
+"""Request metrics and request identity as one plain ASGI middleware (no per-request task or body
+copying).
 
 Per HTTP request it
 - takes the caller's `X-Request-ID` when acceptable (`request_context.REQUEST_ID_PATTERN`)
@@ -43,7 +44,9 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        context = RequestContext(request_id=request_context.request_id_from(_header(scope, REQUEST_ID_HEADER)))
+        context = RequestContext(
+            request_id=request_context.request_id_from(_header(scope, REQUEST_ID_HEADER))
+        )
         if self._traced:
             span = trace.get_current_span()
             if span.is_recording():
@@ -62,13 +65,18 @@ class MetricsMiddleware:
             try:
                 await self._app(scope, receive, send_wrapper)
             except Exception:
-                log.exception("Request failed", extra={"method": scope.get("method", ""), "path": scope.get("path", "")})
+                log.exception(
+                    "Request failed",
+                    extra={"method": scope.get("method", ""), "path": scope.get("path", "")},
+                )
                 raise
             finally:
                 route: Any = scope.get("route")
                 path = getattr(route, "path", None) or "unmatched"
                 method = scope.get("method", "")
-                self._metrics.http_latency.labels(method, path).observe(time.perf_counter() - started)
+                self._metrics.http_latency.labels(method, path).observe(
+                    time.perf_counter() - started
+                )
                 self._metrics.http_requests.labels(method, path, str(status)).inc()
                 if context.user:
                     self._metrics.active_users.seen(context.user)

@@ -34,12 +34,16 @@ class ChatMessage(BaseModel):
 
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
-            return " ".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
+            return " ".join(
+                str(part.get("text", "")) for part in self.content if part.get("type") == "text"
+            )
         return self.content or ""
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, max_tokens, ... are accepted and ignored
+    model_config = ConfigDict(
+        extra="allow"
+    )  # temperature, max_tokens, ... are accepted and ignored
 
     model: str = MODEL_NAME
     messages: list[ChatMessage] = Field(..., min_length=1)
@@ -62,29 +66,57 @@ async def chat_completions(body: ChatCompletionRequest, tenant: TenantDep, query
     """OpenAI-compatible chat completion answered from the tenant's documents."""
     question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
     if not question:
-        return JSONResponse({"error": {"message": "the conversation has no user message with text",
-                                       "type": "invalid_request_error"}}, status_code=400)
+        return JSONResponse(
+            {
+                "error": {
+                    "message": "the conversation has no user message with text",
+                    "type": "invalid_request_error",
+                }
+            },
+            status_code=400,
+        )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if body.stream:
-        return StreamingResponse(_stream(query, tenant, question, completion_id, created),
-                                 media_type="text/event-stream")
+        return StreamingResponse(
+            _stream(query, tenant, question, completion_id, created), media_type="text/event-stream"
+        )
     answer = await query.answer(tenant, question, query.options.top_k)
     data = answer.to_json()
     return {
-        "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {
-            "role": "assistant", "content": data["answer"] + sources_text(data["sources"])}}],
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": MODEL_NAME,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": data["answer"] + sources_text(data["sources"]),
+                },
+            }
+        ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "sources": data["sources"], "answer_id": data["answer_id"], "answered_by": data["model"],
+        "sources": data["sources"],
+        "answer_id": data["answer_id"],
+        "answered_by": data["model"],
     }
 
 
-async def _stream(query: QueryService, tenant: str, question: str, completion_id: str, created: int
-                  ) -> AsyncIterator[str]:
+async def _stream(
+    query: QueryService, tenant: str, question: str, completion_id: str, created: int
+) -> AsyncIterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_NAME,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_NAME,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(body)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -96,5 +128,7 @@ async def _stream(query: QueryService, tenant: str, question: str, completion_id
             yield chunk({"content": data["text"]})
         elif event == "done":
             yield chunk({"content": sources_text(sources)})
-            yield chunk({}, "stop", sources=sources, answer_id=data["answer_id"], answered_by=data["model"])
+            yield chunk(
+                {}, "stop", sources=sources, answer_id=data["answer_id"], answered_by=data["model"]
+            )
     yield "data: [DONE]\n\n"

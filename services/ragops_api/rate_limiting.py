@@ -44,12 +44,18 @@ def refusal_body(path: str, message: str) -> bytes:
     """The API's error shape (`detail`); OpenAI clients on /v1 also get theirs (`error`)."""
     body: dict[str, object] = {"detail": message}
     if path.startswith(OPENAI_PREFIX):
-        body["error"] = {"message": message, "type": "rate_limit_exceeded", "code": "rate_limit_exceeded"}
+        body["error"] = {
+            "message": message,
+            "type": "rate_limit_exceeded",
+            "code": "rate_limit_exceeded",
+        }
     return json.dumps(body).encode()
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, tenants: TenantResolver, router: Router) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limiter: RateLimiter, tenants: TenantResolver, router: Router
+    ) -> None:
         self._app = app
         self._limiter = limiter
         self._tenants = tenants
@@ -71,16 +77,27 @@ class RateLimitMiddleware:
             return
         self._label_route(scope)
         noun = "questions" if kind == QUESTIONS else "requests"
-        message = (f"too many {noun}: the limit is {self._limiter.describe(kind)} per user; "
-                   f"retry in {retry_after} s")
+        message = (
+            f"too many {noun}: the limit is {self._limiter.describe(kind)} per user; "
+            f"retry in {retry_after} s"
+        )
         body = refusal_body(scope["path"], message)
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"retry-after", str(retry_after).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _label_route(self, scope: Scope) -> None:
-        """Request metrics count refusals under the route they were meant for, as if it had answered."""
+        """Request metrics count refusals under the route they were meant for, as if it had
+        answered."""
         for route in _leaf_routes(self._router.routes):
             if route.matches(scope)[0] is Match.FULL:
                 scope["route"] = route

@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field, field_validator
 
 class AskRequest(BaseModel):
     query: str = Field(..., max_length=4000, description="The question, in natural language.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Chunks to retrieve; default from RAGOPS_TOP_K.")
+    top_k: int | None = Field(
+        None, ge=1, le=50, description="Chunks to retrieve; default from RAGOPS_TOP_K."
+    )
 
     @field_validator("query")
     @classmethod
@@ -47,7 +49,10 @@ class JobOut(BaseModel):
     filename: str
     state: Literal["queued", "processing", "ready", "failed"]
     progress: dict[str, int] = Field(
-        ..., description="pages_done, pages_total, chunks_done, chunks_total (and pages_unreadable if any)."
+        ...,
+        description=(
+            "pages_done, pages_total, chunks_done, chunks_total (and pages_unreadable if any)."
+        ),
     )
     error: str | None
     created_at: float
@@ -77,19 +82,33 @@ class Problem(BaseModel):
 # The errors a route may answer with, in its OpenAPI entry: `{"detail": "..."}` with a
 # message the caller can act on (app.py maps each RagOpsError to its status).
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem}, 413: {"model": Problem}, 415: {"model": Problem}, 422: {"description": "Invalid input"}
+    404: {"model": Problem},
+    413: {"model": Problem},
+    415: {"model": Problem},
+    422: {"description": "Invalid input"},
 }
 
 
 class UiAuth(BaseModel):
     """Where the chat page signs in: a Cognito hosted UI (OAuth 2.0 authorization code + PKCE)."""
 
-    domain: str = Field(..., description="Hosted UI base URL: /oauth2/authorize, /oauth2/token and /logout live under it.")
+    domain: str = Field(
+        ...,
+        description=(
+            "Hosted UI base URL: /oauth2/authorize, /oauth2/token and /logout live under it."
+        ),
+    )
     client_id: str = Field(..., description="The page's app client (public: no secret).")
     scopes: str = Field(..., description="Space-separated OAuth scopes to ask for.")
-    redirect_path: str = Field(..., description="Path the hosted UI returns to; the callback URL is origin + path.")
-    token: Literal["access", "id"] = Field(..., description="Which token the page sends as `Authorization: Bearer`.")
+    redirect_path: str = Field(
+        ..., description="Path the hosted UI returns to; the callback URL is origin + path."
+    )
+    token: Literal["access", "id"] = Field(
+        ..., description="Which token the page sends as `Authorization: Bearer`."
+    )
 
 
 class UiConfig(BaseModel):
-    auth: UiAuth | None = Field(..., description="null: the API needs no token, the page shows no sign-in.")
+    auth: UiAuth | None = Field(
+        ..., description="null: the API needs no token, the page shows no sign-in."
+    )

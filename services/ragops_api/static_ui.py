@@ -12,7 +12,15 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
-_RESERVED_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
+_RESERVED_PREFIXES = (
+    "/api/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -25,7 +33,9 @@ def mount_chat_ui(app: FastAPI, directory: Path) -> None:
     root = directory.resolve()
     index = root / "index.html"
     if not index.is_file():
-        raise FileNotFoundError(f"{index} not found: build the chat UI first (npm run build in services/chat-ui)")
+        raise FileNotFoundError(
+            f"{index} not found: build the chat UI first (npm run build in services/chat-ui)"
+        )
 
     def _index() -> FileResponse:
         # index.html names the hashed assets, so it must never be cached stale.

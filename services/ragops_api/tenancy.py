@@ -52,7 +52,11 @@ class TenantResolver:
         self._default = default_tenant
         self._jwt = jwt_settings
         # PyJWKClient caches the key set and refetches on an unknown key id (key rotation).
-        self._keys = jwt.PyJWKClient(jwt_settings.jwks_url, cache_keys=True, lifespan=300) if jwt_settings else None
+        self._keys = (
+            jwt.PyJWKClient(jwt_settings.jwks_url, cache_keys=True, lifespan=300)
+            if jwt_settings
+            else None
+        )
 
     @property
     def requires_token(self) -> bool:
@@ -69,13 +73,16 @@ class TenantResolver:
                 found = exc
             scope[_CALLER_KEY] = found
             if isinstance(found, Caller):
-                request_context.identify(found.tenant, found.user)  # on log lines, spans, active users
+                request_context.identify(
+                    found.tenant, found.user
+                )  # on log lines, spans, active users
         if isinstance(found, AuthenticationError):
             raise found
         return found
 
     async def caller(self, headers: Mapping[str, str], *, client: str) -> Caller:
-        """Tenant and user; raises `AuthenticationError` when a valid token is required and missing."""
+        """Tenant and user; raises `AuthenticationError` when a valid token is required and
+        missing."""
         if self._jwt is None or self._keys is None:
             return Caller(self._default, client)
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
@@ -84,7 +91,9 @@ class TenantResolver:
         claims = await anyio.to_thread.run_sync(self._verify, token.strip())
         tenant = claims.get(self._jwt.tenant_claim)
         if not isinstance(tenant, str) or not tenant:
-            raise AuthenticationError(f"the token has no {self._jwt.tenant_claim!r} claim naming the tenant")
+            raise AuthenticationError(
+                f"the token has no {self._jwt.tenant_claim!r} claim naming the tenant"
+            )
         user = claims.get("sub")
         return Caller(tenant, user if isinstance(user, str) and user else client)
 
@@ -93,7 +102,10 @@ class TenantResolver:
         try:
             key = self._keys.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(
-                token, key.key, algorithms=["RS256", "ES256"], issuer=self._jwt.issuer,
+                token,
+                key.key,
+                algorithms=["RS256", "ES256"],
+                issuer=self._jwt.issuer,
                 options={"require": ["exp"], "verify_aud": False},
             )
         except jwt.PyJWKClientError as exc:

@@ -22,13 +22,20 @@ from rich.console import Console
 from ragops_core.errors import RestoreError
 from ragops_core.settings import Settings
 
-if TYPE_CHECKING:  # the stores pull in qdrant-client, boto3 and numpy: load them only to run a command
+if (
+    TYPE_CHECKING
+):  # the stores pull in qdrant-client, boto3 and numpy: load them only to run a command
     from ragops_maintenance.backup.restore import RestoreOutcome
     from ragops_maintenance.backup.take import BackupOutcome
 
 log = logging.getLogger(__name__)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="State directory of the embedded store [default: RAGOPS_DATA_DIR].")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="State directory of the embedded store [default: RAGOPS_DATA_DIR]."
+    ),
+]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
 Clock = Callable[[], datetime]
 
@@ -43,11 +50,14 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
 
 
 def backup(
-    backup_format: Annotated[str | None, typer.Option("--format", help="auto, snapshot or jsonl [default: RAGOPS_BACKUP_FORMAT].")] = None,
+    backup_format: Annotated[
+        str | None,
+        typer.Option("--format", help="auto, snapshot or jsonl [default: RAGOPS_BACKUP_FORMAT]."),
+    ] = None,
     data_dir: DataDir = None,
     log_level: LogLevel = "info",
 ) -> None:
-    """Back up the vector store to s3://RAGOPS_BACKUP_BUCKET/PREFIX/NAMESPACE/NAME/ID/, then apply retention."""
+    """Back up the vector store to s3://RAGOPS_BACKUP_BUCKET/PREFIX/NAMESPACE/NAME/ID/, then apply retention."""  # noqa: E501
     from ragops_core.logs import configure_logging
 
     configure_logging(log_level)
@@ -64,13 +74,24 @@ async def run_backup(settings: Settings, *, clock: Clock, console: Console) -> i
     except Exception as exc:  # any failure must reach the metrics and the termination message
         log.debug("Backup failed", exc_info=True)
         message = f"backup failed: {exc}"
-        _report(settings, time=started, snapshot=None, result="failure", points=None, message=message)
+        _report(
+            settings, time=started, snapshot=None, result="failure", points=None, message=message
+        )
         _fail(message, code=1)
     note = f"; retention failed: {outcome.retention_error}" if outcome.retention_error else ""
-    _report(settings, time=outcome.manifest.finished_at, snapshot=outcome.url, result="success",
-            points=outcome.manifest.points, message=note[2:] or None)
-    console.print(f"Backed up {outcome.manifest.points} points ({outcome.manifest.kind}) to {outcome.url}; "
-                  f"deleted {len(outcome.deleted)} old backup(s){note}", highlight=False)
+    _report(
+        settings,
+        time=outcome.manifest.finished_at,
+        snapshot=outcome.url,
+        result="success",
+        points=outcome.manifest.points,
+        message=note[2:] or None,
+    )
+    console.print(
+        f"Backed up {outcome.manifest.points} points ({outcome.manifest.kind}) to {outcome.url}; "
+        f"deleted {len(outcome.deleted)} old backup(s){note}",
+        highlight=False,
+    )
     return 0
 
 
@@ -82,29 +103,62 @@ async def _backup(settings: Settings, clock: Clock) -> BackupOutcome:
     target = targets.target(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="ragops-backup-") as scratch:
-            return await take_backup(target, bucket, targets.plan(settings), scratch=Path(scratch), clock=clock)
+            return await take_backup(
+                target, bucket, targets.plan(settings), scratch=Path(scratch), clock=clock
+            )
     finally:
         await target.close()
         await bucket.close()
 
 
-def _report(settings: Settings, *, time: datetime, snapshot: str | None, result: str, points: int | None,
-            message: str | None) -> None:
-    text = report.termination_message(time=time, snapshot=snapshot, result=result, points=points, message=message)
+def _report(
+    settings: Settings,
+    *,
+    time: datetime,
+    snapshot: str | None,
+    result: str,
+    points: int | None,
+    message: str | None,
+) -> None:
+    text = report.termination_message(
+        time=time, snapshot=snapshot, result=result, points=points, message=message
+    )
     report.write_termination_message(settings.backup_termination_log, text)
     typer.echo(text)
     if settings.backup_pushgateway_url:
         try:
-            report.push_metrics(settings.backup_pushgateway_url, namespace=settings.backup_namespace,
-                                name=settings.backup_name, success=result == "success", finished=time)
+            report.push_metrics(
+                settings.backup_pushgateway_url,
+                namespace=settings.backup_namespace,
+                name=settings.backup_name,
+                success=result == "success",
+                finished=time,
+            )
         except OSError as exc:  # the backup's own result stands; the stale-backup alert still fires
-            log.warning("Could not push backup metrics to %s: %s", settings.backup_pushgateway_url, exc)
+            log.warning(
+                "Could not push backup metrics to %s: %s", settings.backup_pushgateway_url, exc
+            )
 
 
 def restore(
-    source: Annotated[str, typer.Option("--from", help="s3://BUCKET/.../ID/, a backup ID in RAGOPS_BACKUP_BUCKET, or 'latest'.")],
-    force: Annotated[bool, typer.Option(help="Replace a non-empty store (set aside, embedded) or another model's backup.")] = False,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Succeed without restoring when the store already has points.")] = False,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help="s3://BUCKET/.../ID/, a backup ID in RAGOPS_BACKUP_BUCKET, or 'latest'."
+        ),
+    ],
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace a non-empty store (set aside, embedded) or another model's backup."
+        ),
+    ] = False,
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty", help="Succeed without restoring when the store already has points."
+        ),
+    ] = False,
     data_dir: DataDir = None,
     log_level: LogLevel = "info",
 ) -> None:
@@ -119,11 +173,16 @@ def restore(
         log.debug("Restore failed", exc_info=True)
         _fail(f"restore failed: {exc}", code=1)
     verb = "Kept the existing" if outcome.skipped else "Restored"
-    Console().print(f"{verb} {outcome.points} points (backup {outcome.manifest.backup_id}, "
-                    f"{outcome.manifest.kind} from the {outcome.manifest.source} store)", highlight=False)
+    Console().print(
+        f"{verb} {outcome.points} points (backup {outcome.manifest.backup_id}, "
+        f"{outcome.manifest.kind} from the {outcome.manifest.source} store)",
+        highlight=False,
+    )
 
 
-async def run_restore(settings: Settings, source: str, *, force: bool, if_empty: bool) -> RestoreOutcome:
+async def run_restore(
+    settings: Settings, source: str, *, force: bool, if_empty: bool
+) -> RestoreOutcome:
     from ragops_maintenance.backup.restore import restore_backup
     from ragops_wiring import backup as targets
 
@@ -132,9 +191,15 @@ async def run_restore(settings: Settings, source: str, *, force: bool, if_empty:
     target = targets.target(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="ragops-restore-") as scratch:
-            return await restore_backup(target, bucket, location, scratch=Path(scratch),
-                                        configured=targets.configured_embedding(settings), force=force,
-                                        if_empty=if_empty)
+            return await restore_backup(
+                target,
+                bucket,
+                location,
+                scratch=Path(scratch),
+                configured=targets.configured_embedding(settings),
+                force=force,
+                if_empty=if_empty,
+            )
     finally:
         await target.close()
         await bucket.close()
@@ -158,7 +223,9 @@ async def resolve_location(settings: Settings, source: str) -> layout.Location:
             raise RestoreError(f"no complete backup under s3://{bucket.bucket}/{root}")
         source = found
     if layout.parse_backup_id(source.strip("/")) is None:
-        raise RestoreError(f"{source!r} is neither an s3:// URL, a backup id (YYYYMMDDTHHMMSSZ) nor 'latest'")
+        raise RestoreError(
+            f"{source!r} is neither an s3:// URL, a backup id (YYYYMMDDTHHMMSSZ) nor 'latest'"
+        )
     return layout.Location(bucket.bucket, f"{root}{source.strip('/')}/")
 
 

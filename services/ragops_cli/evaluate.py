@@ -22,22 +22,31 @@ from ragops_core.ports import Embedder, SearchRequest
 BATCH = 32
 
 
-async def evaluate(dataset_dir: Path, mode: str, embedder: Embedder, console: Console, *, k: int = 10) -> dict[str, Any]:
+async def evaluate(
+    dataset_dir: Path, mode: str, embedder: Embedder, console: Console, *, k: int = 10
+) -> dict[str, Any]:
     dataset = load_dataset(dataset_dir)
     ids = list(dataset.corpus)
     texts = [f"{dataset.corpus[i][0]}\n{dataset.corpus[i][1]}".strip() for i in ids]
     words = sum(len(t.split()) for t in texts) / max(len(texts), 1)
     with tempfile.TemporaryDirectory(prefix="ragops-eval-") as tmp:
-        store = EdgeVectorStore(Path(tmp) / "qdrant", dimensions=embedder.dimensions, bm25_avg_words=words)
+        store = EdgeVectorStore(
+            Path(tmp) / "qdrant", dimensions=embedder.dimensions, bm25_avg_words=words
+        )
         started = time.perf_counter()
         with Progress(console=console, transient=True) as bars:
             task = bars.add_task("indexing corpus", total=len(ids))
             for start in range(0, len(ids), BATCH):
                 batch_ids = ids[start : start + BATCH]
                 batch_texts = texts[start : start + BATCH]
-                chunks = [StoredChunk("eval", doc, doc, 0, text, ((0, 1),)) for doc, text in zip(batch_ids, batch_texts, strict=True)]
+                chunks = [
+                    StoredChunk("eval", doc, doc, 0, text, ((0, 1),))
+                    for doc, text in zip(batch_ids, batch_texts, strict=True)
+                ]
                 if mode == "bm25":
-                    vectors: list[list[list[float]]] = [[[0.0] * embedder.dimensions] for _ in chunks]
+                    vectors: list[list[list[float]]] = [
+                        [[0.0] * embedder.dimensions] for _ in chunks
+                    ]
                 else:
                     vectors = await embedder.embed_documents(batch_texts)
                 await store.upsert(chunks, vectors)
@@ -50,13 +59,22 @@ async def evaluate(dataset_dir: Path, mode: str, embedder: Embedder, console: Co
             task = bars.add_task("asking queries", total=len(dataset.queries))
             for qid, text in dataset.queries.items():
                 vector = await embedder.embed_query(text) if mode != "bm25" else None
-                hits = await store.search(SearchRequest(tenant="eval", text=text, vector=vector, limit=k, mode=mode))
+                hits = await store.search(
+                    SearchRequest(tenant="eval", text=text, vector=vector, limit=k, mode=mode)
+                )
                 runs[qid] = [hit.chunk.document_id for hit in hits]
                 bars.advance(task)
         query_seconds = time.perf_counter() - started
         await store.close()
-    result: dict[str, Any] = {"mode": mode, "embedder": embedder.model_id, "documents": len(ids),
-                              "queries": len(dataset.queries)}
+    result: dict[str, Any] = {
+        "mode": mode,
+        "embedder": embedder.model_id,
+        "documents": len(ids),
+        "queries": len(dataset.queries),
+    }
     result.update(summarise(runs, dataset.qrels, k))
-    result.update(index_seconds=round(index_seconds, 2), query_ms=round(1000 * query_seconds / max(len(runs), 1), 2))
+    result.update(
+        index_seconds=round(index_seconds, 2),
+        query_ms=round(1000 * query_seconds / max(len(runs), 1), 2),
+    )
     return result

@@ -50,18 +50,31 @@ async def ingest(settings: Settings, files: Sequence[Path], console: Console) ->
             except (RagOpsError, OSError) as exc:
                 console.print(f"[red]failed[/red] {path}: {exc}", highlight=False)
                 failed += 1
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as bars:
-            while (message := await adapters.queue.receive(wait_seconds=0, visibility_seconds=300)) is not None:
+            while (
+                message := await adapters.queue.receive(wait_seconds=0, visibility_seconds=300)
+            ) is not None:
                 job_id = str(message.body.get("job_id", ""))
                 filename = names.get(job_id) or IngestMessage.from_json(message.body).filename
                 task = bars.add_task(f"{filename}: reading pages", total=None)
 
-                def show(progress: dict[str, int], task: TaskID = task, filename: str = filename) -> None:
+                def show(
+                    progress: dict[str, int], task: TaskID = task, filename: str = filename
+                ) -> None:
                     pages, chunks = progress.get("pages_total", 0), progress.get("chunks_total", 0)
                     phase = "embedding chunks" if chunks else "reading pages"
-                    bars.update(task, description=f"{filename}: {phase}", total=(pages + chunks) or None,
-                                completed=progress.get("pages_done", 0) + progress.get("chunks_done", 0))
+                    bars.update(
+                        task,
+                        description=f"{filename}: {phase}",
+                        total=(pages + chunks) or None,
+                        completed=progress.get("pages_done", 0) + progress.get("chunks_done", 0),
+                    )
 
                 await worker.handle(message, on_progress=show)
                 bars.remove_task(task)

@@ -23,8 +23,13 @@ app = typer.Typer(
 )
 plugins.add_optional_commands(app)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="State directory [default: RAGOPS_DATA_DIR or ./.ragops].")]
-Url = Annotated[str | None, typer.Option("--url", help="Talk to a running server instead of the data dir.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="State directory [default: RAGOPS_DATA_DIR or ./.ragops]."),
+]
+Url = Annotated[
+    str | None, typer.Option("--url", help="Talk to a running server instead of the data dir.")
+]
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -64,17 +69,24 @@ def serve(
         adapters = build_adapters(settings, metrics=metrics)
     except StoreBusyError as exc:
         _fail(console, f"{exc}. Is `ragops serve` already running on {settings.data_dir}?")
-    application = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))
+    application = create_app(
+        settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics)
+    )
     console.print(
-        f"RAGOps serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, data: {settings.data_dir.resolve()})",
+        f"RAGOps serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, data: "
+        f"{settings.data_dir.resolve()})",
         highlight=False,
     )
-    uvicorn.run(application, host=host, port=port, log_config=None, log_level=log_level, access_log=False)
+    uvicorn.run(
+        application, host=host, port=port, log_config=None, log_level=log_level, access_log=False
+    )
 
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="PDF, text or Markdown files.", exists=True, dir_okay=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="PDF, text or Markdown files.", exists=True, dir_okay=False)
+    ],
     data_dir: DataDir = None,
     url: Url = None,
 ) -> None:
@@ -93,7 +105,10 @@ def ingest(
         try:
             failed = asyncio.run(local.ingest(_settings(data_dir), files, console))
         except StoreBusyError as exc:
-            _fail(console, f"{exc}. A server is using this data dir: pass --url http://HOST:PORT instead.")
+            _fail(
+                console,
+                f"{exc}. A server is using this data dir: pass --url http://HOST:PORT instead.",
+            )
     raise typer.Exit(1 if failed else 0)
 
 
@@ -124,13 +139,22 @@ def ask(
     try:
         asyncio.run(local.ask(_settings(data_dir), question, top_k, console))
     except StoreBusyError as exc:
-        _fail(console, f"{exc}. A server is using this data dir: pass --url http://HOST:PORT instead.")
+        _fail(
+            console, f"{exc}. A server is using this data dir: pass --url http://HOST:PORT instead."
+        )
 
 
 @app.command("eval")
 def evaluate(
-    dataset: Annotated[Path, typer.Option("--dataset", help="BEIR-style dir: corpus.jsonl, queries.jsonl, qrels.tsv.",
-                                          exists=True, file_okay=False)],
+    dataset: Annotated[
+        Path,
+        typer.Option(
+            "--dataset",
+            help="BEIR-style dir: corpus.jsonl, queries.jsonl, qrels.tsv.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
     mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid.")] = "hybrid",
 ) -> None:
     """Score retrieval (recall@10, nDCG@10, MRR@10); the last line is one JSON object."""

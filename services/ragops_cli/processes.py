@@ -1,4 +1,5 @@
-"""`ragops api` and `ragops worker`: the two production processes, configured by RAGOPS_* variables only.
+"""`ragops api` and `ragops worker`: the two production processes, configured by RAGOPS_* variables
+only.
 
 Each runs one side of what `ragops serve` runs together. Several of them share state
 only through production stores (RAGOPS_CATALOG_URL, RAGOPS_SQS_QUEUE_URL,
@@ -27,7 +28,7 @@ def api(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     log_level: LogLevel = "info",
 ) -> None:
-    """Run the API only (uploads are queued for `ragops worker`); configured by RAGOPS_* variables."""
+    """Run the API only (uploads are queued for `ragops worker`); configured by RAGOPS_* variables."""  # noqa: E501
     import uvicorn
     from ragops_wiring.adapters import build_adapters
 
@@ -44,8 +45,14 @@ def api(
         adapters = build_adapters(settings, metrics=metrics, service_name="ragops-api")
     except StoreBusyError as exc:
         _fail(f"{exc}. {_BUSY_HINT}")
-    uvicorn.run(create_app(settings, adapters, metrics=metrics), host=host, port=port, log_config=None,
-                log_level=log_level, access_log=False)
+    uvicorn.run(
+        create_app(settings, adapters, metrics=metrics),
+        host=host,
+        port=port,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+    )
 
 
 def worker(
@@ -53,7 +60,7 @@ def worker(
     port: Annotated[int, typer.Option(help="TCP port of /healthz, /readyz and /metrics.")] = 8081,
     log_level: LogLevel = "info",
 ) -> None:
-    """Run the ingestion worker only; SIGTERM finishes or releases the current document, then exits 0."""
+    """Run the ingestion worker only; SIGTERM finishes or releases the current document, then exits 0."""  # noqa: E501
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
     from ragops_core.settings import Settings

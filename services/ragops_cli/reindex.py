@@ -39,13 +39,38 @@ class UsageError(Exception):
 
 
 def reindex(
-    source: Annotated[str | None, typer.Option("--from", help="Index version to copy from: the collection {RAGOPS_QDRANT_COLLECTION}-{VERSION}.")] = None,
-    switch_alias: Annotated[bool, typer.Option("--switch-alias", help="When complete, move the alias RAGOPS_QDRANT_COLLECTION to the target, atomically.")] = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Points read, embedded and written at a time.")] = 128,
-    drop: Annotated[str | None, typer.Option("--drop", help="Instead: delete the collection of this version (never the configured one, nor the alias's).")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Index version to copy from: the collection {RAGOPS_QDRANT_COLLECTION}-{VERSION}.",
+        ),
+    ] = None,
+    switch_alias: Annotated[
+        bool,
+        typer.Option(
+            "--switch-alias",
+            help=(
+                "When complete, move the alias RAGOPS_QDRANT_COLLECTION to the target, atomically."
+            ),
+        ),
+    ] = False,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="Points read, embedded and written at a time.")
+    ] = 128,
+    drop: Annotated[
+        str | None,
+        typer.Option(
+            "--drop",
+            help=(
+                "Instead: delete the collection of this version (never the configured one, nor "
+                "the alias's)."
+            ),
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Re-embed index version --from into RAGOPS_INDEX_VERSION with the configured embedding model (copies only what is missing)."""
+    """Re-embed index version --from into RAGOPS_INDEX_VERSION with the configured embedding model (copies only what is missing)."""  # noqa: E501
     from pydantic import ValidationError
 
     from ragops_core.logs import configure_logging
@@ -57,15 +82,26 @@ def reindex(
     except ValidationError as exc:
         _fail(f"invalid configuration: {exc}", code=USAGE)
     if (source is None) == (drop is None):
-        _fail("give --from VERSION (re-index into RAGOPS_INDEX_VERSION) or --drop VERSION", code=USAGE)
+        _fail(
+            "give --from VERSION (re-index into RAGOPS_INDEX_VERSION) or --drop VERSION", code=USAGE
+        )
     if drop is not None:
         raise typer.Exit(asyncio.run(run_drop(settings, drop)))
     assert source is not None
-    raise typer.Exit(asyncio.run(run_reindex(settings, source, switch_alias=switch_alias, batch=batch)))
+    raise typer.Exit(
+        asyncio.run(run_reindex(settings, source, switch_alias=switch_alias, batch=batch))
+    )
 
 
-async def run_reindex(settings: Settings, source: str, *, switch_alias: bool = False, batch: int = 128,
-                      client: AsyncQdrantClient | None = None, embedder: Embedder | None = None) -> int:
+async def run_reindex(
+    settings: Settings,
+    source: str,
+    *,
+    switch_alias: bool = False,
+    batch: int = 128,
+    client: AsyncQdrantClient | None = None,
+    embedder: Embedder | None = None,
+) -> int:
     """The command: returns its exit code, after printing the result and writing the termination
     message. `client` and `embedder` replace those built from the settings (tests)."""
     from ragops_maintenance.reindex import ReindexError
@@ -78,9 +114,13 @@ async def run_reindex(settings: Settings, source: str, *, switch_alias: bool = F
             if embedder is None:
                 from ragops_wiring.adapters import build_embedder
 
-                embedder = build_embedder(settings)  # as the worker builds it: same model, same dense windows
-            stores = (_store(settings, qdrant, source, embedder.dimensions),
-                      _store(settings, qdrant, target, embedder.dimensions))
+                embedder = build_embedder(
+                    settings
+                )  # as the worker builds it: same model, same dense windows
+            stores = (
+                _store(settings, qdrant, source, embedder.dimensions),
+                _store(settings, qdrant, target, embedder.dimensions),
+            )
             result = await copy(*stores, embedder, switch_alias=switch_alias, batch=batch)
     except UsageError as exc:
         return _failure(settings, source, target, str(exc), code=USAGE)
@@ -93,7 +133,9 @@ async def run_reindex(settings: Settings, source: str, *, switch_alias: bool = F
     return 0
 
 
-async def run_drop(settings: Settings, version: str, *, client: AsyncQdrantClient | None = None) -> int:
+async def run_drop(
+    settings: Settings, version: str, *, client: AsyncQdrantClient | None = None
+) -> int:
     from ragops_maintenance.reindex import ReindexError
     from ragops_maintenance.reindex import drop as drop_version
 
@@ -115,16 +157,23 @@ async def run_drop(settings: Settings, version: str, *, client: AsyncQdrantClien
 
 def _check(settings: Settings, source: str | None) -> None:
     if not settings.qdrant_url:
-        raise UsageError("ragops reindex needs a Qdrant server (RAGOPS_QDRANT_URL): the embedded store has one "
-                         "collection and no index versions; to change its model, ingest the documents again")
+        raise UsageError(
+            "ragops reindex needs a Qdrant server (RAGOPS_QDRANT_URL): the embedded store has one "
+            "collection and no index versions; to change its model, ingest the documents again"
+        )
     if source is not None and source == settings.index_version:
-        raise UsageError(f"--from {source} is also the target (RAGOPS_INDEX_VERSION={settings.index_version}): "
-                         "set RAGOPS_INDEX_VERSION to the new model's version")
+        raise UsageError(
+            f"--from {source} is also the target (RAGOPS_INDEX_VERSION={settings.index_version}): "
+            "set RAGOPS_INDEX_VERSION to the new model's version"
+        )
 
 
 @contextlib.asynccontextmanager
-async def _connected(settings: Settings, client: AsyncQdrantClient | None) -> AsyncIterator[AsyncQdrantClient]:
-    """`client` (tests), else one built from the settings and closed afterwards; reachable either way."""
+async def _connected(
+    settings: Settings, client: AsyncQdrantClient | None
+) -> AsyncIterator[AsyncQdrantClient]:
+    """`client` (tests), else one built from the settings and closed afterwards; reachable either
+    way."""
     from ragops_maintenance.reindex import ReindexError
     from ragops_wiring.adapters import qdrant_client
 
@@ -141,7 +190,9 @@ async def _connected(settings: Settings, client: AsyncQdrantClient | None) -> As
             await connected.close()
 
 
-def _store(settings: Settings, client: AsyncQdrantClient, version: str, dimensions: int) -> QdrantServerStore:
+def _store(
+    settings: Settings, client: AsyncQdrantClient, version: str, dimensions: int
+) -> QdrantServerStore:
     from ragops_wiring.adapters import qdrant_server_store
 
     return qdrant_server_store(settings, client, version=version, dimensions=dimensions)

@@ -37,8 +37,12 @@ class WaitOnRateLimit(httpx.BaseTransport):
     so a long `ingest` of many files slows down instead of failing. Uploads are sent again whole
     (httpx rewinds the file)."""
 
-    def __init__(self, inner: httpx.BaseTransport | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        inner: httpx.BaseTransport | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._inner = inner or httpx.HTTPTransport()
         self._sleep = sleep
 
@@ -63,7 +67,9 @@ def _retry_after(response: httpx.Response) -> float:
     return min(max(seconds, 0.0), RATE_LIMIT_MAX_WAIT_SECONDS)
 
 
-def ingest(url: str, files: Sequence[Path], console: Console, *, timeout_seconds: float = 3600) -> int:
+def ingest(
+    url: str, files: Sequence[Path], console: Console, *, timeout_seconds: float = 3600
+) -> int:
     failed = 0
     with httpx.Client(base_url=url, timeout=60, transport=WaitOnRateLimit()) as client:
         jobs: dict[str, str] = {}
@@ -75,25 +81,39 @@ def ingest(url: str, files: Sequence[Path], console: Console, *, timeout_seconds
             except (ServerError, OSError) as exc:
                 console.print(f"[red]failed[/red] {path}: {exc}", highlight=False)
                 failed += 1
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         deadline = time.monotonic() + timeout_seconds
         with Progress(*columns, console=console, transient=True) as bars:
-            tasks = {job_id: bars.add_task(f"{name}: queued", total=None) for job_id, name in jobs.items()}
+            tasks = {
+                job_id: bars.add_task(f"{name}: queued", total=None)
+                for job_id, name in jobs.items()
+            }
             while tasks and time.monotonic() < deadline:
                 for job_id in list(tasks):
                     job = _check(client.get(f"/api/jobs/{job_id}"))
                     progress = job["progress"]
                     total = progress.get("pages_total", 0) + progress.get("chunks_total", 0)
                     done = progress.get("pages_done", 0) + progress.get("chunks_done", 0)
-                    bars.update(tasks[job_id], description=f"{jobs[job_id]}: {job['state']}",
-                                total=total or None, completed=done)
+                    bars.update(
+                        tasks[job_id],
+                        description=f"{jobs[job_id]}: {job['state']}",
+                        total=total or None,
+                        completed=done,
+                    )
                     if job["state"] in ("ready", "failed"):
                         bars.remove_task(tasks.pop(job_id))
                         print_job(console, jobs[job_id], job)
                         failed += job["state"] == "failed"
                 time.sleep(POLL_SECONDS)
         for job_id in tasks:
-            console.print(f"[yellow]still running[/yellow] {jobs[job_id]} (job {job_id})", highlight=False)
+            console.print(
+                f"[yellow]still running[/yellow] {jobs[job_id]} (job {job_id})", highlight=False
+            )
             failed += 1
     return failed
 

@@ -15,12 +15,15 @@ def print_answer(console: Console, body: dict[str, Any]) -> None:
         console.print("[bold]Sources[/bold]")
         for i, source in enumerate(sources, start=1):
             console.print(
-                f"  [{i}] {source['filename']}, page {source['page']} (score {source['score']:.3f})",
+                f"  [{i}] {source['filename']}, page {source['page']} (score "
+                f"{source['score']:.3f})",
                 highlight=False,
             )
             console.print(f"      [dim]{source['excerpt']}[/dim]", highlight=False)
-    console.print(f"[dim]answer {body['answer_id']} by {body.get('model', '?')}"
-                  f"{' (cached)' if body.get('cached') else ''}[/dim]")
+    console.print(
+        f"[dim]answer {body['answer_id']} by {body.get('model', '?')}"
+        f"{' (cached)' if body.get('cached') else ''}[/dim]"
+    )
 
 
 def print_job(console: Console, filename: str, job: dict[str, Any]) -> None:

@@ -28,8 +28,13 @@ MAX_USERS = 1_000_000
 
 
 class ActiveUsers(Collector):
-    def __init__(self, registry: CollectorRegistry | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 max_users: int = MAX_USERS) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_users: int = MAX_USERS,
+    ) -> None:
         self._clock = clock
         self._max = max_users
         self._last_seen: dict[str, float] = {}  # insertion order = order of last sight
@@ -39,7 +44,8 @@ class ActiveUsers(Collector):
 
     def seen(self, user: str) -> None:
         now = self._clock()
-        # Re-inserting keeps the dict ordered by last sight, so pruning stops at the first recent user.
+        # Re-inserting keeps the dict ordered by last sight, so pruning stops at the first recent
+        # user.
         self._last_seen.pop(user, None)
         self._last_seen[user] = now
         if len(self._last_seen) > self._max or now - self._pruned > _PRUNE_EVERY_SECONDS:
@@ -57,8 +63,12 @@ class ActiveUsers(Collector):
         return counts
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("ragops_active_users", "Distinct users (token subject; client address without "
-                                   "authentication) this process served within the window.", labels=["window"])
+        family = GaugeMetricFamily(
+            "ragops_active_users",
+            "Distinct users (token subject; client address without "
+            "authentication) this process served within the window.",
+            labels=["window"],
+        )
         for window, count in self.counts().items():
             family.add_metric([window], count)
         yield family

@@ -32,7 +32,10 @@ from ragops_core.ports import ChatModel
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED_MARKER = "\n\n[Answer interrupted: the language model stopped responding. The text above may be incomplete.]"
+INTERRUPTED_MARKER = (
+    "\n\n[Answer interrupted: the language model stopped responding. The text "
+    "above may be incomplete.]"
+)
 REASONS = ("timeout", "rate_limited", "server_error", "client_error", "connection", "auth", "error")
 
 
@@ -65,8 +68,6 @@ class FallbackRecorder(Protocol):
     def interrupted(self, model: str, reason: str) -> None:
         """`model` failed after it had yielded text; the answer ends with the marker."""
         ...
-
-
 
 
 class AllModelsFailedError(ChatModelError):
@@ -124,10 +125,15 @@ class FallbackChatModel:
                 await _close(stream)
                 last_error = exc
                 reason = reason_of(exc)
-                following = self._models[position + 1].name if position + 1 < len(self._models) else None
+                following = (
+                    self._models[position + 1].name if position + 1 < len(self._models) else None
+                )
                 log.warning(
                     "chat model %s failed before answering (%s: %s)%s",
-                    model.name, reason, exc, f"; falling back to {following}" if following else "",
+                    model.name,
+                    reason,
+                    exc,
+                    f"; falling back to {following}" if following else "",
                 )
                 if following is not None:
                     fallbacks.append(Fallback(model.name, following, reason))
@@ -151,7 +157,8 @@ class FallbackChatModel:
             yield Done(model=model.name, fallbacks=tuple(fallbacks), interrupted=interrupted)
             return
         raise AllModelsFailedError(
-            f"every chat model failed; last error: {last_error}", reason=reason_of(last_error or Exception())
+            f"every chat model failed; last error: {last_error}",
+            reason=reason_of(last_error or Exception()),
         )
 
     async def _first(self, stream: AsyncIterator[str]) -> str:

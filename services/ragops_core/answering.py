@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from ragops_core.domain import SearchHit, Source
 from ragops_core.text import Sentence, sentences, terms
 
-NO_DOCUMENTS = "There are no documents to answer from yet. Upload a PDF, text or Markdown file first."
+NO_DOCUMENTS = (
+    "There are no documents to answer from yet. Upload a PDF, text or Markdown file first."
+)
 NOT_FOUND = "I could not find an answer to that in your documents."
 EXCERPT_CHARS = 300
 MIN_ANSWER_WORDS = 5
@@ -34,7 +36,9 @@ def select_sentences(query: str, hits: Sequence[SearchHit]) -> list[ScoredSenten
     question's terms (IDF over these sentences), damped for long sentences, plus a
     small bonus for sentences from higher-ranked chunks."""
     wanted = set(terms(query))
-    candidates = [(i, s, set(terms(s.text))) for i, hit in enumerate(hits) for s in sentences(hit.chunk.text)]
+    candidates = [
+        (i, s, set(terms(s.text))) for i, hit in enumerate(hits) for s in sentences(hit.chunk.text)
+    ]
     if not candidates or not wanted:
         return [ScoredSentence(i, s, 0.0) for i, s, _ in candidates]
     frequency = Counter(t for _, _, ts in candidates for t in ts & wanted)
@@ -43,7 +47,11 @@ def select_sentences(query: str, hits: Sequence[SearchHit]) -> list[ScoredSenten
     scored = []
     for i, sentence, sentence_terms in candidates:
         overlap = sentence_terms & wanted
-        score = sum(idf[t] for t in overlap) / math.sqrt(max(len(sentence_terms), 4) / 4) if overlap else 0.0
+        score = (
+            sum(idf[t] for t in overlap) / math.sqrt(max(len(sentence_terms), 4) / 4)
+            if overlap
+            else 0.0
+        )
         score *= 1.0 + 0.1 / (1 + i)
         scored.append(ScoredSentence(i, sentence, score))
     scored.sort(key=lambda s: s.score, reverse=True)
@@ -81,7 +89,9 @@ def build_sources(hits: Sequence[SearchHit], ranked: Sequence[ScoredSentence]) -
     return sources
 
 
-def extractive_answer(ranked: Sequence[ScoredSentence], *, max_sentences: int = 3, max_words: int = 120) -> list[str]:
+def extractive_answer(
+    ranked: Sequence[ScoredSentence], *, max_sentences: int = 3, max_words: int = 120
+) -> list[str]:
     """The answer as pieces (one per sentence, each ending with its [n] citation)."""
     chosen: list[ScoredSentence] = []
     seen: set[str] = set()

@@ -26,7 +26,8 @@ def _digest(text: str) -> str:
 
 
 def answer_key(*, tenant: str, query: str, embedder: str, model: str, mode: str, top_k: int) -> str:
-    return f"ragops:{VERSION}:answer:{tenant}:{embedder}:{model}:{mode}:{top_k}:{_digest(normalise_query(query))}"
+    digest = _digest(normalise_query(query))
+    return f"ragops:{VERSION}:answer:{tenant}:{embedder}:{model}:{mode}:{top_k}:{digest}"
 
 
 def embedding_key(*, embedder: str, query: str) -> str:

@@ -52,12 +52,16 @@ class Chunker:
         for offset, number in enumerate(self._pages[:length]):
             if not breaks or breaks[-1][1] != number:
                 breaks.append((offset, number))
-        chunk = Chunk(index=self._index, text=" ".join(self._words[:length]), page_breaks=tuple(breaks))
+        chunk = Chunk(
+            index=self._index, text=" ".join(self._words[:length]), page_breaks=tuple(breaks)
+        )
         self._index += 1
         return chunk
 
 
-def chunk_pages(pages: Iterable[Page], *, chunk_words: int = 500, overlap_words: int = 50) -> list[Chunk]:
+def chunk_pages(
+    pages: Iterable[Page], *, chunk_words: int = 500, overlap_words: int = 50
+) -> list[Chunk]:
     """Chunks of `chunk_words` words, each sharing `overlap_words` with the previous one.
 
     The last chunk may be shorter. Pages without words contribute nothing; a

@@ -18,7 +18,8 @@ from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue
 
 log = logging.getLogger(__name__)
 
-# The uploading request's id travels with the message: the worker's log lines for the document carry it.
+# The uploading request's id travels with the message: the worker's log lines for the document carry
+# it.
 REQUEST_ID_KEY = "request_id"
 
 
@@ -62,7 +63,8 @@ class DocumentService:
             raise UnsupportedDocumentError("the upload has no file name")
         if len(data) > self._max_bytes:
             raise DocumentTooLargeError(
-                f"{name!r} is {len(data):,} bytes; the limit is {self._max_bytes:,} bytes (RAGOPS_MAX_UPLOAD_BYTES)"
+                f"{name!r} is {len(data):,} bytes; the limit is {self._max_bytes:,} bytes "
+                "(RAGOPS_MAX_UPLOAD_BYTES)"
             )
         if not data:
             raise UnsupportedDocumentError(f"{name!r} is empty")
@@ -77,16 +79,33 @@ class DocumentService:
         key = object_key(tenant, document_id)
         await self._objects.put(key, data)
         now = time.time()
-        await self._jobs.create(Job(job_id=job_id, document_id=document_id, tenant=tenant, filename=name,
-                                    state=JobState.QUEUED, created_at=now, updated_at=now))
-        message = IngestMessage(job_id=job_id, document_id=document_id, object_key=key, tenant=tenant,
-                                filename=name, user=user)
+        await self._jobs.create(
+            Job(
+                job_id=job_id,
+                document_id=document_id,
+                tenant=tenant,
+                filename=name,
+                state=JobState.QUEUED,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        message = IngestMessage(
+            job_id=job_id,
+            document_id=document_id,
+            object_key=key,
+            tenant=tenant,
+            filename=name,
+            user=user,
+        )
         body = message.to_json()
         if (context := request_context.current()) is not None and context.request_id:
             body[REQUEST_ID_KEY] = context.request_id
         await self._queue.send(body)
-        log.info("Queued document for ingestion", extra={"job_id": job_id, "document_id": document_id,
-                                                         "file": name, "bytes": len(data)})
+        log.info(
+            "Queued document for ingestion",
+            extra={"job_id": job_id, "document_id": document_id, "file": name, "bytes": len(data)},
+        )
         return Submitted(job_id=job_id, document_id=document_id)
 
     async def delete(self, tenant: str, document_id: str) -> None:

@@ -22,14 +22,21 @@ class Dataset:
 
 
 def load_dataset(directory: Path) -> Dataset:
-    missing = [name for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv") if not (directory / name).is_file()]
+    missing = [
+        name
+        for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv")
+        if not (directory / name).is_file()
+    ]
     if missing:
         raise FileNotFoundError(f"{directory} lacks {', '.join(missing)} (BEIR layout expected)")
     corpus: dict[str, tuple[str, str]] = {}
     for line in (directory / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            corpus[str(row["id"] if "id" in row else row["_id"])] = (str(row.get("title", "")), str(row["text"]))
+            corpus[str(row["id"] if "id" in row else row["_id"])] = (
+                str(row.get("title", "")),
+                str(row["text"]),
+            )
     queries: dict[str, str] = {}
     for line in (directory / "queries.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -41,7 +48,9 @@ def load_dataset(directory: Path) -> Dataset:
             if len(row) < 3 or row[0] == "query-id":
                 continue
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
-    return Dataset(corpus=corpus, queries={q: t for q, t in queries.items() if q in qrels}, qrels=qrels)
+    return Dataset(
+        corpus=corpus, queries={q: t for q, t in queries.items() if q in qrels}, qrels=qrels
+    )
 
 
 def recall_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
@@ -63,11 +72,17 @@ def mrr_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
     return 0.0
 
 
-def summarise(runs: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]], k: int = 10) -> dict[str, float]:
+def summarise(
+    runs: Mapping[str, Sequence[str]], qrels: Mapping[str, Mapping[str, int]], k: int = 10
+) -> dict[str, float]:
     """Mean metrics over the queries of `qrels`; a query without a run counts as a miss."""
     n = len(qrels) or 1
     return {
-        f"recall@{k}": round(sum(recall_at(runs.get(q, []), rel, k) for q, rel in qrels.items()) / n, 4),
-        f"ndcg@{k}": round(sum(ndcg_at(runs.get(q, []), rel, k) for q, rel in qrels.items()) / n, 4),
+        f"recall@{k}": round(
+            sum(recall_at(runs.get(q, []), rel, k) for q, rel in qrels.items()) / n, 4
+        ),
+        f"ndcg@{k}": round(
+            sum(ndcg_at(runs.get(q, []), rel, k) for q, rel in qrels.items()) / n, 4
+        ),
         f"mrr@{k}": round(sum(mrr_at(runs.get(q, []), rel, k) for q, rel in qrels.items()) / n, 4),
     }

@@ -20,22 +20,28 @@ def is_text(filename: str) -> bool:
 
 
 def check_supported(filename: str, head: bytes) -> None:
-    """Raise `UnsupportedDocumentError` naming the problem, or return if the file looks ingestible."""
+    """Raise `UnsupportedDocumentError` naming the problem, or return if the file looks
+    ingestible."""
     suffix = PurePath(filename).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise UnsupportedDocumentError(f"{filename!r}: unsupported file type {suffix or '(none)'}; RAGOps reads {allowed}")
+        raise UnsupportedDocumentError(
+            f"{filename!r}: unsupported file type {suffix or '(none)'}; RAGOps reads {allowed}"
+        )
     if suffix in TEXT_SUFFIXES and b"\x00" in head[:4096]:
         raise UnsupportedDocumentError(f"{filename!r} looks binary, not like text")
     if suffix == ".pdf" and not head.lstrip()[:5].startswith(b"%PDF"):
-        raise UnsupportedDocumentError(f"{filename!r} is not a PDF file (it does not start with %PDF)")
+        raise UnsupportedDocumentError(
+            f"{filename!r} is not a PDF file (it does not start with %PDF)"
+        )
 
 
 def check_page_count(filename: str, pages: int, max_pages: int) -> None:
     """Raise `DocumentTooLargeError` for a document of more than `max_pages` pages."""
     if pages > max_pages:
         raise DocumentTooLargeError(
-            f"{filename!r} has {pages:,} pages; the limit is {max_pages:,} pages (RAGOPS_MAX_UPLOAD_PAGES)"
+            f"{filename!r} has {pages:,} pages; the limit is {max_pages:,} pages "
+            "(RAGOPS_MAX_UPLOAD_PAGES)"
         )
 
 
@@ -50,6 +56,15 @@ def declared_page_count(data: bytes) -> int | None:
     try:
         tree = PdfReader(io.BytesIO(data)).root_object["/Pages"]
         count = tree["/Count"] if isinstance(tree, DictionaryObject) else None
-    except (PdfReadError, PdfStreamError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+    except (
+        PdfReadError,
+        PdfStreamError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+    ):
         return None
     return count if isinstance(count, int) and count >= 0 else None

@@ -39,5 +39,7 @@ class Outage:
 
     def succeeded(self) -> None:
         if self._down_since is not None:
-            self._log.warning(self._ended, extra={"outage_seconds": round(self._clock() - self._down_since, 1)})
+            self._log.warning(
+                self._ended, extra={"outage_seconds": round(self._clock() - self._down_since, 1)}
+            )
             self._down_since = None

@@ -48,7 +48,9 @@ def vectors_from_store(vector: Any) -> dict[str, VectorValue]:
     """A point's named vectors as either store returns them; sparse ones (anything with
     `indices` and `values`: Edge's or qdrant-client's) become `Sparse`."""
     return {
-        name: Sparse(indices=list(value.indices), values=list(value.values)) if hasattr(value, "indices") else value
+        name: Sparse(indices=list(value.indices), values=list(value.values))
+        if hasattr(value, "indices")
+        else value
         for name, value in dict(vector or {}).items()
     }
 
@@ -56,7 +58,11 @@ def vectors_from_store(vector: Any) -> dict[str, VectorValue]:
 def point_to_json(point: PortablePoint) -> dict[str, Any]:
     vectors: dict[str, Any] = {}
     for name, value in point.vector.items():
-        vectors[name] = {"indices": value.indices, "values": value.values} if isinstance(value, Sparse) else value
+        vectors[name] = (
+            {"indices": value.indices, "values": value.values}
+            if isinstance(value, Sparse)
+            else value
+        )
     return {"id": point.id, "payload": point.payload, "vector": vectors}
 
 
@@ -64,7 +70,10 @@ def point_from_json(data: dict[str, Any]) -> PortablePoint:
     vectors: dict[str, VectorValue] = {}
     for name, value in dict(data.get("vector") or {}).items():
         if isinstance(value, dict):
-            vectors[name] = Sparse(indices=[int(i) for i in value["indices"]], values=[float(v) for v in value["values"]])
+            vectors[name] = Sparse(
+                indices=[int(i) for i in value["indices"]],
+                values=[float(v) for v in value["values"]],
+            )
         else:
             vectors[name] = value
     point_id = data["id"]
@@ -133,7 +142,10 @@ def _check_header(path: Path, line: str) -> None:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise RestoreError(f"{path.name} does not start with a {FORMAT} header")
     if int(header.get("version", 0)) > VERSION:
-        raise RestoreError(f"{path.name} is {FORMAT} version {header['version']}; this RAGOps reads up to {VERSION}")
+        raise RestoreError(
+            f"{path.name} is {FORMAT} version {header['version']}; this RAGOps reads up to "
+            f"{VERSION}"
+        )
 
 
 def _line(value: dict[str, Any]) -> bytes:

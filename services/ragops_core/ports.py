@@ -105,7 +105,9 @@ class QueueMessage:
 class Queue(Protocol):
     async def send(self, body: dict[str, object]) -> None: ...
 
-    async def receive(self, *, wait_seconds: float, visibility_seconds: int) -> QueueMessage | None: ...
+    async def receive(
+        self, *, wait_seconds: float, visibility_seconds: int
+    ) -> QueueMessage | None: ...
 
     async def extend(self, message: QueueMessage, *, visibility_seconds: int) -> None: ...
 
@@ -119,7 +121,8 @@ class Queue(Protocol):
         ...
 
     async def dead_letter_after(self) -> int | None:
-        """Receives after which the queue itself moves a message to its dead-letter queue; None: no DLQ."""
+        """Receives after which the queue itself moves a message to its dead-letter queue; None: no
+        DLQ."""
         ...
 
     async def depth(self) -> int: ...
@@ -153,11 +156,15 @@ class DocumentStore(Protocol):
 class AnswerLog(Protocol):
     """Answers given and the feedback on them: feedback must name a real answer."""
 
-    async def record(self, tenant: str, answer_id: str, query: str, answer: str, model: str) -> None: ...
+    async def record(
+        self, tenant: str, answer_id: str, query: str, answer: str, model: str
+    ) -> None: ...
 
     async def exists(self, tenant: str, answer_id: str) -> bool: ...
 
-    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None: ...
+    async def add_feedback(
+        self, tenant: str, answer_id: str, rating: str, comment: str | None
+    ) -> None: ...
 
 
 class AnswerChain(Protocol):
@@ -168,7 +175,9 @@ class AnswerChain(Protocol):
         """The preferred model: part of answer cache keys."""
         ...
 
-    def stream_events(self, query: str, hits: Sequence[SearchHit]) -> AsyncIterator[AnswerEvent]: ...
+    def stream_events(
+        self, query: str, hits: Sequence[SearchHit]
+    ) -> AsyncIterator[AnswerEvent]: ...
 
 
 class ChatModel(Protocol):

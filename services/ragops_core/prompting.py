@@ -20,8 +20,10 @@ from ragops_core.domain import SearchHit
 SYSTEM_PROMPT = (
     "You answer questions about the user's documents.\n"
     "Rules:\n"
-    "1. Answer only from the numbered sources in the user's message; do not use outside knowledge.\n"
-    "2. Cite every statement with the number of its source in square brackets, like [1] or [2][3].\n"
+    "1. Answer only from the numbered sources in the user's message; do not use outside "
+    "knowledge.\n"
+    "2. Cite every statement with the number of its source in square brackets, like [1] or "
+    "[2][3].\n"
     "3. If the sources do not contain the answer, say that the documents do not contain it; "
     "do not guess.\n"
     "4. Be concise and answer in the language of the question."
@@ -52,7 +54,9 @@ def estimate_tokens(text: str) -> int:
     return int(len(text.split()) / WORDS_PER_TOKEN + 0.999)
 
 
-def trim_sources(hits: Sequence[SearchHit], max_tokens: int = DEFAULT_MAX_SOURCE_TOKENS) -> list[PromptSource]:
+def trim_sources(
+    hits: Sequence[SearchHit], max_tokens: int = DEFAULT_MAX_SOURCE_TOKENS
+) -> list[PromptSource]:
     """The hits as numbered sources whose texts fit `max_tokens` together.
 
     Hits are ranked best first, so earlier ones keep their full text and the budget

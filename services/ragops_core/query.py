@@ -50,8 +50,12 @@ class QueryService:
 
     def answer_key(self, tenant: str, query: str, top_k: int) -> str:
         return cache_keys.answer_key(
-            tenant=tenant, query=query, embedder=self._embedder.model_id, model=self._chat.name,
-            mode=self.options.mode, top_k=top_k,
+            tenant=tenant,
+            query=query,
+            embedder=self._embedder.model_id,
+            model=self._chat.name,
+            mode=self.options.mode,
+            top_k=top_k,
         )
 
     async def cached_answer(self, tenant: str, query: str, top_k: int) -> bytes | None:
@@ -85,14 +89,21 @@ class QueryService:
                 pieces.append(event.text)
             else:
                 done = event
-        return await self._finish(tenant, query, top_k, hits, "".join(pieces), done, started=started)
+        return await self._finish(
+            tenant, query, top_k, hits, "".join(pieces), done, started=started
+        )
 
-    async def stream(self, tenant: str, query: str, top_k: int) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    async def stream(
+        self, tenant: str, query: str, top_k: int
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Server-sent events: `sources` first, then `delta`s of the answer, then `done`."""
         cached = await self.cached_answer(tenant, query, top_k)
         if cached is not None:
             body = json.loads(cached)
-            yield "sources", {"answer_id": body["answer_id"], "sources": body["sources"], "cached": True}
+            yield (
+                "sources",
+                {"answer_id": body["answer_id"], "sources": body["sources"], "cached": True},
+            )
             yield "delta", {"text": body["answer"]}
             yield "done", body
             return
@@ -108,21 +119,29 @@ class QueryService:
                 yield "delta", {"text": event.text}
             else:
                 done = event
-        answer = await self._finish(tenant, query, top_k, hits, "".join(pieces), done, sources, started=started)
+        answer = await self._finish(
+            tenant, query, top_k, hits, "".join(pieces), done, sources, started=started
+        )
         yield "done", answer.to_json()
 
-    async def retrieve(self, tenant: str, query: str, top_k: int, mode: str | None = None) -> list[SearchHit]:
+    async def retrieve(
+        self, tenant: str, query: str, top_k: int, mode: str | None = None
+    ) -> list[SearchHit]:
         mode = mode or self.options.mode
         vector = await self.query_vector(query) if mode in ("dense", "hybrid") else None
         started = time.perf_counter()
-        hits = await self._store.search(SearchRequest(tenant=tenant, text=query, vector=vector, limit=top_k, mode=mode))
+        hits = await self._store.search(
+            SearchRequest(tenant=tenant, text=query, vector=vector, limit=top_k, mode=mode)
+        )
         self._metrics.search_latency.labels(mode).observe(time.perf_counter() - started)
         return hits
 
     async def query_vector(self, query: str) -> list[float]:
         key = cache_keys.embedding_key(embedder=self._embedder.model_id, query=query)
         cached = await self._cache.get(key)
-        self._metrics.cache_requests.labels("embedding", "hit" if cached is not None else "miss").inc()
+        self._metrics.cache_requests.labels(
+            "embedding", "hit" if cached is not None else "miss"
+        ).inc()
         if cached is not None:
             vector: list[float] = np.frombuffer(cached, dtype=np.float32).tolist()
             return vector
@@ -130,12 +149,17 @@ class QueryService:
         vector = await self._embedder.embed_query(query)
         self._metrics.embed_latency.observe(time.perf_counter() - started)
         await self._cache.set(
-            key, np.asarray(vector, dtype=np.float32).tobytes(), ttl_seconds=self.options.embedding_ttl_seconds
+            key,
+            np.asarray(vector, dtype=np.float32).tobytes(),
+            ttl_seconds=self.options.embedding_ttl_seconds,
         )
         return vector
 
-    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None:
-        """Record a rating ("up" or "down") of an answer this tenant was given; NotFoundError otherwise."""
+    async def add_feedback(
+        self, tenant: str, answer_id: str, rating: str, comment: str | None
+    ) -> None:
+        """Record a rating ("up" or "down") of an answer this tenant was given; NotFoundError
+        otherwise."""
         if not await self._answers.exists(tenant, answer_id):
             raise NotFoundError(f"no answer {answer_id!r}")
         await self._answers.add_feedback(tenant, answer_id, rating, comment)
@@ -150,13 +174,24 @@ class QueryService:
             yield event
 
     async def _finish(
-        self, tenant: str, query: str, top_k: int, hits: list[SearchHit], text: str, done: Done,
-        sources: list[Source] | None = None, *, started: float,
+        self,
+        tenant: str,
+        query: str,
+        top_k: int,
+        hits: list[SearchHit],
+        text: str,
+        done: Done,
+        sources: list[Source] | None = None,
+        *,
+        started: float,
     ) -> Answer:
         if sources is None:
             sources = build_sources(hits, select_sentences(query, hits))
         answer = Answer(
-            answer_id=str(uuid.uuid4()), query=query, text=text, sources=sources,
+            answer_id=str(uuid.uuid4()),
+            query=query,
+            text=text,
+            sources=sources,
             model=done.model,
         )
         self._metrics.answers.labels(answer.model).inc()

@@ -56,8 +56,10 @@ def parse_rates(value: str) -> list[RateLimitItem]:
     try:
         return parse_many(value)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a rate limit: write it like '60/minute', '5 per 10 seconds' or "
-                         "'10/second;60/minute' (several, all enforced), or 0 for no limit") from exc
+        raise ValueError(
+            f"{value!r} is not a rate limit: write it like '60/minute', '5 per 10 seconds' or "
+            "'10/second;60/minute' (several, all enforced), or 0 for no limit"
+        ) from exc
 
 
 class RateLimiter:
@@ -81,16 +83,21 @@ class RateLimiter:
         self._on_close = on_close
         # What a storage raises when it is unreachable (its client library's errors): let through.
         self._failures = (*failures, *_FAILURES)
-        self._outage = Outage(log, started="Redis unavailable; rate limits not enforced",
-                              ended="Redis available again; rate limits enforced",
-                              retry_after_seconds=retry_after_seconds, clock=clock)
+        self._outage = Outage(
+            log,
+            started="Redis unavailable; rate limits not enforced",
+            ended="Redis available again; rate limits enforced",
+            retry_after_seconds=retry_after_seconds,
+            clock=clock,
+        )
 
     def limits(self, kind: str) -> bool:
         """Whether requests of this kind are limited at all."""
         return kind in self._rates
 
     async def check(self, kind: str, tenant: str, user: str) -> int | None:
-        """Count one request; None when it may go on, else the whole seconds after which to retry (>= 1).
+        """Count one request; None when it may go on, else the whole seconds after which to retry
+        (>= 1).
 
         Several limits of a kind are all counted, in order, until one refuses.
         """
@@ -100,7 +107,8 @@ class RateLimiter:
         if self._outage.skipping():
             self._metrics.rate_limit_bypass.inc()
             return None
-        # Escaped so that no tenant/user pair can be spelled as another ("a/b" + "c" vs "a" + "b/c").
+        # Escaped so that no tenant/user pair can be spelled as another ("a/b" + "c" vs "a" +
+        # "b/c").
         identity = (kind, quote(tenant, safe=""), quote(user, safe=""))
         try:
             for item in items:

@@ -18,9 +18,12 @@ _PROBE_JOB_ID = "readiness-probe"
 
 
 class Readiness:
-    """The probes' and scrapes' view of the stores; `tenant` is the one the catalog probe asks as."""
+    """The probes' and scrapes' view of the stores; `tenant` is the one the catalog probe asks
+    as."""
 
-    def __init__(self, *, store: VectorStore, queue: Queue, jobs: JobStore, metrics: Metrics, tenant: str) -> None:
+    def __init__(
+        self, *, store: VectorStore, queue: Queue, jobs: JobStore, metrics: Metrics, tenant: str
+    ) -> None:
         self._store = store
         self._queue = queue
         self._jobs = jobs
@@ -28,7 +31,8 @@ class Readiness:
         self._tenant = tenant
 
     async def check_stores(self) -> dict[str, str]:
-        """"ok" or "failed: <why>" for the vector store, the queue (its depth updates the gauge) and the catalog."""
+        """Each store's state, "ok" or "failed: <why>": the vector store, the queue (its depth
+        updates the gauge) and the catalog."""
         checks: dict[str, str] = {}
         try:
             await self._store.count()
@@ -48,7 +52,8 @@ class Readiness:
         return checks
 
     async def metrics_page(self) -> bytes:
-        """The Prometheus exposition, with the points in the vector store (`ragops_index_points`) read now."""
+        """The Prometheus exposition, with the points in the vector store (`ragops_index_points`)
+        read now."""
         await self.refresh_index_metrics()
         return self._metrics.render()
 
@@ -57,4 +62,7 @@ class Readiness:
             count = await asyncio.wait_for(self._store.count(), INDEX_COUNT_TIMEOUT_SECONDS)
             self._metrics.index_points.set(count)
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can; readiness reports the store
-            log.debug("Could not count the vector store's points", extra={"error": f"{type(exc).__name__}: {exc}"})
+            log.debug(
+                "Could not count the vector store's points",
+                extra={"error": f"{type(exc).__name__}: {exc}"},
+            )

@@ -40,8 +40,13 @@ class RequestContext:
     span: Any = field(default=None, repr=False)
 
     def log_fields(self) -> dict[str, str]:
-        fields = {"request_id": self.request_id, "tenant": self.tenant, "user": self.user,
-                  "job_id": self.job_id, "document_id": self.document_id}
+        fields = {
+            "request_id": self.request_id,
+            "tenant": self.tenant,
+            "user": self.user,
+            "job_id": self.job_id,
+            "document_id": self.document_id,
+        }
         return {key: value for key, value in fields.items() if value}
 
 

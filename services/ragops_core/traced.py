@@ -57,22 +57,39 @@ class TracedCache(_Delegating):
         self._attributes = dict(attributes)
 
     async def get(self, key: str) -> bytes | None:
-        with child_span(self._tracer, "cache.get", {**self._attributes, "ragops.cache.kind": cache_kind(key)},
-                        kind=SpanKind.CLIENT) as span:
+        with child_span(
+            self._tracer,
+            "cache.get",
+            {**self._attributes, "ragops.cache.kind": cache_kind(key)},
+            kind=SpanKind.CLIENT,
+        ) as span:
             value = await self._inner.get(key)
             if span is not None:
                 span.set_attribute("ragops.cache.hit", value is not None)
             return value
 
-    async def set(self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()) -> None:
-        with child_span(self._tracer, "cache.set", {**self._attributes, "ragops.cache.kind": cache_kind(key),
-                                                     "ragops.cache.ttl_seconds": ttl_seconds},
-                        kind=SpanKind.CLIENT):
+    async def set(
+        self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()
+    ) -> None:
+        with child_span(
+            self._tracer,
+            "cache.set",
+            {
+                **self._attributes,
+                "ragops.cache.kind": cache_kind(key),
+                "ragops.cache.ttl_seconds": ttl_seconds,
+            },
+            kind=SpanKind.CLIENT,
+        ):
             await self._inner.set(key, value, ttl_seconds=ttl_seconds, tags=tags)
 
     async def invalidate_tags(self, tags: Sequence[str]) -> int:
-        with child_span(self._tracer, "cache.invalidate", {**self._attributes, "ragops.cache.tags": len(tags)},
-                        kind=SpanKind.CLIENT) as span:
+        with child_span(
+            self._tracer,
+            "cache.invalidate",
+            {**self._attributes, "ragops.cache.tags": len(tags)},
+            kind=SpanKind.CLIENT,
+        ) as span:
             dropped = await self._inner.invalidate_tags(tags)
             if span is not None:
                 span.set_attribute("ragops.cache.dropped", dropped)
@@ -104,8 +121,9 @@ class TracedEmbedder(_Delegating):
             return await self._inner.embed_query(text)
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[list[float]]]:
-        with child_span(self._tracer, "embedding.documents", {**self._attributes(), "ragops.texts": len(texts)}) \
-                as span:
+        with child_span(
+            self._tracer, "embedding.documents", {**self._attributes(), "ragops.texts": len(texts)}
+        ) as span:
             vectors = await self._inner.embed_documents(texts)
             if span is not None:
                 span.set_attribute("ragops.vectors", sum(len(v) for v in vectors))
@@ -120,23 +138,45 @@ class TracedVectorStore(_Delegating):
         self._tracer = tracer
 
     async def search(self, request: SearchRequest) -> list[SearchHit]:
-        with child_span(self._tracer, "vector_store.search",
-                        {**self._ATTRIBUTES, "ragops.tenant": request.tenant, "ragops.search.mode": request.mode,
-                         "ragops.search.limit": request.limit}, kind=SpanKind.CLIENT) as span:
+        with child_span(
+            self._tracer,
+            "vector_store.search",
+            {
+                **self._ATTRIBUTES,
+                "ragops.tenant": request.tenant,
+                "ragops.search.mode": request.mode,
+                "ragops.search.limit": request.limit,
+            },
+            kind=SpanKind.CLIENT,
+        ) as span:
             hits = await self._inner.search(request)
             if span is not None:
                 span.set_attribute("ragops.search.hits", len(hits))
             return hits
 
-    async def upsert(self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]) -> None:
-        with child_span(self._tracer, "vector_store.upsert", {**self._ATTRIBUTES, "ragops.points": len(chunks)},
-                        kind=SpanKind.CLIENT):
+    async def upsert(
+        self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]
+    ) -> None:
+        with child_span(
+            self._tracer,
+            "vector_store.upsert",
+            {**self._ATTRIBUTES, "ragops.points": len(chunks)},
+            kind=SpanKind.CLIENT,
+        ):
             await self._inner.upsert(chunks, vectors)
 
     async def delete_document(self, tenant: str, document_id: str, *, from_chunk: int = 0) -> None:
-        with child_span(self._tracer, "vector_store.delete",
-                        {**self._ATTRIBUTES, "ragops.tenant": tenant, "ragops.document_id": document_id,
-                         "ragops.from_chunk": from_chunk}, kind=SpanKind.CLIENT):
+        with child_span(
+            self._tracer,
+            "vector_store.delete",
+            {
+                **self._ATTRIBUTES,
+                "ragops.tenant": tenant,
+                "ragops.document_id": document_id,
+                "ragops.from_chunk": from_chunk,
+            },
+            kind=SpanKind.CLIENT,
+        ):
             await self._inner.delete_document(tenant, document_id, from_chunk=from_chunk)
 
     async def count(self, tenant: str | None = None) -> int:
@@ -150,10 +190,17 @@ class TracedVectorStore(_Delegating):
 
 
 class TracedObjectStore(_Delegating):
-    """`attributes` describe the backend; `methods` name its API call per operation (S3's PutObject…)."""
+    """`attributes` describe the backend; `methods` name its API call per operation (S3's
+    PutObject…)."""
 
-    def __init__(self, inner: ObjectStore, tracer: Tracer, *, attributes: Mapping[str, Any],
-                 methods: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        inner: ObjectStore,
+        tracer: Tracer,
+        *,
+        attributes: Mapping[str, Any],
+        methods: Mapping[str, str] | None = None,
+    ) -> None:
         self._inner = inner
         self._tracer = tracer
         self._attributes = dict(attributes)
@@ -163,7 +210,9 @@ class TracedObjectStore(_Delegating):
         attributes = {**self._attributes, "ragops.object.key": key, **(extra or {})}
         if operation in self._methods:
             attributes["rpc.method"] = self._methods[operation]
-        return child_span(self._tracer, f"object_store.{operation}", attributes, kind=SpanKind.CLIENT)
+        return child_span(
+            self._tracer, f"object_store.{operation}", attributes, kind=SpanKind.CLIENT
+        )
 
     async def put(self, key: str, data: bytes) -> None:
         with self._span("put", key, {"ragops.object.bytes": len(data)}):
@@ -190,22 +239,35 @@ class TracedQueue(_Delegating):
     the upload's trace. Receives are traced by the worker itself (it knows only afterwards
     whether a poll brought a message)."""
 
-    def __init__(self, inner: Queue, tracer: Tracer, *, attributes: Mapping[str, Any],
-                 methods: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Queue,
+        tracer: Tracer,
+        *,
+        attributes: Mapping[str, Any],
+        methods: Mapping[str, str] | None = None,
+    ) -> None:
         self._inner = inner
         self._tracer = tracer
         self.attributes = dict(attributes)
         self._methods = dict(methods or {})
 
-    def _span(self, operation: str, extra: Mapping[str, Any] | None = None, *,
-              kind: SpanKind = SpanKind.CLIENT) -> Any:
+    def _span(
+        self,
+        operation: str,
+        extra: Mapping[str, Any] | None = None,
+        *,
+        kind: SpanKind = SpanKind.CLIENT,
+    ) -> Any:
         attributes = {**self.attributes, "messaging.operation.name": operation, **(extra or {})}
         if operation in self._methods:
             attributes["rpc.method"] = self._methods[operation]
         return child_span(self._tracer, f"queue.{operation}", attributes, kind=kind)
 
     async def send(self, body: dict[str, object]) -> None:
-        with self._span("send", {"messaging.operation.type": "send"}, kind=SpanKind.PRODUCER) as span:
+        with self._span(
+            "send", {"messaging.operation.type": "send"}, kind=SpanKind.PRODUCER
+        ) as span:
             if span is not None:
                 carrier: dict[str, str] = {}
                 propagate.inject(carrier)
@@ -213,7 +275,9 @@ class TracedQueue(_Delegating):
             await self._inner.send(body)
 
     async def receive(self, *, wait_seconds: float, visibility_seconds: int) -> QueueMessage | None:
-        return await self._inner.receive(wait_seconds=wait_seconds, visibility_seconds=visibility_seconds)
+        return await self._inner.receive(
+            wait_seconds=wait_seconds, visibility_seconds=visibility_seconds
+        )
 
     async def extend(self, message: QueueMessage, *, visibility_seconds: int) -> None:
         with self._span("extend", {"ragops.visibility_seconds": visibility_seconds}):
@@ -257,11 +321,20 @@ class TracedChatModel(_Delegating):
             async for piece in stream:
                 yield piece
             return
-        model = self._inner.name.split(":", 1)[-1]  # "openai:gpt-4o-mini" -> the provider's own model name
+        model = self._inner.name.split(":", 1)[
+            -1
+        ]  # "openai:gpt-4o-mini" -> the provider's own model name
         span = self._tracer.start_span(
-            f"chat {model}", kind=SpanKind.CLIENT,
-            attributes={**context_attributes(), "gen_ai.operation.name": "chat", "gen_ai.provider.name": self._provider,
-                        "gen_ai.request.model": model, "ragops.model": self._inner.name, "ragops.sources": len(hits)},
+            f"chat {model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                **context_attributes(),
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": self._provider,
+                "gen_ai.request.model": model,
+                "ragops.model": self._inner.name,
+                "ragops.sources": len(hits),
+            },
         )
         current = trace.set_span_in_context(span)
         pieces = 0
@@ -283,14 +356,17 @@ class TracedChatModel(_Delegating):
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
-                with contextlib.suppress(Exception):  # the chain closes (and logs) the model's stream too
+                with contextlib.suppress(
+                    Exception
+                ):  # the chain closes (and logs) the model's stream too
                     await aclose()
             span.set_attribute("ragops.deltas", pieces)
             span.end()
 
 
 class TracingUsage:
-    """The usage recorder of the language models, plus the tokens and dollars on the current span."""
+    """The usage recorder of the language models, plus the tokens and dollars on the current
+    span."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner

@@ -44,7 +44,9 @@ def tracing_wanted(settings: Settings, environ: dict[str, str] | None = None) ->
         return False
     if env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
         return False
-    return settings.tracing == "on" or any(env.get(name, "").strip() for name in _ENDPOINT_VARIABLES)
+    return settings.tracing == "on" or any(
+        env.get(name, "").strip() for name in _ENDPOINT_VARIABLES
+    )
 
 
 def context_attributes() -> dict[str, str]:
@@ -52,8 +54,11 @@ def context_attributes() -> dict[str, str]:
     context = request_context.current()
     if context is None:
         return {}
-    found = {"ragops.tenant": context.tenant, "ragops.document_id": context.document_id,
-             "ragops.job_id": context.job_id}
+    found = {
+        "ragops.tenant": context.tenant,
+        "ragops.document_id": context.document_id,
+        "ragops.job_id": context.job_id,
+    }
     return {key: value for key, value in found.items() if value}
 
 
@@ -64,13 +69,19 @@ def in_trace() -> bool:
 
 
 @contextmanager
-def child_span(tracer: Tracer | None, name: str, attributes: dict[str, Any] | None = None,
-               *, kind: SpanKind = SpanKind.INTERNAL) -> Iterator[Span | None]:
+def child_span(
+    tracer: Tracer | None,
+    name: str,
+    attributes: dict[str, Any] | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+) -> Iterator[Span | None]:
     """A current child span of the current span (errors recorded), or nothing outside a trace."""
     if tracer is None or not in_trace():
         with nullcontext():
             yield None
         return
-    with tracer.start_as_current_span(name, kind=kind, attributes={**context_attributes(), **(attributes or {})}) \
-            as span:
+    with tracer.start_as_current_span(
+        name, kind=kind, attributes={**context_attributes(), **(attributes or {})}
+    ) as span:
         yield span

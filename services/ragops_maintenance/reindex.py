@@ -64,9 +64,18 @@ class ReindexResult:
     alias_switched: bool
 
     def to_json(self) -> str:
-        return json.dumps({"from": self.source, "to": self.target, "copied": self.copied, "skipped": self.skipped,
-                           "removed": self.removed, "points": self.points, "seconds": self.seconds,
-                           "aliasSwitched": self.alias_switched})
+        return json.dumps(
+            {
+                "from": self.source,
+                "to": self.target,
+                "copied": self.copied,
+                "skipped": self.skipped,
+                "removed": self.removed,
+                "points": self.points,
+                "seconds": self.seconds,
+                "aliasSwitched": self.alias_switched,
+            }
+        )
 
 
 async def reindex(
@@ -84,27 +93,45 @@ async def reindex(
     if batch < 1:
         raise ReindexError("the batch size must be at least 1")
     if source.alias != target.alias:
-        raise ReindexError(f"source {source.collection!r} and target {target.collection!r} belong to different deployments")
+        raise ReindexError(
+            f"source {source.collection!r} and target {target.collection!r} belong to different "
+            "deployments"
+        )
     if source.collection == target.collection:
-        raise ReindexError(f"source and target are the same version ({source.version!r}): "
-                           "set RAGOPS_INDEX_VERSION to the new model's version")
+        raise ReindexError(
+            f"source and target are the same version ({source.version!r}): "
+            "set RAGOPS_INDEX_VERSION to the new model's version"
+        )
     started = clock()
     if not await source.exists():
-        raise ReindexError(f"no collection {source.collection!r} to re-index from: check --from "
-                           f"(the alias {source.alias!r} points at {await source.alias_target()!r})")
+        raise ReindexError(
+            f"no collection {source.collection!r} to re-index from: check --from "
+            f"(the alias {source.alias!r} points at {await source.alias_target()!r})"
+        )
     size = await target.dense_size()
     if size is not None and size != embedder.dimensions:
         raise ReindexError(
-            f"{target.collection!r} already exists with {size}-dimensional vectors, but the configured model "
-            f"({embedder.model_id}) makes {embedder.dimensions}: another model's version has this name; "
-            "choose another RAGOPS_INDEX_VERSION or drop it (`ragops reindex --drop VERSION`)")
+            f"{target.collection!r} already exists with {size}-dimensional vectors, but the "
+            "configured model "
+            f"({embedder.model_id}) makes {embedder.dimensions}: another model's version has this "
+            "name; "
+            "choose another RAGOPS_INDEX_VERSION or drop it (`ragops reindex --drop VERSION`)"
+        )
     # A missing alias names the version being served, the source; the target's `ensure()` must not
     # point it at a half-built index. Then the target exists before the first read of the source.
     await source.ensure()
     await target.ensure()
     total = await source.count()
-    log.info("Re-index started", extra={"from": source.collection, "to": target.collection, "points": total,
-                                        "model": embedder.model_id, "dimensions": embedder.dimensions})
+    log.info(
+        "Re-index started",
+        extra={
+            "from": source.collection,
+            "to": target.collection,
+            "points": total,
+            "model": embedder.model_id,
+            "dimensions": embedder.dimensions,
+        },
+    )
     done = copied = skipped = removed = 0
     async for records in source.chunks(batch=batch):
         present = await target.present([point for point, _ in records])
@@ -113,11 +140,13 @@ async def reindex(
         if missing:
             for point, item in missing:
                 if point_id_for(item.document_id, item.index) != point:
-                    raise ReindexError(f"point {point} of {source.collection!r} does not have the id of its "
-                                       f"document and chunk ({item.document_id}, {item.index}): not a RAGOps index")
+                    raise ReindexError(
+                        f"point {point} of {source.collection!r} does not have the id of its "
+                        f"document and chunk ({item.document_id}, {item.index}): not a RAGOps index"
+                    )
             chunks = [item for _, item in missing]
-            # What ingestion does with a batch of chunks (ragops_worker.pipeline): the embedder's windows, then
-            # the store's upsert (payload, BM25), insert-only here.
+            # What ingestion does with a batch of chunks (ragops_worker.pipeline): the embedder's
+            # windows, then the store's upsert (payload, BM25), insert-only here.
             vectors = await embedder.embed_documents([item.text for item in chunks])
             await target.upsert(chunks, vectors, insert_only=True)
             copied += len(missing)
@@ -126,24 +155,56 @@ async def reindex(
             if stale:
                 await target.delete_copies(stale)
                 removed += len(stale)
-                log.info("Withdrew copies of points deleted or changed in the source during the copy",
-                         extra={"points": len(stale), "to": target.collection})
+                log.info(
+                    "Withdrew copies of points deleted or changed in the source during the copy",
+                    extra={"points": len(stale), "to": target.collection},
+                )
         done += len(records)
-        progress = ReindexProgress(done=done, total=total, copied=copied, skipped=skipped, removed=removed,
-                                   seconds=clock() - started)
-        log.info(f"Re-indexed {done}/{total} points ({progress.rate:.1f} points/s)",
-                 extra={"done": done, "total": total, "copied": copied, "skipped": skipped, "removed": removed,
-                        "rate": round(progress.rate, 1)})
+        progress = ReindexProgress(
+            done=done,
+            total=total,
+            copied=copied,
+            skipped=skipped,
+            removed=removed,
+            seconds=clock() - started,
+        )
+        log.info(
+            f"Re-indexed {done}/{total} points ({progress.rate:.1f} points/s)",
+            extra={
+                "done": done,
+                "total": total,
+                "copied": copied,
+                "skipped": skipped,
+                "removed": removed,
+                "rate": round(progress.rate, 1),
+            },
+        )
         if on_progress is not None:
             on_progress(progress)
     if switch_alias:
         await target.switch_version(target.version)
         log.info("Moved the alias", extra={"alias": target.alias, "to": target.collection})
-    result = ReindexResult(source=source.version, target=target.version, copied=copied, skipped=skipped,
-                           removed=removed, points=await target.count(), seconds=round(clock() - started, 3),
-                           alias_switched=switch_alias)
-    log.info("Re-index finished", extra={"from": source.collection, "to": target.collection, "copied": copied,
-                                         "skipped": skipped, "removed": removed, "points": result.points})
+    result = ReindexResult(
+        source=source.version,
+        target=target.version,
+        copied=copied,
+        skipped=skipped,
+        removed=removed,
+        points=await target.count(),
+        seconds=round(clock() - started, 3),
+        alias_switched=switch_alias,
+    )
+    log.info(
+        "Re-index finished",
+        extra={
+            "from": source.collection,
+            "to": target.collection,
+            "copied": copied,
+            "skipped": skipped,
+            "removed": removed,
+            "points": result.points,
+        },
+    )
     return result
 
 
@@ -153,7 +214,9 @@ async def drop(store: QdrantServerStore, *, configured: str) -> None:
     Refused for the version the alias points at and for the configured one (`configured`, the
     version pods with this configuration read and write)."""
     if store.version == configured:
-        raise ReindexError(f"{store.collection!r} is the configured version (RAGOPS_INDEX_VERSION): not dropped")
+        raise ReindexError(
+            f"{store.collection!r} is the configured version (RAGOPS_INDEX_VERSION): not dropped"
+        )
     if not await store.exists():
         raise ReindexError(f"no collection {store.collection!r} to drop")
     if await store.alias_target() == store.collection:

@@ -69,7 +69,8 @@ class Adapters:
     answers: AnswerLog
     chat: AnswerChain
     closers: list[Closeable]
-    # The process's tracer provider when tracing is on (tracing.py); the ports above are then traced.
+    # The process's tracer provider when tracing is on (tracing.py); the ports above are then
+    # traced.
     tracing: Tracing | None = None
 
     async def close(self) -> None:
@@ -80,33 +81,56 @@ class Adapters:
 def build_embedder(settings: Settings, metrics: Metrics | None = None) -> Embedder:
     if settings.embedding_provider == "openai":
         return OpenAIEmbedder(
-            settings.embedding_model, dimensions=settings.embedding_dimensions, timeout=settings.llm_timeout_seconds,
-            max_retries=settings.llm_max_retries, usage=LlmMetrics(metrics) if metrics else None,
+            settings.embedding_model,
+            dimensions=settings.embedding_dimensions,
+            timeout=settings.llm_timeout_seconds,
+            max_retries=settings.llm_max_retries,
+            usage=LlmMetrics(metrics) if metrics else None,
         )
     return OnnxMiniLMEmbedder(
-        batch_size=settings.embed_batch_size, threads=settings.embed_threads, max_windows=settings.dense_max_windows
+        batch_size=settings.embed_batch_size,
+        threads=settings.embed_threads,
+        max_windows=settings.dense_max_windows,
     )
 
 
-def build_chat(settings: Settings, metrics: Metrics, tracing: Tracing | None = None) -> FallbackChatModel:
-    """OpenAI, then Bedrock, then the extractive answerer: each only if configured, extractive always."""
-    recorder: LlmMetrics | TracingUsage = LlmMetrics(metrics) if tracing is None else TracingUsage(LlmMetrics(metrics))
+def build_chat(
+    settings: Settings, metrics: Metrics, tracing: Tracing | None = None
+) -> FallbackChatModel:
+    """OpenAI, then Bedrock, then the extractive answerer: each only if configured, extractive
+    always."""
+    recorder: LlmMetrics | TracingUsage = (
+        LlmMetrics(metrics) if tracing is None else TracingUsage(LlmMetrics(metrics))
+    )
     models: list[ChatModel] = []
     if settings.openai_api_key is not None:
-        models.append(OpenAIChatModel(
-            settings.chat_model, api_key=settings.openai_api_key.get_secret_value(),
-            timeout=settings.llm_timeout_seconds, max_retries=settings.llm_max_retries, usage=recorder,
-        ))
+        models.append(
+            OpenAIChatModel(
+                settings.chat_model,
+                api_key=settings.openai_api_key.get_secret_value(),
+                timeout=settings.llm_timeout_seconds,
+                max_retries=settings.llm_max_retries,
+                usage=recorder,
+            )
+        )
     if settings.bedrock_model_id:
-        models.append(BedrockChatModel(
-            settings.bedrock_model_id, region=settings.bedrock_region, timeout=settings.llm_timeout_seconds,
-            max_retries=settings.llm_max_retries, usage=recorder,
-        ))
+        models.append(
+            BedrockChatModel(
+                settings.bedrock_model_id,
+                region=settings.bedrock_region,
+                timeout=settings.llm_timeout_seconds,
+                max_retries=settings.llm_max_retries,
+                usage=recorder,
+            )
+        )
     models.append(ExtractiveChatModel())
     if tracing is not None:
         models = [TracedChatModel(m, tracing.tracer, provider=_provider(m)) for m in models]
-    return FallbackChatModel(*models, recorder=recorder,
-                             first_delta_timeout=settings.llm_first_delta_timeout_seconds if len(models) > 1 else None)
+    return FallbackChatModel(
+        *models,
+        recorder=recorder,
+        first_delta_timeout=settings.llm_first_delta_timeout_seconds if len(models) > 1 else None,
+    )
 
 
 def _provider(model: ChatModel) -> str:
@@ -120,13 +144,17 @@ def _provider(model: ChatModel) -> str:
 
 def build_cache(settings: Settings, metrics: Metrics) -> Cache:
     if settings.redis_url:
-        return RedisCache(settings.redis_url, metrics=metrics, timeout_seconds=settings.redis_timeout_seconds)
+        return RedisCache(
+            settings.redis_url, metrics=metrics, timeout_seconds=settings.redis_timeout_seconds
+        )
     return MemoryCache(max_entries=settings.cache_max_entries)
 
 
 def build_object_store(settings: Settings) -> ObjectStore:
     if settings.s3_bucket:
-        return S3ObjectStore(settings.s3_bucket, prefix=settings.s3_prefix, kms_key_id=settings.s3_kms_key_id)
+        return S3ObjectStore(
+            settings.s3_bucket, prefix=settings.s3_prefix, kms_key_id=settings.s3_kms_key_id
+        )
     return LocalObjectStore(settings.objects_dir)
 
 
@@ -143,27 +171,52 @@ def build_catalog(settings: Settings) -> SqliteCatalog | RedisCatalog:
 
 
 def qdrant_client(settings: Settings) -> AsyncQdrantClient:
-    return AsyncQdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
-                             prefer_grpc=settings.qdrant_prefer_grpc)
+    return AsyncQdrantClient(
+        url=settings.qdrant_url,
+        api_key=settings.qdrant_api_key,
+        prefer_grpc=settings.qdrant_prefer_grpc,
+    )
 
 
-def qdrant_server_store(settings: Settings, client: AsyncQdrantClient, *, version: str, dimensions: int) -> QdrantServerStore:
-    """The store of one index version, as the pods use it (BM25 length, fusion, shards, replicas)."""
-    return QdrantServerStore(client, name=settings.qdrant_collection, version=version, dimensions=dimensions,
-                             bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion,
-                             shards=settings.qdrant_shards, replication_factor=settings.qdrant_replication_factor)
+def qdrant_server_store(
+    settings: Settings, client: AsyncQdrantClient, *, version: str, dimensions: int
+) -> QdrantServerStore:
+    """The store of one index version, as the pods use it (BM25 length, fusion, shards,
+    replicas)."""
+    return QdrantServerStore(
+        client,
+        name=settings.qdrant_collection,
+        version=version,
+        dimensions=dimensions,
+        bm25_avg_words=float(settings.chunk_words),
+        fusion=settings.fusion,
+        shards=settings.qdrant_shards,
+        replication_factor=settings.qdrant_replication_factor,
+    )
 
 
 def build_vector_store(settings: Settings, embedder: Embedder) -> VectorStore:
     if settings.qdrant_url:
-        return qdrant_server_store(settings, qdrant_client(settings), version=settings.index_version,
-                                   dimensions=embedder.dimensions)
-    return EdgeVectorStore(settings.vector_dir, dimensions=embedder.dimensions,
-                           bm25_avg_words=float(settings.chunk_words), fusion=settings.fusion)
+        return qdrant_server_store(
+            settings,
+            qdrant_client(settings),
+            version=settings.index_version,
+            dimensions=embedder.dimensions,
+        )
+    return EdgeVectorStore(
+        settings.vector_dir,
+        dimensions=embedder.dimensions,
+        bm25_avg_words=float(settings.chunk_words),
+        fusion=settings.fusion,
+    )
 
 
 def build_adapters(
-    settings: Settings, *, metrics: Metrics, embedder: Embedder | None = None, service_name: str = "ragops"
+    settings: Settings,
+    *,
+    metrics: Metrics,
+    embedder: Embedder | None = None,
+    service_name: str = "ragops",
 ) -> Adapters:
     """`service_name`: the process's name in traces unless OTEL_SERVICE_NAME names it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -188,8 +241,13 @@ def build_adapters(
         answers=catalog.answers,
         chat=build_chat(settings, metrics, tracing),
         # Tracing first: closed last, it exports the spans of everything closed before it.
-        closers=[*([tracing] if tracing else []), catalog, queue, store,
-                 *(c for c in (cache, objects) if isinstance(c, Closeable))],
+        closers=[
+            *([tracing] if tracing else []),
+            catalog,
+            queue,
+            store,
+            *(c for c in (cache, objects) if isinstance(c, Closeable)),
+        ],
         tracing=tracing,
     )
     if tracing is not None:
@@ -202,21 +260,51 @@ def _trace_ports(settings: Settings, adapters: Adapters, tracing: Tracing) -> No
     a, tracer = adapters, tracing.tracer
     a.embedder = TracedEmbedder(a.embedder, tracer)
     a.store = TracedVectorStore(a.store, tracer)
-    a.cache = TracedCache(a.cache, tracer, attributes=(
-        {"db.system.name": "redis", "ragops.cache.backend": "redis"} if settings.redis_url
-        else {"ragops.cache.backend": "memory"}))
+    a.cache = TracedCache(
+        a.cache,
+        tracer,
+        attributes=(
+            {"db.system.name": "redis", "ragops.cache.backend": "redis"}
+            if settings.redis_url
+            else {"ragops.cache.backend": "memory"}
+        ),
+    )
     if settings.s3_bucket:
         a.objects = TracedObjectStore(
-            a.objects, tracer, attributes={"rpc.system": "aws-api", "rpc.service": "S3", "aws.s3.bucket": settings.s3_bucket},
-            methods={"put": "PutObject", "get": "GetObject", "delete": "DeleteObject"})
+            a.objects,
+            tracer,
+            attributes={
+                "rpc.system": "aws-api",
+                "rpc.service": "S3",
+                "aws.s3.bucket": settings.s3_bucket,
+            },
+            methods={"put": "PutObject", "get": "GetObject", "delete": "DeleteObject"},
+        )
     else:
-        a.objects = TracedObjectStore(a.objects, tracer, attributes={"ragops.object_store.backend": "local"})
+        a.objects = TracedObjectStore(
+            a.objects, tracer, attributes={"ragops.object_store.backend": "local"}
+        )
     if settings.sqs_queue_url:
-        a.queue = TracedQueue(a.queue, tracer, attributes={
-            "messaging.system": "aws_sqs", "messaging.destination.name": settings.sqs_queue_url.rstrip("/").rsplit("/", 1)[-1],
-            "rpc.system": "aws-api", "rpc.service": "SQS"},
-            methods={"send": "SendMessage", "receive": "ReceiveMessage", "ack": "DeleteMessage",
-                     "extend": "ChangeMessageVisibility", "release": "SendMessage+DeleteMessage"})
+        a.queue = TracedQueue(
+            a.queue,
+            tracer,
+            attributes={
+                "messaging.system": "aws_sqs",
+                "messaging.destination.name": settings.sqs_queue_url.rstrip("/").rsplit("/", 1)[-1],
+                "rpc.system": "aws-api",
+                "rpc.service": "SQS",
+            },
+            methods={
+                "send": "SendMessage",
+                "receive": "ReceiveMessage",
+                "ack": "DeleteMessage",
+                "extend": "ChangeMessageVisibility",
+                "release": "SendMessage+DeleteMessage",
+            },
+        )
     else:
-        a.queue = TracedQueue(a.queue, tracer, attributes={"messaging.system": "sqlite",
-                                                          "messaging.destination.name": "ingest"})
+        a.queue = TracedQueue(
+            a.queue,
+            tracer,
+            attributes={"messaging.system": "sqlite", "messaging.destination.name": "ingest"},
+        )

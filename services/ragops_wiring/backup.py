@@ -25,10 +25,16 @@ from ragops_core.settings import Settings
 
 def configured_embedding(settings: Settings) -> EmbeddingEntry:
     if settings.embedding_provider == "openai":
-        return EmbeddingEntry(provider="openai", model=settings.embedding_model, dimensions=settings.embedding_dimensions)
+        return EmbeddingEntry(
+            provider="openai",
+            model=settings.embedding_model,
+            dimensions=settings.embedding_dimensions,
+        )
     from ragops_core.adapters.embedder import onnx as onnx_embedder
 
-    return EmbeddingEntry(provider="local", model=onnx_embedder.MODEL_ID, dimensions=onnx_embedder.DIMENSIONS)
+    return EmbeddingEntry(
+        provider="local", model=onnx_embedder.MODEL_ID, dimensions=onnx_embedder.DIMENSIONS
+    )
 
 
 def ragops_version() -> str:
@@ -40,16 +46,24 @@ def ragops_version() -> str:
 
 def plan(settings: Settings) -> BackupPlan:
     return BackupPlan(
-        prefix=settings.backup_prefix, namespace=settings.backup_namespace, name=settings.backup_name,
+        prefix=settings.backup_prefix,
+        namespace=settings.backup_namespace,
+        name=settings.backup_name,
         format=settings.backup_format,
-        policy=RetentionPolicy(max_age_days=settings.backup_retention_days,
-                               keep_at_least=settings.backup_keep_at_least, keep_last=settings.backup_keep_last),
-        embedding=configured_embedding(settings), ragops_version=ragops_version(),
+        policy=RetentionPolicy(
+            max_age_days=settings.backup_retention_days,
+            keep_at_least=settings.backup_keep_at_least,
+            keep_last=settings.backup_keep_last,
+        ),
+        embedding=configured_embedding(settings),
+        ragops_version=ragops_version(),
     )
 
 
 def root(settings: Settings) -> str:
-    return layout.root_prefix(settings.backup_prefix, settings.backup_namespace, settings.backup_name)
+    return layout.root_prefix(
+        settings.backup_prefix, settings.backup_namespace, settings.backup_name
+    )
 
 
 def bucket(settings: Settings, name: str | None = None) -> S3BackupBucket:
@@ -64,20 +78,35 @@ def target(settings: Settings) -> BackupTarget:
         url = settings.qdrant_url
 
         def client() -> AsyncQdrantClient:
-            return AsyncQdrantClient(url=url, api_key=settings.qdrant_api_key, prefer_grpc=settings.qdrant_prefer_grpc)
+            return AsyncQdrantClient(
+                url=url, api_key=settings.qdrant_api_key, prefer_grpc=settings.qdrant_prefer_grpc
+            )
 
         def server_store(dimensions: int) -> QdrantServerStore:
-            return QdrantServerStore(client(), name=settings.qdrant_collection, version=settings.index_version,
-                                     dimensions=dimensions, bm25_avg_words=float(settings.chunk_words),
-                                     shards=settings.qdrant_shards,
-                                     replication_factor=settings.qdrant_replication_factor)
+            return QdrantServerStore(
+                client(),
+                name=settings.qdrant_collection,
+                version=settings.index_version,
+                dimensions=dimensions,
+                bm25_avg_words=float(settings.chunk_words),
+                shards=settings.qdrant_shards,
+                replication_factor=settings.qdrant_replication_factor,
+            )
 
         snapshots = QdrantSnapshots(url, api_key=settings.qdrant_api_key, client=client())
         return ServerTarget(snapshots, alias=settings.qdrant_collection, make_store=server_store)
 
     def edge_store(dimensions: int | None) -> EdgeVectorStore:
-        return EdgeVectorStore(settings.vector_dir, dimensions=dimensions, bm25_avg_words=float(settings.chunk_words),
-                               fusion=settings.fusion)
+        return EdgeVectorStore(
+            settings.vector_dir,
+            dimensions=dimensions,
+            bm25_avg_words=float(settings.chunk_words),
+            fusion=settings.fusion,
+        )
 
-    return EmbeddedTarget(settings.vector_dir, collection=f"{settings.qdrant_collection}-{settings.index_version}",
-                          alias=settings.qdrant_collection, make_store=edge_store)
+    return EmbeddedTarget(
+        settings.vector_dir,
+        collection=f"{settings.qdrant_collection}-{settings.index_version}",
+        alias=settings.qdrant_collection,
+        make_store=edge_store,
+    )

@@ -44,10 +44,14 @@ def start_tracing(settings: Settings, *, service_name: str) -> Tracing | None:
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    protocol = next((os.environ[name] for name in _PROTOCOL_VARIABLES if os.environ.get(name)), "http/protobuf")
+    protocol = next(
+        (os.environ[name] for name in _PROTOCOL_VARIABLES if os.environ.get(name)), "http/protobuf"
+    )
     if protocol.strip() != "http/protobuf":
-        log.warning("Traces are exported as OTLP http/protobuf only; ignored the requested protocol",
-                    extra={"protocol": protocol})
+        log.warning(
+            "Traces are exported as OTLP http/protobuf only; ignored the requested protocol",
+            extra={"protocol": protocol},
+        )
     resource = Resource.create()
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: service_name}))
@@ -55,6 +59,11 @@ def start_tracing(settings: Settings, *, service_name: str) -> Tracing | None:
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     exporter = OTLPSpanExporter()
     provider.add_span_processor(BatchSpanProcessor(exporter))
-    log.info("Tracing on: spans go to OTLP/HTTP", extra={"endpoint": getattr(exporter, "_endpoint", ""),
-                                                          "service": resource.attributes.get(SERVICE_NAME)})
+    log.info(
+        "Tracing on: spans go to OTLP/HTTP",
+        extra={
+            "endpoint": getattr(exporter, "_endpoint", ""),
+            "service": resource.attributes.get(SERVICE_NAME),
+        },
+    )
     return Tracing(provider=provider, tracer=provider.get_tracer(INSTRUMENTATION_NAME))

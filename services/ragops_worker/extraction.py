@@ -59,12 +59,21 @@ def open_pages(filename: str, data: bytes, *, max_pages: int | None = None) -> P
     total = _page_count(reader)
     if max_pages is not None:
         check_page_count(filename, total, max_pages)
-    return PageStream(total_pages=total, pages=(_pdf_page(reader, n, filename) for n in range(1, total + 1)))
+    return PageStream(
+        total_pages=total, pages=(_pdf_page(reader, n, filename) for n in range(1, total + 1))
+    )
 
 
 def no_text_error(total: int, unreadable: int) -> ExtractionError:
-    detail = f"{unreadable} of {total} pages could not be read" if unreadable else "its pages hold no text layer"
-    return ExtractionError(f"no text could be extracted ({detail}); scanned PDFs need OCR, which RAGOps does not do yet")
+    detail = (
+        f"{unreadable} of {total} pages could not be read"
+        if unreadable
+        else "its pages hold no text layer"
+    )
+    return ExtractionError(
+        f"no text could be extracted ({detail}); scanned PDFs need OCR, which RAGOps does not do "
+        "yet"
+    )
 
 
 def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) -> Extracted:
@@ -91,12 +100,16 @@ def _open_pdf(data: bytes) -> PdfReader:
         raise ExtractionError(f"the PDF is damaged and cannot be opened: {exc}") from exc
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         # pypdf surfaces some malformations as plain Python errors.
-        raise ExtractionError(f"the PDF is damaged and cannot be opened: {type(exc).__name__}: {exc}") from exc
+        raise ExtractionError(
+            f"the PDF is damaged and cannot be opened: {type(exc).__name__}: {exc}"
+        ) from exc
     if reader.is_encrypted:
         try:
             # Many "encrypted" PDFs only restrict copying and open with an empty password.
             if not reader.decrypt(""):
-                raise ExtractionError("the PDF is encrypted with a password; upload a copy without a password")
+                raise ExtractionError(
+                    "the PDF is encrypted with a password; upload a copy without a password"
+                )
         except (FileNotDecryptedError, NotImplementedError) as exc:
             raise ExtractionError(f"the PDF is encrypted and cannot be decrypted: {exc}") from exc
     return reader
@@ -106,9 +119,22 @@ def _page_count(reader: PdfReader) -> int:
     try:
         return len(reader.pages)
     except FileNotDecryptedError as exc:
-        raise ExtractionError("the PDF is encrypted with a password; upload a copy without a password") from exc
-    except (PdfReadError, PdfStreamError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
-        raise ExtractionError(f"the PDF's page tree is damaged: {type(exc).__name__}: {exc}") from exc
+        raise ExtractionError(
+            "the PDF is encrypted with a password; upload a copy without a password"
+        ) from exc
+    except (
+        PdfReadError,
+        PdfStreamError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
+        raise ExtractionError(
+            f"the PDF's page tree is damaged: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _pdf_page(reader: PdfReader, number: int, filename: str) -> Page | None:
@@ -116,5 +142,7 @@ def _pdf_page(reader: PdfReader, number: int, filename: str) -> Page | None:
     try:
         return Page(number=number, text=reader.pages[number - 1].extract_text() or "")
     except Exception as exc:  # noqa: BLE001 - one broken page must not lose the other pages
-        log.warning("Skipped unreadable page", extra={"file": filename, "page": number, "error": repr(exc)})
+        log.warning(
+            "Skipped unreadable page", extra={"file": filename, "page": number, "error": repr(exc)}
+        )
         return None

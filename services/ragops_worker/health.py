@@ -25,8 +25,10 @@ def create_health_app(readiness: Readiness, *, worker_running: Callable[[], bool
         checks = await readiness.check_stores()
         checks["worker"] = "ok" if worker_running() else "stopped"
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     @app.get("/metrics")
     async def metrics_endpoint() -> Response:

@@ -78,7 +78,9 @@ class IngestionWorker:
         dirty = False
         while not stop.is_set():
             receiving = time.time_ns()
-            message = await self._queue.receive(wait_seconds=1.0, visibility_seconds=self._visibility)
+            message = await self._queue.receive(
+                wait_seconds=1.0, visibility_seconds=self._visibility
+            )
             self._metrics.queue_depth.set(await self._queue.depth())
             if message is None:
                 if dirty:
@@ -91,36 +93,61 @@ class IngestionWorker:
             await self.handle(message, received=(receiving, time.time_ns()))
             dirty = True
 
-    async def handle(self, message: QueueMessage, *, on_progress: Progress | None = None,
-                     received: tuple[int, int] | None = None) -> None:
+    async def handle(
+        self,
+        message: QueueMessage,
+        *,
+        on_progress: Progress | None = None,
+        received: tuple[int, int] | None = None,
+    ) -> None:
         """Process one message; its log lines carry its job, document, tenant and the uploading
         request's id, and with tracing on it is one `ingest.document` span continuing the upload's
         trace (`received`: when the receive that brought it started and ended, in ns)."""
         body = message.body
-        context = RequestContext(request_id=_text(body.get(REQUEST_ID_KEY)), tenant=_text(body.get("tenant")),
-                                 job_id=_text(body.get("job_id")), document_id=_text(body.get("document_id")))
+        context = RequestContext(
+            request_id=_text(body.get(REQUEST_ID_KEY)),
+            tenant=_text(body.get("tenant")),
+            job_id=_text(body.get("job_id")),
+            document_id=_text(body.get("document_id")),
+        )
         with request_context.bound(context), self._document_span(message, received):
             await self._handle(message, on_progress=on_progress)
 
     @contextlib.contextmanager
-    def _document_span(self, message: QueueMessage, received: tuple[int, int] | None) -> Iterator[None]:
+    def _document_span(
+        self, message: QueueMessage, received: tuple[int, int] | None
+    ) -> Iterator[None]:
         if self._tracer is None:
             yield
             return
-        carrier = {key: value for key in TRACE_KEYS if isinstance(value := message.body.get(key), str)}
-        attributes: dict[str, str | int] = {**context_attributes(), "ragops.file": _text(message.body.get("filename")),
-                      "messaging.message.delivery_count": message.receive_count}
+        carrier = {
+            key: value for key in TRACE_KEYS if isinstance(value := message.body.get(key), str)
+        }
+        attributes: dict[str, str | int] = {
+            **context_attributes(),
+            "ragops.file": _text(message.body.get("filename")),
+            "messaging.message.delivery_count": message.receive_count,
+        }
         with self._tracer.start_as_current_span(
-            "ingest.document", context=propagate.extract(carrier), kind=SpanKind.CONSUMER, attributes=attributes,
+            "ingest.document",
+            context=propagate.extract(carrier),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
             start_time=received[0] if received else None,
         ):
             if received is not None:
-                # Known only once a poll brought a message: recorded afterwards, with its real times.
+                # Known only once a poll brought a message: recorded afterwards, with its real
+                # times.
                 queue_attributes = getattr(self._queue, "attributes", {})
                 self._tracer.start_span(
-                    "queue.receive", kind=SpanKind.CONSUMER, start_time=received[0],
-                    attributes={**queue_attributes, "messaging.operation.name": "receive",
-                                "messaging.operation.type": "receive"},
+                    "queue.receive",
+                    kind=SpanKind.CONSUMER,
+                    start_time=received[0],
+                    attributes={
+                        **queue_attributes,
+                        "messaging.operation.name": "receive",
+                        "messaging.operation.type": "receive",
+                    },
                 ).end(end_time=received[1])
             yield
 
@@ -130,9 +157,13 @@ class IngestionWorker:
         except (KeyError, TypeError, ValueError) as exc:
             why = message.body.get(MALFORMED) or f"{type(exc).__name__}: {exc}"
             job_id = message.body.get("job_id")
-            await self._give_up(message, job_id=job_id if isinstance(job_id, str) else None,
-                                error=f"malformed queue message: {why}", reason="malformed",
-                                body=str(message.body)[:500])
+            await self._give_up(
+                message,
+                job_id=job_id if isinstance(job_id, str) else None,
+                error=f"malformed queue message: {why}",
+                reason="malformed",
+                body=str(message.body)[:500],
+            )
             return
         attempts = await self._attempts()
         if message.receive_count > attempts:
@@ -168,24 +199,37 @@ class IngestionWorker:
             await asyncio.sleep(self._visibility / 3)
             await self._queue.extend(message, visibility_seconds=self._visibility)
 
-    async def _fail(self, ingest: IngestMessage, message: QueueMessage, error: str, *, reason: str) -> None:
-        """A document we understood but cannot index: the reason is on its job, the message is done."""
-        log.warning("Failed to ingest document", extra={"document_id": ingest.document_id, "file": ingest.filename,
-                                                        "error": error})
+    async def _fail(
+        self, ingest: IngestMessage, message: QueueMessage, error: str, *, reason: str
+    ) -> None:
+        """A document we understood but cannot index: the reason is on its job, the message is
+        done."""
+        log.warning(
+            "Failed to ingest document",
+            extra={"document_id": ingest.document_id, "file": ingest.filename, "error": error},
+        )
         _outcome("failed", error)
         await self._jobs.update(ingest.job_id, state=JobState.FAILED, error=error)
         self._metrics.ingest_failures.labels(reason).inc()
         self._metrics.ingest_documents.labels("failed").inc()
         await self._queue.ack(message)
 
-    async def _retry_or_fail(self, ingest: IngestMessage, message: QueueMessage, exc: Exception, attempts: int) -> None:
+    async def _retry_or_fail(
+        self, ingest: IngestMessage, message: QueueMessage, exc: Exception, attempts: int
+    ) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if message.receive_count >= attempts:
             self._metrics.ingest_documents.labels("failed").inc()
-            await self._give_up(message, job_id=ingest.job_id, reason="retries_exhausted",
-                                error=f"gave up after {message.receive_count} attempts: {error}")
+            await self._give_up(
+                message,
+                job_id=ingest.job_id,
+                reason="retries_exhausted",
+                error=f"gave up after {message.receive_count} attempts: {error}",
+            )
             return
-        log.exception("Ingestion attempt failed; will retry", extra={"document_id": ingest.document_id})
+        log.exception(
+            "Ingestion attempt failed; will retry", extra={"document_id": ingest.document_id}
+        )
         _outcome("retry", error)
         self._metrics.ingest_failures.labels("transient").inc()
         await self._jobs.update(ingest.job_id, state=JobState.QUEUED, error=f"retrying: {error}")
@@ -200,15 +244,25 @@ class IngestionWorker:
             return
         self._metrics.ingest_documents.labels("failed").inc()
         await self._give_up(
-            message, job_id=ingest.job_id, reason="retries_exhausted",
+            message,
+            job_id=ingest.job_id,
+            reason="retries_exhausted",
             error=f"gave up after {message.receive_count - 1} attempts that never finished "
-                  "(the worker stopped or crashed while processing this document)",
+            "(the worker stopped or crashed while processing this document)",
         )
 
-    async def _give_up(self, message: QueueMessage, *, job_id: str | None, error: str, reason: str,
-                       body: str = "") -> None:
-        log.error("Gave up on a queue message", extra={"job_id": job_id, "error": error, "body": body,
-                                                        "receive_count": message.receive_count})
+    async def _give_up(
+        self, message: QueueMessage, *, job_id: str | None, error: str, reason: str, body: str = ""
+    ) -> None:
+        log.error(
+            "Gave up on a queue message",
+            extra={
+                "job_id": job_id,
+                "error": error,
+                "body": body,
+                "receive_count": message.receive_count,
+            },
+        )
         _outcome("gave_up", error)
         self._metrics.ingest_failures.labels(reason).inc()
         if job_id:
@@ -224,13 +278,18 @@ class IngestionWorker:
         await self._queue.extend(message, visibility_seconds=self._backoff(message))
 
     async def _release(self, ingest: IngestMessage, message: QueueMessage) -> None:
-        log.warning("Stopped mid-document; released it to the queue", extra={"document_id": ingest.document_id})
+        log.warning(
+            "Stopped mid-document; released it to the queue",
+            extra={"document_id": ingest.document_id},
+        )
         _outcome("released")
         await self._queue.release(message)
         await self._jobs.update(ingest.job_id, state=JobState.QUEUED)
 
     def _backoff(self, message: QueueMessage) -> int:
-        return max(1, min(_MAX_BACKOFF_SECONDS, int(self._retry_base * 2 ** (message.receive_count - 1))))
+        return max(
+            1, min(_MAX_BACKOFF_SECONDS, int(self._retry_base * 2 ** (message.receive_count - 1)))
+        )
 
 
 def _text(value: object) -> str:

@@ -60,14 +60,21 @@ class IngestionPipeline:
         self._options = options
         self._tracer = tracer
 
-    async def process(self, message: IngestMessage, *, on_progress: Progress | None = None) -> DocumentRecord:
+    async def process(
+        self, message: IngestMessage, *, on_progress: Progress | None = None
+    ) -> DocumentRecord:
         """Index the document; raises on failure (the caller decides retry or fail).
 
         Extraction runs in a thread and hands pages over as it reads them, so the
         first chunks are being embedded while later pages are still parsed.
         """
         started = time.perf_counter()
-        progress: dict[str, int] = {"pages_done": 0, "pages_total": 0, "chunks_done": 0, "chunks_total": 0}
+        progress: dict[str, int] = {
+            "pages_done": 0,
+            "pages_total": 0,
+            "chunks_done": 0,
+            "chunks_total": 0,
+        }
         await self._jobs.update(message.job_id, state=JobState.PROCESSING, progress=progress)
         data = await self._objects.get(message.object_key)
         extracting = time.time_ns()
@@ -75,12 +82,16 @@ class IngestionPipeline:
             functools.partial(open_pages, message.filename, data, max_pages=self._options.max_pages)
         )
         progress["pages_total"] = stream.total_pages
-        chunker = Chunker(chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words)
+        chunker = Chunker(
+            chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words
+        )
         pending: list[Chunk] = []
         unreadable = 0
         readable = 0
         # aclosing: an early exit (failure, cancellation) stops the reading thread now, not at GC.
-        async with contextlib.aclosing(self._extracted(_pages_from_thread(stream.pages), since=extracting)) as pages:
+        async with contextlib.aclosing(
+            self._extracted(_pages_from_thread(stream.pages), since=extracting)
+        ) as pages:
             async for page in pages:
                 cancellation.checkpoint()
                 progress["pages_done"] += 1
@@ -106,11 +117,18 @@ class IngestionPipeline:
         self._metrics.ingest_pages.inc(stream.total_pages)
         # Points are overwritten in place (stable ids); only a shorter new version
         # leaves stale chunks behind, and those go now.
-        await self._store.delete_document(message.tenant, message.document_id, from_chunk=progress["chunks_done"])
+        await self._store.delete_document(
+            message.tenant, message.document_id, from_chunk=progress["chunks_done"]
+        )
 
         record = DocumentRecord(
-            document_id=message.document_id, tenant=message.tenant, filename=message.filename,
-            pages=stream.total_pages, chunks=progress["chunks_done"], bytes=len(data), updated_at=time.time(),
+            document_id=message.document_id,
+            tenant=message.tenant,
+            filename=message.filename,
+            pages=stream.total_pages,
+            chunks=progress["chunks_done"],
+            bytes=len(data),
+            updated_at=time.time(),
             job_id=message.job_id,
         )
         await self._documents.put(record)
@@ -122,20 +140,30 @@ class IngestionPipeline:
         self._metrics.ingest_latency.observe(time.perf_counter() - started)
         log.info(
             "Ingested document",
-            extra={"document_id": message.document_id, "file": message.filename, "pages": record.pages,
-                   "chunks": record.chunks, "seconds": round(time.perf_counter() - started, 2)},
+            extra={
+                "document_id": message.document_id,
+                "file": message.filename,
+                "pages": record.pages,
+                "chunks": record.chunks,
+                "seconds": round(time.perf_counter() - started, 2),
+            },
         )
         return record
 
-    async def _extracted(self, pages: AsyncIterator[Page | None], *, since: int) -> AsyncGenerator[Page | None, None]:
-        """`pages`, as one `ingest.extract` span from opening the file (`since`, ns) to its last page.
+    async def _extracted(
+        self, pages: AsyncIterator[Page | None], *, since: int
+    ) -> AsyncGenerator[Page | None, None]:
+        """`pages`, as one `ingest.extract` span from opening the file (`since`, ns) to its last
+        page.
 
         Not the current span: embedding and indexing of earlier pages run while it lasts."""
         if self._tracer is None or not in_trace():
             async for page in pages:
                 yield page
             return
-        span = self._tracer.start_span("ingest.extract", start_time=since, attributes=context_attributes())
+        span = self._tracer.start_span(
+            "ingest.extract", start_time=since, attributes=context_attributes()
+        )
         read = unreadable = 0
         try:
             async for page in pages:
@@ -152,16 +180,26 @@ class IngestionPipeline:
 
     def _chunk(self, chunker: Chunker, page: Page | None) -> list[Chunk]:
         """The chunks `page` completes (None: the last ones), as an `ingest.chunk` span."""
-        with child_span(self._tracer, "ingest.chunk", {"ragops.page": page.number} if page else {}) as span:
+        with child_span(
+            self._tracer, "ingest.chunk", {"ragops.page": page.number} if page else {}
+        ) as span:
             chunks = chunker.add(page) if page is not None else chunker.finish()
             if span is not None:
                 span.set_attribute("ragops.chunks", len(chunks))
             return chunks
 
-    async def _index(self, message: IngestMessage, chunks: list[Chunk], progress: dict[str, int]) -> None:
+    async def _index(
+        self, message: IngestMessage, chunks: list[Chunk], progress: dict[str, int]
+    ) -> None:
         stored = [
-            StoredChunk(tenant=message.tenant, document_id=message.document_id, filename=message.filename,
-                        index=c.index, text=c.text, page_breaks=c.page_breaks)
+            StoredChunk(
+                tenant=message.tenant,
+                document_id=message.document_id,
+                filename=message.filename,
+                index=c.index,
+                text=c.text,
+                page_breaks=c.page_breaks,
+            )
             for c in chunks
         ]
         vectors = await self._embedder.embed_documents([c.text for c in stored])
@@ -169,7 +207,9 @@ class IngestionPipeline:
         progress["chunks_done"] += len(stored)
         self._metrics.ingest_chunks.inc(len(stored))
 
-    async def _report(self, job_id: str, progress: dict[str, int], on_progress: Progress | None) -> None:
+    async def _report(
+        self, job_id: str, progress: dict[str, int], on_progress: Progress | None
+    ) -> None:
         await self._jobs.update(job_id, progress=dict(progress))
         if on_progress is not None:
             on_progress(dict(progress))

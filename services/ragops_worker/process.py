@@ -48,9 +48,20 @@ async def run_worker(settings: Settings, *, host: str, port: int, log_level: str
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     working = asyncio.create_task(worker.run(stop), name="ingestion-worker")
-    app = create_health_app(build_readiness(settings, adapters, metrics), worker_running=lambda: not working.done())
-    server = _ProbeServer(uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level,
-                                         access_log=False, lifespan="off"))
+    app = create_health_app(
+        build_readiness(settings, adapters, metrics), worker_running=lambda: not working.done()
+    )
+    server = _ProbeServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+        )
+    )
     serving = asyncio.create_task(server.serve(), name="probe-server")
     stopping = asyncio.create_task(stop.wait())
     code = 0
@@ -60,7 +71,10 @@ async def run_worker(settings: Settings, *, host: str, port: int, log_level: str
             log.error("The worker stopped on its own; exiting so that it is restarted")
             code = 1
         stop.set()
-        log.info("Stopping: finishing the current document", extra={"grace_seconds": settings.worker_grace_seconds})
+        log.info(
+            "Stopping: finishing the current document",
+            extra={"grace_seconds": settings.worker_grace_seconds},
+        )
         if not await _drain(working, settings.worker_grace_seconds):
             code = 1
     finally:

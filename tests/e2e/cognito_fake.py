@@ -42,11 +42,19 @@ import jwt
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.jwks import CLIENT_ID, ISSUER, KEY_ID, jwks_document, new_signing_key  # noqa: E402
 
-USER = {"sub": "8b3f6c2e-0d1a-4c55-9e0f-5a7d2c1b9e11", "username": "ada", "email": "ada@example.com"}
+USER = {
+    "sub": "8b3f6c2e-0d1a-4c55-9e0f-5a7d2c1b9e11",
+    "username": "ada",
+    "email": "ada@example.com",
+}
 
 
 def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
+        .rstrip(b"=")
+        .decode()
+    )
 
 
 @dataclass
@@ -69,44 +77,78 @@ class FakeCognito:
     key: Any = field(default_factory=new_signing_key)
     codes: dict[str, Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
-    stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("authorize", "token_code", "token_refresh", "token_refused", "logout"), 0))
+    stats: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("authorize", "token_code", "token_refresh", "token_refused", "logout"), 0
+        )
+    )
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def tokens(self, grant: Grant) -> dict[str, Any]:
         now = int(time.time())
-        common = {"sub": USER["sub"], "iss": self.issuer, "auth_time": grant.auth_time, "iat": now,
-                  "exp": now + self.access_ttl, "custom:tenant": self.tenant, "origin_jti": str(uuid.uuid4())}
-        access = {**common, "token_use": "access", "client_id": self.client_id, "scope": grant.scope,
-                  "username": USER["username"], "jti": str(uuid.uuid4())}
-        id_claims = {**common, "token_use": "id", "aud": self.client_id, "email": USER["email"],
-                     "email_verified": True, "cognito:username": USER["username"], "jti": str(uuid.uuid4())}
+        common = {
+            "sub": USER["sub"],
+            "iss": self.issuer,
+            "auth_time": grant.auth_time,
+            "iat": now,
+            "exp": now + self.access_ttl,
+            "custom:tenant": self.tenant,
+            "origin_jti": str(uuid.uuid4()),
+        }
+        access = {
+            **common,
+            "token_use": "access",
+            "client_id": self.client_id,
+            "scope": grant.scope,
+            "username": USER["username"],
+            "jti": str(uuid.uuid4()),
+        }
+        id_claims = {
+            **common,
+            "token_use": "id",
+            "aud": self.client_id,
+            "email": USER["email"],
+            "email_verified": True,
+            "cognito:username": USER["username"],
+            "jti": str(uuid.uuid4()),
+        }
         if grant.nonce:
             id_claims["nonce"] = grant.nonce
-        return {"access_token": self.sign(access), "id_token": self.sign(id_claims), "token_type": "Bearer",
-                "expires_in": self.access_ttl}
+        return {
+            "access_token": self.sign(access),
+            "id_token": self.sign(id_claims),
+            "token_type": "Bearer",
+            "expires_in": self.access_ttl,
+        }
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": KEY_ID})
 
     def authorize(self, q: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any]]:
         problems = [
-            name for name, ok in (
+            name
+            for name, ok in (
                 ("response_type", q.get("response_type") == "code"),
                 ("client_id", q.get("client_id") == self.client_id),
                 ("redirect_mismatch", q.get("redirect_uri") == self.callback),
                 ("code_challenge_method", q.get("code_challenge_method") == "S256"),
                 ("code_challenge", bool(q.get("code_challenge"))),
                 ("scope", "openid" in q.get("scope", "").split()),
-            ) if not ok
+            )
+            if not ok
         ]
         if problems:
             return 400, {}, {"error": "invalid_request", "error_description": ", ".join(problems)}
         code = secrets.token_urlsafe(24)
         with self.lock:
             self.stats["authorize"] += 1
-            self.codes[code] = Grant(q["code_challenge"], q["redirect_uri"], q.get("scope", ""), q.get("nonce"),
-                                     int(time.time()))
+            self.codes[code] = Grant(
+                q["code_challenge"],
+                q["redirect_uri"],
+                q.get("scope", ""),
+                q.get("nonce"),
+                int(time.time()),
+            )
         back = {"code": code, **({"state": q["state"]} if "state" in q else {})}
         return 302, {"location": f"{q['redirect_uri']}?{urlencode(back)}"}, {}
 
@@ -127,7 +169,10 @@ class FakeCognito:
                 return 400, {"error": "invalid_grant"}
             verifier = form.get("code_verifier", "")
             if not 43 <= len(verifier) <= 128 or s256(verifier) != grant.challenge:
-                return 400, {"error": "invalid_grant", "error_description": "code_verifier does not match"}
+                return 400, {
+                    "error": "invalid_grant",
+                    "error_description": "code_verifier does not match",
+                }
             refresh = secrets.token_urlsafe(32)
             self.refresh_tokens[refresh] = grant
             self.stats["token_code"] += 1
@@ -142,7 +187,11 @@ class FakeCognito:
 
     def logout(self, q: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any]]:
         if q.get("client_id") != self.client_id or q.get("logout_uri") not in self.logout_uris:
-            return 400, {}, {"error": "invalid_request", "error_description": "client_id or logout_uri"}
+            return (
+                400,
+                {},
+                {"error": "invalid_request", "error_description": "client_id or logout_uri"},
+            )
         with self.lock:
             self.stats["logout"] += 1
         return 302, {"location": q["logout_uri"]}, {}
@@ -151,19 +200,31 @@ class FakeCognito:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(body).encode() if body else b""
                 self.send_response(status)
-                for k, v in {"content-type": "application/json", "cache-control": "no-store",
-                             "access-control-allow-origin": "*", **(headers or {})}.items():
+                for k, v in {
+                    "content-type": "application/json",
+                    "cache-control": "no-store",
+                    "access-control-allow-origin": "*",
+                    **(headers or {}),
+                }.items():
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
 
             def do_OPTIONS(self) -> None:  # noqa: N802 - http.server's naming
-                self._send(204, {}, {"access-control-allow-methods": "POST, GET",
-                                     "access-control-allow-headers": "content-type, authorization"})
+                self._send(
+                    204,
+                    {},
+                    {
+                        "access-control-allow-methods": "POST, GET",
+                        "access-control-allow-headers": "content-type, authorization",
+                    },
+                )
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urlsplit(self.path)
@@ -185,7 +246,9 @@ class FakeCognito:
             def do_POST(self) -> None:  # noqa: N802
                 if urlsplit(self.path).path != "/oauth2/token":
                     return self._send(404, {"error": "not found"})
-                if not self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                if not self.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"
+                ):
                     return self._send(400, {"error": "invalid_request"})
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
                 status, body = fake.token({k: v[0] for k, v in parse_qs(raw).items()})
@@ -202,17 +265,34 @@ class FakeCognito:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--callback", required=True, help="the app client's callback URL")
-    parser.add_argument("--logout-uri", action="append", default=[], help="an allowed sign-out URL (repeatable)")
+    parser.add_argument(
+        "--logout-uri", action="append", default=[], help="an allowed sign-out URL (repeatable)"
+    )
     parser.add_argument("--tenant", default="acme")
-    parser.add_argument("--access-ttl", type=int, default=3600, help="lifetime of access and ID tokens, seconds")
+    parser.add_argument(
+        "--access-ttl", type=int, default=3600, help="lifetime of access and ID tokens, seconds"
+    )
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    fake = FakeCognito(callback=args.callback, logout_uris=args.logout_uri or [args.callback], tenant=args.tenant,
-                       access_ttl=args.access_ttl)
+    fake = FakeCognito(
+        callback=args.callback,
+        logout_uris=args.logout_uri or [args.callback],
+        tenant=args.tenant,
+        access_ttl=args.access_ttl,
+    )
     server = fake.serve(port=args.port)
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    print(json.dumps({"url": url, "issuer": fake.issuer, "client_id": fake.client_id,
-                      "jwks_url": f"{url}/.well-known/jwks.json"}), flush=True)
+    print(
+        json.dumps(
+            {
+                "url": url,
+                "issuer": fake.issuer,
+                "client_id": fake.client_id,
+                "jwks_url": f"{url}/.well-known/jwks.json",
+            }
+        ),
+        flush=True,
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

@@ -34,7 +34,9 @@ def make_client(tmp_path: Path, embedder: OnnxMiniLMEmbedder) -> Iterator[AppFac
         settings = Settings(**{"data_dir": tmp_path / "data", **overrides})
         metrics = Metrics()
         adapters = build_adapters(settings, metrics=metrics, embedder=embedder)
-        app = create_app(settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics))
+        app = create_app(
+            settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics)
+        )
         client = TestClient(app)
         client.__enter__()
         clients.append(client)

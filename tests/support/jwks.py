@@ -1,4 +1,5 @@
-"""A local JWKS endpoint with test keys, and tokens signed by them (stand-in for a Cognito user pool)."""
+"""A local JWKS endpoint with test keys, and tokens signed by them (stand-in for a Cognito user
+pool)."""
 
 from __future__ import annotations
 
@@ -48,13 +49,28 @@ class JwksServer:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
-    def token(self, tenant: str | None, *, issuer: str = ISSUER, client_id: str = CLIENT_ID,
-              expires_in: int = 300, signer: Any = None, subject: str | None = None) -> str:
-        claims: dict[str, Any] = {"iss": issuer, "client_id": client_id, "exp": int(time.time()) + expires_in,
-                                  "sub": subject or f"user-of-{tenant}", "token_use": "access"}
+    def token(
+        self,
+        tenant: str | None,
+        *,
+        issuer: str = ISSUER,
+        client_id: str = CLIENT_ID,
+        expires_in: int = 300,
+        signer: Any = None,
+        subject: str | None = None,
+    ) -> str:
+        claims: dict[str, Any] = {
+            "iss": issuer,
+            "client_id": client_id,
+            "exp": int(time.time()) + expires_in,
+            "sub": subject or f"user-of-{tenant}",
+            "token_use": "access",
+        }
         if tenant is not None:
             claims["custom:tenant"] = tenant
-        return jwt.encode(claims, signer or self.private_key, algorithm="RS256", headers={"kid": KEY_ID})
+        return jwt.encode(
+            claims, signer or self.private_key, algorithm="RS256", headers={"kid": KEY_ID}
+        )
 
     def stop(self) -> None:
         self._server.shutdown()

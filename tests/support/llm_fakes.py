@@ -47,12 +47,19 @@ def fake_vector(text: str, dimensions: int) -> list[float]:
 
 # --- AWS event-stream framing ----------------------------------------------------------
 
+
 def encode_headers(headers: dict[str, str]) -> bytes:
     out = b""
     for name, value in headers.items():
         raw_name, raw_value = name.encode(), value.encode()
         # name length (1 byte), name, value type 7 = string, value length (2 bytes), value
-        out += struct.pack(">B", len(raw_name)) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+        out += (
+            struct.pack(">B", len(raw_name))
+            + raw_name
+            + b"\x07"
+            + struct.pack(">H", len(raw_value))
+            + raw_value
+        )
     return out
 
 
@@ -74,15 +81,22 @@ def event_frame(event_type: str, body: dict[str, Any]) -> bytes:
 
 def exception_frame(exception_type: str, message: str) -> bytes:
     return encode_frame(
-        {":exception-type": exception_type, ":content-type": "application/json", ":message-type": "exception"},
+        {
+            ":exception-type": exception_type,
+            ":content-type": "application/json",
+            ":message-type": "exception",
+        },
         json.dumps({"message": message}).encode(),
     )
 
 
 # --- the server ------------------------------------------------------------------------
 
+
 class FakeLLMServer:
-    def __init__(self, *, pieces: tuple[str, ...] = DEFAULT_PIECES, hang_seconds: float = 10.0) -> None:
+    def __init__(
+        self, *, pieces: tuple[str, ...] = DEFAULT_PIECES, hang_seconds: float = 10.0
+    ) -> None:
         self.pieces = pieces
         self.hang_seconds = hang_seconds
         self.requests: list[Recorded] = []
@@ -95,7 +109,10 @@ class FakeLLMServer:
         self._server.block_on_close = False  # a "hang" handler must not hold up stop()
         # A short poll interval: stop() waits at most this long for the serving loop.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-llm", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-llm",
+            daemon=True,
         )
 
     @property
@@ -168,19 +185,42 @@ def _handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 elif path.startswith("/model/") and path.endswith("/converse"):
                     self._bedrock_converse(path.split("/")[2], mode)
                 else:
-                    self._json(404, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}})
+                    self._json(
+                        404,
+                        {"error": {"message": f"no route {path}", "type": "invalid_request_error"}},
+                    )
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (its timeout): nothing to answer
 
         # -- OpenAI --
         def _openai_error(self, mode: str) -> bool:
             if mode == "500":
-                self._json(500, {"error": {"message": "fake outage", "type": "server_error", "param": None, "code": None}},
-                           {"retry-after-ms": "10"})
+                self._json(
+                    500,
+                    {
+                        "error": {
+                            "message": "fake outage",
+                            "type": "server_error",
+                            "param": None,
+                            "code": None,
+                        }
+                    },
+                    {"retry-after-ms": "10"},
+                )
                 return True
             if mode == "429":
-                self._json(429, {"error": {"message": "fake rate limit", "type": "requests", "param": None,
-                                           "code": "rate_limit_exceeded"}}, {"retry-after-ms": "10"})
+                self._json(
+                    429,
+                    {
+                        "error": {
+                            "message": "fake rate limit",
+                            "type": "requests",
+                            "param": None,
+                            "code": "rate_limit_exceeded",
+                        }
+                    },
+                    {"retry-after-ms": "10"},
+                )
                 return True
             return False
 
@@ -188,23 +228,62 @@ def _handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             if self._openai_error(mode):
                 return
             model = str(body.get("model"))
-            prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+            prompt_tokens = sum(
+                len(str(m.get("content", "")).split()) for m in body.get("messages", [])
+            )
             pieces = fake.pieces[:1] if mode == "midstream" else fake.pieces
-            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(pieces),
-                     "total_tokens": prompt_tokens + len(pieces)}
-            base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": f"{model}-2024-07-18",
-                    "system_fingerprint": "fp_fake"}
+            usage = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": len(pieces),
+                "total_tokens": prompt_tokens + len(pieces),
+            }
+            base = {
+                "id": "chatcmpl-fake",
+                "created": int(time.time()),
+                "model": f"{model}-2024-07-18",
+                "system_fingerprint": "fp_fake",
+            }
             if not body.get("stream"):
-                self._json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
-                     "finish_reason": "stop", "logprobs": None}]})
+                self._json(
+                    200,
+                    {
+                        **base,
+                        "object": "chat.completion",
+                        "usage": usage,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": "".join(pieces)},
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                            }
+                        ],
+                    },
+                )
                 return
             self._start(200, "text/event-stream")
             chunk = {**base, "object": "chat.completion.chunk"}
-            self._sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                             "finish_reason": None}]})
+            self._sse(
+                {
+                    **chunk,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": ""},
+                            "finish_reason": None,
+                        }
+                    ],
+                }
+            )
             for piece in pieces:
-                self._sse({**chunk, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+                self._sse(
+                    {
+                        **chunk,
+                        "choices": [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                        ],
+                    }
+                )
             if mode == "midstream":
                 # How the API reports a failure after the stream started: an error event.
                 self._sse({"error": {"message": "fake failure mid-stream", "type": "server_error"}})
@@ -228,14 +307,25 @@ def _handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 data.append({"object": "embedding", "index": i, "embedding": embedding})
             data.reverse()  # the API does not promise order; the adapter must sort by index
             tokens = sum(len(str(t).split()) for t in inputs)
-            self._json(200, {"object": "list", "data": data, "model": body["model"],
-                             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+            self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                },
+            )
 
         # -- Bedrock --
         def _bedrock_error(self, mode: str) -> bool:
             if mode in ("500", "429"):
                 code = "InternalServerException" if mode == "500" else "ThrottlingException"
-                self._json(int(mode), {"message": f"fake {code}"}, {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"})
+                self._json(
+                    int(mode),
+                    {"message": f"fake {code}"},
+                    {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/"},
+                )
                 return True
             return False
 
@@ -246,33 +336,61 @@ def _handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             self._start(200, "application/vnd.amazon.eventstream")
             self._frame(event_frame("messageStart", {"role": "assistant"}))
             for piece in pieces:
-                self._frame(event_frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}))
+                self._frame(
+                    event_frame(
+                        "contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}
+                    )
+                )
             if mode == "midstream":
                 self._frame(exception_frame("modelStreamErrorException", "fake failure mid-stream"))
                 return
             self._frame(event_frame("contentBlockStop", {"contentBlockIndex": 0}))
             self._frame(event_frame("messageStop", {"stopReason": "end_turn"}))
-            self._frame(event_frame("metadata", {"usage": {"inputTokens": 42, "outputTokens": len(pieces),
-                                                           "totalTokens": 42 + len(pieces)},
-                                                 "metrics": {"latencyMs": 5}}))
+            self._frame(
+                event_frame(
+                    "metadata",
+                    {
+                        "usage": {
+                            "inputTokens": 42,
+                            "outputTokens": len(pieces),
+                            "totalTokens": 42 + len(pieces),
+                        },
+                        "metrics": {"latencyMs": 5},
+                    },
+                )
+            )
 
         def _bedrock_converse(self, model_id: str, mode: str) -> None:
             if self._bedrock_error(mode):
                 return
-            self._json(200, {"output": {"message": {"role": "assistant", "content": [{"text": "".join(fake.pieces)}]}},
-                             "stopReason": "end_turn",
-                             "usage": {"inputTokens": 42, "outputTokens": 3, "totalTokens": 45},
-                             "metrics": {"latencyMs": 5}})
+            self._json(
+                200,
+                {
+                    "output": {
+                        "message": {
+                            "role": "assistant",
+                            "content": [{"text": "".join(fake.pieces)}],
+                        }
+                    },
+                    "stopReason": "end_turn",
+                    "usage": {"inputTokens": 42, "outputTokens": 3, "totalTokens": 45},
+                    "metrics": {"latencyMs": 5},
+                },
+            )
 
         # -- plumbing --
-        def _start(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:
+        def _start(
+            self, status: int, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
             self.send_header("content-type", content_type)
             self.send_header("x-amzn-requestid", "fake-request")
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
 
-        def _json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        def _json(
+            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             raw = json.dumps(body).encode()
             self._start(status, "application/json", headers)
             self.send_header("content-length", str(len(raw)))

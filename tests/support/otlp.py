@@ -55,15 +55,21 @@ def _decode(payload: bytes) -> list[ReceivedSpan]:
         resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                spans.append(ReceivedSpan(
-                    name=span.name, service=str(resource.get("service.name", "")),
-                    trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), parent_span_id=span.parent_span_id.hex(),
-                    kind=ProtoSpan.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_"),
-                    attributes={a.key: _value(a.value) for a in span.attributes},
-                    status=("UNSET", "OK", "ERROR")[span.status.code],
-                    start_ns=span.start_time_unix_nano, end_ns=span.end_time_unix_nano,
-                    events=tuple(e.name for e in span.events),
-                ))
+                spans.append(
+                    ReceivedSpan(
+                        name=span.name,
+                        service=str(resource.get("service.name", "")),
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex(),
+                        kind=ProtoSpan.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_"),
+                        attributes={a.key: _value(a.value) for a in span.attributes},
+                        status=("UNSET", "OK", "ERROR")[span.status.code],
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
+                        events=tuple(e.name for e in span.events),
+                    )
+                )
     return spans
 
 
@@ -79,7 +85,10 @@ class OtlpReceiver:
                 payload = self.rfile.read(int(self.headers.get("content-length", "0")))
                 if self.headers.get("content-encoding") == "gzip":
                     payload = gzip.decompress(payload)
-                if self.path != "/v1/traces" or self.headers.get("content-type") != "application/x-protobuf":
+                if (
+                    self.path != "/v1/traces"
+                    or self.headers.get("content-type") != "application/x-protobuf"
+                ):
                     self.send_response(404)
                     self.end_headers()
                     return
@@ -107,15 +116,23 @@ class OtlpReceiver:
 
     def named(self, name: str, **attributes: Any) -> list[ReceivedSpan]:
         with self._lock:
-            return [s for s in self.spans if s.name == name
-                    and all(s.attributes.get(k) == v for k, v in attributes.items())]
+            return [
+                s
+                for s in self.spans
+                if s.name == name and all(s.attributes.get(k) == v for k, v in attributes.items())
+            ]
 
     def children(self, parent: ReceivedSpan) -> list[ReceivedSpan]:
         with self._lock:
-            return [s for s in self.spans if s.parent_span_id == parent.span_id and s.trace_id == parent.trace_id]
+            return [
+                s
+                for s in self.spans
+                if s.parent_span_id == parent.span_id and s.trace_id == parent.trace_id
+            ]
 
-    def wait_for(self, found: Callable[[], list[ReceivedSpan]], what: str,
-                 timeout: float = WAIT_SECONDS) -> list[ReceivedSpan]:
+    def wait_for(
+        self, found: Callable[[], list[ReceivedSpan]], what: str, timeout: float = WAIT_SECONDS
+    ) -> list[ReceivedSpan]:
         """`found()` once it is not empty; fails listing the span names received so far."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

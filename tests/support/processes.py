@@ -18,9 +18,15 @@ START_DEADLINE_SECONDS = 90.0
 JOB_DEADLINE_SECONDS = 300.0
 
 
-def ragops(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def ragops(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ragops_cli", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        [sys.executable, "-m", "ragops_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
         env={**os.environ, "COLUMNS": "200"},
     )
 
@@ -32,7 +38,8 @@ def free_port() -> int:
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str, log: Callable[[], str]) -> None:
-    """Until `url`/readyz answers 200; fails with the process log if it exits or the deadline passes."""
+    """Until `url`/readyz answers 200; fails with the process log if it exits or the deadline
+    passes."""
     deadline = time.monotonic() + START_DEADLINE_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -54,8 +61,18 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log_path.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ragops_cli", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "ragops_cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self._log_path = log_path
         self._wait_ready()
@@ -82,7 +99,9 @@ class Server:
             if job["state"] in ("ready", "failed"):
                 return job
             time.sleep(0.2)
-        raise AssertionError(f"job {job_id} unfinished after {JOB_DEADLINE_SECONDS}s: {job}\n{self.log()}")
+        raise AssertionError(
+            f"job {job_id} unfinished after {JOB_DEADLINE_SECONDS}s: {job}\n{self.log()}"
+        )
 
 
 def clean_env(**variables: str) -> dict[str, str]:
@@ -92,7 +111,8 @@ def clean_env(**variables: str) -> dict[str, str]:
 
 
 class Service:
-    """`ragops api` or `ragops worker` in a child process, configured by environment variables only."""
+    """`ragops api` or `ragops worker` in a child process, configured by environment variables
+    only."""
 
     def __init__(self, command: str, env: dict[str, str], log_path: Path, *, cwd: Path) -> None:
         self.port = free_port()
@@ -101,8 +121,20 @@ class Service:
         self._log = log_path.open("a")
         # --host 127.0.0.1: the default 0.0.0.0 is for pods, tests stay on loopback.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ragops_cli", command, "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            [
+                sys.executable,
+                "-m",
+                "ragops_cli",
+                command,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
         )
         self._wait_ready()
 

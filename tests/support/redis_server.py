@@ -29,8 +29,21 @@ class RedisServer:
         directory.mkdir(parents=True, exist_ok=True)
         self._log = directory / f"redis-{self.port}.log"
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(directory), "--logfile", str(self._log)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(directory),
+                "--logfile",
+                str(self._log),
+            ],
         )
         deadline = time.monotonic() + START_DEADLINE_SECONDS
         while time.monotonic() < deadline:
@@ -42,7 +55,10 @@ class RedisServer:
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        pytest.fail(f"redis-server did not start on port {self.port}: {self._log.read_text()[-1000:]}", pytrace=False)
+        pytest.fail(
+            f"redis-server did not start on port {self.port}: {self._log.read_text()[-1000:]}",
+            pytrace=False,
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -30,7 +30,8 @@ async def upload(
         data.extend(chunk)
         if len(data) > settings.max_upload_bytes:
             raise DocumentTooLargeError(
-                f"{file.filename!r} is over the {settings.max_upload_bytes:,}-byte limit (RAGOPS_MAX_UPLOAD_BYTES)"
+                f"{file.filename!r} is over the {settings.max_upload_bytes:,}-byte limit "
+                "(RAGOPS_MAX_UPLOAD_BYTES)"
             )
     submitted = await documents.submit(tenant, file.filename or "", bytes(data))
     return UploadResponse(job_id=submitted.job_id, document_id=submitted.document_id)
@@ -49,9 +50,23 @@ async def delete_document(document_id: str, tenant: TenantDep, documents: Docume
 def build_router(*, max_upload_bytes: int) -> APIRouter:
     """The upload's body limit is the configured one, hence a router per app."""
     router = APIRouter(tags=["documents"])
-    router.add_api_route("/api/upload", upload, methods=["POST"], status_code=202, response_model=UploadResponse,
-                         responses=PROBLEMS, max_body_size=max_upload_bytes + _MULTIPART_MARGIN)
-    router.add_api_route("/api/documents", list_documents, methods=["GET"], response_model=list[DocumentOut])
-    router.add_api_route("/api/documents/{document_id}", delete_document, methods=["DELETE"], status_code=204,
-                         responses=PROBLEMS)
+    router.add_api_route(
+        "/api/upload",
+        upload,
+        methods=["POST"],
+        status_code=202,
+        response_model=UploadResponse,
+        responses=PROBLEMS,
+        max_body_size=max_upload_bytes + _MULTIPART_MARGIN,
+    )
+    router.add_api_route(
+        "/api/documents", list_documents, methods=["GET"], response_model=list[DocumentOut]
+    )
+    router.add_api_route(
+        "/api/documents/{document_id}",
+        delete_document,
+        methods=["DELETE"],
+        status_code=204,
+        responses=PROBLEMS,
+    )
     return router

@@ -1,4 +1,5 @@
-"""Operations: liveness, readiness and the Prometheus metrics (the worker has its own: ragops_worker/health.py)."""
+"""Operations: liveness, readiness and the Prometheus metrics (the worker has its own:
+ragops_worker/health.py)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ async def readyz(state: StateDep) -> JSONResponse:
     if state.worker_task is not None:
         checks["worker"] = "ok" if not state.worker_task.done() else "stopped"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 @router.get("/metrics")

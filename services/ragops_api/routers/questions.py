@@ -26,7 +26,7 @@ async def ask(body: AskRequest, tenant: TenantDep, query: QueryDep) -> Response:
 
 @router.post("/api/ask/stream", responses=PROBLEMS)
 async def ask_stream(body: AskRequest, tenant: TenantDep, query: QueryDep) -> EventSourceResponse:
-    """Server-sent events: `sources`, then `delta` pieces of the answer, then `done` (the full answer)."""
+    """Server-sent events: `sources`, then `delta` pieces of the answer, then `done` (the full answer)."""  # noqa: E501 - the OpenAPI description
     top_k = body.top_k or query.options.top_k
 
     async def events() -> AsyncIterator[dict[str, str]]:

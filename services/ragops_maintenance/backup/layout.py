@@ -59,8 +59,10 @@ def parse_s3_url(url: str) -> Location:
     """`s3://bucket/some/prefix/20260101T030000Z/` (trailing slash optional)."""
     if not url.startswith("s3://"):
         raise ValueError(f"not an s3:// URL: {url!r}")
-    bucket, _, key = url[len("s3://"):].partition("/")
+    bucket, _, key = url[len("s3://") :].partition("/")
     key = key.strip("/")
     if not bucket or not key:
-        raise ValueError(f"{url!r} must name a bucket and a backup folder: s3://BUCKET/PREFIX/NAMESPACE/NAME/ID/")
+        raise ValueError(
+            f"{url!r} must name a bucket and a backup folder: s3://BUCKET/PREFIX/NAMESPACE/NAME/ID/"
+        )
     return Location(bucket=bucket, prefix=key + "/")

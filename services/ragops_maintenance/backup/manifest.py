@@ -26,7 +26,9 @@ _CHUNK = 1024 * 1024
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
 
 
 class FileEntry(_Model):
@@ -38,7 +40,9 @@ class FileEntry(_Model):
 class CollectionEntry(_Model):
     name: str
     points: int = Field(ge=0)
-    file: str = Field(description="The snapshot or export of this collection, relative to the folder.")
+    file: str = Field(
+        description="The snapshot or export of this collection, relative to the folder."
+    )
     aliases: tuple[str, ...] = ()
 
 

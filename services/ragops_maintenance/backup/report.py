@@ -23,17 +23,30 @@ JOB_SUFFIX = "backup"
 TERMINATION_LIMIT = 4096
 
 
-def termination_message(*, time: datetime, snapshot: str | None, result: str, points: int | None,
-                        message: str | None = None) -> str:
+def termination_message(
+    *,
+    time: datetime,
+    snapshot: str | None,
+    result: str,
+    points: int | None,
+    message: str | None = None,
+) -> str:
     """`{time, snapshot, result, points[, message]}` as JSON, cut to fit Kubernetes' limit."""
-    body: dict[str, object] = {"time": time.isoformat().replace("+00:00", "Z"), "snapshot": snapshot,
-                               "result": result, "points": points}
+    body: dict[str, object] = {
+        "time": time.isoformat().replace("+00:00", "Z"),
+        "snapshot": snapshot,
+        "result": result,
+        "points": points,
+    }
     if message:
         body["message"] = message
     text = json.dumps(body)
     if len(text.encode()) > TERMINATION_LIMIT and message:
         overflow = len(text.encode()) - TERMINATION_LIMIT + 3
-        body["message"] = message.encode()[: max(0, len(message.encode()) - overflow)].decode(errors="ignore") + "..."
+        body["message"] = (
+            message.encode()[: max(0, len(message.encode()) - overflow)].decode(errors="ignore")
+            + "..."
+        )
         text = json.dumps(body)
     return text
 
@@ -53,16 +66,27 @@ def registry_for(*, success: bool, finished: datetime) -> CollectorRegistry:
     """The gauges of one run: the result always, the success time only on success (so a failure
     pushed with POST leaves the last good time in place)."""
     registry = CollectorRegistry()
-    result = Gauge(LAST_RESULT, "Result of the latest backup (1 for the label that happened).", ["result"],
-                   registry=registry)
+    result = Gauge(
+        LAST_RESULT,
+        "Result of the latest backup (1 for the label that happened).",
+        ["result"],
+        registry=registry,
+    )
     result.labels(result="success").set(1 if success else 0)
     result.labels(result="failure").set(0 if success else 1)
     if success:
-        Gauge(LAST_SUCCESS, "Unix time of the last successful backup.", registry=registry).set(finished.timestamp())
+        Gauge(LAST_SUCCESS, "Unix time of the last successful backup.", registry=registry).set(
+            finished.timestamp()
+        )
     return registry
 
 
 def push_metrics(url: str, *, namespace: str, name: str, success: bool, finished: datetime) -> None:
     """POST (pushadd): replaces only the metrics pushed now, within the group {job, namespace}."""
-    pushadd_to_gateway(url, job=f"{name}-{JOB_SUFFIX}", grouping_key={"namespace": namespace},
-                       registry=registry_for(success=success, finished=finished), timeout=10)
+    pushadd_to_gateway(
+        url,
+        job=f"{name}-{JOB_SUFFIX}",
+        grouping_key={"namespace": namespace},
+        registry=registry_for(success=success, finished=finished),
+        timeout=10,
+    )

@@ -36,8 +36,10 @@ async def read_manifest(bucket: S3BackupBucket, location: layout.Location) -> Ba
     try:
         data = await bucket.get(location.key(layout.MANIFEST_NAME))
     except NotFoundError as exc:
-        raise RestoreError(f"{location.url} has no {layout.MANIFEST_NAME}: not a backup, or one that never "
-                           "finished uploading") from exc
+        raise RestoreError(
+            f"{location.url} has no {layout.MANIFEST_NAME}: not a backup, or one that never "
+            "finished uploading"
+        ) from exc
     return BackupManifest.from_json_bytes(data)
 
 
@@ -45,13 +47,16 @@ def embedding_mismatch(manifest: BackupManifest, configured: EmbeddingEntry) -> 
     """Vectors of another model answer nonsense: say so rather than restore them quietly."""
     theirs = manifest.embedding
     if (theirs.provider, theirs.model) != (configured.provider, configured.model):
-        return (f"the backup was embedded with {theirs.provider}/{theirs.model}, this stack uses "
-                f"{configured.provider}/{configured.model}")
+        return (
+            f"the backup was embedded with {theirs.provider}/{theirs.model}, this stack uses "
+            f"{configured.provider}/{configured.model}"
+        )
     return None
 
 
-async def download_verified(bucket: S3BackupBucket, location: layout.Location, manifest: BackupManifest,
-                            scratch: Path) -> None:
+async def download_verified(
+    bucket: S3BackupBucket, location: layout.Location, manifest: BackupManifest, scratch: Path
+) -> None:
     for entry in manifest.files:
         path = scratch / safe_relative(entry.path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,11 +66,15 @@ async def download_verified(bucket: S3BackupBucket, location: layout.Location, m
             raise RestoreError(f"{location.url} is incomplete: {exc}") from exc
     problems = checksum_problems(manifest.files, scratch)
     if problems:
-        raise RestoreError(f"{location.url} failed its checksums, refusing to restore: " + "; ".join(problems))
+        raise RestoreError(
+            f"{location.url} failed its checksums, refusing to restore: " + "; ".join(problems)
+        )
     listed = {entry.path for entry in manifest.files}
     unlisted = [c.file for c in manifest.collections if c.file not in listed]
     if unlisted:
-        raise RestoreError(f"{location.url}: the manifest has no checksum for {', '.join(unlisted)}")
+        raise RestoreError(
+            f"{location.url}: the manifest has no checksum for {', '.join(unlisted)}"
+        )
 
 
 async def restore_backup(
@@ -86,10 +95,14 @@ async def restore_backup(
     existing = await target.points()
     if existing and not force:
         if if_empty:
-            log.info("Skipped restore of %s: the store already holds %d points", location.url, existing)
+            log.info(
+                "Skipped restore of %s: the store already holds %d points", location.url, existing
+            )
             return RestoreOutcome(manifest=manifest, points=existing, skipped=True)
-        raise RestoreError(f"the {target.source} vector store already holds {existing} points; "
-                           "pass --force to replace them with the backup")
+        raise RestoreError(
+            f"the {target.source} vector store already holds {existing} points; "
+            "pass --force to replace them with the backup"
+        )
     points = await target.restore(manifest, scratch, replace=bool(existing))
     if points < manifest.points:  # a server may hold collections beyond the backup
         raise RestoreError(f"restored {points} points but the backup lists {manifest.points}")

@@ -33,7 +33,9 @@ class RetentionPolicy:
             raise ValueError("keep_last must be at least keep_at_least")
 
 
-def to_delete(backups: list[StoredBackup], *, policy: RetentionPolicy, now: datetime, current: str) -> list[str]:
+def to_delete(
+    backups: list[StoredBackup], *, policy: RetentionPolicy, now: datetime, current: str
+) -> list[str]:
     """Ids to delete, oldest first.
 
     Complete backups, newest first: the `keep_at_least` newest always stay; beyond `keep_last`
@@ -49,6 +51,10 @@ def to_delete(backups: list[StoredBackup], *, policy: RetentionPolicy, now: date
         if over_count or now - backup.created > max_age:
             doomed.append(backup)
     for backup in backups:
-        if not backup.complete and backup.backup_id != current and now - backup.created > policy.incomplete_grace:
+        if (
+            not backup.complete
+            and backup.backup_id != current
+            and now - backup.created > policy.incomplete_grace
+        ):
             doomed.append(backup)
     return [b.backup_id for b in sorted(doomed, key=lambda b: b.created)]

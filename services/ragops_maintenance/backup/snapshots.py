@@ -62,7 +62,8 @@ class QdrantSnapshots:
         return result.get("status") == "enabled" and len(result.get("peers", {})) > 1
 
     async def snapshot_to(self, collection: str, path: Path) -> None:
-        """Create a snapshot, stream it to `path`, check Qdrant's checksum, delete it on the server."""
+        """Create a snapshot, stream it to `path`, check Qdrant's checksum, delete it on the
+        server."""
         snapshot = await self._client.create_snapshot(collection, wait=True)
         if snapshot is None:
             raise BackupError(f"Qdrant did not create a snapshot of collection {collection!r}")
@@ -74,7 +75,9 @@ class QdrantSnapshots:
                     async for piece in response.aiter_bytes(1024 * 1024):
                         out.write(piece)
             if snapshot.checksum and sha256_of(path)[0] != snapshot.checksum:
-                raise BackupError(f"snapshot {snapshot.name} of {collection!r} was corrupted in transfer")
+                raise BackupError(
+                    f"snapshot {snapshot.name} of {collection!r} was corrupted in transfer"
+                )
         finally:
             # The snapshot also sits on the Qdrant volume; leaving it would fill the disk over time.
             await self._client.delete_snapshot(collection, snapshot.name, wait=True)
@@ -84,20 +87,28 @@ class QdrantSnapshots:
         url = f"/collections/{quote(collection)}/snapshots/upload"
         with path.open("rb") as stream:
             response = await self._http.post(
-                url, params={"priority": "snapshot", "wait": "true"},
+                url,
+                params={"priority": "snapshot", "wait": "true"},
                 files={"snapshot": (path.name, stream, "application/octet-stream")},
             )
         if response.status_code >= 400:
-            raise RestoreError(f"Qdrant refused snapshot {path.name} for {collection!r}: "
-                               f"{response.status_code} {response.text[:300]}")
+            raise RestoreError(
+                f"Qdrant refused snapshot {path.name} for {collection!r}: "
+                f"{response.status_code} {response.text[:300]}"
+            )
 
     async def point_alias(self, alias: str, collection: str) -> None:
         """Create or move `alias` to `collection`, in one atomic request."""
         operations: list[models.AliasOperations] = []
         if any(a.alias_name == alias for a in (await self._client.get_aliases()).aliases):
-            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
-        operations.append(models.CreateAliasOperation(
-            create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)))
+            operations.append(
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
+            )
+        operations.append(
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+            )
+        )
         await self._client.update_collection_aliases(change_aliases_operations=operations)
 
     async def close(self) -> None:

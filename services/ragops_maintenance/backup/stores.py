@@ -54,8 +54,10 @@ def pick_collection(manifest: BackupManifest, alias: str) -> CollectionEntry:
     if len(aliased) == 1:
         return aliased[0]
     names = ", ".join(c.name for c in manifest.collections)
-    raise RestoreError(f"the backup holds several collections ({names}) and none is aliased {alias!r}; "
-                       "set RAGOPS_QDRANT_COLLECTION to the alias to restore")
+    raise RestoreError(
+        f"the backup holds several collections ({names}) and none is aliased {alias!r}; "
+        "set RAGOPS_QDRANT_COLLECTION to the alias to restore"
+    )
 
 
 def _dense_size(point: PortablePoint) -> int | None:
@@ -71,7 +73,14 @@ class EmbeddedTarget:
 
     source: Source = "embedded"
 
-    def __init__(self, path: Path, *, collection: str, alias: str, make_store: Callable[[int | None], EdgeVectorStore]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        collection: str,
+        alias: str,
+        make_store: Callable[[int | None], EdgeVectorStore],
+    ) -> None:
         self._path = path
         self._collection = collection
         self._alias = alias
@@ -105,7 +114,11 @@ class EmbeddedTarget:
             return writer.count, size
 
         count, size = await anyio.to_thread.run_sync(write)
-        return [CollectionEntry(name=self._collection, points=count, file=relative, aliases=(self._alias,))], size
+        return [
+            CollectionEntry(
+                name=self._collection, points=count, file=relative, aliases=(self._alias,)
+            )
+        ], size
 
     async def points(self) -> int:
         if not self._path.exists() or not any(self._path.iterdir()):
@@ -114,8 +127,10 @@ class EmbeddedTarget:
 
     async def restore(self, manifest: BackupManifest, directory: Path, *, replace: bool) -> int:
         if manifest.kind != "points-jsonl":
-            raise RestoreError("a Qdrant snapshot restores only into a Qdrant server (set RAGOPS_QDRANT_URL); "
-                               "for the embedded store take a points-jsonl backup (`ragops backup --format jsonl`)")
+            raise RestoreError(
+                "a Qdrant snapshot restores only into a Qdrant server (set RAGOPS_QDRANT_URL); "
+                "for the embedded store take a points-jsonl backup (`ragops backup --format jsonl`)"
+            )
         if replace:
             await self._set_aside()
         store = self._open(manifest.embedding.dimensions or 1)
@@ -132,7 +147,9 @@ class EmbeddedTarget:
             self._store = None
         if self._path.exists():
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            shutil.move(str(self._path), str(self._path.with_name(f"{self._path.name}.replaced-{stamp}")))
+            shutil.move(
+                str(self._path), str(self._path.with_name(f"{self._path.name}.replaced-{stamp}"))
+            )
 
     async def close(self) -> None:
         if self._store is not None:
@@ -144,7 +161,13 @@ class ServerTarget:
 
     source: Source = "server"
 
-    def __init__(self, snapshots: QdrantSnapshots, *, alias: str, make_store: Callable[[int], QdrantServerStore]) -> None:
+    def __init__(
+        self,
+        snapshots: QdrantSnapshots,
+        *,
+        alias: str,
+        make_store: Callable[[int], QdrantServerStore],
+    ) -> None:
         self._snapshots = snapshots
         self._alias = alias
         self._make_store = make_store
@@ -166,20 +189,30 @@ class ServerTarget:
             relative = f"{COLLECTIONS_DIR}/{name}.snapshot"
             points = await self._snapshots.count(name)
             await self._snapshots.snapshot_to(name, directory / relative)
-            entries.append(CollectionEntry(name=name, points=points, file=relative, aliases=aliases.get(name, ())))
+            entries.append(
+                CollectionEntry(
+                    name=name, points=points, file=relative, aliases=aliases.get(name, ())
+                )
+            )
         return entries, size
 
-    async def _export(self, directory: Path, names: list[str],
-                      aliases: dict[str, tuple[str, ...]]) -> tuple[list[CollectionEntry], int | None]:
+    async def _export(
+        self, directory: Path, names: list[str], aliases: dict[str, tuple[str, ...]]
+    ) -> tuple[list[CollectionEntry], int | None]:
         """The configured index version (`{alias}-{RAGOPS_INDEX_VERSION}`) as points: the one whose
         embedding model the manifest records (both come from the same settings). The alias can
-        lag behind it while the pods move to a new model (it moves when the re-index is complete)."""
+        lag behind it while the pods move to a new model (it moves when the re-index is
+        complete)."""
         store = self._make_store(1)  # reading only: the size is not used
         try:
             name = store.collection
             if name not in names:
                 live = [n for n, found in aliases.items() if self._alias in found]
-                hint = f" (the alias {self._alias!r} points at {live[0]!r}; set RAGOPS_INDEX_VERSION)" if live else ""
+                hint = (
+                    f" (the alias {self._alias!r} points at {live[0]!r}; set RAGOPS_INDEX_VERSION)"
+                    if live
+                    else ""
+                )
                 raise BackupError(f"no collection {name!r} on the server: nothing to back up{hint}")
             size = await self._snapshots.dimensions(name)
             relative = f"{COLLECTIONS_DIR}/{name}.jsonl.gz"
@@ -189,10 +222,16 @@ class ServerTarget:
                         writer.write(point)
         finally:
             await store.close()
-        return [CollectionEntry(name=name, points=writer.count, file=relative, aliases=aliases.get(name, ()))], size
+        return [
+            CollectionEntry(
+                name=name, points=writer.count, file=relative, aliases=aliases.get(name, ())
+            )
+        ], size
 
     async def points(self) -> int:
-        return sum([await self._snapshots.count(name) for name in await self._snapshots.collections()])
+        return sum(
+            [await self._snapshots.count(name) for name in await self._snapshots.collections()]
+        )
 
     async def restore(self, manifest: BackupManifest, directory: Path, *, replace: bool) -> int:
         if manifest.kind == "qdrant-snapshot":

@@ -53,7 +53,12 @@ class BackupOutcome:
 
 
 async def take_backup(
-    target: BackupTarget, bucket: S3BackupBucket, plan: BackupPlan, *, scratch: Path, clock: Callable[[], datetime]
+    target: BackupTarget,
+    bucket: S3BackupBucket,
+    plan: BackupPlan,
+    *,
+    scratch: Path,
+    clock: Callable[[], datetime],
 ) -> BackupOutcome:
     started = clock()
     root = layout.root_prefix(plan.prefix, plan.namespace, plan.name)
@@ -64,27 +69,44 @@ async def take_backup(
     for entry in files:
         await bucket.upload(location.key(entry.path), scratch / entry.path)
     manifest = BackupManifest(
-        format_version=FORMAT_VERSION, backup_id=location.backup_id, kind=kind, source=target.source,
-        namespace=plan.namespace, name=plan.name, collections=tuple(collections),
-        embedding=plan.embedding.model_copy(update={"dimensions": dimensions or plan.embedding.dimensions}),
-        files=files, started_at=started, finished_at=clock(), ragops_version=plan.ragops_version,
+        format_version=FORMAT_VERSION,
+        backup_id=location.backup_id,
+        kind=kind,
+        source=target.source,
+        namespace=plan.namespace,
+        name=plan.name,
+        collections=tuple(collections),
+        embedding=plan.embedding.model_copy(
+            update={"dimensions": dimensions or plan.embedding.dimensions}
+        ),
+        files=files,
+        started_at=started,
+        finished_at=clock(),
+        ragops_version=plan.ragops_version,
     )
     await bucket.put(location.key(layout.MANIFEST_NAME), manifest.to_json_bytes())
     log.info("Backed up %d points to %s", manifest.points, location.url)
     try:
-        deleted = await apply_retention(bucket, root, plan.policy, now=clock(), current=location.backup_id)
+        deleted = await apply_retention(
+            bucket, root, plan.policy, now=clock(), current=location.backup_id
+        )
     except Exception as exc:  # the backup itself is safe in S3; report, do not undo it
         log.warning("Retention of %s failed: %s", root, exc)
-        return BackupOutcome(manifest=manifest, url=location.url, deleted=[], retention_error=str(exc))
+        return BackupOutcome(
+            manifest=manifest, url=location.url, deleted=[], retention_error=str(exc)
+        )
     return BackupOutcome(manifest=manifest, url=location.url, deleted=deleted)
 
 
-async def list_backups(bucket: S3BackupBucket, root: str) -> dict[str, tuple[StoredBackup, list[str]]]:
-    """Backup id -> (what retention needs to know, its keys); folders that are not ours are skipped."""
+async def list_backups(
+    bucket: S3BackupBucket, root: str
+) -> dict[str, tuple[StoredBackup, list[str]]]:
+    """Backup id -> (what retention needs to know, its keys); folders that are not ours are
+    skipped."""
     found: dict[str, tuple[StoredBackup, list[str]]] = {}
     grouped: dict[str, list[str]] = {}
     for key in await bucket.keys(root):
-        folder, _, _rest = key[len(root):].partition("/")
+        folder, _, _rest = key[len(root) :].partition("/")
         grouped.setdefault(folder, []).append(key)
     for folder, keys in grouped.items():
         created = layout.parse_backup_id(folder)
@@ -99,9 +121,12 @@ async def apply_retention(
     bucket: S3BackupBucket, root: str, policy: RetentionPolicy, *, now: datetime, current: str
 ) -> list[str]:
     backups = await list_backups(bucket, root)
-    doomed = to_delete([stored for stored, _ in backups.values()], policy=policy, now=now, current=current)
+    doomed = to_delete(
+        [stored for stored, _ in backups.values()], policy=policy, now=now, current=current
+    )
     for backup_id in doomed:
-        # The manifest first: a half-deleted folder then reads as incomplete, never as a good backup.
+        # The manifest first: a half-deleted folder then reads as incomplete, never as a good
+        # backup.
         keys = backups[backup_id][1]
         manifests = [k for k in keys if k.endswith("/" + layout.MANIFEST_NAME)]
         await bucket.delete_keys(manifests)
@@ -111,5 +136,7 @@ async def apply_retention(
 
 
 async def latest_backup(bucket: S3BackupBucket, root: str) -> str | None:
-    complete = [stored for stored, _ in (await list_backups(bucket, root)).values() if stored.complete]
+    complete = [
+        stored for stored, _ in (await list_backups(bucket, root)).values() if stored.complete
+    ]
     return max(complete, key=lambda b: b.created).backup_id if complete else None

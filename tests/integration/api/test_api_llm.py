@@ -17,12 +17,21 @@ QUESTION = {"query": "Which travel desk books flights?"}
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeLLMServer, FakeLLMServer]]:
-    with FakeLLMServer() as openai_fake, FakeLLMServer(pieces=("Bedrock says Orbis ", "[1].")) as bedrock_fake:
+    with (
+        FakeLLMServer() as openai_fake,
+        FakeLLMServer(pieces=("Bedrock says Orbis ", "[1].")) as bedrock_fake,
+    ):
         for name, value in {
-            "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": openai_fake.url + "/v1",
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_fake.url, "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_CONFIG_FILE": "/dev/null",
-            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1",
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": openai_fake.url + "/v1",
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_fake.url,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIDTEST",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_PROXY": "127.0.0.1",
         }.items():
             monkeypatch.setenv(name, value)
         yield openai_fake, bedrock_fake
@@ -30,14 +39,19 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeLLMServer, Fake
 
 @pytest.fixture
 def llm_client(make_client: AppFactory, fakes: tuple[FakeLLMServer, FakeLLMServer]) -> TestClient:
-    client = make_client(bedrock_model_id=BEDROCK_MODEL, llm_timeout_seconds=2, llm_max_retries=0,
-                         llm_first_delta_timeout_seconds=3)
+    client = make_client(
+        bedrock_model_id=BEDROCK_MODEL,
+        llm_timeout_seconds=2,
+        llm_max_retries=0,
+        llm_first_delta_timeout_seconds=3,
+    )
     wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
     return client
 
 
-def test_openai_answers_with_sources_and_usage_is_counted(llm_client: TestClient,
-                                                          fakes: tuple[FakeLLMServer, FakeLLMServer]) -> None:
+def test_openai_answers_with_sources_and_usage_is_counted(
+    llm_client: TestClient, fakes: tuple[FakeLLMServer, FakeLLMServer]
+) -> None:
     body = llm_client.post("/api/ask", json=QUESTION).json()
     assert body["model"] == "openai:gpt-4o-mini"
     assert body["answer"] == "The PIs sign DEA form 225 [1]."
@@ -49,18 +63,22 @@ def test_openai_answers_with_sources_and_usage_is_counted(llm_client: TestClient
     assert llm_client.post("/api/ask", json=QUESTION).json()["cached"] is True
 
 
-def test_bedrock_answers_when_openai_fails_and_is_not_cached(llm_client: TestClient,
-                                                              fakes: tuple[FakeLLMServer, FakeLLMServer]) -> None:
+def test_bedrock_answers_when_openai_fails_and_is_not_cached(
+    llm_client: TestClient, fakes: tuple[FakeLLMServer, FakeLLMServer]
+) -> None:
     fakes[0].fail(always="500")
     body = llm_client.post("/api/ask", json=QUESTION).json()
     assert body["model"] == f"bedrock:{BEDROCK_MODEL}"
     assert body["answer"] == "Bedrock says Orbis [1]."
-    assert llm_client.post("/api/ask", json=QUESTION).json()["cached"] is False, "the preferred model gets retried"
+    assert llm_client.post("/api/ask", json=QUESTION).json()["cached"] is False, (
+        "the preferred model gets retried"
+    )
     assert "ragops_llm_fallbacks_total{" in llm_client.get("/metrics").text
 
 
-def test_extractive_answer_when_both_models_fail(llm_client: TestClient,
-                                                 fakes: tuple[FakeLLMServer, FakeLLMServer]) -> None:
+def test_extractive_answer_when_both_models_fail(
+    llm_client: TestClient, fakes: tuple[FakeLLMServer, FakeLLMServer]
+) -> None:
     fakes[0].fail(always="500")
     fakes[1].fail(always="500")
     with llm_client.stream("POST", "/api/ask/stream", json=QUESTION) as response:

@@ -59,25 +59,47 @@ def test_tenant_b_never_sees_tenant_a(secured: TestClient, jwks: JwksServer) -> 
     assert secured.get("/api/documents", headers=b).json() == []
     assert secured.delete(f"/api/documents/{document_id}", headers=b).status_code == 404
     answer_b = secured.post("/api/ask", json=question, headers=b).json()
-    assert answer_b["cached"] is False and answer_b["sources"] == [] and "Orbis" not in answer_b["answer"]
+    assert (
+        answer_b["cached"] is False
+        and answer_b["sources"] == []
+        and "Orbis" not in answer_b["answer"]
+    )
     with secured.stream("POST", "/api/ask/stream", json=question, headers=b) as stream:
         assert "Orbis" not in "".join(stream.iter_text())
-    feedback = secured.post("/api/feedback", json={"answer_id": answer_a["answer_id"], "rating": "down"}, headers=b)
+    feedback = secured.post(
+        "/api/feedback", json={"answer_id": answer_a["answer_id"], "rating": "down"}, headers=b
+    )
     assert feedback.status_code == 404
     # ...and A still has everything.
-    assert [d["document_id"] for d in secured.get("/api/documents", headers=a).json()] == [document_id]
+    assert [d["document_id"] for d in secured.get("/api/documents", headers=a).json()] == [
+        document_id
+    ]
 
 
 COGNITO = "https://ragops-test.auth.eu-west-1.amazoncognito.com"
 
 
-def test_the_chat_page_learns_where_to_sign_in_without_a_token(make_client: AppFactory, jwks: JwksServer) -> None:
-    secured = make_client(auth_jwks_url=jwks.url, auth_issuer=ISSUER, auth_audience=CLIENT_ID,
-                          ui_oidc_domain=COGNITO + "/", ui_oidc_client_id=CLIENT_ID)
+def test_the_chat_page_learns_where_to_sign_in_without_a_token(
+    make_client: AppFactory, jwks: JwksServer
+) -> None:
+    secured = make_client(
+        auth_jwks_url=jwks.url,
+        auth_issuer=ISSUER,
+        auth_audience=CLIENT_ID,
+        ui_oidc_domain=COGNITO + "/",
+        ui_oidc_client_id=CLIENT_ID,
+    )
     response = secured.get("/api/ui-config")  # no Authorization header
     assert response.status_code == 200
-    assert response.json() == {"auth": {"domain": COGNITO, "client_id": CLIENT_ID, "scopes": "openid email profile",
-                                         "redirect_path": "/", "token": "access"}}
+    assert response.json() == {
+        "auth": {
+            "domain": COGNITO,
+            "client_id": CLIENT_ID,
+            "scopes": "openid email profile",
+            "redirect_path": "/",
+            "token": "access",
+        }
+    }
     assert secured.get("/api/documents").status_code == 401, "everything else still needs a token"
 
 
@@ -89,13 +111,23 @@ def test_no_sign_in_without_token_checks(make_client: AppFactory, jwks: JwksServ
     assert ui_auth(Settings(auth_jwks_url=jwks.url)) is None
 
 
-@pytest.mark.parametrize("overrides", [
-    {"ui_oidc_domain": COGNITO},
-    {"ui_oidc_client_id": CLIENT_ID},
-    {"ui_oidc_domain": "ragops-test.auth.eu-west-1.amazoncognito.com", "ui_oidc_client_id": CLIENT_ID},
-    {"ui_oidc_domain": COGNITO, "ui_oidc_client_id": CLIENT_ID, "ui_oidc_redirect_path": "callback"},
-    {"ui_oidc_domain": COGNITO, "ui_oidc_client_id": CLIENT_ID, "ui_oidc_token": "refresh"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ui_oidc_domain": COGNITO},
+        {"ui_oidc_client_id": CLIENT_ID},
+        {
+            "ui_oidc_domain": "ragops-test.auth.eu-west-1.amazoncognito.com",
+            "ui_oidc_client_id": CLIENT_ID,
+        },
+        {
+            "ui_oidc_domain": COGNITO,
+            "ui_oidc_client_id": CLIENT_ID,
+            "ui_oidc_redirect_path": "callback",
+        },
+        {"ui_oidc_domain": COGNITO, "ui_oidc_client_id": CLIENT_ID, "ui_oidc_token": "refresh"},
+    ],
+)
 def test_incomplete_or_malformed_sign_in_settings_are_refused(overrides: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings(**overrides)  # type: ignore[arg-type]

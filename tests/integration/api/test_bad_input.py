@@ -13,9 +13,15 @@ from tests.support.api import POLICY, AppFactory, upload, wait_for_job
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
-    [({"query": "   "}, "query must not be empty"), ({}, "Field required"), ({"query": "x", "top_k": 0}, "greater")],
+    [
+        ({"query": "   "}, "query must not be empty"),
+        ({}, "Field required"),
+        ({"query": "x", "top_k": 0}, "greater"),
+    ],
 )
-def test_invalid_questions_are_422_with_a_reason(client: TestClient, body: dict[str, object], fragment: str) -> None:
+def test_invalid_questions_are_422_with_a_reason(
+    client: TestClient, body: dict[str, object], fragment: str
+) -> None:
     response = client.post("/api/ask", json=body)
     assert response.status_code == 422
     assert fragment in response.text
@@ -66,7 +72,9 @@ BROKEN = [
 ]
 
 
-def test_broken_pdfs_fail_with_reasons_and_the_server_keeps_serving(client: TestClient, pdf_dir: Path) -> None:
+def test_broken_pdfs_fail_with_reasons_and_the_server_keeps_serving(
+    client: TestClient, pdf_dir: Path
+) -> None:
     outcomes = {}
     for relative in BROKEN:
         path = pdf_dir / relative

@@ -57,9 +57,14 @@ def sample(client: TestClient, name: str, **labels: str) -> float:
     raise AssertionError(f"{name}{labels} not exported")
 
 
-def test_request_ids_are_echoed_and_on_the_request_and_worker_log_lines(client: TestClient, logs: JsonLines) -> None:
-    posted = client.post("/api/upload", files={"file": ("policy.md", POLICY.encode())},
-                         headers={"X-Request-ID": "req-42:upload"})
+def test_request_ids_are_echoed_and_on_the_request_and_worker_log_lines(
+    client: TestClient, logs: JsonLines
+) -> None:
+    posted = client.post(
+        "/api/upload",
+        files={"file": ("policy.md", POLICY.encode())},
+        headers={"X-Request-ID": "req-42:upload"},
+    )
     assert posted.status_code == 202
     assert posted.headers["x-request-id"] == "req-42:upload"
     job_id, document_id = posted.json()["job_id"], posted.json()["document_id"]
@@ -67,14 +72,29 @@ def test_request_ids_are_echoed_and_on_the_request_and_worker_log_lines(client: 
 
     (queued,) = logs.lines("Queued document for ingestion")
     assert {k: queued[k] for k in ("request_id", "tenant", "job_id", "document_id")} == {
-        "request_id": "req-42:upload", "tenant": "default", "job_id": job_id, "document_id": document_id}
-    (ingested,) = logs.lines("Ingested document")  # the worker, in its own task, after the request ended
+        "request_id": "req-42:upload",
+        "tenant": "default",
+        "job_id": job_id,
+        "document_id": document_id,
+    }
+    (ingested,) = logs.lines(
+        "Ingested document"
+    )  # the worker, in its own task, after the request ended
     assert {k: ingested[k] for k in ("request_id", "tenant", "job_id", "document_id")} == {
-        "request_id": "req-42:upload", "tenant": "default", "job_id": job_id, "document_id": document_id}
+        "request_id": "req-42:upload",
+        "tenant": "default",
+        "job_id": job_id,
+        "document_id": document_id,
+    }
     assert "trace_id" not in ingested, "no trace ids while tracing is off"
 
     # No id, or one that is not a plain short token: a fresh one, returned and logged.
-    for header in ({}, {"X-Request-ID": "two words"}, {"X-Request-ID": "x" * 200}, {"X-Request-ID": "a\tb"}):
+    for header in (
+        {},
+        {"X-Request-ID": "two words"},
+        {"X-Request-ID": "x" * 200},
+        {"X-Request-ID": "a\tb"},
+    ):
         deleted = client.delete(f"/api/documents/{document_id}", headers=header)
         generated = deleted.headers["x-request-id"]
         assert re.fullmatch(r"[0-9a-f]{32}", generated), (header, generated)
@@ -86,24 +106,39 @@ def test_request_ids_are_echoed_and_on_the_request_and_worker_log_lines(client: 
     assert len(ids) == 3
 
 
-def test_active_users_counts_distinct_token_subjects(make_client: AppFactory, jwks: JwksServer,
-                                                     logs: JsonLines) -> None:
+def test_active_users_counts_distinct_token_subjects(
+    make_client: AppFactory, jwks: JwksServer, logs: JsonLines
+) -> None:
     client = make_client(auth_jwks_url=jwks.url, auth_issuer=ISSUER, auth_audience=CLIENT_ID)
     assert sample(client, "ragops_active_users", window="5m") == 0
 
     def as_user(tenant: str, subject: str) -> dict[str, str]:
-        claims = {"iss": ISSUER, "client_id": CLIENT_ID, "exp": int(time.time()) + 300, "sub": subject,
-                  "token_use": "access", "custom:tenant": tenant}
+        claims = {
+            "iss": ISSUER,
+            "client_id": CLIENT_ID,
+            "exp": int(time.time()) + 300,
+            "sub": subject,
+            "token_use": "access",
+            "custom:tenant": tenant,
+        }
         token = jwt.encode(claims, jwks.private_key, algorithm="RS256", headers={"kid": KEY_ID})
         return {"authorization": f"Bearer {token}"}
 
     assert client.get("/api/documents", headers=as_user("acme", "alice")).status_code == 200
     assert client.get("/api/documents", headers=as_user("acme", "bob")).status_code == 200
-    assert client.post("/api/ask", json=QUESTION, headers=as_user("acme", "alice")).status_code == 200
-    assert client.get("/api/documents", headers={"authorization": "Bearer forged"}).status_code == 401
+    assert (
+        client.post("/api/ask", json=QUESTION, headers=as_user("acme", "alice")).status_code == 200
+    )
+    assert (
+        client.get("/api/documents", headers={"authorization": "Bearer forged"}).status_code == 401
+    )
     for window in ("5m", "1h", "24h"):
         assert sample(client, "ragops_active_users", window=window) == 2, window
-    client.post("/api/upload", files={"file": ("policy.md", POLICY.encode())}, headers=as_user("globex", "carol"))
+    client.post(
+        "/api/upload",
+        files={"file": ("policy.md", POLICY.encode())},
+        headers=as_user("globex", "carol"),
+    )
     assert sample(client, "ragops_active_users", window="5m") == 3
     (queued,) = logs.lines("Queued document for ingestion")
     assert (queued["tenant"], queued["user"]) == ("globex", "carol")
@@ -119,7 +154,9 @@ def test_cache_hits_count_the_seconds_tokens_and_dollars_they_saved(
         client = make_client(llm_timeout_seconds=2, llm_max_retries=0)
         wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
         assert client.post("/api/ask", json=QUESTION).json()["cached"] is False
-        spent_tokens = sum(sample(client, "ragops_llm_tokens_total", kind=k) for k in ("prompt", "completion"))
+        spent_tokens = sum(
+            sample(client, "ragops_llm_tokens_total", kind=k) for k in ("prompt", "completion")
+        )
         spent_usd = sample(client, "ragops_llm_cost_usd_total", model="gpt-4o-mini")
         assert spent_tokens > 0 and spent_usd > 0
         assert sample(client, "ragops_cache_saved_tokens_total") == 0

@@ -15,7 +15,8 @@ HANDBOOK = "format-corpus/govdocs1-error-pdfs/error_set_1/316267.pdf"  # 104 pag
 
 
 def blank_pdf(pages: int, *, declared: int | None = None) -> bytes:
-    """A PDF of blank pages; `declared` writes another count into its page tree, as damaged files do."""
+    """A PDF of blank pages; `declared` writes another count into its page tree, as damaged files
+    do."""
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=72, height=72)
@@ -26,21 +27,37 @@ def blank_pdf(pages: int, *, declared: int | None = None) -> bytes:
     return out.getvalue()
 
 
-def test_a_pdf_over_the_page_limit_is_refused_at_upload(make_client: AppFactory, pdf_dir: Path) -> None:
+def test_a_pdf_over_the_page_limit_is_refused_at_upload(
+    make_client: AppFactory, pdf_dir: Path
+) -> None:
     client = make_client(max_upload_pages=100)
-    refused = client.post("/api/upload", files={"file": ("handbook.pdf", (pdf_dir / HANDBOOK).read_bytes())})
+    refused = client.post(
+        "/api/upload", files={"file": ("handbook.pdf", (pdf_dir / HANDBOOK).read_bytes())}
+    )
     assert refused.status_code == 413
-    assert refused.json() == {"detail": "'handbook.pdf' has 104 pages; the limit is 100 pages (RAGOPS_MAX_UPLOAD_PAGES)"}
+    assert refused.json() == {
+        "detail": "'handbook.pdf' has 104 pages; the limit is 100 pages (RAGOPS_MAX_UPLOAD_PAGES)"
+    }
     assert client.get("/api/documents").json() == []
 
-    assert client.post("/api/upload", files={"file": ("hundred.pdf", blank_pdf(100))}).status_code == 202
+    assert (
+        client.post("/api/upload", files={"file": ("hundred.pdf", blank_pdf(100))}).status_code
+        == 202
+    )
 
 
 def test_the_worker_fails_a_pdf_whose_pages_outnumber_the_limit(make_client: AppFactory) -> None:
     client = make_client(max_upload_pages=5)
-    assert client.post("/api/upload", files={"file": ("at-limit.pdf", blank_pdf(5))}).status_code == 202
-    # Its page tree says 1 page, so the upload lets it through; the worker counts the 6 it really has.
+    assert (
+        client.post("/api/upload", files={"file": ("at-limit.pdf", blank_pdf(5))}).status_code
+        == 202
+    )
+    # Its page tree says 1 page, so the upload lets it through; the worker counts the 6 it really
+    # has.
     job = wait_for_job(client, upload(client, "liar.pdf", blank_pdf(6, declared=1))["job_id"])
     assert job["state"] == "failed"
     assert job["error"] == "'liar.pdf' has 6 pages; the limit is 5 pages (RAGOPS_MAX_UPLOAD_PAGES)"
-    assert 'ragops_ingest_failures_total{reason="DocumentTooLargeError"} 1.0' in client.get("/metrics").text
+    assert (
+        'ragops_ingest_failures_total{reason="DocumentTooLargeError"} 1.0'
+        in client.get("/metrics").text
+    )

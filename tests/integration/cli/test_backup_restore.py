@@ -40,8 +40,16 @@ from ragops_core.settings import Settings
 from tests.support.aws import MotoServer
 from tests.support.processes import ragops
 
-PDFS = ("sample-files/004-pdflatex-4-pages/pdflatex-4-pages.pdf", "sample-files/001-trivial/minimal-document.pdf")
-QUESTIONS = ("What is this document about?", "lorem ipsum dolor", "How many pages are there?", "trivial example")
+PDFS = (
+    "sample-files/004-pdflatex-4-pages/pdflatex-4-pages.pdf",
+    "sample-files/001-trivial/minimal-document.pdf",
+)
+QUESTIONS = (
+    "What is this document about?",
+    "lorem ipsum dolor",
+    "How many pages are there?",
+    "trivial example",
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,17 +85,26 @@ def _backup(data: Path) -> str:
     return str(message["snapshot"])
 
 
-async def _sources(store: EdgeVectorStore | QdrantServerStore, embedder: OnnxMiniLMEmbedder) -> list[list[tuple[str, int, float]]]:
+async def _sources(
+    store: EdgeVectorStore | QdrantServerStore, embedder: OnnxMiniLMEmbedder
+) -> list[list[tuple[str, int, float]]]:
     found = []
     for question in QUESTIONS:
-        request = SearchRequest(tenant="default", text=question, vector=await embedder.embed_query(question),
-                                limit=5, mode="hybrid")
+        request = SearchRequest(
+            tenant="default",
+            text=question,
+            vector=await embedder.embed_query(question),
+            limit=5,
+            mode="hybrid",
+        )
         hits = await store.search(request)
         found.append([(h.chunk.filename, h.chunk.index, round(h.score, 4)) for h in hits])
     return found
 
 
-async def _edge_sources(data: Path, embedder: OnnxMiniLMEmbedder) -> list[list[tuple[str, int, float]]]:
+async def _edge_sources(
+    data: Path, embedder: OnnxMiniLMEmbedder
+) -> list[list[tuple[str, int, float]]]:
     store = EdgeVectorStore(data / "qdrant", dimensions=384)
     try:
         return await _sources(store, embedder)
@@ -104,11 +121,17 @@ def test_backup_then_restore_into_an_empty_data_dir_answers_with_the_same_source
     keys = _keys(aws, bucket)
     assert keys == [location.key("collections/ragops-v1.jsonl.gz"), location.key("manifest.json")]
     manifest = BackupManifest.from_json_bytes(
-        aws.client("s3").get_object(Bucket=bucket, Key=location.key("manifest.json"))["Body"].read())
+        aws.client("s3").get_object(Bucket=bucket, Key=location.key("manifest.json"))["Body"].read()
+    )
     assert manifest.kind == "points-jsonl" and manifest.source == "embedded"
-    assert manifest.embedding.model == "all-MiniLM-L6-v2-onnx-int8" and manifest.embedding.dimensions == 384
+    assert (
+        manifest.embedding.model == "all-MiniLM-L6-v2-onnx-int8"
+        and manifest.embedding.dimensions == 384
+    )
     assert manifest.points > 4 and manifest.collections[0].aliases == ("ragops",)
-    assert [f.path for f in manifest.files] == ["collections/ragops-v1.jsonl.gz"] and len(manifest.files[0].sha256) == 64
+    assert [f.path for f in manifest.files] == ["collections/ragops-v1.jsonl.gz"] and len(
+        manifest.files[0].sha256
+    ) == 64
     assert manifest.started_at <= manifest.finished_at
 
     restored = tmp_path / "restored"
@@ -122,7 +145,9 @@ def test_backup_then_restore_into_an_empty_data_dir_answers_with_the_same_source
     assert after == before
 
 
-def test_restore_refuses_a_store_that_has_points_unless_forced(ingested: Path, bucket: str, tmp_path: Path) -> None:
+def test_restore_refuses_a_store_that_has_points_unless_forced(
+    ingested: Path, bucket: str, tmp_path: Path
+) -> None:
     url = _backup(ingested)
     target = tmp_path / "target"
     assert ragops("restore", "--from", url, "--data-dir", str(target)).returncode == 0
@@ -136,7 +161,9 @@ def test_restore_refuses_a_store_that_has_points_unless_forced(ingested: Path, b
 
     forced = ragops("restore", "--from", url, "--data-dir", str(target), "--force")
     assert forced.returncode == 0, forced.stderr
-    assert [p.name for p in target.glob("qdrant.replaced-*")], "--force sets the old store aside, never deletes it"
+    assert [p.name for p in target.glob("qdrant.replaced-*")], (
+        "--force sets the old store aside, never deletes it"
+    )
 
 
 def test_a_corrupted_backup_is_refused_before_the_store_is_touched(
@@ -146,29 +173,43 @@ def test_a_corrupted_backup_is_refused_before_the_store_is_touched(
     key = location.key("collections/ragops-v1.jsonl.gz")
     s3 = aws.client("s3")
     original = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(original.replace(b'"tenant":"default"', b'"tenant":"evil!!"', 1)))
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=gzip.compress(original.replace(b'"tenant":"default"', b'"tenant":"evil!!"', 1)),
+    )
 
     target = tmp_path / "target"
     result = ragops("restore", "--from", location.backup_id, "--data-dir", str(target))
     assert result.returncode == 1
     message = " ".join(result.stderr.split())
-    assert "failed its checksums" in message and "collections/ragops-v1.jsonl.gz" in message, result.stderr
+    assert "failed its checksums" in message and "collections/ragops-v1.jsonl.gz" in message, (
+        result.stderr
+    )
     assert not (target / "qdrant").exists()
 
 
-def test_restore_of_latest_and_of_a_missing_backup(ingested: Path, bucket: str, tmp_path: Path) -> None:
+def test_restore_of_latest_and_of_a_missing_backup(
+    ingested: Path, bucket: str, tmp_path: Path
+) -> None:
     _backup(ingested)
     latest = ragops("restore", "--from", "latest", "--data-dir", str(tmp_path / "latest"))
     assert latest.returncode == 0, latest.stderr
-    missing = ragops("restore", "--from", "20200101T000000Z", "--data-dir", str(tmp_path / "missing"))
+    missing = ragops(
+        "restore", "--from", "20200101T000000Z", "--data-dir", str(tmp_path / "missing")
+    )
     assert missing.returncode == 1 and "no manifest.json" in " ".join(missing.stderr.split())
 
 
 def _put_backup(aws: MotoServer, bucket: str, backup_id: str, *, complete: bool = True) -> None:
     s3 = aws.client("s3")
-    s3.put_object(Bucket=bucket, Key=f"backups/tenant-a/demo/{backup_id}/collections/x.jsonl.gz", Body=b"x")
+    s3.put_object(
+        Bucket=bucket, Key=f"backups/tenant-a/demo/{backup_id}/collections/x.jsonl.gz", Body=b"x"
+    )
     if complete:
-        s3.put_object(Bucket=bucket, Key=f"backups/tenant-a/demo/{backup_id}/manifest.json", Body=b"{}")
+        s3.put_object(
+            Bucket=bucket, Key=f"backups/tenant-a/demo/{backup_id}/manifest.json", Body=b"{}"
+        )
 
 
 def test_retention_deletes_old_backups_after_a_good_one_and_keeps_the_new_one(
@@ -178,7 +219,9 @@ def test_retention_deletes_old_backups_after_a_good_one_and_keeps_the_new_one(
     for days in (200, 120, 91, 30, 1):
         _put_backup(aws, bucket, (now - timedelta(days=days)).strftime("%Y%m%dT%H%M%SZ"))
     _put_backup(aws, bucket, (now - timedelta(days=3)).strftime("%Y%m%dT%H%M%SZ"), complete=False)
-    aws.client("s3").put_object(Bucket=bucket, Key="backups/tenant-a/demo/notes.txt", Body=b"not ours")
+    aws.client("s3").put_object(
+        Bucket=bucket, Key="backups/tenant-a/demo/notes.txt", Body=b"not ours"
+    )
     settings = Settings(data_dir=ingested, backup_keep_at_least=2, backup_retention_days=90)
 
     code = asyncio.run(run_backup(settings, clock=lambda: now, console=Console()))
@@ -186,10 +229,14 @@ def test_retention_deletes_old_backups_after_a_good_one_and_keeps_the_new_one(
     assert code == 0
     folders = sorted({key.split("/")[3] for key in _keys(aws, bucket) if key.count("/") >= 4})
     assert folders == ["20260502T030000Z", "20260531T030000Z", "20260601T030000Z"]
-    assert "backups/tenant-a/demo/notes.txt" in _keys(aws, bucket), "retention only deletes backup folders"
+    assert "backups/tenant-a/demo/notes.txt" in _keys(aws, bucket), (
+        "retention only deletes backup folders"
+    )
 
 
-def test_retention_by_count_never_deletes_the_backup_just_made(ingested: Path, bucket: str, aws: MotoServer) -> None:
+def test_retention_by_count_never_deletes_the_backup_just_made(
+    ingested: Path, bucket: str, aws: MotoServer
+) -> None:
     now = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
     # A clock that ran ahead once: a backup "from the future" is the newest by name.
     _put_backup(aws, bucket, "20260701T000000Z")
@@ -223,7 +270,10 @@ def pushgateway() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
 
 
 def test_a_failed_backup_exits_non_zero_and_reports_failure(
-    aws: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ingested: Path,
+    aws: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    ingested: Path,
     pushgateway: tuple[str, list[tuple[str, str, str]]],
 ) -> None:
     url, received = pushgateway
@@ -239,15 +289,24 @@ def test_a_failed_backup_exits_non_zero_and_reports_failure(
     assert result.returncode == 1
     assert "backup failed" in result.stderr and "NoSuchBucket" in " ".join(result.stderr.split())
     message = json.loads(log.read_text())
-    assert message["result"] == "failure" and message["snapshot"] is None and "NoSuchBucket" in message["message"]
+    assert (
+        message["result"] == "failure"
+        and message["snapshot"] is None
+        and "NoSuchBucket" in message["message"]
+    )
     [(method, path, body)] = received
     assert path == "/metrics/job/demo-backup/namespace/tenant-a"
     assert 'ragops_backup_last_result{result="failure"} 1.0' in body
-    assert "ragops_backup_last_success_timestamp_seconds" not in body, "a failure must not move the last success"
+    assert "ragops_backup_last_success_timestamp_seconds" not in body, (
+        "a failure must not move the last success"
+    )
 
 
 def test_a_successful_backup_pushes_the_metrics_the_alert_reads(
-    ingested: Path, bucket: str, monkeypatch: pytest.MonkeyPatch, pushgateway: tuple[str, list[tuple[str, str, str]]],
+    ingested: Path,
+    bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    pushgateway: tuple[str, list[tuple[str, str, str]]],
 ) -> None:
     from ragops_operator.builders.monitoring import BACKUP_METRICS
 
@@ -264,20 +323,32 @@ def test_a_successful_backup_pushes_the_metrics_the_alert_reads(
 async def test_an_embedded_backup_migrates_into_a_qdrant_server_store(
     ingested: Path, bucket: str, tmp_path: Path, embedder: OnnxMiniLMEmbedder
 ) -> None:
-    """The portable format is the migration path: embedded -> server (qdrant-client local mode here)."""
+    """The portable format is the migration path: embedded -> server (qdrant-client local mode
+    here)."""
     location = parse_s3_url(_backup(ingested))
     path = tmp_path / "server"
 
     def store(dimensions: int) -> QdrantServerStore:
-        return QdrantServerStore(AsyncQdrantClient(path=str(path)), name="ragops", version="v1", dimensions=dimensions)
+        return QdrantServerStore(
+            AsyncQdrantClient(path=str(path)), name="ragops", version="v1", dimensions=dimensions
+        )
 
     # Local mode locks its folder per client, so the snapshot side (unused by a points-jsonl restore
     # into an empty server) gets its own; the store side is what the migration exercises.
     client = AsyncQdrantClient(path=str(path / "meta"))
-    target = ServerTarget(QdrantSnapshots("http://unused", api_key=None, client=client), alias="ragops", make_store=store)
+    target = ServerTarget(
+        QdrantSnapshots("http://unused", api_key=None, client=client),
+        alias="ragops",
+        make_store=store,
+    )
     settings = Settings()
-    outcome = await restore_backup(target, make_bucket(settings), location, scratch=tmp_path / "scratch",
-                                   configured=configured_embedding(settings))
+    outcome = await restore_backup(
+        target,
+        make_bucket(settings),
+        location,
+        scratch=tmp_path / "scratch",
+        configured=configured_embedding(settings),
+    )
     await target.close()
     server = store(384)
     try:
@@ -300,7 +371,11 @@ async def test_a_server_points_backup_exports_the_configured_version_not_the_ali
     version: the backup exports that one, whose model the manifest records."""
     client = AsyncQdrantClient(location=":memory:")
     old = _SharedClientStore(client, name="ragops", version="v1", dimensions=384)
-    texts = ["Receipts go to the Quillfeather portal.", "Travel is booked through the desk.", "Badges open doors."]
+    texts = [
+        "Receipts go to the Quillfeather portal.",
+        "Travel is booked through the desk.",
+        "Badges open doors.",
+    ]
     items = [StoredChunk("t", "d", "d.txt", i, text, ((0, 1),)) for i, text in enumerate(texts)]
     await old.upsert(items[:1], embedder.embed_windows_sync(texts[:1]))
     new = _SharedClientStore(client, name="ragops", version="v2", dimensions=384)
@@ -308,30 +383,46 @@ async def test_a_server_points_backup_exports_the_configured_version_not_the_ali
     assert await new.alias_target() == "ragops-v1"
 
     def target(version: str) -> ServerTarget:
-        return ServerTarget(QdrantSnapshots("http://unused", api_key=None, client=client), alias="ragops",
-                            make_store=lambda size: _SharedClientStore(client, name="ragops", version=version,
-                                                                       dimensions=size))
+        return ServerTarget(
+            QdrantSnapshots("http://unused", api_key=None, client=client),
+            alias="ragops",
+            make_store=lambda size: _SharedClientStore(
+                client, name="ragops", version=version, dimensions=size
+            ),
+        )
 
     configured = target("v2")
     entries, size = await configured.dump(tmp_path, "points-jsonl")
     assert [(e.name, e.points, e.file, e.aliases) for e in entries] == [
-        ("ragops-v2", 3, "collections/ragops-v2.jsonl.gz", ())]
+        ("ragops-v2", 3, "collections/ragops-v2.jsonl.gz", ())
+    ]
     assert size == 384
-    with pytest.raises(BackupError, match=r"no collection 'ragops-v3'.*the alias 'ragops' points at 'ragops-v1'"):
+    with pytest.raises(
+        BackupError, match=r"no collection 'ragops-v3'.*the alias 'ragops' points at 'ragops-v1'"
+    ):
         await target("v3").dump(tmp_path, "points-jsonl")
     await configured.close()
 
 
-def test_a_backup_of_another_embedding_model_is_refused(ingested: Path, bucket: str, tmp_path: Path) -> None:
+def test_a_backup_of_another_embedding_model_is_refused(
+    ingested: Path, bucket: str, tmp_path: Path
+) -> None:
     url = _backup(ingested)
     settings = Settings(data_dir=tmp_path / "target", embedding_provider="openai")
     with pytest.raises(RestoreError, match="embedded with local/all-MiniLM"):
         asyncio.run(run_restore(settings, url, force=False, if_empty=False))
 
 
-@pytest.mark.skipif(not os.environ.get("RAGOPS_TEST_QDRANT_URL"),
-                    reason="the Qdrant snapshot API needs a real server: set RAGOPS_TEST_QDRANT_URL (no Qdrant binary here)")
-def test_server_snapshots_round_trip(bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.skipif(
+    not os.environ.get("RAGOPS_TEST_QDRANT_URL"),
+    reason=(
+        "the Qdrant snapshot API needs a real server: set RAGOPS_TEST_QDRANT_URL (no Qdrant "
+        "binary here)"
+    ),
+)
+def test_server_snapshots_round_trip(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = os.environ["RAGOPS_TEST_QDRANT_URL"]
     monkeypatch.setenv("RAGOPS_QDRANT_URL", url)
     monkeypatch.setenv("RAGOPS_QDRANT_COLLECTION", f"backup-test-{os.getpid()}")

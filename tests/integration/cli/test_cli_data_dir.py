@@ -18,7 +18,10 @@ def test_ingest_then_ask_on_a_data_dir(tmp_path: Path, pdf_dir: Path) -> None:
     assert ingested.returncode == 1, "one file failed, so the exit code says so"
     lines = ingested.stdout.splitlines()
     assert any(line.startswith("ready") and "policy.md" in line for line in lines), ingested.stdout
-    assert any("failed" in line and "encryption_openpassword.pdf" in line and "encrypted" in line for line in lines)
+    assert any(
+        "failed" in line and "encryption_openpassword.pdf" in line and "encrypted" in line
+        for line in lines
+    )
 
     asked = ragops("ask", "--data-dir", str(data), "Where must receipts be uploaded?")
     assert asked.returncode == 0, asked.stderr
@@ -36,8 +39,12 @@ def test_eval_prints_metrics_as_json_on_its_last_line(tmp_path: Path, shared_dir
     small = tmp_path / "small"
     small.mkdir()
     (small / "corpus.jsonl").write_text("\n".join(json.dumps(d) for d in corpus))
-    (small / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries if q["id"] in judged))
-    (small / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in judged.items()))
+    (small / "queries.jsonl").write_text(
+        "\n".join(json.dumps(q) for q in queries if q["id"] in judged)
+    )
+    (small / "qrels.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in judged.items())
+    )
     assert len(judged) >= 5
 
     for mode in ("bm25", "hybrid"):

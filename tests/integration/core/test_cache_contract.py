@@ -53,11 +53,19 @@ async def test_tag_invalidation_is_exact(cache: Cache) -> None:
     assert await cache.invalidate_tags(["tenant:unknown"]) == 0
 
 
-async def test_redis_outage_degrades_to_misses_and_recovers(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_redis_outage_degrades_to_misses_and_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     server = RedisServer(tmp_path)
     now = [0.0]
     metrics = Metrics()
-    cache = RedisCache(server.url, metrics=metrics, timeout_seconds=0.2, retry_after_seconds=5, clock=lambda: now[0])
+    cache = RedisCache(
+        server.url,
+        metrics=metrics,
+        timeout_seconds=0.2,
+        retry_after_seconds=5,
+        clock=lambda: now[0],
+    )
     await cache.set("k", b"v", ttl_seconds=60, tags=["tenant:t"])
     assert await cache.get("k") == b"v"
     server.stop()
@@ -66,9 +74,16 @@ async def test_redis_outage_degrades_to_misses_and_recovers(tmp_path: Path, capl
         assert await cache.get("k") is None
         await cache.set("k2", b"v", ttl_seconds=60)
     assert await cache.invalidate_tags(["tenant:t"]) == 0
-    assert sum("Redis unavailable" in r.getMessage() for r in caplog.records) == 1, "one log line per incident"
-    bypassed = sum(s.value for m in metrics.registry.collect() if m.name == "ragops_cache_bypass"
-                   for s in m.samples if s.name.endswith("_total"))
+    assert sum("Redis unavailable" in r.getMessage() for r in caplog.records) == 1, (
+        "one log line per incident"
+    )
+    bypassed = sum(
+        s.value
+        for m in metrics.registry.collect()
+        if m.name == "ragops_cache_bypass"
+        for s in m.samples
+        if s.name.endswith("_total")
+    )
     assert bypassed >= 11
 
     restarted = RedisServer(tmp_path, port=server.port)

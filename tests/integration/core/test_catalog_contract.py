@@ -19,7 +19,9 @@ from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-async def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteCatalog | RedisCatalog]:
+async def catalog(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[SqliteCatalog | RedisCatalog]:
     adapter: SqliteCatalog | RedisCatalog
     if request.param == "sqlite":
         adapter = SqliteCatalog(tmp_path / "catalog.sqlite3")
@@ -33,16 +35,29 @@ async def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 def job(tenant: str = "acme", **changes: object) -> Job:
     fields: dict[str, object] = {
-        "job_id": str(uuid.uuid4()), "document_id": str(uuid.uuid4()), "tenant": tenant,
-        "filename": "handbook.pdf", "state": JobState.QUEUED, "created_at": time.time(), "updated_at": time.time(),
+        "job_id": str(uuid.uuid4()),
+        "document_id": str(uuid.uuid4()),
+        "tenant": tenant,
+        "filename": "handbook.pdf",
+        "state": JobState.QUEUED,
+        "created_at": time.time(),
+        "updated_at": time.time(),
         **changes,
     }
     return Job(**fields)  # type: ignore[arg-type]
 
 
 def record(tenant: str = "acme", *, name: str = "a.pdf", updated_at: float = 1.0) -> DocumentRecord:
-    return DocumentRecord(document_id=f"doc-{name}", tenant=tenant, filename=name, pages=3, chunks=4, bytes=1234,
-                          updated_at=updated_at, job_id="job-1")
+    return DocumentRecord(
+        document_id=f"doc-{name}",
+        tenant=tenant,
+        filename=name,
+        pages=3,
+        chunks=4,
+        bytes=1234,
+        updated_at=updated_at,
+        job_id="job-1",
+    )
 
 
 async def test_a_created_job_reads_back_queued(catalog: SqliteCatalog | RedisCatalog) -> None:
@@ -51,7 +66,11 @@ async def test_a_created_job_reads_back_queued(catalog: SqliteCatalog | RedisCat
     found = await catalog.jobs.get("acme", created.job_id)
     assert found is not None
     assert (found.job_id, found.document_id, found.filename, found.state) == (
-        created.job_id, created.document_id, "handbook.pdf", JobState.QUEUED)
+        created.job_id,
+        created.document_id,
+        "handbook.pdf",
+        JobState.QUEUED,
+    )
     assert found.progress == {} and found.error is None
     assert found.created_at > 0 and found.updated_at >= found.created_at
 
@@ -66,23 +85,35 @@ async def test_job_updates_progress_state_and_error(catalog: SqliteCatalog | Red
 
     await catalog.jobs.update(created.job_id, state=JobState.QUEUED, error="retrying: timeout")
     found = await catalog.jobs.get("acme", created.job_id)
-    assert found is not None and (found.state, found.error) == (JobState.QUEUED, "retrying: timeout")
+    assert found is not None and (found.state, found.error) == (
+        JobState.QUEUED,
+        "retrying: timeout",
+    )
     assert found.progress == progress, "progress is kept when not given"
 
     await catalog.jobs.update(created.job_id, progress={"pages_done": 9})
     found = await catalog.jobs.get("acme", created.job_id)
-    assert found is not None and found.error == "retrying: timeout", "an update without error keeps it"
+    assert found is not None and found.error == "retrying: timeout", (
+        "an update without error keeps it"
+    )
 
     await catalog.jobs.update(created.job_id, state=JobState.READY)
     found = await catalog.jobs.get("acme", created.job_id)
-    assert found is not None and (found.state, found.error) == (JobState.READY, None), "ready clears the error"
+    assert found is not None and (found.state, found.error) == (JobState.READY, None), (
+        "ready clears the error"
+    )
 
     await catalog.jobs.update(created.job_id, state=JobState.FAILED, error="the PDF is damaged")
     found = await catalog.jobs.get("acme", created.job_id)
-    assert found is not None and (found.state, found.error) == (JobState.FAILED, "the PDF is damaged")
+    assert found is not None and (found.state, found.error) == (
+        JobState.FAILED,
+        "the PDF is damaged",
+    )
 
 
-async def test_updating_an_unknown_job_creates_nothing(catalog: SqliteCatalog | RedisCatalog) -> None:
+async def test_updating_an_unknown_job_creates_nothing(
+    catalog: SqliteCatalog | RedisCatalog,
+) -> None:
     await catalog.jobs.update("no-such-job", state=JobState.READY, progress={"pages_done": 1})
     assert await catalog.jobs.get("acme", "no-such-job") is None
 
@@ -104,7 +135,9 @@ async def test_documents_put_get_list_delete(catalog: SqliteCatalog | RedisCatal
 
     replaced = DocumentRecord(**{**older.__dict__, "pages": 7, "updated_at": 30.0})
     await catalog.documents.put(replaced)
-    assert await catalog.documents.list("acme") == [replaced, newer], "put replaces, never duplicates"
+    assert await catalog.documents.list("acme") == [replaced, newer], (
+        "put replaces, never duplicates"
+    )
 
     assert await catalog.documents.delete("acme", older.document_id) is True
     assert await catalog.documents.delete("acme", older.document_id) is False
@@ -112,7 +145,9 @@ async def test_documents_put_get_list_delete(catalog: SqliteCatalog | RedisCatal
     assert await catalog.documents.list("acme") == [newer]
 
 
-async def test_documents_are_visible_to_their_tenant_only(catalog: SqliteCatalog | RedisCatalog) -> None:
+async def test_documents_are_visible_to_their_tenant_only(
+    catalog: SqliteCatalog | RedisCatalog,
+) -> None:
     mine = record("acme")
     await catalog.documents.put(mine)
     assert await catalog.documents.get("globex", mine.document_id) is None
@@ -121,18 +156,25 @@ async def test_documents_are_visible_to_their_tenant_only(catalog: SqliteCatalog
     assert await catalog.documents.get("acme", mine.document_id) == mine
 
 
-async def test_answers_exist_for_their_tenant_and_take_feedback(catalog: SqliteCatalog | RedisCatalog) -> None:
+async def test_answers_exist_for_their_tenant_and_take_feedback(
+    catalog: SqliteCatalog | RedisCatalog,
+) -> None:
     assert not await catalog.answers.exists("acme", "a1")
     await catalog.answers.record("acme", "a1", "what?", "this [1]", "extractive")
-    await catalog.answers.record("acme", "a1", "again?", "other", "extractive")  # first record stands
+    await catalog.answers.record(
+        "acme", "a1", "again?", "other", "extractive"
+    )  # first record stands
     assert await catalog.answers.exists("acme", "a1")
     assert not await catalog.answers.exists("globex", "a1")
     await catalog.answers.add_feedback("acme", "a1", "up", None)
     await catalog.answers.add_feedback("acme", "a1", "down", "wrong page")
 
 
-async def test_tenant_names_cannot_reach_into_each_other(catalog: SqliteCatalog | RedisCatalog) -> None:
-    # Keys are built from names: a tenant "a" asking for answer "b:x" must not find tenant "a:b"'s "x".
+async def test_tenant_names_cannot_reach_into_each_other(
+    catalog: SqliteCatalog | RedisCatalog,
+) -> None:
+    # Keys are built from names: a tenant "a" asking for answer "b:x" must not find tenant "a:b"'s
+    # "x".
     await catalog.answers.record("a:b", "x", "q", "a", "extractive")
     assert not await catalog.answers.exists("a", "b:x")
     await catalog.documents.put(record("a:b"))
@@ -141,6 +183,8 @@ async def test_tenant_names_cannot_reach_into_each_other(catalog: SqliteCatalog 
 
 def test_the_catalog_is_chosen_by_its_url(tmp_path: Path, redis_server: RedisServer) -> None:
     assert isinstance(build_catalog(Settings(data_dir=tmp_path)), SqliteCatalog)
-    assert isinstance(build_catalog(Settings(data_dir=tmp_path, catalog_url=redis_server.url)), RedisCatalog)
+    assert isinstance(
+        build_catalog(Settings(data_dir=tmp_path, catalog_url=redis_server.url)), RedisCatalog
+    )
     with pytest.raises(ValueError, match="redis://"):
         Settings(catalog_url="postgres://db/ragops")

@@ -46,15 +46,30 @@ QUERY = "Which DEA form do Principal Investigators sign?"
 WAIT = 10.0  # the longest any test waits for an answer; real waits are well under 2 s
 
 
-def hit(filename: str, text: str, *, pages: tuple[tuple[int, int], ...] = ((0, 2),), index: int = 0) -> SearchHit:
-    chunk = StoredChunk(tenant="t", document_id=f"doc-{filename}", filename=filename, index=index,
-                        text=text, page_breaks=pages)
+def hit(
+    filename: str, text: str, *, pages: tuple[tuple[int, int], ...] = ((0, 2),), index: int = 0
+) -> SearchHit:
+    chunk = StoredChunk(
+        tenant="t",
+        document_id=f"doc-{filename}",
+        filename=filename,
+        index=index,
+        text=text,
+        page_breaks=pages,
+    )
     return SearchHit(chunk=chunk, score=0.9)
 
 
 HITS = [
-    hit("handbook.pdf", "Principal Investigators sign DEA form 225 to register. The form is renewed yearly."),
-    hit("policy.pdf", "Controlled substances are stored in a locked cabinet.", pages=((0, 4), (5, 5))),
+    hit(
+        "handbook.pdf",
+        "Principal Investigators sign DEA form 225 to register. The form is renewed yearly.",
+    ),
+    hit(
+        "policy.pdf",
+        "Controlled substances are stored in a locked cabinet.",
+        pages=((0, 4), (5, 5)),
+    ),
 ]
 
 
@@ -107,7 +122,9 @@ def bedrock_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
         yield fake
 
 
-def openai_chat(usage: Usage | None = None, *, timeout: float = 2.0, max_retries: int = 0) -> OpenAIChatModel:
+def openai_chat(
+    usage: Usage | None = None, *, timeout: float = 2.0, max_retries: int = 0
+) -> OpenAIChatModel:
     return OpenAIChatModel("gpt-4o-mini", timeout=timeout, max_retries=max_retries, usage=usage)
 
 
@@ -135,12 +152,17 @@ async def events_of(model: FallbackChatModel, hits: Sequence[SearchHit] = HITS) 
 
 # --- OpenAI -----------------------------------------------------------------------------
 
-async def test_openai_answer_streams_in_pieces_and_records_usage(openai_fake: FakeLLMServer) -> None:
+
+async def test_openai_answer_streams_in_pieces_and_records_usage(
+    openai_fake: FakeLLMServer,
+) -> None:
     usage = Usage()
     pieces = await pieces_of(openai_chat(usage))
     assert pieces == list(DEFAULT_PIECES)
     (request,) = openai_fake.requests_to("/chat/completions")
-    assert request.body["stream"] is True and request.body["stream_options"] == {"include_usage": True}
+    assert request.body["stream"] is True and request.body["stream_options"] == {
+        "include_usage": True
+    }
     assert request.headers["authorization"] == "Bearer sk-test"
     ((model, prompt_tokens, completion_tokens),) = usage.calls
     assert (model, completion_tokens) == ("gpt-4o-mini", 3) and prompt_tokens > 20
@@ -176,17 +198,21 @@ async def test_openai_chat_retries_a_429_then_answers(openai_fake: FakeLLMServer
 
 # --- embeddings --------------------------------------------------------------------------
 
+
 async def test_embeddings_are_batched_and_returned_in_order(openai_fake: FakeLLMServer) -> None:
     usage = Usage()
-    embedder = OpenAIEmbedder("text-embedding-3-small", dimensions=8, batch_size=3, timeout=2,
-                              max_retries=0, usage=usage)
+    embedder = OpenAIEmbedder(
+        "text-embedding-3-small", dimensions=8, batch_size=3, timeout=2, max_retries=0, usage=usage
+    )
     texts = [f"text number {i}" for i in range(7)] + [""]
     async with asyncio.timeout(WAIT):
         windows = await embedder.embed_documents(texts)
         query = await embedder.embed_query("a question")
     requests = openai_fake.requests_to("/embeddings")
     assert [len(r.body["input"]) for r in requests] == [3, 3, 2, 1]
-    assert all(r.body["dimensions"] == 8 and r.body["model"] == "text-embedding-3-small" for r in requests)
+    assert all(
+        r.body["dimensions"] == 8 and r.body["model"] == "text-embedding-3-small" for r in requests
+    )
     assert len(windows) == len(texts) and all(len(w) == 1 for w in windows)
     for text, (vector,) in zip(texts, windows, strict=True):
         assert vector == pytest.approx(fake_vector(text or " ", 8), rel=1e-6)
@@ -214,6 +240,7 @@ async def test_embeddings_time_out_with_a_clear_error(openai_fake: FakeLLMServer
 
 # --- Bedrock -----------------------------------------------------------------------------
 
+
 async def test_bedrock_streams_through_boto3_and_records_usage(bedrock_fake: FakeLLMServer) -> None:
     usage = Usage()
     assert await pieces_of(bedrock_chat(usage)) == list(BEDROCK_PIECES)
@@ -225,7 +252,9 @@ async def test_bedrock_streams_through_boto3_and_records_usage(bedrock_fake: Fak
     assert usage.calls == [(BEDROCK_MODEL, 42, 2)]
 
 
-async def test_bedrock_error_mid_stream_surfaces_after_the_text(bedrock_fake: FakeLLMServer) -> None:
+async def test_bedrock_error_mid_stream_surfaces_after_the_text(
+    bedrock_fake: FakeLLMServer,
+) -> None:
     bedrock_fake.fail("midstream")
     got: list[str] = []
     with pytest.raises(ChatModelError) as error:
@@ -244,25 +273,40 @@ def test_bedrock_needs_a_region(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- the fallback chain ----------------------------------------------------------------
 
-def chain(recorder: Fallbacks, *, openai_timeout: float = 2.0, first_delta_timeout: float | None = None,
-          openai_retries: int = 0) -> FallbackChatModel:
+
+def chain(
+    recorder: Fallbacks,
+    *,
+    openai_timeout: float = 2.0,
+    first_delta_timeout: float | None = None,
+    openai_retries: int = 0,
+) -> FallbackChatModel:
     return FallbackChatModel(
-        openai_chat(timeout=openai_timeout, max_retries=openai_retries), bedrock_chat(), ExtractiveChatModel(),
-        recorder=recorder, first_delta_timeout=first_delta_timeout,
+        openai_chat(timeout=openai_timeout, max_retries=openai_retries),
+        bedrock_chat(),
+        ExtractiveChatModel(),
+        recorder=recorder,
+        first_delta_timeout=first_delta_timeout,
     )
 
 
-async def test_openai_500s_fall_back_to_bedrock(openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer) -> None:
+async def test_openai_500s_fall_back_to_bedrock(
+    openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer
+) -> None:
     openai_fake.fail(always="500")
     recorder = Fallbacks()
     text, done = await events_of(chain(recorder, openai_retries=1))
     assert text == "".join(BEDROCK_PIECES)
     assert done.model == f"bedrock:{BEDROCK_MODEL}" and not done.interrupted
-    assert recorder.fallbacks == [("openai:gpt-4o-mini", f"bedrock:{BEDROCK_MODEL}", "server_error")]
+    assert recorder.fallbacks == [
+        ("openai:gpt-4o-mini", f"bedrock:{BEDROCK_MODEL}", "server_error")
+    ]
     assert len(openai_fake.requests_to("/chat/completions")) == 2  # the SDK retried once first
 
 
-async def test_openai_timeout_falls_back_quickly(openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer) -> None:
+async def test_openai_timeout_falls_back_quickly(
+    openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer
+) -> None:
     openai_fake.fail(always="hang")
     recorder = Fallbacks()
     started = time.monotonic()
@@ -272,7 +316,9 @@ async def test_openai_timeout_falls_back_quickly(openai_fake: FakeLLMServer, bed
     assert recorder.fallbacks[0][2] == "timeout"
 
 
-async def test_first_delta_timeout_bounds_a_slow_model(openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer) -> None:
+async def test_first_delta_timeout_bounds_a_slow_model(
+    openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer
+) -> None:
     openai_fake.fail(always="hang")
     recorder = Fallbacks()
     started = time.monotonic()
@@ -281,7 +327,9 @@ async def test_first_delta_timeout_bounds_a_slow_model(openai_fake: FakeLLMServe
     assert done.model.startswith("bedrock:") and recorder.fallbacks[0][2] == "timeout"
 
 
-async def test_both_down_gives_the_extractive_answer(openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer) -> None:
+async def test_both_down_gives_the_extractive_answer(
+    openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer
+) -> None:
     openai_fake.fail(always="500")
     bedrock_fake.fail(always="429")
     recorder = Fallbacks()
@@ -304,7 +352,10 @@ async def test_mid_stream_failure_ends_with_a_marker_not_another_model(
     text, done = await events_of(chain(recorder))
     assert text == DEFAULT_PIECES[0] + INTERRUPTED_MARKER
     assert done.model == "openai:gpt-4o-mini" and done.interrupted
-    assert recorder.interruptions == [("openai:gpt-4o-mini", "server_error")] and recorder.fallbacks == []
+    assert (
+        recorder.interruptions == [("openai:gpt-4o-mini", "server_error")]
+        and recorder.fallbacks == []
+    )
     assert bedrock_fake.requests == []
 
 
@@ -314,12 +365,19 @@ async def test_concurrent_calls_each_learn_their_own_model(
     openai_fake.fail("500", "500")  # two of the six calls fall back; which ones is up to timing
     model = chain(Fallbacks())
     results = await asyncio.gather(*(events_of(model) for _ in range(6)))
-    expected = {"openai:gpt-4o-mini": "".join(DEFAULT_PIECES), f"bedrock:{BEDROCK_MODEL}": "".join(BEDROCK_PIECES)}
+    expected = {
+        "openai:gpt-4o-mini": "".join(DEFAULT_PIECES),
+        f"bedrock:{BEDROCK_MODEL}": "".join(BEDROCK_PIECES),
+    }
     assert all(text == expected[done.model] for text, done in results)
-    assert sorted(done.model.split(":")[0] for _, done in results) == ["bedrock"] * 2 + ["openai"] * 4
+    assert (
+        sorted(done.model.split(":")[0] for _, done in results) == ["bedrock"] * 2 + ["openai"] * 4
+    )
 
 
-async def test_all_models_failing_raises(openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer) -> None:
+async def test_all_models_failing_raises(
+    openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer
+) -> None:
     openai_fake.fail(always="500")
     bedrock_fake.fail(always="500")
     model = FallbackChatModel(openai_chat(), bedrock_chat())
@@ -330,17 +388,22 @@ async def test_all_models_failing_raises(openai_fake: FakeLLMServer, bedrock_fak
 
 # --- the fakes themselves ----------------------------------------------------------------
 
+
 def test_event_stream_frames_decode_with_botocore() -> None:
 
     buffer = EventStreamBuffer()  # checks both CRC32s and the lengths
-    buffer.add_data(event_frame("contentBlockDelta", {"delta": {"text": "hé"}}) + exception_frame("x", "y"))
+    buffer.add_data(
+        event_frame("contentBlockDelta", {"delta": {"text": "hé"}}) + exception_frame("x", "y")
+    )
     first, second = list(buffer)
     assert first.headers[":event-type"] == "contentBlockDelta"
     assert first.payload == b'{"delta": {"text": "h\\u00e9"}}'
     assert second.headers[":message-type"] == "exception"
 
 
-async def test_fakes_answer_the_non_streaming_calls(openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer) -> None:
+async def test_fakes_answer_the_non_streaming_calls(
+    openai_fake: FakeLLMServer, bedrock_fake: FakeLLMServer
+) -> None:
     client = openai.AsyncOpenAI(timeout=2, max_retries=0)
     async with asyncio.timeout(WAIT):
         completion = await client.chat.completions.create(
@@ -351,7 +414,9 @@ async def test_fakes_answer_the_non_streaming_calls(openai_fake: FakeLLMServer, 
     bedrock = boto3.session.Session().client("bedrock-runtime", region_name="us-east-1")
     response = await asyncio.wait_for(
         asyncio.to_thread(
-            bedrock.converse, modelId=BEDROCK_MODEL, messages=[{"role": "user", "content": [{"text": "q"}]}]
+            bedrock.converse,
+            modelId=BEDROCK_MODEL,
+            messages=[{"role": "user", "content": [{"text": "q"}]}],
         ),
         WAIT,
     )
@@ -373,5 +438,7 @@ async def test_abandoning_a_bedrock_stream_releases_its_thread(bedrock_fake: Fak
 def test_prices_match_the_longest_model_prefix() -> None:
     assert cost_usd("gpt-4o-mini-2024-07-18", 1_000_000, 1_000_000) == pytest.approx(0.75)
     assert cost_usd("gpt-4o", 1_000_000, 0) == pytest.approx(2.5)
-    assert cost_usd("us.anthropic.claude-3-haiku-20240307-v1:0", 0, 1_000_000) == pytest.approx(1.25)
+    assert cost_usd("us.anthropic.claude-3-haiku-20240307-v1:0", 0, 1_000_000) == pytest.approx(
+        1.25
+    )
     assert cost_usd("some-new-model", 1, 1) is None

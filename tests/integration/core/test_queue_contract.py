@@ -26,8 +26,12 @@ _EXPIRE = 1.6
 def ingest(n: int = 0) -> dict[str, object]:
     document_id = str(uuid.uuid4())
     body: dict[str, object] = IngestMessage(
-        job_id=f"job-{n}", document_id=document_id, object_key=f"t/{document_id}",
-        tenant="t", filename=f"file-{n}.pdf", user="alice",
+        job_id=f"job-{n}",
+        document_id=document_id,
+        object_key=f"t/{document_id}",
+        tenant="t",
+        filename=f"file-{n}.pdf",
+        user="alice",
     ).to_json()
     return body
 
@@ -82,7 +86,9 @@ async def test_unacked_message_returns_after_visibility_timeout(queue: Queue) ->
     await queue.send(body)
     first = await queue.receive(wait_seconds=2, visibility_seconds=1)
     assert first is not None
-    assert await queue.receive(wait_seconds=0, visibility_seconds=1) is None, "hidden while in flight"
+    assert await queue.receive(wait_seconds=0, visibility_seconds=1) is None, (
+        "hidden while in flight"
+    )
     await asyncio.sleep(_EXPIRE)
     second = await queue.receive(wait_seconds=2, visibility_seconds=30)
     assert second is not None
@@ -115,7 +121,9 @@ async def test_depth_counts_waiting_and_in_flight(queue: Queue) -> None:
     assert await queue.depth() == 2
 
 
-async def test_release_makes_a_message_visible_at_once_without_counting_the_receive(queue: Queue) -> None:
+async def test_release_makes_a_message_visible_at_once_without_counting_the_receive(
+    queue: Queue,
+) -> None:
     body = ingest()
     await queue.send(body)
     message = await queue.receive(wait_seconds=2, visibility_seconds=300)
@@ -167,7 +175,9 @@ async def test_sqs_redrive_moves_a_poison_message_to_the_dead_letter_queue(aws: 
         message = await queue.receive(wait_seconds=2, visibility_seconds=1)
         assert message is not None and message.receive_count == attempt
         await asyncio.sleep(_EXPIRE)  # not acknowledged: the worker crashed
-    assert await queue.receive(wait_seconds=1, visibility_seconds=1) is None, "a third receive moves it"
+    assert await queue.receive(wait_seconds=1, visibility_seconds=1) is None, (
+        "a third receive moves it"
+    )
     dead_letter = await dead.receive(wait_seconds=2, visibility_seconds=30)
     assert dead_letter is not None and dead_letter.body == body
     assert await queue.depth() == 0
@@ -176,8 +186,14 @@ async def test_sqs_redrive_moves_a_poison_message_to_the_dead_letter_queue(aws: 
 async def test_sqs_translates_s3_event_notifications(aws: MotoServer) -> None:
     url, _ = aws.create_queue()
     queue = SqsQueue(url, s3_prefix="documents")
-    aws.send_raw(url, json.dumps(s3_event("docs-bucket", "documents/acme/Annual report 2026.pdf",
-                                          principal="AWS:AIDAUPLOADER")))
+    aws.send_raw(
+        url,
+        json.dumps(
+            s3_event(
+                "docs-bucket", "documents/acme/Annual report 2026.pdf", principal="AWS:AIDAUPLOADER"
+            )
+        ),
+    )
     message = await queue.receive(wait_seconds=2, visibility_seconds=30)
     assert message is not None
     body = dict(message.body)

@@ -1,6 +1,7 @@
 """OpenTelemetry traces as a collector receives them: the real OTLP/HTTP exporter, decoded with
 opentelemetry-proto by a local receiver. In-process app and worker (embedded adapters, the real
-offline model); `test_tracing_processes.py` covers S3, SQS and Redis with `ragops api` / `ragops worker`.
+offline model); `test_tracing_processes.py` covers S3, SQS and Redis with `ragops api` / `ragops
+worker`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ QUESTION = {"query": "Which travel desk books flights?"}
 @pytest.fixture
 def otlp(monkeypatch: pytest.MonkeyPatch) -> Iterator[OtlpReceiver]:
     receiver = OtlpReceiver()
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)  # the SDK's variable: tracing turns on
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url
+    )  # the SDK's variable: tracing turns on
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
     monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
     monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
@@ -41,7 +44,9 @@ def one(spans: list[ReceivedSpan], name: str) -> ReceivedSpan:
     return found[0]
 
 
-def test_upload_ingestion_and_questions_are_traced(make_client: AppFactory, otlp: OtlpReceiver) -> None:
+def test_upload_ingestion_and_questions_are_traced(
+    make_client: AppFactory, otlp: OtlpReceiver
+) -> None:
     client = make_client()
     posted = client.post("/api/upload", files={"file": ("policy.md", POLICY.encode())})
     assert posted.status_code == 202
@@ -63,18 +68,32 @@ def test_upload_ingestion_and_questions_are_traced(make_client: AppFactory, otlp
     assert sent.kind == "PRODUCER" and sent.attributes["messaging.system"] == "sqlite"
 
     # The worker continues the upload's trace: one span per document, its steps under it.
-    document = otlp.wait_for(lambda: otlp.named("ingest.document", **{"ragops.document_id": document_id}),
-                             "ingest.document span")[0]
+    document = otlp.wait_for(
+        lambda: otlp.named("ingest.document", **{"ragops.document_id": document_id}),
+        "ingest.document span",
+    )[0]
     assert (document.trace_id, document.parent_span_id) == (upload_span.trace_id, sent.span_id)
     assert document.attributes["ragops.tenant"] == "default"
     assert document.attributes["ragops.ingest.result"] == "ready"
     steps = otlp.children(document)
     names = [s.name for s in steps]
-    for step in ("queue.receive", "object_store.get", "ingest.extract", "ingest.chunk", "embedding.documents",
-                 "vector_store.upsert", "cache.invalidate", "queue.ack"):
+    for step in (
+        "queue.receive",
+        "object_store.get",
+        "ingest.extract",
+        "ingest.chunk",
+        "embedding.documents",
+        "vector_store.upsert",
+        "cache.invalidate",
+        "queue.ack",
+    ):
         assert step in names, (step, names)
     assert one(steps, "ingest.extract").attributes["ragops.pages"] == 1
-    assert all(s.attributes["ragops.document_id"] == document_id for s in steps if s.name != "queue.receive")
+    assert all(
+        s.attributes["ragops.document_id"] == document_id
+        for s in steps
+        if s.name != "queue.receive"
+    )
 
     # A question: answer cache miss, query embedding, search, the model, then the answer cached.
     asks = otlp.named("POST /api/ask")
@@ -82,22 +101,36 @@ def test_upload_ingestion_and_questions_are_traced(make_client: AppFactory, otlp
     miss, hit = sorted(asks, key=lambda s: s.start_ns)
     under_miss = otlp.children(miss)
     miss_names = [s.name for s in sorted(under_miss, key=lambda s: s.start_ns)]
-    assert miss_names == ["cache.get", "cache.get", "embedding.query", "cache.set", "vector_store.search",
-                          "chat extractive", "cache.set"], miss_names
+    assert miss_names == [
+        "cache.get",
+        "cache.get",
+        "embedding.query",
+        "cache.set",
+        "vector_store.search",
+        "chat extractive",
+        "cache.set",
+    ], miss_names
     lookups = [s for s in under_miss if s.name == "cache.get"]
-    assert [(s.attributes["ragops.cache.kind"], s.attributes["ragops.cache.hit"]) for s in lookups] == [
-        ("answer", False), ("embedding", False)]
+    assert [
+        (s.attributes["ragops.cache.kind"], s.attributes["ragops.cache.hit"]) for s in lookups
+    ] == [("answer", False), ("embedding", False)]
     search = one(under_miss, "vector_store.search")
-    assert search.attributes["ragops.tenant"] == "default" and search.attributes["ragops.search.hits"] >= 1
+    assert (
+        search.attributes["ragops.tenant"] == "default"
+        and search.attributes["ragops.search.hits"] >= 1
+    )
     chat = one(under_miss, "chat extractive")
     assert chat.attributes["gen_ai.operation.name"] == "chat"
     # The hit is answered before routing, and still named after its route.
     assert hit.attributes["http.route"] == "/api/ask"
-    assert [(s.name, s.attributes.get("ragops.cache.hit")) for s in otlp.children(hit)] == [("cache.get", True)]
+    assert [(s.name, s.attributes.get("ragops.cache.hit")) for s in otlp.children(hit)] == [
+        ("cache.get", True)
+    ]
 
 
-def test_language_model_spans_carry_model_and_tokens(make_client: AppFactory, otlp: OtlpReceiver,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_language_model_spans_carry_model_and_tokens(
+    make_client: AppFactory, otlp: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeLLMServer() as openai_fake:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("OPENAI_BASE_URL", openai_fake.url + "/v1")
@@ -106,7 +139,10 @@ def test_language_model_spans_carry_model_and_tokens(make_client: AppFactory, ot
         wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
         openai_fake.fail("500")  # the first call fails: the extractive answer takes over
         assert client.post("/api/ask", json=QUESTION).json()["model"] == "extractive"
-        assert client.post("/api/ask", json={"query": "Who books flights?"}).json()["model"] == "openai:gpt-4o-mini"
+        assert (
+            client.post("/api/ask", json={"query": "Who books flights?"}).json()["model"]
+            == "openai:gpt-4o-mini"
+        )
         flush(client)
     failed, answered = sorted(otlp.named("chat gpt-4o-mini"), key=lambda s: s.start_ns)
     assert failed.status == "ERROR" and "exception" in failed.events
@@ -121,12 +157,15 @@ def test_language_model_spans_carry_model_and_tokens(make_client: AppFactory, ot
 
 
 def otlp_parent(otlp: OtlpReceiver, span: ReceivedSpan) -> ReceivedSpan:
-    return next(s for s in otlp.spans if s.span_id == span.parent_span_id and s.trace_id == span.trace_id)
+    return next(
+        s for s in otlp.spans if s.span_id == span.parent_span_id and s.trace_id == span.trace_id
+    )
 
 
 @pytest.mark.parametrize("configured", [False, True], ids=["no-endpoint", "RAGOPS_TRACING=off"])
-def test_tracing_is_off_unless_configured(make_client: AppFactory, monkeypatch: pytest.MonkeyPatch,
-                                          configured: bool) -> None:
+def test_tracing_is_off_unless_configured(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch, configured: bool
+) -> None:
     receiver = OtlpReceiver()
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     if configured:

@@ -16,7 +16,9 @@ def test_answers_survive_a_restart(tmp_path: Path, pdf_dir: Path) -> None:
     data = tmp_path / "data"
     server = Server(data, tmp_path / "serve.log")
     try:
-        job = httpx.post(f"{server.url}/api/upload", files={"file": ("policy.md", POLICY.encode())}).json()
+        job = httpx.post(
+            f"{server.url}/api/upload", files={"file": ("policy.md", POLICY.encode())}
+        ).json()
         assert server.wait_for_job(job["job_id"])["state"] == "ready"
     finally:
         # uvicorn re-raises the signal after a graceful shutdown, so -SIGTERM is a clean exit.
@@ -25,10 +27,14 @@ def test_answers_survive_a_restart(tmp_path: Path, pdf_dir: Path) -> None:
 
     server = Server(data, tmp_path / "serve.log")
     try:
-        body = httpx.post(f"{server.url}/api/ask", json={"query": "Which travel desk books flights?"}).json()
+        body = httpx.post(
+            f"{server.url}/api/ask", json={"query": "Which travel desk books flights?"}
+        ).json()
         assert "Orbis" in body["answer"]
         assert body["sources"][0]["filename"] == "policy.md"
-        assert [d["filename"] for d in httpx.get(f"{server.url}/api/documents").json()] == ["policy.md"]
+        assert [d["filename"] for d in httpx.get(f"{server.url}/api/documents").json()] == [
+            "policy.md"
+        ]
         assert httpx.get(f"{server.url}/api/jobs/{job['job_id']}").json()["state"] == "ready"
     finally:
         server.stop()
@@ -38,9 +44,14 @@ def test_a_crash_mid_document_is_finished_after_restart(tmp_path: Path, pdf_dir:
     data = tmp_path / "data"
     pdf = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_1/195981.pdf"
     server = Server(data, tmp_path / "serve.log")
-    job = httpx.post(f"{server.url}/api/upload", files={"file": (pdf.name, pdf.read_bytes())}).json()
+    job = httpx.post(
+        f"{server.url}/api/upload", files={"file": (pdf.name, pdf.read_bytes())}
+    ).json()
     deadline = time.monotonic() + 60
-    while httpx.get(f"{server.url}/api/jobs/{job['job_id']}").json()["progress"].get("pages_done", 0) < 5:
+    while (
+        httpx.get(f"{server.url}/api/jobs/{job['job_id']}").json()["progress"].get("pages_done", 0)
+        < 5
+    ):
         assert time.monotonic() < deadline, "ingestion never started"
         time.sleep(0.05)
     server.stop(signal.SIGKILL)

@@ -65,7 +65,8 @@ async def test_a_cancel_lost_by_a_dependency_still_releases_the_document(
     adapters = dataclasses.replace(real, jobs=jobs)
     try:
         submitted = await build_document_service(settings, adapters).submit(
-            TENANT, "long.pdf", (pdf_dir / LONG_PDF).read_bytes())
+            TENANT, "long.pdf", (pdf_dir / LONG_PDF).read_bytes()
+        )
         worker = build_worker(settings, adapters, metrics)
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(worker.run(asyncio.Event()), timeout=60)
@@ -76,6 +77,8 @@ async def test_a_cancel_lost_by_a_dependency_still_releases_the_document(
         assert job.progress["pages_done"] <= CANCEL_AT_PAGE + 1, "stopped at the next page"
         assert await real.documents.list(TENANT) == []
         again = await real.queue.receive(wait_seconds=0, visibility_seconds=30)
-        assert again is not None and again.body["job_id"] == submitted.job_id, "released to the queue"
+        assert again is not None and again.body["job_id"] == submitted.job_id, (
+            "released to the queue"
+        )
     finally:
         await real.close()

@@ -58,14 +58,21 @@ class SqsSetup:
 
 
 @contextlib.asynccontextmanager
-async def worker_running(settings: Settings, embedder: OnnxMiniLMEmbedder) -> AsyncIterator[Running]:
+async def worker_running(
+    settings: Settings, embedder: OnnxMiniLMEmbedder
+) -> AsyncIterator[Running]:
     metrics = Metrics()
     adapters = build_adapters(settings, metrics=metrics, embedder=embedder)
     # A short backoff base: poison messages come back within a second or two, not minutes.
     worker = IngestionWorker(
-        queue=adapters.queue, pipeline=build_pipeline(settings, adapters, metrics), jobs=adapters.jobs,
-        store=adapters.store, metrics=metrics, visibility_seconds=settings.job_visibility_seconds,
-        max_attempts=settings.job_max_attempts, retry_base_seconds=0.5,
+        queue=adapters.queue,
+        pipeline=build_pipeline(settings, adapters, metrics),
+        jobs=adapters.jobs,
+        store=adapters.store,
+        metrics=metrics,
+        visibility_seconds=settings.job_visibility_seconds,
+        max_attempts=settings.job_max_attempts,
+        retry_base_seconds=0.5,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -82,8 +89,13 @@ def sqs(aws: MotoServer, redis_server: RedisServer, tmp_path: Path) -> SqsSetup:
     redis.Redis.from_url(redis_server.url).flushdb()
     queue_url, dlq_url = aws.create_queue(dead_letter_after=DEAD_LETTER_AFTER)
     assert dlq_url is not None
-    settings = Settings(data_dir=tmp_path / "data", s3_bucket=aws.create_bucket(), sqs_queue_url=queue_url,
-                        catalog_url=redis_server.url, job_max_attempts=MAX_ATTEMPTS)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        s3_bucket=aws.create_bucket(),
+        sqs_queue_url=queue_url,
+        catalog_url=redis_server.url,
+        job_max_attempts=MAX_ATTEMPTS,
+    )
     return SqsSetup(settings, aws.client("sqs"), queue_url, dlq_url)
 
 
@@ -104,16 +116,18 @@ async def job_in(running: Running, job_id: str, state: JobState) -> Job | None:
 
 def dead_letters(sqs: SqsSetup) -> list[str]:
     """Bodies now in the dead-letter queue (peeked: made visible again at once)."""
-    response = sqs.raw_sqs.receive_message(QueueUrl=sqs.dlq_url, MaxNumberOfMessages=10,
-                                           VisibilityTimeout=0, WaitTimeSeconds=0)
+    response = sqs.raw_sqs.receive_message(
+        QueueUrl=sqs.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+    )
     return [m["Body"] for m in response.get("Messages", [])]
 
 
 async def queued_job(running: Running) -> str:
     """A job as the API records it, for a message we then damage or deliver ourselves."""
     job_id = str(uuid.uuid4())
-    await running.adapters.jobs.create(Job(job_id=job_id, document_id="d", tenant=TENANT, filename="x.md",
-                                           state=JobState.QUEUED))
+    await running.adapters.jobs.create(
+        Job(job_id=job_id, document_id="d", tenant=TENANT, filename="x.md", state=JobState.QUEUED)
+    )
     return job_id
 
 
@@ -128,25 +142,36 @@ async def test_malformed_messages_reach_the_dead_letter_queue_and_the_worker_kee
             sqs.raw_sqs.send_message(QueueUrl=sqs.queue_url, MessageBody=body)
         good = await running.documents.submit(TENANT, "policy.md", POLICY.encode())
 
-        assert await eventually(lambda: job_in(running, good.job_id, JobState.READY), "the good document is ready")
-        failed = await eventually(lambda: job_in(running, job_id, JobState.FAILED), "the named job failed")
-        assert failed.error.startswith("malformed queue message: missing or non-string fields: document_id")
+        assert await eventually(
+            lambda: job_in(running, good.job_id, JobState.READY), "the good document is ready"
+        )
+        failed = await eventually(
+            lambda: job_in(running, job_id, JobState.FAILED), "the named job failed"
+        )
+        assert failed.error.startswith(
+            "malformed queue message: missing or non-string fields: document_id"
+        )
 
         async def both_dead() -> list[str]:
             found = dead_letters(sqs)
             return found if len(found) == 2 else []
 
-        assert sorted(await eventually(both_dead, "both dead-lettered")) == sorted([not_json, missing_fields])
+        assert sorted(await eventually(both_dead, "both dead-lettered")) == sorted(
+            [not_json, missing_fields]
+        )
         assert await running.adapters.queue.depth() == 0
-        assert 'ragops_ingest_failures_total{reason="malformed"}' in running.metrics.render().decode()
+        assert (
+            'ragops_ingest_failures_total{reason="malformed"}' in running.metrics.render().decode()
+        )
 
 
 async def test_a_document_that_keeps_crashing_workers_fails_and_is_dead_lettered(
     sqs: SqsSetup, embedder: OnnxMiniLMEmbedder
 ) -> None:
     catalog = RedisCatalog(str(sqs.settings.catalog_url))
-    await catalog.jobs.create(Job(job_id="job-1", document_id="d", tenant=TENANT, filename="x.md",
-                                  state=JobState.QUEUED))
+    await catalog.jobs.create(
+        Job(job_id="job-1", document_id="d", tenant=TENANT, filename="x.md", state=JobState.QUEUED)
+    )
     await catalog.close()
     await S3ObjectStore(str(sqs.settings.s3_bucket)).put(f"{TENANT}/d", POLICY.encode())
     queue = SqsQueue(sqs.queue_url)
@@ -157,14 +182,20 @@ async def test_a_document_that_keeps_crashing_workers_fails_and_is_dead_lettered
         assert message is not None and message.receive_count == attempt
 
     async with worker_running(sqs.settings, embedder) as running:
-        failed = await eventually(lambda: job_in(running, "job-1", JobState.FAILED), "the job failed")
-        assert failed.error == (f"gave up after {MAX_ATTEMPTS} attempts that never finished "
-                                "(the worker stopped or crashed while processing this document)")
+        failed = await eventually(
+            lambda: job_in(running, "job-1", JobState.FAILED), "the job failed"
+        )
+        assert failed.error == (
+            f"gave up after {MAX_ATTEMPTS} attempts that never finished "
+            "(the worker stopped or crashed while processing this document)"
+        )
 
         async def dead() -> list[str]:
             return dead_letters(sqs)
 
-        assert [json.loads(b)["job_id"] for b in await eventually(dead, "dead-lettered")] == ["job-1"]
+        assert [json.loads(b)["job_id"] for b in await eventually(dead, "dead-lettered")] == [
+            "job-1"
+        ]
         assert await running.adapters.store.count(TENANT) == 0, "never indexed"
 
 
@@ -176,8 +207,12 @@ async def test_the_embedded_queue_drops_a_malformed_message_after_failing_its_jo
         job_id = await queued_job(running)
         await running.adapters.queue.send({"job_id": job_id, "tenant": TENANT})
         good = await running.documents.submit(TENANT, "policy.md", POLICY.encode())
-        assert await eventually(lambda: job_in(running, good.job_id, JobState.READY), "the good document is ready")
-        failed = await eventually(lambda: job_in(running, job_id, JobState.FAILED), "the named job failed")
+        assert await eventually(
+            lambda: job_in(running, good.job_id, JobState.READY), "the good document is ready"
+        )
+        failed = await eventually(
+            lambda: job_in(running, job_id, JobState.FAILED), "the named job failed"
+        )
         assert "malformed queue message" in (failed.error or "")
 
         async def empty() -> bool:

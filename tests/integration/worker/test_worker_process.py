@@ -47,28 +47,46 @@ class Stack:
 
     def env(self, data_dir: Path, **settings: str) -> dict[str, str]:
         return clean_env(
-            AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION, AWS_ENDPOINT_URL_S3=self.aws.url, AWS_ENDPOINT_URL_SQS=self.aws.url,
-            RAGOPS_S3_BUCKET=self.bucket, RAGOPS_SQS_QUEUE_URL=self.queue_url, RAGOPS_CATALOG_URL=self.catalog_url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_ENDPOINT_URL_S3=self.aws.url,
+            AWS_ENDPOINT_URL_SQS=self.aws.url,
+            RAGOPS_S3_BUCKET=self.bucket,
+            RAGOPS_SQS_QUEUE_URL=self.queue_url,
+            RAGOPS_CATALOG_URL=self.catalog_url,
             RAGOPS_DATA_DIR=str(data_dir),
             **{f"RAGOPS_{name.upper()}": value for name, value in settings.items()},
         )
 
     def worker(self, data_dir: Path, **settings: str) -> Service:
-        return Service("worker", self.env(data_dir, **settings), self.tmp / "worker.log", cwd=self.tmp)
+        return Service(
+            "worker", self.env(data_dir, **settings), self.tmp / "worker.log", cwd=self.tmp
+        )
 
     def submit(self, path: Path) -> str:
         """What `POST /api/upload` does, through the same adapters: object, job, message."""
+
         async def go() -> str:
             document_id = document_id_for(TENANT, path.name)
             job_id = str(uuid.uuid4())
             key = object_key(TENANT, document_id)
             await S3ObjectStore(self.bucket).put(key, path.read_bytes())
             catalog = RedisCatalog(self.catalog_url)
-            await catalog.jobs.create(Job(job_id=job_id, document_id=document_id, tenant=TENANT,
-                                          filename=path.name, state=JobState.QUEUED))
+            await catalog.jobs.create(
+                Job(
+                    job_id=job_id,
+                    document_id=document_id,
+                    tenant=TENANT,
+                    filename=path.name,
+                    state=JobState.QUEUED,
+                )
+            )
             await catalog.close()
-            await SqsQueue(self.queue_url).send(IngestMessage(job_id, document_id, key, TENANT, path.name).to_json())
+            await SqsQueue(self.queue_url).send(
+                IngestMessage(job_id, document_id, key, TENANT, path.name).to_json()
+            )
             return job_id
 
         return asyncio.run(go())
@@ -93,10 +111,14 @@ class Stack:
                 return job
             assert worker.process.poll() is None, f"worker exited:\n{worker.log()}"
             time.sleep(0.1)
-        raise AssertionError(f"job {job_id} not {done} after {JOB_DEADLINE_SECONDS}s:\n{worker.log()}")
+        raise AssertionError(
+            f"job {job_id} not {done} after {JOB_DEADLINE_SECONDS}s:\n{worker.log()}"
+        )
 
     def receive(self, *, wait_seconds: float) -> QueueMessage | None:
-        return asyncio.run(SqsQueue(self.queue_url).receive(wait_seconds=wait_seconds, visibility_seconds=300))
+        return asyncio.run(
+            SqsQueue(self.queue_url).receive(wait_seconds=wait_seconds, visibility_seconds=300)
+        )
 
     def depth(self) -> int:
         return asyncio.run(SqsQueue(self.queue_url).depth())
@@ -106,11 +128,18 @@ class Stack:
 def stack(aws: MotoServer, redis_server: RedisServer, tmp_path: Path) -> Stack:
     redis.Redis.from_url(redis_server.url).flushdb()
     queue_url, _ = aws.create_queue()
-    return Stack(bucket=aws.create_bucket(), queue_url=queue_url, catalog_url=redis_server.url, aws=aws, tmp=tmp_path)
+    return Stack(
+        bucket=aws.create_bucket(),
+        queue_url=queue_url,
+        catalog_url=redis_server.url,
+        aws=aws,
+        tmp=tmp_path,
+    )
 
 
 def points(data_dir: Path, tenant: str = TENANT) -> int:
     """Chunks of the tenant in the worker's vector store (read once the worker is gone)."""
+
     async def go() -> int:
         store = EdgeVectorStore(data_dir / "qdrant", dimensions=384)
         try:
@@ -137,11 +166,16 @@ def test_api_and_worker_processes_share_jobs_and_documents(
     api = Service("api", stack.env(tmp_path / "api"), tmp_path / "api.log", cwd=tmp_path)
     services.append(api)
 
-    upload = httpx.post(f"{api.url}/api/upload", files={"file": ("policy.md", POLICY.encode())}, timeout=30)
+    upload = httpx.post(
+        f"{api.url}/api/upload", files={"file": ("policy.md", POLICY.encode())}, timeout=30
+    )
     assert upload.status_code == 202, upload.text
     job_id = upload.json()["job_id"]
     deadline = time.monotonic() + JOB_DEADLINE_SECONDS
-    while (job := httpx.get(f"{api.url}/api/jobs/{job_id}", timeout=10).json())["state"] not in ("ready", "failed"):
+    while (job := httpx.get(f"{api.url}/api/jobs/{job_id}", timeout=10).json())["state"] not in (
+        "ready",
+        "failed",
+    ):
         assert time.monotonic() < deadline, worker.log()
         time.sleep(0.2)
     assert job["state"] == "ready", job
@@ -151,12 +185,19 @@ def test_api_and_worker_processes_share_jobs_and_documents(
     assert httpx.get(f"{worker.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{worker.url}/readyz").json()
     assert ready["checks"] == {"vector_store": "ok", "queue": "ok", "catalog": "ok", "worker": "ok"}
-    assert 'ragops_ingest_documents_total{result="ready"} 1.0' in httpx.get(f"{worker.url}/metrics").text
+    assert (
+        'ragops_ingest_documents_total{result="ready"} 1.0'
+        in httpx.get(f"{worker.url}/metrics").text
+    )
     assert "ragops_queue_depth" in httpx.get(f"{api.url}/metrics").text
 
     assert worker.stop() == 0, worker.log()
-    assert api.stop() in (0, -signal.SIGTERM), api.log()  # uvicorn re-raises the signal after a clean shutdown
-    assert points(tmp_path / "worker", "default") == listed[0]["chunks"] > 0  # the API's tenant without auth
+    assert api.stop() in (0, -signal.SIGTERM), (
+        api.log()
+    )  # uvicorn re-raises the signal after a clean shutdown
+    assert (
+        points(tmp_path / "worker", "default") == listed[0]["chunks"] > 0
+    )  # the API's tenant without auth
 
 
 def test_sigterm_mid_document_finishes_it_then_exits_0(

@@ -7,13 +7,29 @@ import json
 import subprocess
 import sys
 
-DATA_PLANE = ("qdrant_client", "qdrant_edge", "boto3", "botocore", "numpy", "onnxruntime", "openai", "redis", "fastapi", "pypdf")
+DATA_PLANE = (
+    "qdrant_client",
+    "qdrant_edge",
+    "boto3",
+    "botocore",
+    "numpy",
+    "onnxruntime",
+    "openai",
+    "redis",
+    "fastapi",
+    "pypdf",
+)
 
 
 def test_loading_the_cli_loads_no_data_plane_library() -> None:
     code = (
         "import json, sys; import ragops_cli.main, ragops_operator.control.handlers; "
-        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(DATA_PLANE)!r}))))"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & "
+        f"set({list(DATA_PLANE)!r}))))"
     )
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert loaded == []

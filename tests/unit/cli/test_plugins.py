@@ -13,7 +13,9 @@ from ragops_cli import plugins
 
 
 def _app_with(monkeypatch: pytest.MonkeyPatch, installed: list[EntryPoint]) -> typer.Typer:
-    monkeypatch.setattr(plugins, "entry_points", lambda group: [e for e in installed if e.group == group])
+    monkeypatch.setattr(
+        plugins, "entry_points", lambda group: [e for e in installed if e.group == group]
+    )
     app = typer.Typer()
 
     @app.command()

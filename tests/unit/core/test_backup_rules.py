@@ -30,7 +30,10 @@ def test_backup_ids_sort_as_time_and_parse_back() -> None:
     first, second = NOW, NOW + timedelta(seconds=1)
     assert layout.backup_id(first) == "20260601T030000Z" < layout.backup_id(second)
     assert layout.parse_backup_id("20260601T030000Z") == NOW
-    assert layout.parse_backup_id("notes") is None and layout.parse_backup_id("20261301T000000Z") is None
+    assert (
+        layout.parse_backup_id("notes") is None
+        and layout.parse_backup_id("20261301T000000Z") is None
+    )
 
 
 def test_layout_keys_and_urls() -> None:
@@ -46,19 +49,41 @@ def test_layout_keys_and_urls() -> None:
 
 def _manifest(files: tuple[object, ...] = (), version: int = FORMAT_VERSION) -> BackupManifest:
     return BackupManifest(
-        format_version=version, backup_id="20260601T030000Z", kind="points-jsonl", source="embedded",
-        namespace="tenant-a", name="demo",
-        collections=(CollectionEntry(name="ragops-v1", points=3, file="collections/ragops-v1.jsonl.gz", aliases=("ragops",)),),
-        embedding=EmbeddingEntry(provider="local", model="m", dimensions=384), files=files,  # type: ignore[arg-type]
-        started_at=NOW, finished_at=NOW + timedelta(minutes=2), ragops_version="0.1.0",
+        format_version=version,
+        backup_id="20260601T030000Z",
+        kind="points-jsonl",
+        source="embedded",
+        namespace="tenant-a",
+        name="demo",
+        collections=(
+            CollectionEntry(
+                name="ragops-v1",
+                points=3,
+                file="collections/ragops-v1.jsonl.gz",
+                aliases=("ragops",),
+            ),
+        ),
+        embedding=EmbeddingEntry(provider="local", model="m", dimensions=384),
+        files=files,  # type: ignore[arg-type]
+        started_at=NOW,
+        finished_at=NOW + timedelta(minutes=2),
+        ragops_version="0.1.0",
     )
 
 
 def test_manifest_round_trips_as_camel_case_json() -> None:
     manifest = _manifest()
     data = json.loads(manifest.to_json_bytes())
-    assert {"formatVersion", "backupId", "collections", "embedding", "files", "startedAt", "finishedAt",
-            "ragopsVersion"} <= set(data)
+    assert {
+        "formatVersion",
+        "backupId",
+        "collections",
+        "embedding",
+        "files",
+        "startedAt",
+        "finishedAt",
+        "ragopsVersion",
+    } <= set(data)
     assert BackupManifest.from_json_bytes(manifest.to_json_bytes()) == manifest
     assert manifest.points == 3
 
@@ -78,7 +103,11 @@ def test_checksums_catch_changed_truncated_and_missing_files(tmp_path: Path) -> 
     (tmp_path / "a").write_bytes(b"alphA")
     (tmp_path / "b").write_bytes(b"brav")
     problems = checksum_problems((*entries, entries[0].model_copy(update={"path": "c"})), tmp_path)
-    assert problems[0].startswith("a: sha256") and problems[1] == "b: 4 bytes, the manifest says 5" and problems[2] == "c: missing"
+    assert (
+        problems[0].startswith("a: sha256")
+        and problems[1] == "b: 4 bytes, the manifest says 5"
+        and problems[2] == "c: missing"
+    )
 
 
 @pytest.mark.parametrize("path", ["../etc/passwd", "/abs", "a//b", "a/./b", ""])
@@ -88,8 +117,14 @@ def test_a_manifest_cannot_name_a_file_outside_the_backup(path: str) -> None:
 
 
 def _backups(*days: int, incomplete: tuple[int, ...] = ()) -> list[StoredBackup]:
-    made = [StoredBackup(layout.backup_id(NOW - timedelta(days=d)), NOW - timedelta(days=d), True) for d in days]
-    return made + [StoredBackup(layout.backup_id(NOW - timedelta(days=d)), NOW - timedelta(days=d), False) for d in incomplete]
+    made = [
+        StoredBackup(layout.backup_id(NOW - timedelta(days=d)), NOW - timedelta(days=d), True)
+        for d in days
+    ]
+    return made + [
+        StoredBackup(layout.backup_id(NOW - timedelta(days=d)), NOW - timedelta(days=d), False)
+        for d in incomplete
+    ]
 
 
 def _ids(*days: int) -> list[str]:
@@ -101,9 +136,13 @@ CURRENT = layout.backup_id(NOW)
 
 def test_retention_by_age_keeps_the_newest_few_and_the_current_one() -> None:
     policy = RetentionPolicy(max_age_days=90, keep_at_least=2)
-    assert to_delete(_backups(0, 1, 89, 91, 200), policy=policy, now=NOW, current=CURRENT) == _ids(200, 91)
+    assert to_delete(_backups(0, 1, 89, 91, 200), policy=policy, now=NOW, current=CURRENT) == _ids(
+        200, 91
+    )
     # Backups failed for months: the newest ones survive even when all are old.
-    assert to_delete(_backups(0, 100, 150, 200), policy=policy, now=NOW, current=CURRENT) == _ids(200, 150)
+    assert to_delete(_backups(0, 100, 150, 200), policy=policy, now=NOW, current=CURRENT) == _ids(
+        200, 150
+    )
 
 
 def test_retention_by_count_deletes_the_oldest_beyond_keep_last() -> None:
@@ -133,8 +172,14 @@ def test_retention_policy_refuses_contradictions() -> None:
 
 def test_portable_points_round_trip_exactly(tmp_path: Path) -> None:
     points = [
-        PortablePoint(id=f"00000000-0000-0000-0000-00000000000{i}", payload={"tenant": "t", "text": "é ✓", "n": i},
-                      vector={"dense": [[0.1 * i, 1 / 3], [2e-9, -0.5]], "bm25": Sparse([1, 99], [0.25, 1 / 7])})
+        PortablePoint(
+            id=f"00000000-0000-0000-0000-00000000000{i}",
+            payload={"tenant": "t", "text": "é ✓", "n": i},
+            vector={
+                "dense": [[0.1 * i, 1 / 3], [2e-9, -0.5]],
+                "bm25": Sparse([1, 99], [0.25, 1 / 7]),
+            },
+        )
         for i in range(5)
     ]
     path = tmp_path / "c.jsonl.gz"
@@ -156,9 +201,18 @@ def test_a_file_of_another_format_is_refused(tmp_path: Path) -> None:
 
 def test_termination_message_is_json_within_the_kubernetes_limit() -> None:
     text = report.termination_message(time=NOW, snapshot="s3://b/p/", result="success", points=12)
-    assert json.loads(text) == {"time": "2026-06-01T03:00:00Z", "snapshot": "s3://b/p/", "result": "success", "points": 12}
-    long = report.termination_message(time=NOW, snapshot=None, result="failure", points=None, message="x" * 10000)
-    assert len(long.encode()) <= report.TERMINATION_LIMIT and json.loads(long)["message"].endswith("...")
+    assert json.loads(text) == {
+        "time": "2026-06-01T03:00:00Z",
+        "snapshot": "s3://b/p/",
+        "result": "success",
+        "points": 12,
+    }
+    long = report.termination_message(
+        time=NOW, snapshot=None, result="failure", points=None, message="x" * 10000
+    )
+    assert len(long.encode()) <= report.TERMINATION_LIMIT and json.loads(long)["message"].endswith(
+        "..."
+    )
 
 
 def test_termination_message_is_skipped_where_it_cannot_be_written(tmp_path: Path) -> None:
@@ -170,7 +224,10 @@ def test_metric_names_match_what_the_alert_expects() -> None:
     from ragops_operator.builders.monitoring import BACKUP_METRICS
 
     assert (
-        BACKUP_METRICS.last_success_timestamp, BACKUP_METRICS.last_result, BACKUP_METRICS.job_suffix) == (report.LAST_SUCCESS, report.LAST_RESULT, report.JOB_SUFFIX)
+        BACKUP_METRICS.last_success_timestamp,
+        BACKUP_METRICS.last_result,
+        BACKUP_METRICS.job_suffix,
+    ) == (report.LAST_SUCCESS, report.LAST_RESULT, report.JOB_SUFFIX)
     failed = {m.name: m for m in report.registry_for(success=False, finished=NOW).collect()}
     assert set(failed) == {"ragops_backup_last_result"}
     samples = {s.labels["result"]: s.value for s in failed["ragops_backup_last_result"].samples}

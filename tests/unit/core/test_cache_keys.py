@@ -2,8 +2,14 @@ from ragops_core import cache_keys
 
 
 def key(**overrides: object) -> str:
-    args: dict[str, object] = dict(tenant="acme", query="What is RAG?", embedder="m1", model="extractive",
-                                   mode="hybrid", top_k=3)
+    args: dict[str, object] = dict(
+        tenant="acme",
+        query="What is RAG?",
+        embedder="m1",
+        model="extractive",
+        mode="hybrid",
+        top_k=3,
+    )
     args.update(overrides)
     return cache_keys.answer_key(**args)  # type: ignore[arg-type]
 
@@ -14,8 +20,14 @@ def test_same_question_modulo_case_and_spaces_shares_a_key() -> None:
 
 def test_every_dependency_of_an_answer_changes_the_key() -> None:
     base = key()
-    for change in ({"tenant": "other"}, {"query": "What is ROG?"}, {"embedder": "m2"}, {"model": "gpt"},
-                   {"mode": "bm25"}, {"top_k": 5}):
+    for change in (
+        {"tenant": "other"},
+        {"query": "What is ROG?"},
+        {"embedder": "m2"},
+        {"model": "gpt"},
+        {"mode": "bm25"},
+        {"top_k": 5},
+    ):
         assert key(**change) != base, change
 
 
@@ -30,4 +42,6 @@ def test_answer_tags_name_tenant_and_each_cited_document_once() -> None:
 
 
 def test_embedding_key_depends_on_model() -> None:
-    assert cache_keys.embedding_key(embedder="a", query="q") != cache_keys.embedding_key(embedder="b", query="q")
+    assert cache_keys.embedding_key(embedder="a", query="q") != cache_keys.embedding_key(
+        embedder="b", query="q"
+    )

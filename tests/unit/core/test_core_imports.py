@@ -27,6 +27,8 @@ def _imported(path: Path) -> set[str]:
 def test_the_core_outside_its_adapters_imports_no_opentelemetry_sdk() -> None:
     modules = [p for p in CORE.rglob("*.py") if "adapters" not in p.relative_to(CORE).parts]
     assert len(modules) > 20
-    found = {str(p.relative_to(CORE)): sorted(n for n in _imported(p) if n.startswith(SDK_PREFIXES))
-             for p in modules}
+    found = {
+        str(p.relative_to(CORE)): sorted(n for n in _imported(p) if n.startswith(SDK_PREFIXES))
+        for p in modules
+    }
     assert {path: names for path, names in found.items() if names} == {}

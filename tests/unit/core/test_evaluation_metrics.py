@@ -16,9 +16,15 @@ def test_second_place_is_discounted() -> None:
 
 def test_beyond_k_counts_as_missed() -> None:
     ranked = [f"x{i}" for i in range(10)] + ["a"]
-    assert (recall_at(ranked, {"a": 1}, 10), ndcg_at(ranked, {"a": 1}, 10), mrr_at(ranked, {"a": 1}, 10)) == (0, 0, 0)
+    assert (
+        recall_at(ranked, {"a": 1}, 10),
+        ndcg_at(ranked, {"a": 1}, 10),
+        mrr_at(ranked, {"a": 1}, 10),
+    ) == (0, 0, 0)
 
 
 def test_summary_averages_over_all_judged_queries() -> None:
-    summary = summarise({"q1": ["a"], "q2": ["z"]}, {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 1}})
+    summary = summarise(
+        {"q1": ["a"], "q2": ["z"]}, {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 1}}
+    )
     assert summary["recall@10"] == round(1 / 3, 4)

@@ -1,4 +1,5 @@
-"""Pure rules of observability: when tracing is on, which request ids are taken, how active users count."""
+"""Pure rules of observability: when tracing is on, which request ids are taken, how active users
+count."""
 
 from __future__ import annotations
 
@@ -15,31 +16,39 @@ from ragops_core.tracing import tracing_wanted
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
 
 
-@pytest.mark.parametrize(("setting", "environ", "wanted"), [
-    ("auto", {}, False),
-    ("auto", ENDPOINT, True),
-    ("auto", {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
-    ("auto", {"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, False),
-    ("on", {}, True),
-    ("off", ENDPOINT, False),
-    ("auto", {**ENDPOINT, "OTEL_SDK_DISABLED": "true"}, False),
-    ("on", {"OTEL_SDK_DISABLED": "TRUE"}, False),
-    ("auto", {**ENDPOINT, "OTEL_TRACES_EXPORTER": "none"}, False),
-    ("auto", {**ENDPOINT, "OTEL_TRACES_EXPORTER": "otlp"}, True),
-])
-def test_tracing_is_off_by_default_and_follows_the_sdk_switches(setting: str, environ: dict[str, str],
-                                                                wanted: bool) -> None:
+@pytest.mark.parametrize(
+    ("setting", "environ", "wanted"),
+    [
+        ("auto", {}, False),
+        ("auto", ENDPOINT, True),
+        ("auto", {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ("auto", {"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, False),
+        ("on", {}, True),
+        ("off", ENDPOINT, False),
+        ("auto", {**ENDPOINT, "OTEL_SDK_DISABLED": "true"}, False),
+        ("on", {"OTEL_SDK_DISABLED": "TRUE"}, False),
+        ("auto", {**ENDPOINT, "OTEL_TRACES_EXPORTER": "none"}, False),
+        ("auto", {**ENDPOINT, "OTEL_TRACES_EXPORTER": "otlp"}, True),
+    ],
+)
+def test_tracing_is_off_by_default_and_follows_the_sdk_switches(
+    setting: str, environ: dict[str, str], wanted: bool
+) -> None:
     assert tracing_wanted(Settings(tracing=setting), environ) is wanted  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("header", ["abc", "4bf92f3577b34da6a3ce929d0e0e4736", "req-42:upload", "a.b_c/d+e=f@g",
-                                    "x" * 128])
+@pytest.mark.parametrize(
+    "header",
+    ["abc", "4bf92f3577b34da6a3ce929d0e0e4736", "req-42:upload", "a.b_c/d+e=f@g", "x" * 128],
+)
 def test_plain_request_ids_are_kept(header: str) -> None:
     assert request_id_from(header) == header
 
 
-@pytest.mark.parametrize("header", [None, "", "two words", "x" * 129, "-leading-dash", "tab\there", "quote\"d",
-                                    "new\nline", "ünï"])
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "two words", "x" * 129, "-leading-dash", "tab\there", 'quote"d', "new\nline", "ünï"],
+)
 def test_other_request_ids_are_replaced(header: str | None) -> None:
     generated = request_id_from(header)
     assert re.fullmatch(r"[0-9a-f]{32}", generated)

@@ -40,11 +40,16 @@ def test_empty_text_file_fails_with_reason() -> None:
 
 
 def _manifest(pdf_dir: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (pdf_dir / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for line in (pdf_dir / "manifest.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def test_every_shared_pdf_gives_text_or_a_clear_reason(pdf_dir: Path) -> None:
-    """No PDF of the shared set crashes extraction: each is text or an ExtractionError with a reason."""
+    """No PDF of the shared set crashes extraction: each is text or an ExtractionError with a
+    reason."""
     outcomes: dict[str, str] = {}
     for entry in _manifest(pdf_dir):
         path = pdf_dir.parent / str(entry["file"])

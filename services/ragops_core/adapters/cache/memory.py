@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 
 
 class MemoryCache:
-    def __init__(self, *, max_entries: int = 10000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, max_entries: int = 10000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._entries: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
         self._tags: dict[str, set[str]] = {}
         self._max = max_entries
@@ -31,7 +33,9 @@ class MemoryCache:
             self._entries.move_to_end(key)
             return value
 
-    async def set(self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()) -> None:
+    async def set(
+        self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()
+    ) -> None:
         if ttl_seconds <= 0:
             return
         with self._lock:

@@ -47,13 +47,22 @@ class RedisCache:
         retry_after_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # TLS (rediss://) and AUTH (redis://user:password@host) come with the URL, as ElastiCache hands them out.
+        # TLS (rediss://) and AUTH (redis://user:password@host) come with the URL, as ElastiCache
+        # hands them out.
         self._redis = Redis.from_url(
-            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, health_check_interval=30
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            health_check_interval=30,
         )
         self._metrics = metrics
-        self._outage = Outage(log, started="Redis unavailable; bypassing the cache", ended="Redis available again; cache restored",
-                              retry_after_seconds=retry_after_seconds, clock=clock)
+        self._outage = Outage(
+            log,
+            started="Redis unavailable; bypassing the cache",
+            ended="Redis available again; cache restored",
+            retry_after_seconds=retry_after_seconds,
+            clock=clock,
+        )
         self._invalidate = self._redis.register_script(_INVALIDATE)
 
     async def get(self, key: str) -> bytes | None:
@@ -67,7 +76,9 @@ class RedisCache:
         self._recovered()
         return value.encode() if isinstance(value, str) else value
 
-    async def set(self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()) -> None:
+    async def set(
+        self, key: str, value: bytes, *, ttl_seconds: int, tags: Sequence[str] = ()
+    ) -> None:
         if ttl_seconds <= 0 or self._bypassing("set"):
             return
         try:
@@ -92,8 +103,10 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             # Answers that should be dropped may now outlive their truth until their TTL;
             # say so loudly rather than fail the ingestion that triggered this.
-            log.error("Failed to invalidate cached answers; they expire by TTL",
-                      extra={"tags": list(tags), "error": repr(exc)})
+            log.error(
+                "Failed to invalidate cached answers; they expire by TTL",
+                extra={"tags": list(tags), "error": repr(exc)},
+            )
             self._failed("invalidate", exc)
             return 0
         self._recovered()

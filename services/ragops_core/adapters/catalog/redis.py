@@ -50,7 +50,10 @@ class RedisCatalog:
     def __init__(self, url: str, *, timeout_seconds: float = _TIMEOUT_SECONDS) -> None:
         # TLS (rediss://) and AUTH (user:password@) come with the URL, as for the cache.
         self.redis: Redis = Redis.from_url(
-            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, health_check_interval=30,
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            health_check_interval=30,
             decode_responses=True,
         )
         self.jobs = RedisJobStore(self)
@@ -69,8 +72,13 @@ class RedisJobStore:
     async def create(self, job: Job) -> None:
         now = time.time()
         fields: dict[FieldT, EncodableT] = {
-            "job_id": job.job_id, "document_id": job.document_id, "tenant": job.tenant, "filename": job.filename,
-            "state": job.state.value, "progress": json.dumps(job.progress), "created_at": repr(now),
+            "job_id": job.job_id,
+            "document_id": job.document_id,
+            "tenant": job.tenant,
+            "filename": job.filename,
+            "state": job.state.value,
+            "progress": json.dumps(job.progress),
+            "created_at": repr(now),
             "updated_at": repr(now),
         }
         if job.error is not None:
@@ -82,9 +90,15 @@ class RedisJobStore:
         if not row or row.get("tenant") != tenant:
             return None
         return Job(
-            job_id=row["job_id"], document_id=row["document_id"], tenant=row["tenant"], filename=row["filename"],
-            state=JobState(row["state"]), progress=json.loads(row["progress"]), error=row.get("error"),
-            created_at=float(row["created_at"]), updated_at=float(row["updated_at"]),
+            job_id=row["job_id"],
+            document_id=row["document_id"],
+            tenant=row["tenant"],
+            filename=row["filename"],
+            state=JobState(row["state"]),
+            progress=json.loads(row["progress"]),
+            error=row.get("error"),
+            created_at=float(row["created_at"]),
+            updated_at=float(row["updated_at"]),
         )
 
     async def update(
@@ -97,8 +111,13 @@ class RedisJobStore:
     ) -> None:
         await self._update(
             keys=[_job_key(job_id)],
-            args=[repr(time.time()), state.value if state else "", json.dumps(progress) if progress is not None else "",
-                  job_error_change(state, error).value, error or ""],
+            args=[
+                repr(time.time()),
+                state.value if state else "",
+                json.dumps(progress) if progress is not None else "",
+                job_error_change(state, error).value,
+                error or "",
+            ],
         )
 
 
@@ -128,7 +147,9 @@ class RedisAnswerLog:
     def __init__(self, catalog: RedisCatalog) -> None:
         self._redis = catalog.redis
 
-    async def record(self, tenant: str, answer_id: str, query: str, answer: str, model: str) -> None:
+    async def record(
+        self, tenant: str, answer_id: str, query: str, answer: str, model: str
+    ) -> None:
         entry = {"query": query, "answer": answer, "model": model, "created_at": time.time()}
         # NX: like SQLite's INSERT OR IGNORE, the first record of an answer id stands.
         await self._redis.hsetnx(_answers_key(tenant), answer_id, json.dumps(entry))
@@ -136,8 +157,15 @@ class RedisAnswerLog:
     async def exists(self, tenant: str, answer_id: str) -> bool:
         return bool(await self._redis.hexists(_answers_key(tenant), answer_id))
 
-    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None:
-        entry = {"answer_id": answer_id, "rating": rating, "comment": comment, "created_at": time.time()}
+    async def add_feedback(
+        self, tenant: str, answer_id: str, rating: str, comment: str | None
+    ) -> None:
+        entry = {
+            "answer_id": answer_id,
+            "rating": rating,
+            "comment": comment,
+            "created_at": time.time(),
+        }
         await self._redis.rpush(f"{_PREFIX}feedback:{tenant}", json.dumps(entry))
 
 
@@ -165,7 +193,12 @@ def _texts(row: dict[bytes | str, bytes | str]) -> dict[str, str]:
 def _record(raw: bytes | str) -> DocumentRecord:
     data = json.loads(raw)
     return DocumentRecord(
-        document_id=str(data["document_id"]), tenant=str(data["tenant"]), filename=str(data["filename"]),
-        pages=int(data["pages"]), chunks=int(data["chunks"]), bytes=int(data["bytes"]),
-        updated_at=float(data["updated_at"]), job_id=str(data["job_id"]),
+        document_id=str(data["document_id"]),
+        tenant=str(data["tenant"]),
+        filename=str(data["filename"]),
+        pages=int(data["pages"]),
+        chunks=int(data["chunks"]),
+        bytes=int(data["bytes"]),
+        updated_at=float(data["updated_at"]),
+        job_id=str(data["job_id"]),
     )

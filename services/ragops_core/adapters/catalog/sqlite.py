@@ -81,21 +81,40 @@ class SqliteJobStore:
         with self._c.lock:
             self._c.db.execute(
                 "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job.job_id, job.document_id, job.tenant, job.filename, job.state.value,
-                 json.dumps(job.progress), job.error, now, now),
+                (
+                    job.job_id,
+                    job.document_id,
+                    job.tenant,
+                    job.filename,
+                    job.state.value,
+                    json.dumps(job.progress),
+                    job.error,
+                    now,
+                    now,
+                ),
             )
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         with self._c.lock:
             row = self._c.db.execute(
-                "SELECT job_id, document_id, tenant, filename, state, progress, error, created_at, updated_at "
+                "SELECT job_id, document_id, tenant, filename, state, progress, error, "
+                "created_at, updated_at "
                 "FROM jobs WHERE job_id = ? AND tenant = ?",
                 (job_id, tenant),
             ).fetchone()
         if row is None:
             return None
-        return Job(job_id=row[0], document_id=row[1], tenant=row[2], filename=row[3], state=JobState(row[4]),
-                   progress=json.loads(row[5]), error=row[6], created_at=row[7], updated_at=row[8])
+        return Job(
+            job_id=row[0],
+            document_id=row[1],
+            tenant=row[2],
+            filename=row[3],
+            state=JobState(row[4]),
+            progress=json.loads(row[5]),
+            error=row[6],
+            created_at=row[7],
+            updated_at=row[8],
+        )
 
     async def update(
         self,
@@ -117,7 +136,9 @@ class SqliteJobStore:
             sets.append("error = ?")
             values.append(error)  # None when cleared
         with self._c.lock:
-            self._c.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = ?", (*values, job_id))
+            self._c.db.execute(
+                f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = ?", (*values, job_id)
+            )
 
 
 class SqliteDocumentStore:
@@ -128,14 +149,23 @@ class SqliteDocumentStore:
         with self._c.lock:
             self._c.db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.tenant, record.document_id, record.filename, record.pages, record.chunks,
-                 record.bytes, record.updated_at, record.job_id),
+                (
+                    record.tenant,
+                    record.document_id,
+                    record.filename,
+                    record.pages,
+                    record.chunks,
+                    record.bytes,
+                    record.updated_at,
+                    record.job_id,
+                ),
             )
 
     async def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
         with self._c.lock:
             row = self._c.db.execute(
-                "SELECT * FROM documents WHERE tenant = ? AND document_id = ?", (tenant, document_id)
+                "SELECT * FROM documents WHERE tenant = ? AND document_id = ?",
+                (tenant, document_id),
             ).fetchone()
         return _record(row) if row else None
 
@@ -158,7 +188,9 @@ class SqliteAnswerLog:
     def __init__(self, catalog: SqliteCatalog) -> None:
         self._c = catalog
 
-    async def record(self, tenant: str, answer_id: str, query: str, answer: str, model: str) -> None:
+    async def record(
+        self, tenant: str, answer_id: str, query: str, answer: str, model: str
+    ) -> None:
         with self._c.lock:
             self._c.db.execute(
                 "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
@@ -172,15 +204,24 @@ class SqliteAnswerLog:
             ).fetchone()
         return row is not None
 
-    async def add_feedback(self, tenant: str, answer_id: str, rating: str, comment: str | None) -> None:
+    async def add_feedback(
+        self, tenant: str, answer_id: str, rating: str, comment: str | None
+    ) -> None:
         with self._c.lock:
             self._c.db.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)", (answer_id, tenant, rating, comment, time.time())
+                "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)",
+                (answer_id, tenant, rating, comment, time.time()),
             )
 
 
 def _record(row: tuple[Any, ...]) -> DocumentRecord:
     return DocumentRecord(
-        tenant=str(row[0]), document_id=str(row[1]), filename=str(row[2]), pages=int(row[3]),
-        chunks=int(row[4]), bytes=int(row[5]), updated_at=float(row[6]), job_id=str(row[7]),
+        tenant=str(row[0]),
+        document_id=str(row[1]),
+        filename=str(row[2]),
+        pages=int(row[3]),
+        chunks=int(row[4]),
+        bytes=int(row[5]),
+        updated_at=float(row[6]),
+        job_id=str(row[7]),
     )

@@ -28,17 +28,25 @@ from ragops_core.prompting import DEFAULT_MAX_SOURCE_TOKENS, build_prompt
 
 THROTTLING = {"ThrottlingException", "TooManyRequestsException", "throttlingException"}
 SERVER = {
-    "InternalServerException", "ServiceUnavailableException", "ModelStreamErrorException",
-    "ModelNotReadyException", "internalServerException", "serviceUnavailableException",
+    "InternalServerException",
+    "ServiceUnavailableException",
+    "ModelStreamErrorException",
+    "ModelNotReadyException",
+    "internalServerException",
+    "serviceUnavailableException",
     "modelStreamErrorException",
 }
 AUTH = {"AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException"}
 
 
 def bedrock_error(exc: Exception, model_id: str) -> ChatModelError:
-    if isinstance(exc, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError):
+    if isinstance(
+        exc, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError
+    ):
         reason = "timeout"
-    elif isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError):
+    elif isinstance(
+        exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionError
+    ):
         reason = "connection"
     elif isinstance(exc, botocore.exceptions.NoCredentialsError):
         reason = "auth"
@@ -85,14 +93,19 @@ class BedrockChatModel:
         if client is None:
             region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
             if not region:
-                raise ChatModelError("Bedrock needs a region: set it in the settings or AWS_REGION", reason="client_error")
+                raise ChatModelError(
+                    "Bedrock needs a region: set it in the settings or AWS_REGION",
+                    reason="client_error",
+                )
             config = Config(
                 connect_timeout=timeout,
                 read_timeout=timeout,
                 retries={"max_attempts": max_retries + 1, "mode": "standard"},
             )
             # boto3 clients are thread-safe once built; building one is not cheap, so once.
-            client = boto3.session.Session().client("bedrock-runtime", region_name=region, config=config)
+            client = boto3.session.Session().client(
+                "bedrock-runtime", region_name=region, config=config
+            )
         self._client = client
 
     @property
@@ -105,7 +118,10 @@ class BedrockChatModel:
             "modelId": self._model_id,
             "system": [{"text": prompt.system}],
             "messages": [{"role": "user", "content": [{"text": prompt.user}]}],
-            "inferenceConfig": {"maxTokens": self._max_output_tokens, "temperature": self._temperature},
+            "inferenceConfig": {
+                "maxTokens": self._max_output_tokens,
+                "temperature": self._temperature,
+            },
         }
 
     async def stream_answer(self, query: str, hits: Sequence[SearchHit]) -> AsyncIterator[str]:
@@ -159,5 +175,7 @@ class BedrockChatModel:
             # On the loop's thread, like every other recorder call.
             loop.call_soon_threadsafe(
                 self._usage.record,
-                self._model_id, int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0)),
+                self._model_id,
+                int(usage.get("inputTokens", 0)),
+                int(usage.get("outputTokens", 0)),
             )

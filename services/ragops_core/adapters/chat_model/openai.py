@@ -46,7 +46,9 @@ def make_client(
     *, api_key: str | None, base_url: str | None, timeout: float, max_retries: int
 ) -> AsyncOpenAI:
     try:
-        return AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        return AsyncOpenAI(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        )
     except openai.OpenAIError as exc:  # e.g. no OPENAI_API_KEY: say so at start-up, not per request
         raise ChatModelError(f"cannot configure the OpenAI client: {exc}", reason="auth") from exc
 

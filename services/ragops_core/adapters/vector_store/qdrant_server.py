@@ -68,22 +68,34 @@ class QdrantServerStore:
             if not await self._client.collection_exists(self.collection):
                 await self._client.create_collection(
                     self.collection,
-                    vectors_config={DENSE: models.VectorParams(
-                        size=self._dimensions, distance=models.Distance.COSINE,
-                        multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
-                    )},
-                    sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-                    # Fixed at creation: more shards than peers is what lets later peers take some over.
+                    vectors_config={
+                        DENSE: models.VectorParams(
+                            size=self._dimensions,
+                            distance=models.Distance.COSINE,
+                            multivector_config=models.MultiVectorConfig(
+                                comparator=models.MultiVectorComparator.MAX_SIM
+                            ),
+                        )
+                    },
+                    sparse_vectors_config={
+                        SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                    },
+                    # Fixed at creation: more shards than peers is what lets later peers take some
+                    # over.
                     shard_number=self._shards,
                     replication_factor=self._replication_factor,
                 )
                 await self._client.create_payload_index(
-                    self.collection, "tenant", models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD,
-                                                                         is_tenant=True))
-                await self._client.create_payload_index(self.collection, "document_id",
-                                                        models.PayloadSchemaType.KEYWORD)
-                await self._client.create_payload_index(self.collection, "chunk_index",
-                                                        models.PayloadSchemaType.INTEGER)
+                    self.collection,
+                    "tenant",
+                    models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
+                )
+                await self._client.create_payload_index(
+                    self.collection, "document_id", models.PayloadSchemaType.KEYWORD
+                )
+                await self._client.create_payload_index(
+                    self.collection, "chunk_index", models.PayloadSchemaType.INTEGER
+                )
             if not await self._alias_exists():
                 await self._switch_alias_to(self.collection)
             self._ready = True
@@ -107,7 +119,8 @@ class QdrantServerStore:
         return bool(await self._client.collection_exists(self.collection))
 
     async def dense_size(self) -> int | None:
-        """Size of this version's dense vectors (its embedding model's), None if it does not exist."""
+        """Size of this version's dense vectors (its embedding model's), None if it does not
+        exist."""
         if not await self.exists():
             return None
         vectors = (await self._client.get_collection(self.collection)).config.params.vectors
@@ -119,10 +132,17 @@ class QdrantServerStore:
         this version's own. A collection under another alias that extends the name (`{name}-eu`,
         another deployment sharing the server) belongs to that alias, not to this family."""
         prefix = f"{self.alias}-"
-        others = [a.alias_name for a in (await self._client.get_aliases()).aliases
-                  if a.alias_name.startswith(prefix)]
-        names = {c.name for c in (await self._client.get_collections()).collections
-                 if c.name.startswith(prefix) and not any(c.name.startswith(f"{other}-") for other in others)}
+        others = [
+            a.alias_name
+            for a in (await self._client.get_aliases()).aliases
+            if a.alias_name.startswith(prefix)
+        ]
+        names = {
+            c.name
+            for c in (await self._client.get_collections()).collections
+            if c.name.startswith(prefix)
+            and not any(c.name.startswith(f"{other}-") for other in others)
+        }
         return sorted(names | {self.collection})
 
     async def drop(self) -> None:
@@ -133,17 +153,27 @@ class QdrantServerStore:
     async def _switch_alias_to(self, collection: str) -> None:
         operations: list[models.AliasOperations] = []
         if await self._alias_exists():
-            operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.alias)))
-        operations.append(models.CreateAliasOperation(
-            create_alias=models.CreateAlias(collection_name=collection, alias_name=self.alias)))
+            operations.append(
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.alias))
+            )
+        operations.append(
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=collection, alias_name=self.alias)
+            )
+        )
         # One request: Qdrant applies the whole list atomically.
         await self._client.update_collection_aliases(change_aliases_operations=operations)
 
     async def _alias_exists(self) -> bool:
         return any(a.alias_name == self.alias for a in (await self._client.get_aliases()).aliases)
 
-    async def upsert(self, chunks: Sequence[StoredChunk], vectors: Sequence[list[list[float]]], *,
-                     insert_only: bool = False) -> None:
+    async def upsert(
+        self,
+        chunks: Sequence[StoredChunk],
+        vectors: Sequence[list[list[float]]],
+        *,
+        insert_only: bool = False,
+    ) -> None:
         """Write the chunks into this version. `insert_only`: points that already exist are left
         as they are, atomically per point (Qdrant's conditional update, v1.16+): a re-index never
         overwrites a point a worker on the new model wrote meanwhile."""
@@ -151,16 +181,26 @@ class QdrantServerStore:
         points = []
         for item, windows in zip(chunks, vectors, strict=True):
             sparse = self._bm25.embed_document(item.text)
-            points.append(models.PointStruct(
-                id=point_id_for(item.document_id, item.index),
-                vector={DENSE: windows, SPARSE: models.SparseVector(indices=sparse.indices, values=sparse.values)},
-                payload=payload(item),
-            ))
-        await self._client.upsert(self.collection, points=points, wait=True,
-                                  update_filter=_NO_EXISTING_POINT if insert_only else None)
+            points.append(
+                models.PointStruct(
+                    id=point_id_for(item.document_id, item.index),
+                    vector={
+                        DENSE: windows,
+                        SPARSE: models.SparseVector(indices=sparse.indices, values=sparse.values),
+                    },
+                    payload=payload(item),
+                )
+            )
+        await self._client.upsert(
+            self.collection,
+            points=points,
+            wait=True,
+            update_filter=_NO_EXISTING_POINT if insert_only else None,
+        )
 
     async def delete_document(self, tenant: str, document_id: str, *, from_chunk: int = 0) -> None:
-        """A whole document goes from every version of the deployment; `from_chunk` only from this one.
+        """A whole document goes from every version of the deployment; `from_chunk` only from this
+        one.
 
         Whole: a document deleted while a re-index copies it must not come back in the new version.
         The family is listed again after deleting, until no new version appeared: a version created
@@ -173,9 +213,14 @@ class QdrantServerStore:
         document were written by someone else (the re-index, or a worker on the other model,
         possibly with a newer and longer text) and are theirs to trim."""
         await self.ensure()
-        conditions: list[models.Condition] = [_match("tenant", tenant), _match("document_id", document_id)]
+        conditions: list[models.Condition] = [
+            _match("tenant", tenant),
+            _match("document_id", document_id),
+        ]
         if from_chunk:
-            conditions.append(models.FieldCondition(key="chunk_index", range=models.Range(gte=from_chunk)))
+            conditions.append(
+                models.FieldCondition(key="chunk_index", range=models.Range(gte=from_chunk))
+            )
             await self._delete_in(self.collection, models.Filter(must=conditions))
             return
         done: set[str] = set()
@@ -186,9 +231,12 @@ class QdrantServerStore:
 
     async def _delete_in(self, collection: str, selector: models.Filter) -> None:
         try:
-            await self._client.delete(collection, points_selector=models.FilterSelector(filter=selector), wait=True)
+            await self._client.delete(
+                collection, points_selector=models.FilterSelector(filter=selector), wait=True
+            )
         except Exception:
-            # Another version dropped since it was listed (`ragops reindex --drop`) has nothing left to delete.
+            # Another version dropped since it was listed (`ragops reindex --drop`) has nothing left
+            # to delete.
             if collection == self.collection or await self._client.collection_exists(collection):
                 raise
 
@@ -208,19 +256,34 @@ class QdrantServerStore:
         if request.mode == "hybrid":
             response = await self._client.query_points(
                 self.collection,
-                prefetch=[models.Prefetch(query=dense_query, using=DENSE, limit=self._prefetch_limit),
-                          models.Prefetch(query=sparse_query, using=SPARSE, limit=self._prefetch_limit,
-                                          params=tenant_idf)],
-                query=models.FusionQuery(fusion=self._fusion), query_filter=tenant_only, limit=request.limit,
+                prefetch=[
+                    models.Prefetch(query=dense_query, using=DENSE, limit=self._prefetch_limit),
+                    models.Prefetch(
+                        query=sparse_query,
+                        using=SPARSE,
+                        limit=self._prefetch_limit,
+                        params=tenant_idf,
+                    ),
+                ],
+                query=models.FusionQuery(fusion=self._fusion),
+                query_filter=tenant_only,
+                limit=request.limit,
                 with_payload=True,
             )
         else:
             response = await self._client.query_points(
-                self.collection, query=dense_query if request.mode == "dense" else sparse_query,
-                using=DENSE if request.mode == "dense" else SPARSE, query_filter=tenant_only, limit=request.limit,
-                search_params=tenant_idf if request.mode == "bm25" else None, with_payload=True,
+                self.collection,
+                query=dense_query if request.mode == "dense" else sparse_query,
+                using=DENSE if request.mode == "dense" else SPARSE,
+                query_filter=tenant_only,
+                limit=request.limit,
+                search_params=tenant_idf if request.mode == "bm25" else None,
+                with_payload=True,
             )
-        return [SearchHit(chunk=to_chunk(p.payload or {}), score=float(p.score)) for p in response.points]
+        return [
+            SearchHit(chunk=to_chunk(p.payload or {}), score=float(p.score))
+            for p in response.points
+        ]
 
     async def count(self, tenant: str | None = None) -> int:
         await self.ensure()
@@ -234,9 +297,14 @@ class QdrantServerStore:
         offset: models.ExtendedPointId | None = None
         while True:
             records, next_offset = await self._client.scroll(
-                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=True)
-            yield [PortablePoint(id=str(r.id), payload=dict(r.payload or {}), vector=vectors_from_store(r.vector))
-                   for r in records]
+                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=True
+            )
+            yield [
+                PortablePoint(
+                    id=str(r.id), payload=dict(r.payload or {}), vector=vectors_from_store(r.vector)
+                )
+                for r in records
+            ]
             if next_offset is None:
                 return
             offset = next_offset
@@ -244,7 +312,10 @@ class QdrantServerStore:
     async def import_points(self, points: Sequence[PortablePoint]) -> None:
         """Write exported points as they are (no re-embedding): restores and migrations."""
         await self.ensure()
-        structs = [models.PointStruct(id=p.id, payload=p.payload, vector=_server_vectors(p)) for p in points]
+        structs = [
+            models.PointStruct(id=p.id, payload=p.payload, vector=_server_vectors(p))
+            for p in points
+        ]
         await self._client.upsert(self.collection, points=structs, wait=True)
 
     async def chunks(self, *, batch: int = 128) -> AsyncIterator[list[tuple[str, StoredChunk]]]:
@@ -254,7 +325,8 @@ class QdrantServerStore:
         offset: models.ExtendedPointId | None = None
         while True:
             records, next_offset = await self._client.scroll(
-                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=False)
+                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=False
+            )
             yield [(str(r.id), to_chunk(r.payload or {})) for r in records]
             if next_offset is None:
                 return
@@ -264,15 +336,18 @@ class QdrantServerStore:
         """Those of `ids` this version holds."""
         if not ids:
             return set()
-        records = await self._client.retrieve(self.collection, ids=list(ids), with_payload=False, with_vectors=False)
+        records = await self._client.retrieve(
+            self.collection, ids=list(ids), with_payload=False, with_vectors=False
+        )
         return {str(r.id) for r in records}
 
     async def texts(self, ids: Sequence[str]) -> dict[str, str]:
         """Point id -> chunk text, for those of `ids` this version holds."""
         if not ids:
             return {}
-        records = await self._client.retrieve(self.collection, ids=list(ids), with_payload=["text"],
-                                              with_vectors=False)
+        records = await self._client.retrieve(
+            self.collection, ids=list(ids), with_payload=["text"], with_vectors=False
+        )
         return {str(r.id): str((r.payload or {}).get("text", "")) for r in records}
 
     async def delete_copies(self, expected: Mapping[str, str]) -> None:
@@ -280,10 +355,12 @@ class QdrantServerStore:
         rewritten since (a worker on this version's model) is left alone, atomically per point."""
         if not expected:
             return
-        selector = models.Filter(should=[
-            models.Filter(must=[models.HasIdCondition(has_id=[point]), _match("text", text)])
-            for point, text in expected.items()
-        ])
+        selector = models.Filter(
+            should=[
+                models.Filter(must=[models.HasIdCondition(has_id=[point]), _match("text", text)])
+                for point, text in expected.items()
+            ]
+        )
         await self._delete_in(self.collection, selector)
 
     async def optimize(self) -> None:
@@ -294,13 +371,19 @@ class QdrantServerStore:
 
 
 def _server_vectors(point: PortablePoint) -> dict[str, Any]:
-    return {name: models.SparseVector(indices=v.indices, values=v.values) if isinstance(v, Sparse) else v
-            for name, v in point.vector.items()}
+    return {
+        name: models.SparseVector(indices=v.indices, values=v.values)
+        if isinstance(v, Sparse)
+        else v
+        for name, v in point.vector.items()
+    }
 
 
 # An upsert's `update_filter` that no stored point matches (every point has a tenant): existing
 # points are then left untouched and only new ones are inserted.
-_NO_EXISTING_POINT = models.Filter(must=[models.IsEmptyCondition(is_empty=models.PayloadField(key="tenant"))])
+_NO_EXISTING_POINT = models.Filter(
+    must=[models.IsEmptyCondition(is_empty=models.PayloadField(key="tenant"))]
+)
 
 
 def _match(key: str, value: str) -> models.FieldCondition:

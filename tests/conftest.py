@@ -19,7 +19,9 @@ def shared_dir() -> Path:
     """The evaluation data laid beside the repository (../shared), or RAGOPS_SHARED_DIR."""
     path = Path(os.environ.get("RAGOPS_SHARED_DIR", REPO.parent / "shared"))
     if not (path / "datasets" / "pdfs" / "manifest.jsonl").is_file():
-        pytest.fail(f"evaluation data not found at {path}/datasets; set RAGOPS_SHARED_DIR to the shared/ folder")
+        pytest.fail(
+            f"evaluation data not found at {path}/datasets; set RAGOPS_SHARED_DIR to the shared/ folder"
+        )
     return path
 
 

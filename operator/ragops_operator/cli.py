@@ -15,19 +15,38 @@ import typer
 def operator(
     namespace: Annotated[
         list[str] | None,
-        typer.Option("--namespace", "-n", help="Watch only these namespaces (repeatable); default: the whole cluster."),
+        typer.Option(
+            "--namespace",
+            "-n",
+            help="Watch only these namespaces (repeatable); default: the whole cluster.",
+        ),
     ] = None,
     peering: Annotated[
         str | None,
-        typer.Option(help="kopf peering object shared by replicas (needs crds/kopf-peering.yaml); unset: standalone."),
+        typer.Option(
+            help="kopf peering object shared by replicas (needs crds/kopf-peering.yaml); unset: standalone."
+        ),
     ] = "ragops",
-    standalone: Annotated[bool, typer.Option(help="Run without peering (a single replica).")] = False,
-    priority: Annotated[int | None, typer.Option(help="Peering priority; the highest active replica works. Default: random.")] = None,
-    liveness: Annotated[str | None, typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.")] = None,
-    resync_seconds: Annotated[float, typer.Option(min=5, help="Reconcile every RAGDeployment at least this often.")] = 300.0,
+    standalone: Annotated[
+        bool, typer.Option(help="Run without peering (a single replica).")
+    ] = False,
+    priority: Annotated[
+        int | None,
+        typer.Option(help="Peering priority; the highest active replica works. Default: random."),
+    ] = None,
+    liveness: Annotated[
+        str | None, typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.")
+    ] = None,
+    resync_seconds: Annotated[
+        float, typer.Option(min=5, help="Reconcile every RAGDeployment at least this often.")
+    ] = 300.0,
     verbose: Annotated[bool, typer.Option(help="Debug logging.")] = False,
     peering_lifetime: Annotated[
-        int, typer.Option(min=5, help="Seconds a silent replica keeps its peering lease; a standby takes over after.")
+        int,
+        typer.Option(
+            min=5,
+            help="Seconds a silent replica keeps its peering lease; a standby takes over after.",
+        ),
     ] = 60,
 ) -> None:
     """Run the RAGOps operator (in a pod: its ServiceAccount; elsewhere: KUBECONFIG)."""
@@ -45,7 +64,9 @@ def operator(
 
 
 def crd(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
     """Print the RAGDeployment CRD generated from the operator's models (`crds/` holds a copy)."""
     from ragops_operator.api.crd import render_yaml
@@ -58,7 +79,9 @@ def crd(
 
 
 def rbac(
-    namespace: Annotated[str, typer.Option(help="Namespace of the operator's ServiceAccount.")] = "ragops-system",
+    namespace: Annotated[
+        str, typer.Option(help="Namespace of the operator's ServiceAccount.")
+    ] = "ragops-system",
 ) -> None:
     """Print the operator's ServiceAccount, ClusterRole (least privilege) and binding."""
     from ragops_operator.rbac import render_yaml

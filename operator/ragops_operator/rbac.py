@@ -38,7 +38,11 @@ def _child_rules() -> list[dict[str, Any]]:
 
 def cluster_role() -> Obj:
     rules = [
-        {"apiGroups": [api.GROUP], "resources": [api.PLURAL], "verbs": ["get", "list", "patch", "watch"]},
+        {
+            "apiGroups": [api.GROUP],
+            "resources": [api.PLURAL],
+            "verbs": ["get", "list", "patch", "watch"],
+        },
         {"apiGroups": [api.GROUP], "resources": [f"{api.PLURAL}/status"], "verbs": ["patch"]},
         *_child_rules(),
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
@@ -47,14 +51,25 @@ def cluster_role() -> Obj:
         # Reading a finished backup pod's termination message into status.lastBackup.
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
         # kopf: notices CRDs appearing (the Prometheus Operator's), and peering between replicas.
-        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "verbs": ["get", "list", "watch"],
+        },
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["kopf.dev"], "resources": ["clusterkopfpeerings", "kopfpeerings"], "verbs": ["get", "list", "patch", "watch"]},
+        {
+            "apiGroups": ["kopf.dev"],
+            "resources": ["clusterkopfpeerings", "kopfpeerings"],
+            "verbs": ["get", "list", "patch", "watch"],
+        },
     ]
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
-        "metadata": {"name": NAME, "labels": {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ragops"}},
+        "metadata": {
+            "name": NAME,
+            "labels": {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ragops"},
+        },
         "rules": rules,
     }
 
@@ -63,13 +78,21 @@ def manifests(namespace: str) -> list[Obj]:
     """ServiceAccount, ClusterRole and ClusterRoleBinding for an operator running in `namespace`."""
     labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "ragops"}
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": namespace, "labels": labels}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": NAME, "namespace": namespace, "labels": labels},
+        },
         cluster_role(),
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
             "metadata": {"name": NAME, "labels": labels},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": NAME,
+            },
             "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
         },
     ]

@@ -31,7 +31,9 @@ def run_operator(
     # Every child event runs a tiny handler; one "succeeded" line per pod status change is noise.
     logging.getLogger("kopf.objects").addFilter(_not_child_event_success)
     options = handlers.Options(
-        namespaces=list(namespaces), resync_seconds=resync_seconds, peering_lifetime_seconds=peering_lifetime_seconds,
+        namespaces=list(namespaces),
+        resync_seconds=resync_seconds,
+        peering_lifetime_seconds=peering_lifetime_seconds,
         identity=own_identity(),
     )
     kopf.run(
@@ -44,10 +46,14 @@ def run_operator(
         priority=priority if priority is not None else secrets.randbelow(2**31 - 1) + 1,
         liveness_endpoint=liveness,
         # kopf publishes this identity in the peering object; the runtime's gate looks for it there.
-        identity=cast(Any, options.identity),  # kopf's Identity is a NewType of str it does not export
+        identity=cast(
+            Any, options.identity
+        ),  # kopf's Identity is a NewType of str it does not export
         memo=kopf.Memo(options=options),
     )
 
 
 def _not_child_event_success(record: logging.LogRecord) -> bool:
-    return not (record.levelno <= logging.INFO and "'child_changed' succeeded" in record.getMessage())
+    return not (
+        record.levelno <= logging.INFO and "'child_changed' succeeded" in record.getMessage()
+    )

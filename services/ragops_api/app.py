@@ -17,13 +17,6 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.telemetry import TelemetryConfig
-from ragops_wiring.adapters import Adapters
-from ragops_wiring.services import (
-    build_document_service,
-    build_query_service,
-    build_rate_limiter,
-    build_readiness,
-)
 
 from ragops_api import openai_compat
 from ragops_api.dependencies import ApiState, api_state, store_state
@@ -42,6 +35,13 @@ from ragops_core.errors import (
 )
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import Adapters
+from ragops_wiring.services import (
+    build_document_service,
+    build_query_service,
+    build_rate_limiter,
+    build_readiness,
+)
 from ragops_worker.loop import IngestionWorker
 
 log = logging.getLogger(__name__)

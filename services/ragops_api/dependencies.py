@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from ragops_wiring.adapters import Adapters
 
 from ragops_api.tenancy import TenantResolver
 from ragops_core.documents import DocumentService
@@ -24,6 +23,7 @@ from ragops_core.metrics import Metrics
 from ragops_core.query import QueryService
 from ragops_core.readiness import Readiness
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import Adapters
 
 
 @dataclass

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from ragops_maintenance.backup import layout, report
 from rich.console import Console
 
 from ragops_core.errors import RestoreError
 from ragops_core.settings import Settings
+from ragops_maintenance.backup import layout, report
 
 if (
     TYPE_CHECKING

@@ -6,8 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from ragops_wiring.adapters import Adapters, build_adapters
-from ragops_wiring.services import build_document_service, build_query_service
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,6 +21,8 @@ from ragops_core.domain import IngestMessage
 from ragops_core.errors import RagOpsError
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import Adapters, build_adapters
+from ragops_wiring.services import build_document_service, build_query_service
 from ragops_worker.service import build_worker
 
 

@@ -53,12 +53,12 @@ def serve(
 ) -> None:
     """Run the whole stack in one process: API, ingestion worker and embedded stores."""
     import uvicorn
-    from ragops_wiring.adapters import build_adapters
 
     from ragops_api.app import create_app
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
     from ragops_core.metrics import Metrics
+    from ragops_wiring.adapters import build_adapters
     from ragops_worker.service import build_worker
 
     console = Console(stderr=True)
@@ -158,10 +158,9 @@ def evaluate(
     mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid.")] = "hybrid",
 ) -> None:
     """Score retrieval (recall@10, nDCG@10, MRR@10); the last line is one JSON object."""
-    from ragops_wiring.adapters import build_embedder
-
     from ragops_cli.evaluate import evaluate as run
     from ragops_core.logs import configure_logging
+    from ragops_wiring.adapters import build_embedder
 
     console = Console(stderr=True)
     if mode not in ("dense", "bm25", "hybrid"):

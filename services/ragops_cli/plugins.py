@@ -15,7 +15,9 @@ import typer
 
 GROUP = "ragops.commands"
 # name -> what to run to get it (from a clone of the repository)
-KNOWN = {"dev-cluster": "pip install -e ./devcluster  (ragops-devcluster, from a clone of the repository)"}
+KNOWN = {
+    "dev-cluster": "pip install -e ./devcluster  (ragops-devcluster, from a clone of the repository)"
+}
 
 
 def add_optional_commands(app: typer.Typer) -> None:
@@ -38,7 +40,10 @@ def add_optional_commands(app: typer.Typer) -> None:
 
 def _missing(name: str, install: str) -> Callable[[], None]:
     def explain() -> None:
-        typer.echo(f"error: `ragops {name}` is not installed in this environment; install it with: {install}", err=True)
+        typer.echo(
+            f"error: `ragops {name}` is not installed in this environment; install it with: {install}",
+            err=True,
+        )
         raise typer.Exit(2)
 
     return explain

@@ -30,13 +30,13 @@ def api(
 ) -> None:
     """Run the API only (uploads are queued for `ragops worker`); configured by RAGOPS_* variables."""  # noqa: E501
     import uvicorn
-    from ragops_wiring.adapters import build_adapters
 
     from ragops_api.app import create_app
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
     from ragops_core.metrics import Metrics
     from ragops_core.settings import Settings
+    from ragops_wiring.adapters import build_adapters
 
     configure_logging(log_level)
     settings = Settings()

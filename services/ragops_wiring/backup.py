@@ -9,6 +9,11 @@ from __future__ import annotations
 import importlib.metadata
 
 from qdrant_client import AsyncQdrantClient
+
+from ragops_core.adapters.vector_store.edge import EdgeVectorStore
+from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
+from ragops_core.errors import BackupError
+from ragops_core.settings import Settings
 from ragops_maintenance.backup import layout
 from ragops_maintenance.backup.bucket import S3BackupBucket
 from ragops_maintenance.backup.manifest import EmbeddingEntry
@@ -16,11 +21,6 @@ from ragops_maintenance.backup.retention import RetentionPolicy
 from ragops_maintenance.backup.snapshots import QdrantSnapshots
 from ragops_maintenance.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
 from ragops_maintenance.backup.take import BackupPlan
-
-from ragops_core.adapters.vector_store.edge import EdgeVectorStore
-from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
-from ragops_core.errors import BackupError
-from ragops_core.settings import Settings
 
 
 def configured_embedding(settings: Settings) -> EmbeddingEntry:

@@ -17,11 +17,11 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
-from ragops_wiring.adapters import build_adapters
-from ragops_wiring.services import build_readiness
 
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import build_adapters
+from ragops_wiring.services import build_readiness
 from ragops_worker.health import create_health_app
 from ragops_worker.service import build_worker
 

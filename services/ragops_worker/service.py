@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ragops_wiring.adapters import Adapters
-
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import Adapters
 from ragops_worker.loop import IngestionWorker
 from ragops_worker.pipeline import IngestionPipeline, PipelineOptions
 

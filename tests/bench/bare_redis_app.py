@@ -17,5 +17,7 @@ async def ask() -> Response:
 
 @app.get("/readyz")
 async def ready() -> dict[str, str]:
-    await redis.set(KEY, b'{"answer_id":"x","answer":"stored","sources":[],"model":"bare","cached":true}')
+    await redis.set(
+        KEY, b'{"answer_id":"x","answer":"stored","sources":[],"model":"bare","cached":true}'
+    )
     return {"status": "ready"}

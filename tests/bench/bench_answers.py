@@ -24,16 +24,29 @@ async def run() -> list[dict[str, object]]:
     from ragops_core.domain import StoredChunk
     from ragops_core.ports import SearchRequest
 
-    corpus = [json.loads(line) for line in (SQUAD / "corpus.jsonl").read_text().splitlines() if line.strip()]
-    queries = [json.loads(line) for line in (SQUAD / "queries.jsonl").read_text().splitlines() if line.strip()]
+    corpus = [
+        json.loads(line)
+        for line in (SQUAD / "corpus.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    queries = [
+        json.loads(line)
+        for line in (SQUAD / "queries.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     texts = [f"{d['title']}\n{d['text']}" for d in corpus]
     vectors = paragraph_vectors(texts)
     embedder = OnnxMiniLMEmbedder()
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         store = EdgeVectorStore(Path(tmp) / "q", dimensions=384, bm25_avg_words=130)
-        await store.upsert([StoredChunk("t", d["id"], d["id"], 0, t, ((0, 1),)) for d, t in zip(corpus, texts, strict=True)],
-                           [[v.tolist()] for v in vectors])
+        await store.upsert(
+            [
+                StoredChunk("t", d["id"], d["id"], 0, t, ((0, 1),))
+                for d, t in zip(corpus, texts, strict=True)
+            ],
+            [[v.tolist()] for v in vectors],
+        )
         await store.optimize()
         for top_k in (1, 3):
             in_answer = in_sources = 0
@@ -46,18 +59,28 @@ async def run() -> list[dict[str, object]]:
                 gold = [a.lower() for a in q["answers"]]
                 in_answer += any(g in answer for g in gold)
                 in_sources += any(g in h.chunk.text.lower() for h in hits for g in gold)
-            rows.append({"top_k": top_k, "questions": len(queries),
-                         "gold answer in retrieved chunks": in_sources / len(queries),
-                         "gold answer in extractive answer": in_answer / len(queries),
-                         "ms/question": (time.perf_counter() - started) / len(queries) * 1000})
+            rows.append(
+                {
+                    "top_k": top_k,
+                    "questions": len(queries),
+                    "gold answer in retrieved chunks": in_sources / len(queries),
+                    "gold answer in extractive answer": in_answer / len(queries),
+                    "ms/question": (time.perf_counter() - started) / len(queries) * 1000,
+                }
+            )
         await store.close()
     return rows
 
 
 def main() -> None:
-    record("answers", asyncio.run(run()), notes=(
-        "SQuAD DEV questions with their gold answer spans; hybrid retrieval over the 1,058 paragraphs; the "
-        "extractive answerer (up to 3 sentences). A hit is a gold span found verbatim (case-insensitive)."))
+    record(
+        "answers",
+        asyncio.run(run()),
+        notes=(
+            "SQuAD DEV questions with their gold answer spans; hybrid retrieval over the 1,058 paragraphs; the "
+            "extractive answerer (up to 3 sentences). A hit is a gold span found verbatim (case-insensitive)."
+        ),
+    )
 
 
 if __name__ == "__main__":

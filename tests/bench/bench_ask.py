@@ -44,8 +44,16 @@ UNLIMITED = {"RAGOPS_RATE_LIMIT_QUESTIONS": "0", "RAGOPS_RATE_LIMIT_OTHER": "0"}
 
 
 def squad() -> tuple[list[str], list[str]]:
-    corpus = [json.loads(line) for line in (SQUAD / "corpus.jsonl").read_text().splitlines() if line.strip()]
-    queries = [json.loads(line)["text"] for line in (SQUAD / "queries.jsonl").read_text().splitlines() if line.strip()]
+    corpus = [
+        json.loads(line)
+        for line in (SQUAD / "corpus.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    queries = [
+        json.loads(line)["text"]
+        for line in (SQUAD / "queries.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     return [f"{d['title']}\n{d['text']}" for d in corpus], queries
 
 
@@ -55,7 +63,9 @@ def paragraph_vectors(texts: list[str]) -> np.ndarray:
     cache = Path(os.path.expanduser("~/.cache/ragops/bench")) / f"squad-dev-{MODEL_ID}.npy"
     if cache.exists():
         return np.load(cache)
-    vectors = np.array([w[0] for w in OnnxMiniLMEmbedder().embed_windows_sync(texts, 1)], dtype=np.float32)
+    vectors = np.array(
+        [w[0] for w in OnnxMiniLMEmbedder().embed_windows_sync(texts, 1)], dtype=np.float32
+    )
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, vectors)
     return vectors
@@ -78,16 +88,24 @@ async def build_index(data_dir: Path) -> None:
         chunks, windows = [], []
         for i in range(per_doc):
             picks = rng.sample(range(len(texts)), 4)
-            chunks.append(StoredChunk("default", doc_id, name, i, " ".join(texts[p] for p in picks), ((0, i + 1),)))
+            chunks.append(
+                StoredChunk(
+                    "default", doc_id, name, i, " ".join(texts[p] for p in picks), ((0, i + 1),)
+                )
+            )
             windows.append([vectors[picks[0]].tolist()])  # the default: one dense window per chunk
         await store.upsert(chunks, windows)
-        await catalog.documents.put(DocumentRecord(doc_id, "default", name, per_doc, per_doc, 0, time.time(), "bench"))
+        await catalog.documents.put(
+            DocumentRecord(doc_id, "default", name, per_doc, per_doc, 0, time.time(), "bench")
+        )
     await store.optimize()
     await store.close()
     await catalog.close()
 
 
-def start(args: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -102,11 +120,21 @@ def start(args: list[str], port: int, log: Path, env: dict[str, str] | None = No
 
 def wrk(port: int, connections: int) -> dict[str, Any]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{WRK_SECONDS}s", "-s", str(Path(__file__).parent / "wrk_post.lua"),
-         f"http://127.0.0.1:{port}/api/ask"], capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{WRK_SECONDS}s",
+            "-s",
+            str(Path(__file__).parent / "wrk_post.lua"),
+            f"http://127.0.0.1:{port}/api/ask",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
-    return json.loads(line[len("WRKJSON "):])
+    return json.loads(line[len("WRKJSON ") :])
 
 
 async def misses(port: int, queries: list[str], concurrency: int) -> dict[str, Any]:
@@ -126,8 +154,14 @@ async def misses(port: int, queries: list[str], concurrency: int) -> dict[str, A
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     ms = np.array(latencies) * 1000
-    return {"requests": len(ms), "errors": 0, "rps": len(ms) / elapsed, "p50_ms": float(np.percentile(ms, 50)),
-            "p95_ms": float(np.percentile(ms, 95)), "p99_ms": float(np.percentile(ms, 99))}
+    return {
+        "requests": len(ms),
+        "errors": 0,
+        "rps": len(ms) / elapsed,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "p99_ms": float(np.percentile(ms, 99)),
+    }
 
 
 def main() -> None:
@@ -142,14 +176,42 @@ def main() -> None:
         print(f"built {CHUNKS}-chunk index in {time.perf_counter() - started:.1f}s", flush=True)
 
         port = free_port()
-        server = start([sys.executable, "-m", "ragops_cli", "serve", "--port", str(port), "--data-dir", str(data),
-                        "--log-level", "warning"], port, Path(tmp) / "serve.log", env={**os.environ, **UNLIMITED})
+        server = start(
+            [
+                sys.executable,
+                "-m",
+                "ragops_cli",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+                "--log-level",
+                "warning",
+            ],
+            port,
+            Path(tmp) / "serve.log",
+            env={**os.environ, **UNLIMITED},
+        )
         try:
-            rows.append({"case": "miss (embed+search+answer), c=1", **asyncio.run(misses(port, queries[:150], 1))})
+            rows.append(
+                {
+                    "case": "miss (embed+search+answer), c=1",
+                    **asyncio.run(misses(port, queries[:150], 1)),
+                }
+            )
             # Differently worded copies of the questions: still unique, still misses.
             variants = [re.sub(r"\?$", "", q) + " please?" for q in queries]
-            rows.append({"case": "miss (embed+search+answer), c=32", **asyncio.run(misses(port, variants, 32))})
-            httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"query": "When did the Apollo program start?"})
+            rows.append(
+                {
+                    "case": "miss (embed+search+answer), c=32",
+                    **asyncio.run(misses(port, variants, 32)),
+                }
+            )
+            httpx.post(
+                f"http://127.0.0.1:{port}/api/ask",
+                json={"query": "When did the Apollo program start?"},
+            )
             rows.append({"case": "hit, c=1", **wrk(port, 1)})
             rows.append({"case": "hit, c=32", **wrk(port, 32)})
         finally:
@@ -157,8 +219,23 @@ def main() -> None:
             server.wait(30)
 
         port = free_port()
-        bare = start([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent), "bare_app:app",
-                      "--port", str(port), "--log-level", "warning", "--no-access-log"], port, Path(tmp) / "bare.log")
+        bare = start(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(Path(__file__).parent),
+                "bare_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            port,
+            Path(tmp) / "bare.log",
+        )
         try:
             rows.append({"case": "bare FastAPI stored answer, c=1", **wrk(port, 1)})
             rows.append({"case": "bare FastAPI stored answer, c=32", **wrk(port, 32)})
@@ -166,10 +243,15 @@ def main() -> None:
             bare.terminate()
             bare.wait(30)
     hit, base = rows[3]["rps"], rows[5]["rps"]
-    record("ask", rows, notes=(
-        f"Index: {CHUNKS:,} chunks (~500 words each) from SQuAD DEV paragraphs, one dense window per chunk, HNSW. "
-        f"Cache-hit throughput at c=32 is **{hit / base:.2f}x** the bare endpoint's. Hits measured with wrk "
-        f"({WRK_SECONDS} s, 1 thread); misses with an httpx client, each question unique."))
+    record(
+        "ask",
+        rows,
+        notes=(
+            f"Index: {CHUNKS:,} chunks (~500 words each) from SQuAD DEV paragraphs, one dense window per chunk, HNSW. "
+            f"Cache-hit throughput at c=32 is **{hit / base:.2f}x** the bare endpoint's. Hits measured with wrk "
+            f"({WRK_SECONDS} s, 1 thread); misses with an httpx client, each question unique."
+        ),
+    )
 
 
 if __name__ == "__main__":

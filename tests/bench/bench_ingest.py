@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-HANDBOOK = REPO.parent / "shared/datasets/pdfs/format-corpus/govdocs1-error-pdfs/error_set_1/316267.pdf"
+HANDBOOK = (
+    REPO.parent / "shared/datasets/pdfs/format-corpus/govdocs1-error-pdfs/error_set_1/316267.pdf"
+)
 QUERIES = 40
 VARIANTS = ("ragops-full", "ragops-head", "langchain")
 
@@ -46,13 +48,12 @@ def peak_rss_mb() -> float:
 
 
 async def run_ragops(max_windows: int) -> dict[str, Any]:
-    from ragops_wiring.adapters import build_adapters
-    from ragops_wiring.services import build_document_service
-
     from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
     from ragops_core.metrics import Metrics
     from ragops_core.ports import SearchRequest
     from ragops_core.settings import Settings
+    from ragops_wiring.adapters import build_adapters
+    from ragops_wiring.services import build_document_service
     from ragops_worker.extraction import extract
     from ragops_worker.service import build_worker
 
@@ -80,12 +81,19 @@ async def run_ragops(max_windows: int) -> dict[str, Any]:
             hits = 0
             for sentence in sample_sentences(text):
                 vector = await embedder.embed_query(sentence)
-                found = await adapters.store.search(SearchRequest("bench", sentence, vector, 3, mode))
+                found = await adapters.store.search(
+                    SearchRequest("bench", sentence, vector, 3, mode)
+                )
                 hits += any(_norm(sentence) in _norm(h.chunk.text) for h in found)
             quality[f"hit@3 {mode}"] = hits / QUERIES
         await adapters.close()
-    return {"seconds to ready": ready, "seconds incl. HNSW": indexed, "pages": job.progress["pages_total"],
-            "chunks": job.progress["chunks_total"], **quality}
+    return {
+        "seconds to ready": ready,
+        "seconds incl. HNSW": indexed,
+        "pages": job.progress["pages_total"],
+        "chunks": job.progress["chunks_total"],
+        **quality,
+    }
 
 
 def run_langchain() -> dict[str, Any]:
@@ -112,16 +120,26 @@ def run_langchain() -> dict[str, Any]:
     embeddings.embed_query("warm-up")
     started = time.perf_counter()
     pages = PyPDFLoader(str(HANDBOOK)).load()
-    chunks = RecursiveCharacterTextSplitter(chunk_size=3000, chunk_overlap=300).split_documents(pages)
-    store = QdrantVectorStore.from_documents(chunks, embeddings, location=":memory:", collection_name="bench")
+    chunks = RecursiveCharacterTextSplitter(chunk_size=3000, chunk_overlap=300).split_documents(
+        pages
+    )
+    store = QdrantVectorStore.from_documents(
+        chunks, embeddings, location=":memory:", collection_name="bench"
+    )
     seconds = time.perf_counter() - started
     text = " ".join(p.page_content for p in pages)
     hits = 0
     for sentence in sample_sentences(text):
         found = store.similarity_search(sentence, k=3)
         hits += any(_norm(sentence) in _norm(d.page_content) for d in found)
-    return {"seconds to ready": seconds, "seconds incl. HNSW": seconds, "pages": len(pages), "chunks": len(chunks),
-            "hit@3 dense": hits / QUERIES, "hit@3 hybrid": "n/a"}
+    return {
+        "seconds to ready": seconds,
+        "seconds incl. HNSW": seconds,
+        "pages": len(pages),
+        "chunks": len(chunks),
+        "hit@3 dense": hits / QUERIES,
+        "hit@3 hybrid": "n/a",
+    }
 
 
 def child(variant: str) -> None:
@@ -142,7 +160,12 @@ def main() -> None:
 
     rows = []
     for variant in VARIANTS:
-        out = subprocess.run([sys.executable, __file__, "--child", variant], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", variant],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.returncode != 0:
             raise SystemExit(f"{variant} failed:\n{out.stderr[-3000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -152,10 +175,15 @@ def main() -> None:
     langchain = next(r for r in rows if r["pipeline"] == "langchain")["seconds to ready"]
     for row in rows:
         row["time vs LangChain"] = f"{row['seconds to ready'] / langchain:.2f}x"
-    record("ingest", rows, notes=(
-        f"Document: `{HANDBOOK.name}` (VA coding handbook, 104 pages). Same MiniLM ONNX model in every row, "
-        "loaded before the clock starts. `hit@3`: 40 sentences sampled from the handbook, asked verbatim; "
-        "a hit is a top-3 chunk containing the sentence."))
+    record(
+        "ingest",
+        rows,
+        notes=(
+            f"Document: `{HANDBOOK.name}` (VA coding handbook, 104 pages). Same MiniLM ONNX model in every row, "
+            "loaded before the clock starts. `hit@3`: 40 sentences sampled from the handbook, asked verbatim; "
+            "a hit is a top-3 chunk containing the sentence."
+        ),
+    )
 
 
 if __name__ == "__main__":

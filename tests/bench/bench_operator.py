@@ -42,16 +42,28 @@ SPEC: dict[str, Any] = {
     "worker": {"resources": SMALL},
     "vectorStore": {"qdrant": {"resources": SMALL}},
     "cache": {"redis": {"urlSecretRef": {"name": "redis", "key": "url"}}},
-    "documents": {"bucket": "docs-bucket", "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest"},
+    "documents": {
+        "bucket": "docs-bucket",
+        "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest",
+    },
 }
 
 
 def _ragd(name: str, namespace: str) -> dict[str, Any]:
-    return {"apiVersion": f"{api.GROUP}/{api.VERSION}", "kind": api.KIND, "metadata": {"name": name, "namespace": namespace}, "spec": SPEC}
+    return {
+        "apiVersion": f"{api.GROUP}/{api.VERSION}",
+        "kind": api.KIND,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": SPEC,
+    }
 
 
 def _apply(kubectl: Kubectl, objects: list[dict[str, Any]]) -> None:
-    kubectl.run(["apply", "--server-side", "-f", "-"], stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}), timeout=600)
+    kubectl.run(
+        ["apply", "--server-side", "-f", "-"],
+        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+        timeout=600,
+    )
 
 
 def _namespace(kubectl: Kubectl, name: str) -> None:
@@ -63,7 +75,10 @@ def _wait_all_ready(kubectl: Kubectl, namespace: str, count: int, *, timeout: fl
     while time.monotonic() < deadline:
         items = kubectl.get(["ragdeployments", "-n", namespace])["items"]
         ready = sum(
-            1 for i in items for c in i.get("status", {}).get("conditions") or [] if c["type"] == "Ready" and c["status"] == "True"
+            1
+            for i in items
+            for c in i.get("status", {}).get("conditions") or []
+            if c["type"] == "Ready" and c["status"] == "True"
         )
         if ready == count:
             return
@@ -71,12 +86,19 @@ def _wait_all_ready(kubectl: Kubectl, namespace: str, count: int, *, timeout: fl
     raise TimeoutError(f"{namespace}: not all {count} RAGDeployments Ready within {timeout:.0f}s")
 
 
-def _wait_workloads_ready(kubectl: Kubectl, namespace: str, count: int, *, timeout: float = 600) -> None:
+def _wait_workloads_ready(
+    kubectl: Kubectl, namespace: str, count: int, *, timeout: float = 600
+) -> None:
     """The operator's Ready criterion, applied to raw manifests: every workload's pods ready."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         workloads = kubectl.get(["deployments,statefulsets", "-n", namespace])["items"]
-        ready = sum(1 for w in workloads if (w.get("status", {}).get("readyReplicas") or 0) >= max(1, w["spec"].get("replicas", 1)))
+        ready = sum(
+            1
+            for w in workloads
+            if (w.get("status", {}).get("readyReplicas") or 0)
+            >= max(1, w["spec"].get("replicas", 1))
+        )
         if len(workloads) == 3 * count and ready == 3 * count:
             return
         time.sleep(0.2)
@@ -84,7 +106,11 @@ def _wait_workloads_ready(kubectl: Kubectl, namespace: str, count: int, *, timeo
 
 
 def _rss_mib(pid: int) -> tuple[float, float]:
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    fields = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
@@ -137,14 +163,26 @@ def main() -> None:
         )
 
 
-def _run(kubectl: Kubectl, kubeconfig: Path, directory: Path, sizes: list[int]) -> list[dict[str, Any]]:
-    kubectl.run(["apply", "--server-side", "-f", str(REPO / "crds" / "ragops.dev_ragdeployments.yaml")])
-    kubectl.run(["wait", "--for=condition=Established", "crd/ragdeployments.ragops.dev", "--timeout=60s"])
+def _run(
+    kubectl: Kubectl, kubeconfig: Path, directory: Path, sizes: list[int]
+) -> list[dict[str, Any]]:
+    kubectl.run(
+        ["apply", "--server-side", "-f", str(REPO / "crds" / "ragops.dev_ragdeployments.yaml")]
+    )
+    kubectl.run(
+        ["wait", "--for=condition=Established", "crd/ragdeployments.ragops.dev", "--timeout=60s"]
+    )
     log = (directory / "operator.log").open("wb")
     operator = subprocess.Popen(
         # As in the image: the sync `kubernetes` client is a test-only dependency, and kopf
         # would import it (and count its memory) merely because it is installed.
-        [sys.executable, "-c", "import sys; sys.modules['kubernetes'] = None; from ragops_cli.main import app; app()", "operator", "--standalone"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['kubernetes'] = None; from ragops_cli.main import app; app()",
+            "operator",
+            "--standalone",
+        ],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -161,7 +199,9 @@ def _run(kubectl: Kubectl, kubeconfig: Path, directory: Path, sizes: list[int]) 
             operator_seconds = time.monotonic() - began
             rss, peak = _rss_mib(operator.pid)
             # Free the nodes for the raw run, so both start from the same empty cluster.
-            kubectl.run(["delete", "namespace", namespace, "--wait=true", "--timeout=300s"], timeout=320)
+            kubectl.run(
+                ["delete", "namespace", namespace, "--wait=true", "--timeout=300s"], timeout=320
+            )
 
             raw_namespace = f"raw-{size}"
             _namespace(kubectl, raw_namespace)
@@ -169,7 +209,9 @@ def _run(kubectl: Kubectl, kubeconfig: Path, directory: Path, sizes: list[int]) 
             _apply(kubectl, _raw_manifests(raw_namespace, size))
             _wait_workloads_ready(kubectl, raw_namespace, size)
             raw_seconds = time.monotonic() - began
-            kubectl.run(["delete", "namespace", raw_namespace, "--wait=true", "--timeout=300s"], timeout=320)
+            kubectl.run(
+                ["delete", "namespace", raw_namespace, "--wait=true", "--timeout=300s"], timeout=320
+            )
             rows.append(
                 {
                     "RAGDeployments": size,

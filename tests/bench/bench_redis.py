@@ -38,19 +38,52 @@ def main() -> None:
             data = Path(tmp) / "data"
             asyncio.run(build_index(data))
             port = free_port()
-            server = start([sys.executable, "-m", "ragops_cli", "serve", "--port", str(port), "--data-dir", str(data),
-                            "--log-level", "warning"], port, Path(tmp) / "serve.log", env=env)
+            server = start(
+                [
+                    sys.executable,
+                    "-m",
+                    "ragops_cli",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(data),
+                    "--log-level",
+                    "warning",
+                ],
+                port,
+                Path(tmp) / "serve.log",
+                env=env,
+            )
             try:
-                httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"query": "When did the Apollo program start?"})
+                httpx.post(
+                    f"http://127.0.0.1:{port}/api/ask",
+                    json={"query": "When did the Apollo program start?"},
+                )
                 rows.append({"case": "RAGOps hit through Redis, c=1", **wrk(port, 1)})
                 rows.append({"case": "RAGOps hit through Redis, c=64", **wrk(port, 64)})
             finally:
                 server.terminate()
                 server.wait(30)
             port = free_port()
-            bare = start([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent), "bare_redis_app:app",
-                          "--port", str(port), "--log-level", "warning", "--no-access-log"], port,
-                         Path(tmp) / "bare.log", env=env)
+            bare = start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--app-dir",
+                    str(Path(__file__).parent),
+                    "bare_redis_app:app",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                port,
+                Path(tmp) / "bare.log",
+                env=env,
+            )
             try:
                 rows.append({"case": "bare FastAPI + one Redis GET, c=1", **wrk(port, 1)})
                 rows.append({"case": "bare FastAPI + one Redis GET, c=64", **wrk(port, 64)})
@@ -59,23 +92,56 @@ def main() -> None:
                 bare.wait(30)
             port = free_port()
             limited = {**env, "RAGOPS_RATE_LIMIT_QUESTIONS": "1000000000/minute"}
-            server = start([sys.executable, "-m", "ragops_cli", "serve", "--port", str(port), "--data-dir", str(data),
-                            "--log-level", "warning"], port, Path(tmp) / "serve-limited.log", env=limited)
+            server = start(
+                [
+                    sys.executable,
+                    "-m",
+                    "ragops_cli",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--data-dir",
+                    str(data),
+                    "--log-level",
+                    "warning",
+                ],
+                port,
+                Path(tmp) / "serve-limited.log",
+                env=limited,
+            )
             try:
-                httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"query": "When did the Apollo program start?"})
-                rows.append({"case": "RAGOps hit through Redis + rate limit check in Redis, c=1", **wrk(port, 1)})
-                rows.append({"case": "RAGOps hit through Redis + rate limit check in Redis, c=64", **wrk(port, 64)})
+                httpx.post(
+                    f"http://127.0.0.1:{port}/api/ask",
+                    json={"query": "When did the Apollo program start?"},
+                )
+                rows.append(
+                    {
+                        "case": "RAGOps hit through Redis + rate limit check in Redis, c=1",
+                        **wrk(port, 1),
+                    }
+                )
+                rows.append(
+                    {
+                        "case": "RAGOps hit through Redis + rate limit check in Redis, c=64",
+                        **wrk(port, 64),
+                    }
+                )
             finally:
                 server.terminate()
                 server.wait(30)
         finally:
             redis.stop()
     ratio = rows[1]["rps"] / rows[3]["rps"]
-    record("redis", rows, notes=(
-        f"Cache hits through a local redis-server (Debian 7.0), 10k-chunk index, wrk 10 s. RAGOps at c=64 reaches "
-        f"**{ratio:.2f}x** the bare endpoint's throughput. Targets: >= 1,500 requests/s, p95 <= 3 ms at c=1. "
-        f"Rate limit off in the first rows; the last two check each hit against a per-user limit in the same "
-        f"Redis (one more round trip): {rows[5]['rps'] / rows[1]['rps']:.2f}x the throughput without it at c=64."))
+    record(
+        "redis",
+        rows,
+        notes=(
+            f"Cache hits through a local redis-server (Debian 7.0), 10k-chunk index, wrk 10 s. RAGOps at c=64 reaches "
+            f"**{ratio:.2f}x** the bare endpoint's throughput. Targets: >= 1,500 requests/s, p95 <= 3 ms at c=1. "
+            f"Rate limit off in the first rows; the last two check each hit against a per-user limit in the same "
+            f"Redis (one more round trip): {rows[5]['rps'] / rows[1]['rps']:.2f}x the throughput without it at c=64."
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ def corpus_and_queries() -> tuple[np.ndarray, np.ndarray]:
     pairs = rng.integers(0, len(base), size=(POINTS - len(base), 2))
     mixes = base[pairs[:, 0]] + base[pairs[:, 1]]
     mixes /= np.linalg.norm(mixes, axis=1, keepdims=True)
-    queries = np.array([w[0] for w in OnnxMiniLMEmbedder().embed_windows_sync(questions, 1)], dtype=np.float32)
+    queries = np.array(
+        [w[0] for w in OnnxMiniLMEmbedder().embed_windows_sync(questions, 1)], dtype=np.float32
+    )
     return np.vstack([base, mixes]).astype(np.float32), queries
 
 
@@ -52,11 +54,19 @@ def edge(vectors: np.ndarray, queries: np.ndarray) -> list[dict[str, Any]]:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        shard = EdgeShard.create(tmp, EdgeConfig(vectors={"d": EdgeVectorParams(size=384, distance=Distance.Cosine)}))
+        shard = EdgeShard.create(
+            tmp, EdgeConfig(vectors={"d": EdgeVectorParams(size=384, distance=Distance.Cosine)})
+        )
         started = time.perf_counter()
         for start in range(0, len(vectors), 1000):
-            shard.update(UpdateOperation.upsert_points(
-                [Point(id=i, vector={"d": vectors[i].tolist()}) for i in range(start, min(start + 1000, len(vectors)))]))
+            shard.update(
+                UpdateOperation.upsert_points(
+                    [
+                        Point(id=i, vector={"d": vectors[i].tolist()})
+                        for i in range(start, min(start + 1000, len(vectors)))
+                    ]
+                )
+            )
         load = time.perf_counter() - started
         started = time.perf_counter()
         shard.optimize()
@@ -65,8 +75,11 @@ def edge(vectors: np.ndarray, queries: np.ndarray) -> list[dict[str, Any]]:
         def run(exact: bool) -> tuple[list[list[int]], float]:
             results, started = [], time.perf_counter()
             for q in queries:
-                request = QueryRequest(limit=10, query=Query.Nearest(q.tolist(), using="d"),
-                                       params=SearchParams(exact=exact))
+                request = QueryRequest(
+                    limit=10,
+                    query=Query.Nearest(q.tolist(), using="d"),
+                    params=SearchParams(exact=exact),
+                )
                 results.append([int(p.id) for p in shard.query(request)])
             return results, (time.perf_counter() - started) / len(queries) * 1000
 
@@ -74,10 +87,24 @@ def edge(vectors: np.ndarray, queries: np.ndarray) -> list[dict[str, Any]]:
         approx, approx_ms = run(False)
         shard.close()
     recall = float(np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)]))
-    rows.append({"engine": "qdrant-edge exact", "load s": load, "index build s": 0.0, "ms/query": exact_ms,
-                 "recall@10 vs exact": 1.0})
-    rows.append({"engine": "qdrant-edge HNSW", "load s": load, "index build s": build, "ms/query": approx_ms,
-                 "recall@10 vs exact": recall})
+    rows.append(
+        {
+            "engine": "qdrant-edge exact",
+            "load s": load,
+            "index build s": 0.0,
+            "ms/query": exact_ms,
+            "recall@10 vs exact": 1.0,
+        }
+    )
+    rows.append(
+        {
+            "engine": "qdrant-edge HNSW",
+            "load s": load,
+            "index build s": build,
+            "ms/query": approx_ms,
+            "recall@10 vs exact": recall,
+        }
+    )
     return rows
 
 
@@ -85,25 +112,39 @@ def client_local(vectors: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
     from qdrant_client import QdrantClient, models
 
     client = QdrantClient(":memory:")
-    client.create_collection("b", vectors_config=models.VectorParams(size=384, distance=models.Distance.COSINE))
+    client.create_collection(
+        "b", vectors_config=models.VectorParams(size=384, distance=models.Distance.COSINE)
+    )
     started = time.perf_counter()
-    client.upload_points("b", [models.PointStruct(id=i, vector=v.tolist()) for i, v in enumerate(vectors)])
+    client.upload_points(
+        "b", [models.PointStruct(id=i, vector=v.tolist()) for i, v in enumerate(vectors)]
+    )
     load = time.perf_counter() - started
     started = time.perf_counter()
     for q in queries[:100]:
         client.query_points("b", query=q.tolist(), limit=10)
-    return {"engine": "qdrant-client local (:memory:)", "load s": load, "index build s": 0.0,
-            "ms/query": (time.perf_counter() - started) / 100 * 1000, "recall@10 vs exact": 1.0}
+    return {
+        "engine": "qdrant-client local (:memory:)",
+        "load s": load,
+        "index build s": 0.0,
+        "ms/query": (time.perf_counter() - started) / 100 * 1000,
+        "recall@10 vs exact": 1.0,
+    }
 
 
 def main() -> None:
     vectors, queries = corpus_and_queries()
     rows = edge(vectors, queries)
     rows.append(client_local(vectors, queries))
-    record("vector-store", rows, notes=(
-        f"{len(vectors):,} real-direction MiniLM vectors (SQuAD DEV paragraphs and mixes of pairs), 300 real "
-        "question vectors, top-10, one thread of queries. RAGOps uses Qdrant Edge and builds HNSW when the "
-        "ingestion queue runs dry."))
+    record(
+        "vector-store",
+        rows,
+        notes=(
+            f"{len(vectors):,} real-direction MiniLM vectors (SQuAD DEV paragraphs and mixes of pairs), 300 real "
+            "question vectors, top-10, one thread of queries. RAGOps uses Qdrant Edge and builds HNSW when the "
+            "ingestion queue runs dry."
+        ),
+    )
 
 
 if __name__ == "__main__":

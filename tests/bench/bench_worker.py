@@ -24,7 +24,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration"), str(Path(__file__).parent)]
+sys.path[:0] = [
+    str(REPO / "tests"),
+    str(REPO / "tests" / "integration"),
+    str(Path(__file__).parent),
+]
 
 from record import record  # noqa: E402
 
@@ -47,10 +51,15 @@ DEADLINE_SECONDS = 1800.0
 
 
 def dev_pdfs() -> list[Path]:
-    return [PDFS.parent / json.loads(line)["file"] for line in (PDFS / "manifest.jsonl").read_text().splitlines()]
+    return [
+        PDFS.parent / json.loads(line)["file"]
+        for line in (PDFS / "manifest.jsonl").read_text().splitlines()
+    ]
 
 
-async def drain(objects: ObjectStore, queue: Queue, jobs: JobStore, worker: Service) -> dict[str, Any]:
+async def drain(
+    objects: ObjectStore, queue: Queue, jobs: JobStore, worker: Service
+) -> dict[str, Any]:
     files = dev_pdfs()
     job_ids: list[str] = []
     started = time.perf_counter()
@@ -59,8 +68,15 @@ async def drain(objects: ObjectStore, queue: Queue, jobs: JobStore, worker: Serv
         job_id = str(uuid.uuid4())
         key = object_key(TENANT, document_id)
         await objects.put(key, path.read_bytes())
-        await jobs.create(Job(job_id=job_id, document_id=document_id, tenant=TENANT, filename=path.name,
-                              state=JobState.QUEUED))
+        await jobs.create(
+            Job(
+                job_id=job_id,
+                document_id=document_id,
+                tenant=TENANT,
+                filename=path.name,
+                state=JobState.QUEUED,
+            )
+        )
         await queue.send(IngestMessage(job_id, document_id, key, TENANT, path.name).to_json())
         job_ids.append(job_id)
     finished: dict[str, Job] = {}
@@ -76,9 +92,14 @@ async def drain(objects: ObjectStore, queue: Queue, jobs: JobStore, worker: Serv
     ready = [j for j in finished.values() if j.state == JobState.READY]
     pages = sum(j.progress.get("pages_total", 0) for j in ready)
     return {
-        "documents": len(job_ids), "ready": len(ready), "failed": len(job_ids) - len(ready), "pages": pages,
-        "chunks": sum(j.progress.get("chunks_total", 0) for j in ready), "seconds": seconds,
-        "pages/s": pages / seconds, "documents/min": len(job_ids) / seconds * 60,
+        "documents": len(job_ids),
+        "ready": len(ready),
+        "failed": len(job_ids) - len(ready),
+        "pages": pages,
+        "chunks": sum(j.progress.get("chunks_total", 0) for j in ready),
+        "seconds": seconds,
+        "pages/s": pages / seconds,
+        "documents/min": len(job_ids) / seconds * 60,
     }
 
 
@@ -89,15 +110,29 @@ async def production(tmp: Path) -> dict[str, Any]:
         sqs = moto.client("sqs")
         queue_url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         bucket = moto.create_bucket()
-        aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-               "AWS_ENDPOINT_URL_S3": moto.url, "AWS_ENDPOINT_URL_SQS": moto.url}
-        env = clean_env(**aws, RAGOPS_S3_BUCKET=bucket, RAGOPS_SQS_QUEUE_URL=queue_url,
-                        RAGOPS_CATALOG_URL=redis.url, RAGOPS_DATA_DIR=str(tmp / "worker"))
+        aws = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL_S3": moto.url,
+            "AWS_ENDPOINT_URL_SQS": moto.url,
+        }
+        env = clean_env(
+            **aws,
+            RAGOPS_S3_BUCKET=bucket,
+            RAGOPS_SQS_QUEUE_URL=queue_url,
+            RAGOPS_CATALOG_URL=redis.url,
+            RAGOPS_DATA_DIR=str(tmp / "worker"),
+        )
         worker = Service("worker", env, tmp / "worker.log", cwd=tmp)
         catalog = RedisCatalog(redis.url)
         try:
-            return await drain(S3ObjectStore(bucket, region=REGION, endpoint_url=moto.url),
-                               SqsQueue(queue_url, region=REGION, endpoint_url=moto.url), catalog.jobs, worker)
+            return await drain(
+                S3ObjectStore(bucket, region=REGION, endpoint_url=moto.url),
+                SqsQueue(queue_url, region=REGION, endpoint_url=moto.url),
+                catalog.jobs,
+                worker,
+            )
         finally:
             await catalog.close()
             worker.stop()
@@ -121,18 +156,28 @@ async def embedded(tmp: Path) -> dict[str, Any]:
 
 def main() -> None:
     # boto3 in this process finds moto's credentials as the worker does: in the environment.
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, run in (("moto S3 + SQS, Redis catalog", production), ("embedded (SQLite, local dir)", embedded)):
+        for name, run in (
+            ("moto S3 + SQS, Redis catalog", production),
+            ("embedded (SQLite, local dir)", embedded),
+        ):
             result = asyncio.run(run(Path(tmp)))
             print(name, result, flush=True)
             rows.append({"adapters": name, **result})
-    record("worker", rows, notes=(
-        "One `ragops worker` process (offline MiniLM embedder, one dense window per chunk, embedded Qdrant Edge) "
-        "draining the 35 DEV PDFs of `shared/datasets/pdfs` (broken and encrypted ones included: they fail fast "
-        "and add no pages). Clock from the first upload to the last job ready or failed; model loaded before. "
-        "moto (in the benchmark's process) and redis-server share the same 2 cores with the worker."))
+    record(
+        "worker",
+        rows,
+        notes=(
+            "One `ragops worker` process (offline MiniLM embedder, one dense window per chunk, embedded Qdrant Edge) "
+            "draining the 35 DEV PDFs of `shared/datasets/pdfs` (broken and encrypted ones included: they fail fast "
+            "and add no pages). Clock from the first upload to the last job ready or failed; model loaded before. "
+            "moto (in the benchmark's process) and redis-server share the same 2 cores with the worker."
+        ),
+    )
 
 
 if __name__ == "__main__":

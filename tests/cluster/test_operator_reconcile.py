@@ -52,7 +52,9 @@ def _create_stack(kube: Kube, namespace: str, name: str = "rag", **spec: Any) ->
     return kube.create(ragdeployment(name, namespace, **spec), namespace)
 
 
-def _eventually(waits: Waits, check: Callable[[], str | None], *, what: str, timeout: float = 60) -> None:
+def _eventually(
+    waits: Waits, check: Callable[[], str | None], *, what: str, timeout: float = 60
+) -> None:
     """`check` returns None when satisfied, else what it saw."""
 
     def probe() -> bool | Pending:
@@ -63,7 +65,9 @@ def _eventually(waits: Waits, check: Callable[[], str | None], *, what: str, tim
 
 
 def _patch_ragd(kubectl: Kubectl, namespace: str, name: str, patch: dict[str, Any]) -> None:
-    kubectl.run(["patch", "ragd", name, "-n", namespace, "--type", "merge", "-p", json.dumps(patch)])
+    kubectl.run(
+        ["patch", "ragd", name, "-n", namespace, "--type", "merge", "-p", json.dumps(patch)]
+    )
 
 
 def test_minimal_example_reaches_ready_under_restricted_pod_security(
@@ -71,15 +75,28 @@ def test_minimal_example_reaches_ready_under_restricted_pod_security(
 ) -> None:
     for doc in load_examples(EXAMPLES / "minimal.yaml"):
         kube.create({**doc, "metadata": {**doc["metadata"], "namespace": stack_ns}}, stack_ns)
-    kubectl.run(["wait", "--for=condition=Ready", "ragd/docs", "-n", stack_ns, "--timeout=60s"], timeout=70)
+    kubectl.run(
+        ["wait", "--for=condition=Ready", "ragd/docs", "-n", stack_ns, "--timeout=60s"], timeout=70
+    )
     obj = kube.get(*RAGD, "docs", stack_ns)
     status = obj["status"]
     assert status["api"]["activeColor"] == "blue" and status["api"]["readyReplicas"] >= 1
     assert status["endpoints"]["api"] == f"http://docs-api.{stack_ns}.svc:80"
-    assert conditions(obj) == {"Ready": "True", "Progressing": "False", "Degraded": "False", "MonitoringAvailable": "False"}
-    assert {c["type"]: c["reason"] for c in status["conditions"]}["MonitoringAvailable"] == "PrometheusOperatorMissing"
+    assert conditions(obj) == {
+        "Ready": "True",
+        "Progressing": "False",
+        "Degraded": "False",
+        "MonitoringAvailable": "False",
+    }
+    assert {c["type"]: c["reason"] for c in status["conditions"]}[
+        "MonitoringAvailable"
+    ] == "PrometheusOperatorMissing"
     pods = kube.list("v1", "Pod", stack_ns, "app.kubernetes.io/instance=docs")
-    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in pods} == {"api", "worker", "qdrant"}
+    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in pods} == {
+        "api",
+        "worker",
+        "qdrant",
+    }
     table = kubectl.run(["get", "ragd", "docs", "-n", stack_ns])
     assert "True" in table and "blue" in table
     assert not obj["metadata"].get("finalizers"), "nothing here needs a finalizer"
@@ -97,7 +114,10 @@ def test_a_settled_stack_is_left_alone(kube: Kube, waits: Waits, stack_ns: str) 
         return f"{obj['metadata'].get('generation')}@{[m['time'] for m in entries]}"
 
     def versions() -> dict[str, str]:
-        found = {f"{kind}/{name}": ours(obj) for (kind, name), obj in children(kube, stack_ns, "rag").items()}
+        found = {
+            f"{kind}/{name}": ours(obj)
+            for (kind, name), obj in children(kube, stack_ns, "rag").items()
+        }
         found["RAGDeployment"] = kube.get(*RAGD, "rag", stack_ns)["metadata"]["resourceVersion"]
         return found
 
@@ -118,7 +138,10 @@ def test_a_settled_stack_is_left_alone(kube: Kube, waits: Waits, stack_ns: str) 
 @pytest.mark.parametrize(
     ("files", "stacks"),
     [
-        (["tenants/tenant-a.yaml", "tenants/tenant-b.yaml", "tenants/tenant-c.yaml"], [("tenant-a", "rag"), ("tenant-b", "rag"), ("tenant-c", "rag")]),
+        (
+            ["tenants/tenant-a.yaml", "tenants/tenant-b.yaml", "tenants/tenant-c.yaml"],
+            [("tenant-a", "rag"), ("tenant-b", "rag"), ("tenant-c", "rag")],
+        ),
         (["production.yaml"], [("prod", "rag")]),
     ],
     ids=["tenants", "production"],
@@ -141,7 +164,9 @@ def test_examples_reach_ready(
             kubectl.run(["delete", "namespace", namespace, "--wait=false", "--ignore-not-found"])
 
 
-def test_children_follow_the_spec_and_never_hold_secret_values(kube: Kube, waits: Waits, stack_ns: str) -> None:
+def test_children_follow_the_spec_and_never_hold_secret_values(
+    kube: Kube, waits: Waits, stack_ns: str
+) -> None:
     created = _create_stack(kube, stack_ns)
     wait_ready(waits, stack_ns, "rag")
     kids = children(kube, stack_ns, "rag")
@@ -173,27 +198,62 @@ def test_children_follow_the_spec_and_never_hold_secret_values(kube: Kube, waits
     api = kids[("Deployment", "rag-api-blue")]
     container = api["spec"]["template"]["spec"]["containers"][0]
     assert container["args"][:1] == ["api"]
-    secret_env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    secret_env = {
+        e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e
+    }
     assert secret_env[env_name("redis_url")] == {"name": "redis", "key": "url", "optional": False}
-    operator_fields = [m for m in api["metadata"]["managedFields"] if m["manager"] == "ragops-operator"]
-    assert operator_fields and all("f:replicas" not in json.dumps(m.get("fieldsV1", {}).get("f:spec", {})) for m in operator_fields)
+    operator_fields = [
+        m for m in api["metadata"]["managedFields"] if m["manager"] == "ragops-operator"
+    ]
+    assert operator_fields and all(
+        "f:replicas" not in json.dumps(m.get("fieldsV1", {}).get("f:spec", {}))
+        for m in operator_fields
+    )
     assert kids[("Service", "rag-api")]["spec"]["selector"]["ragops.dev/color"] == "blue"
     claims = waits.claims_bound(stack_ns, 1)
     assert claims[0]["spec"]["storageClassName"] == "gp3"
 
 
-def test_edited_and_deleted_children_are_restored(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+def test_edited_and_deleted_children_are_restored(
+    kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
+) -> None:
     _create_stack(kube, stack_ns)
     wait_ready(waits, stack_ns, "rag")
     top_k = env_name("top_k")
-    kubectl.run(["patch", "service", "rag-api", "-n", stack_ns, "--type", "merge", "-p", '{"spec":{"selector":{"ragops.dev/color":"green"}}}'])
-    kubectl.run(["patch", "configmap", "rag-config", "-n", stack_ns, "--type", "merge", "-p", json.dumps({"data": {top_k: "9"}})])
+    kubectl.run(
+        [
+            "patch",
+            "service",
+            "rag-api",
+            "-n",
+            stack_ns,
+            "--type",
+            "merge",
+            "-p",
+            '{"spec":{"selector":{"ragops.dev/color":"green"}}}',
+        ]
+    )
+    kubectl.run(
+        [
+            "patch",
+            "configmap",
+            "rag-config",
+            "-n",
+            stack_ns,
+            "--type",
+            "merge",
+            "-p",
+            json.dumps({"data": {top_k: "9"}}),
+        ]
+    )
     worker_uid = kube.get("apps/v1", "Deployment", "rag-worker", stack_ns)["metadata"]["uid"]
     kube.delete("apps/v1", "Deployment", "rag-worker", stack_ns)
     kube.delete("networking.k8s.io/v1", "NetworkPolicy", "rag-default-deny", stack_ns)
 
     def restored() -> str | None:
-        selector = kube.get("v1", "Service", "rag-api", stack_ns)["spec"]["selector"].get("ragops.dev/color")
+        selector = kube.get("v1", "Service", "rag-api", stack_ns)["spec"]["selector"].get(
+            "ragops.dev/color"
+        )
         value = kube.get("v1", "ConfigMap", "rag-config", stack_ns)["data"].get(top_k)
         try:
             worker = kube.get("apps/v1", "Deployment", "rag-worker", stack_ns)["metadata"]["uid"]
@@ -215,19 +275,50 @@ def test_spec_update_changes_children_and_leaves_replicas_to_the_hpa(
     untouched, so no blue/green rollout); what the HPA sets is never reset by the operator."""
     _create_stack(kube, stack_ns)
     wait_ready(waits, stack_ns, "rag")
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"api": {"replicas": {"min": 3, "max": 12}}, "worker": {"image": "ragops/ragops:next", "targetQueueDepthPerPod": 20}}})
+    _patch_ragd(
+        kubectl,
+        stack_ns,
+        "rag",
+        {
+            "spec": {
+                "api": {"replicas": {"min": 3, "max": 12}},
+                "worker": {"image": "ragops/ragops:next", "targetQueueDepthPerPod": 20},
+            }
+        },
+    )
 
     def updated() -> str | None:
-        hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "rag-api-blue", stack_ns)["spec"]
-        worker_hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "rag-worker", stack_ns)["spec"]
-        depth = next(m["external"]["target"]["averageValue"] for m in worker_hpa["metrics"] if m["type"] == "External")
-        worker = kube.get("apps/v1", "Deployment", "rag-worker", stack_ns)["spec"]["template"]["spec"]["containers"][0]["image"]
+        hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "rag-api-blue", stack_ns)[
+            "spec"
+        ]
+        worker_hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "rag-worker", stack_ns)[
+            "spec"
+        ]
+        depth = next(
+            m["external"]["target"]["averageValue"]
+            for m in worker_hpa["metrics"]
+            if m["type"] == "External"
+        )
+        worker = kube.get("apps/v1", "Deployment", "rag-worker", stack_ns)["spec"]["template"][
+            "spec"
+        ]["containers"][0]["image"]
         replicas = kube.get("apps/v1", "Deployment", "rag-api-blue", stack_ns)["spec"]["replicas"]
-        if (hpa["minReplicas"], hpa["maxReplicas"], worker, depth, replicas) == (3, 12, "ragops/ragops:next", "20", 3):
+        if (hpa["minReplicas"], hpa["maxReplicas"], worker, depth, replicas) == (
+            3,
+            12,
+            "ragops/ragops:next",
+            "20",
+            3,
+        ):
             return None
         return f"hpa={hpa['minReplicas']}-{hpa['maxReplicas']} worker={worker} depth={depth} api replicas={replicas}"
 
-    _eventually(waits, updated, what="children follow the new spec and the HPA scales the API to 3", timeout=90)
+    _eventually(
+        waits,
+        updated,
+        what="children follow the new spec and the HPA scales the API to 3",
+        timeout=90,
+    )
     generation = kube.get(*RAGD, "rag", stack_ns)["metadata"]["generation"]
     wait_ready(waits, stack_ns, "rag", generation=generation)
     # Another reconcile must not reset what the HPA set.
@@ -238,23 +329,101 @@ def test_spec_update_changes_children_and_leaves_replicas_to_the_hpa(
 
 
 INVALID_SPECS: list[tuple[str, dict[str, Any], str]] = [
-    ("replicas min above max", {"api": {"replicas": {"min": 5, "max": 3}}}, "spec.api.replicas.min"),
-    ("overlap not below chunk", {"retrieval": {"chunkWords": 100, "overlapWords": 100}}, "spec.retrieval.overlapWords"),
-    ("replication above peers", {"vectorStore": {"qdrant": {"replicas": 1, "replicationFactor": 2}}}, "spec.vectorStore.qdrant.replicationFactor"),
+    (
+        "replicas min above max",
+        {"api": {"replicas": {"min": 5, "max": 3}}},
+        "spec.api.replicas.min",
+    ),
+    (
+        "overlap not below chunk",
+        {"retrieval": {"chunkWords": 100, "overlapWords": 100}},
+        "spec.retrieval.overlapWords",
+    ),
+    (
+        "replication above peers",
+        {"vectorStore": {"qdrant": {"replicas": 1, "replicationFactor": 2}}},
+        "spec.vectorStore.qdrant.replicationFactor",
+    ),
     ("unknown retrieval mode", {"retrieval": {"mode": "fuzzy"}}, "spec.retrieval.mode"),
-    ("cpu not a quantity", {"api": {"resources": {"requests": {"cpu": "lots", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}}}, "spec.api.resources.requests.cpu"),
-    ("requests above limits", {"worker": {"resources": {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}}}, "spec.worker.resources.requests.memory"),
+    (
+        "cpu not a quantity",
+        {
+            "api": {
+                "resources": {
+                    "requests": {"cpu": "lots", "memory": "1Gi"},
+                    "limits": {"cpu": "2", "memory": "2Gi"},
+                }
+            }
+        },
+        "spec.api.resources.requests.cpu",
+    ),
+    (
+        "requests above limits",
+        {
+            "worker": {
+                "resources": {
+                    "requests": {"cpu": "1", "memory": "4Gi"},
+                    "limits": {"cpu": "2", "memory": "2Gi"},
+                }
+            }
+        },
+        "spec.worker.resources.requests.memory",
+    ),
     ("topK zero", {"retrieval": {"topK": 0}}, "spec.retrieval.topK"),
-    ("queue not a URL", {"documents": {"bucket": "docs-bucket", "queueUrl": "ingest-queue"}}, "spec.documents.queueUrl"),
-    ("openai embeddings without credentials", {"models": {"embedding": {"provider": "openai"}}}, "spec.models.credentialsSecretRef"),
-    ("bad IAM role", {"serviceAccount": {"iamRoleArn": "role/ragops"}}, "spec.serviceAccount.iamRoleArn"),
-    ("qdrant autoscaling below replicas", {"vectorStore": {"qdrant": {"replicas": 3, "autoscaling": {"enabled": True, "maxReplicas": 2}}}}, "spec.vectorStore.qdrant.autoscaling.maxReplicas"),
-    ("JWKS over plain HTTP", {"auth": {"jwksUrl": "http://idp/jwks.json", "issuer": "https://idp"}}, "spec.auth.jwksUrl"),
-    ("HPA target above 100%", {"api": {"targetCPUUtilization": 150}}, "spec.api.targetCPUUtilization"),
-    ("secret name not a DNS name", {"cache": {"redis": {"urlSecretRef": {"name": "Redis_URL", "key": "url"}}}}, "spec.cache.redis.urlSecretRef.name"),
-    ("monitoring label overrides ours", {"monitoring": {"labels": {"app.kubernetes.io/instance": "x"}}}, "spec.monitoring.labels"),
-    ("rate limit not in the limits notation", {"api": {"rateLimits": {"questions": "60/min"}}}, "spec.api.rateLimits.questions"),
-    ("Prometheus URL without a scheme", {"monitoring": {"prometheusUrl": "prometheus:9090"}}, "spec.monitoring.prometheusUrl"),
+    (
+        "queue not a URL",
+        {"documents": {"bucket": "docs-bucket", "queueUrl": "ingest-queue"}},
+        "spec.documents.queueUrl",
+    ),
+    (
+        "openai embeddings without credentials",
+        {"models": {"embedding": {"provider": "openai"}}},
+        "spec.models.credentialsSecretRef",
+    ),
+    (
+        "bad IAM role",
+        {"serviceAccount": {"iamRoleArn": "role/ragops"}},
+        "spec.serviceAccount.iamRoleArn",
+    ),
+    (
+        "qdrant autoscaling below replicas",
+        {
+            "vectorStore": {
+                "qdrant": {"replicas": 3, "autoscaling": {"enabled": True, "maxReplicas": 2}}
+            }
+        },
+        "spec.vectorStore.qdrant.autoscaling.maxReplicas",
+    ),
+    (
+        "JWKS over plain HTTP",
+        {"auth": {"jwksUrl": "http://idp/jwks.json", "issuer": "https://idp"}},
+        "spec.auth.jwksUrl",
+    ),
+    (
+        "HPA target above 100%",
+        {"api": {"targetCPUUtilization": 150}},
+        "spec.api.targetCPUUtilization",
+    ),
+    (
+        "secret name not a DNS name",
+        {"cache": {"redis": {"urlSecretRef": {"name": "Redis_URL", "key": "url"}}}},
+        "spec.cache.redis.urlSecretRef.name",
+    ),
+    (
+        "monitoring label overrides ours",
+        {"monitoring": {"labels": {"app.kubernetes.io/instance": "x"}}},
+        "spec.monitoring.labels",
+    ),
+    (
+        "rate limit not in the limits notation",
+        {"api": {"rateLimits": {"questions": "60/min"}}},
+        "spec.api.rateLimits.questions",
+    ),
+    (
+        "Prometheus URL without a scheme",
+        {"monitoring": {"prometheusUrl": "prometheus:9090"}},
+        "spec.monitoring.prometheusUrl",
+    ),
 ]
 
 
@@ -265,8 +434,12 @@ def _refusal(kube: Kube, obj: Obj) -> str:
     return str(json.loads(refused.value.body)["message"])
 
 
-@pytest.mark.parametrize(("case", "spec", "field"), INVALID_SPECS, ids=[c[0] for c in INVALID_SPECS])
-def test_invalid_spec_is_rejected_naming_the_field(kube: Kube, namespace: str, case: str, spec: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "spec", "field"), INVALID_SPECS, ids=[c[0] for c in INVALID_SPECS]
+)
+def test_invalid_spec_is_rejected_naming_the_field(
+    kube: Kube, namespace: str, case: str, spec: dict[str, Any], field: str
+) -> None:
     message = _refusal(kube, ragdeployment("bad", namespace, **spec))
     assert field in message, message
 
@@ -275,50 +448,99 @@ def test_missing_required_fields_are_named(kube: Kube, namespace: str) -> None:
     obj = ragdeployment("bad", namespace)
     del obj["spec"]["image"], obj["spec"]["documents"]
     message = _refusal(kube, obj)
-    assert "spec.image: Required value" in message and "spec.documents: Required value" in message, message
+    assert (
+        "spec.image: Required value" in message and "spec.documents: Required value" in message
+    ), message
 
 
-def test_storage_cannot_shrink_or_change_class(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+def test_storage_cannot_shrink_or_change_class(
+    kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
+) -> None:
     _create_stack(kube, stack_ns, vectorStore={"qdrant": {"storage": {"size": "20Gi"}}})
     with pytest.raises(KubectlFailed) as shrink:
-        _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"storage": {"size": "10Gi"}}}}})
-    assert "spec.vectorStore.qdrant.storage.size" in str(shrink.value) and "cannot be decreased" in str(shrink.value)
+        _patch_ragd(
+            kubectl,
+            stack_ns,
+            "rag",
+            {"spec": {"vectorStore": {"qdrant": {"storage": {"size": "10Gi"}}}}},
+        )
+    assert "spec.vectorStore.qdrant.storage.size" in str(
+        shrink.value
+    ) and "cannot be decreased" in str(shrink.value)
     with pytest.raises(KubectlFailed) as reclass:
-        _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"storage": {"storageClassName": "gp2"}}}}})
+        _patch_ragd(
+            kubectl,
+            stack_ns,
+            "rag",
+            {"spec": {"vectorStore": {"qdrant": {"storage": {"storageClassName": "gp2"}}}}},
+        )
     assert "spec.vectorStore.qdrant.storage.storageClassName" in str(reclass.value)
     wait_ready(waits, stack_ns, "rag")
     waits.claims_bound(stack_ns, 1)
     pod_uid = kube.get("v1", "Pod", "rag-qdrant-0", stack_ns)["metadata"]["uid"]
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"storage": {"size": "30Gi"}}}}})
+    _patch_ragd(
+        kubectl,
+        stack_ns,
+        "rag",
+        {"spec": {"vectorStore": {"qdrant": {"storage": {"size": "30Gi"}}}}},
+    )
 
     def grown() -> str | None:
-        claim = kube.get("v1", "PersistentVolumeClaim", "storage-rag-qdrant-0", stack_ns)["spec"]["resources"]["requests"]["storage"]
+        claim = kube.get("v1", "PersistentVolumeClaim", "storage-rag-qdrant-0", stack_ns)["spec"][
+            "resources"
+        ]["requests"]["storage"]
         try:
-            template = kube.get("apps/v1", "StatefulSet", "rag-qdrant", stack_ns)["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+            template = kube.get("apps/v1", "StatefulSet", "rag-qdrant", stack_ns)["spec"][
+                "volumeClaimTemplates"
+            ][0]["spec"]["resources"]["requests"]["storage"]
         except NotFoundError:
             return "StatefulSet being re-created with the bigger template"
-        return None if (claim, template) == ("30Gi", "30Gi") else f"claim={claim} template={template}"
+        return (
+            None if (claim, template) == ("30Gi", "30Gi") else f"claim={claim} template={template}"
+        )
 
     _eventually(waits, grown, what="volume and StatefulSet template grown to 30Gi")
     obj = wait_ready(waits, stack_ns, "rag")
     assert conditions(obj)["Degraded"] == "False"
-    assert kube.get("v1", "Pod", "rag-qdrant-0", stack_ns)["metadata"]["uid"] == pod_uid, "the Qdrant pod was restarted"
+    assert kube.get("v1", "Pod", "rag-qdrant-0", stack_ns)["metadata"]["uid"] == pod_uid, (
+        "the Qdrant pod was restarted"
+    )
 
 
-def test_turning_qdrant_autoscaling_on_never_drops_peers(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+def test_turning_qdrant_autoscaling_on_never_drops_peers(
+    kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
+) -> None:
     _create_stack(kube, stack_ns, vectorStore={"qdrant": {"replicas": 3, "replicationFactor": 2}})
     wait_ready(waits, stack_ns, "rag", timeout=90)
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"vectorStore": {"qdrant": {"autoscaling": {"enabled": True, "maxReplicas": 6}}}}})
+    _patch_ragd(
+        kubectl,
+        stack_ns,
+        "rag",
+        {"spec": {"vectorStore": {"qdrant": {"autoscaling": {"enabled": True, "maxReplicas": 6}}}}},
+    )
     seen: list[int] = []
 
     def handed_over() -> str | None:
         sts = kube.get("apps/v1", "StatefulSet", "rag-qdrant", stack_ns)
         seen.append(sts["spec"]["replicas"])
-        managers = {m["manager"] for m in sts["metadata"]["managedFields"] if "f:replicas" in json.dumps(m.get("fieldsV1", {}).get("f:spec", {}))}
+        managers = {
+            m["manager"]
+            for m in sts["metadata"]["managedFields"]
+            if "f:replicas" in json.dumps(m.get("fieldsV1", {}).get("f:spec", {}))
+        }
         hpa_exists = ("HorizontalPodAutoscaler", "rag-qdrant") in children(kube, stack_ns, "rag")
-        return None if hpa_exists and "ragops-operator" not in managers and len(seen) > 20 else f"managers={managers} hpa={hpa_exists}"
+        return (
+            None
+            if hpa_exists and "ragops-operator" not in managers and len(seen) > 20
+            else f"managers={managers} hpa={hpa_exists}"
+        )
 
-    waits.until(lambda: True if handed_over() is None else Pending(f"replicas seen {seen[-3:]}"), timeout=60, what="replicas handed to the HPA", interval=0.1)
+    waits.until(
+        lambda: True if handed_over() is None else Pending(f"replicas seen {seen[-3:]}"),
+        timeout=60,
+        what="replicas handed to the HPA",
+        interval=0.1,
+    )
     wait_ready(waits, stack_ns, "rag", timeout=60)
     assert min(seen) == 3, f"Qdrant replicas dipped: {seen}"
 
@@ -331,7 +553,9 @@ def test_deleting_the_stack_collects_children_and_honours_the_volume_policy(
     wait_ready(waits, stack_ns, "rag")
     waits.claims_bound(stack_ns, 1)
     kube.delete(*RAGD, "rag", stack_ns)
-    waits.gone(lambda: list(children(kube, stack_ns, "rag").values()), what="children garbage-collected")
+    waits.gone(
+        lambda: list(children(kube, stack_ns, "rag").values()), what="children garbage-collected"
+    )
     waits.gone(lambda: kube.list("v1", "Pod", stack_ns), what="pods gone")
     claims = lambda: kube.list("v1", "PersistentVolumeClaim", stack_ns)  # noqa: E731
     if policy == "Delete":
@@ -340,7 +564,9 @@ def test_deleting_the_stack_collects_children_and_honours_the_volume_policy(
         assert [c["metadata"]["name"] for c in claims()] == ["storage-rag-qdrant-0"]
 
 
-def test_paused_stack_is_left_alone_until_resumed(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+def test_paused_stack_is_left_alone_until_resumed(
+    kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
+) -> None:
     _create_stack(kube, stack_ns)
     wait_ready(waits, stack_ns, "rag")
     _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"paused": True}})
@@ -348,7 +574,11 @@ def test_paused_stack_is_left_alone_until_resumed(kube: Kube, kubectl: Kubectl, 
     def paused() -> str | None:
         obj = kube.get(*RAGD, "rag", stack_ns)
         reasons = {c["type"]: c["reason"] for c in obj["status"]["conditions"]}
-        return None if reasons.get("Progressing") == "Paused" else f"Progressing={reasons.get('Progressing')}"
+        return (
+            None
+            if reasons.get("Progressing") == "Paused"
+            else f"Progressing={reasons.get('Progressing')}"
+        )
 
     _eventually(waits, paused, what="Progressing=False/Paused")
     kube.delete("v1", "Service", "rag-worker", stack_ns)
@@ -356,7 +586,11 @@ def test_paused_stack_is_left_alone_until_resumed(kube: Kube, kubectl: Kubectl, 
     generation = kube.get(*RAGD, "rag", stack_ns)["metadata"]["generation"]
     _eventually(
         waits,
-        lambda: None if kube.get(*RAGD, "rag", stack_ns)["status"].get("observedGeneration") == generation else "not observed",
+        lambda: (
+            None
+            if kube.get(*RAGD, "rag", stack_ns)["status"].get("observedGeneration") == generation
+            else "not observed"
+        ),
         what="the paused spec change observed",
     )
     with pytest.raises(NotFoundError):
@@ -365,15 +599,30 @@ def test_paused_stack_is_left_alone_until_resumed(kube: Kube, kubectl: Kubectl, 
     _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"paused": False}})
     _eventually(
         waits,
-        lambda: None if kube.get("v1", "ConfigMap", "rag-config", stack_ns)["data"][env_name("top_k")] == "7" else "old config",
+        lambda: (
+            None
+            if kube.get("v1", "ConfigMap", "rag-config", stack_ns)["data"][env_name("top_k")] == "7"
+            else "old config"
+        ),
         what="resumed stack follows the spec",
     )
     kube.get("v1", "Service", "rag-worker", stack_ns)
 
 
-def test_status_reports_an_unready_component(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
+def test_status_reports_an_unready_component(
+    kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
+) -> None:
     """A worker whose pods cannot be scheduled leaves the stack not Ready, and the message says which."""
-    _create_stack(kube, stack_ns, worker={"resources": {"requests": {"cpu": "500", "memory": "1Gi"}, "limits": {"cpu": "500", "memory": "2Gi"}}})
+    _create_stack(
+        kube,
+        stack_ns,
+        worker={
+            "resources": {
+                "requests": {"cpu": "500", "memory": "1Gi"},
+                "limits": {"cpu": "500", "memory": "2Gi"},
+            }
+        },
+    )
 
     def worker_named() -> str | None:
         ready = ready_condition(kube.get(*RAGD, "rag", stack_ns))
@@ -382,16 +631,39 @@ def test_status_reports_an_unready_component(kube: Kube, kubectl: Kubectl, waits
         return f"Ready={ready}"
 
     _eventually(waits, worker_named, what="Ready=False naming the worker")
-    _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"worker": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}}}})
+    _patch_ragd(
+        kubectl,
+        stack_ns,
+        "rag",
+        {
+            "spec": {
+                "worker": {
+                    "resources": {
+                        "requests": {"cpu": "1", "memory": "1Gi"},
+                        "limits": {"cpu": "2", "memory": "2Gi"},
+                    }
+                }
+            }
+        },
+    )
     wait_ready(waits, stack_ns, "rag", timeout=90)
 
 
-def test_backup_schedule_follows_the_spec(kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str) -> None:
-    _create_stack(kube, stack_ns, backup={"enabled": True, "bucket": "backups-bucket", "schedule": "15 2 * * *"})
+def test_backup_schedule_follows_the_spec(
+    kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
+) -> None:
+    _create_stack(
+        kube,
+        stack_ns,
+        backup={"enabled": True, "bucket": "backups-bucket", "schedule": "15 2 * * *"},
+    )
     wait_ready(waits, stack_ns, "rag")
     cron = kube.get("batch/v1", "CronJob", "rag-backup", stack_ns)
     assert (cron["spec"]["schedule"], cron["spec"]["concurrencyPolicy"]) == ("15 2 * * *", "Forbid")
-    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0] == "backup"
+    assert (
+        cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0]
+        == "backup"
+    )
     _patch_ragd(kubectl, stack_ns, "rag", {"spec": {"backup": {"enabled": False}}})
 
     def pruned() -> str | None:

@@ -34,48 +34,77 @@ def _config(kube: Kube, namespace: str) -> dict[str, str]:
 
 
 def _env(job: dict[str, Any]) -> dict[str, str]:
-    return {e["name"]: e.get("value", "") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    return {
+        e["name"]: e.get("value", "")
+        for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
 
 
 def test_an_embedding_model_change_builds_the_new_index_before_any_pod_uses_it(
     kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
 ) -> None:
-    kube.create(ragdeployment("rx", namespace, api={"replicas": {"min": 1, "max": 2}, "rollout": FAST}, models=CREDENTIALS),
-                namespace)
+    kube.create(
+        ragdeployment(
+            "rx",
+            namespace,
+            api={"replicas": {"min": 1, "max": 2}, "rollout": FAST},
+            models=CREDENTIALS,
+        ),
+        namespace,
+    )
     wait_ready(waits, namespace, "rx")
     before = _index(kube, namespace)
     assert before["phase"] == "Ready" and before["version"].startswith("local-")
     assert _config(kube, namespace)["RAGOPS_INDEX_VERSION"] == before["version"]
-    worker_hash = kube.get("apps/v1", "Deployment", "rx-worker", namespace)["spec"]["template"]["metadata"]["annotations"]
+    worker_hash = kube.get("apps/v1", "Deployment", "rx-worker", namespace)["spec"]["template"][
+        "metadata"
+    ]["annotations"]
 
     hold = tmp_path / "hold.yaml"
     hold.write_text(yaml.safe_dump_all(hold_pods(namespace, "reindex")))
     kubectl.run(["apply", "-f", str(hold)])
     try:
         patch = {"spec": {"models": {"embedding": OPENAI}}}
-        kubectl.run(["patch", "ragd", "rx", "-n", namespace, "--type", "merge", "-p", json.dumps(patch)])
+        kubectl.run(
+            ["patch", "ragd", "rx", "-n", namespace, "--type", "merge", "-p", json.dumps(patch)]
+        )
 
         def building() -> dict[str, Any] | Pending:
             index = _index(kube, namespace)
-            return index if index.get("phase") == "Building" and index.get("job") else Pending(f"index {index}")
+            return (
+                index
+                if index.get("phase") == "Building" and index.get("job")
+                else Pending(f"index {index}")
+            )
 
         index = waits.until(building, timeout=60, what="the new model's index being built")
         target = index["targetVersion"]
         assert target.startswith("openai-") and index["version"] == before["version"]
         job = kube.get("batch/v1", "Job", index["job"], namespace)
-        assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["reindex", "--from", before["version"]]
+        assert job["spec"]["template"]["spec"]["containers"][0]["args"] == [
+            "reindex",
+            "--from",
+            before["version"],
+        ]
         env = _env(job)
-        assert (env["RAGOPS_EMBEDDING_PROVIDER"], env["RAGOPS_INDEX_VERSION"], env["RAGOPS_EMBEDDING_DIMENSIONS"]) == (
-            "openai", target, "256")
+        assert (
+            env["RAGOPS_EMBEDDING_PROVIDER"],
+            env["RAGOPS_INDEX_VERSION"],
+            env["RAGOPS_EMBEDDING_DIMENSIONS"],
+        ) == ("openai", target, "256")
         obj = kube.get(*RAGD, "rx", namespace)
         assert conditions(obj)["Progressing"] == "True"
         # While the build runs, nothing the pods use has changed.
         assert _config(kube, namespace)["RAGOPS_INDEX_VERSION"] == before["version"]
         assert _config(kube, namespace)["RAGOPS_EMBEDDING_PROVIDER"] == "local"
         rollout = obj["status"]["api"]["rollout"]
-        assert rollout["phase"] == "Stable" and not rollout.get("previewColor"), "the API must not roll before the index exists"
+        assert rollout["phase"] == "Stable" and not rollout.get("previewColor"), (
+            "the API must not roll before the index exists"
+        )
         worker = kube.get("apps/v1", "Deployment", "rx-worker", namespace)
-        assert worker["spec"]["template"]["metadata"]["annotations"] == worker_hash, "the worker must keep the old model"
+        assert worker["spec"]["template"]["metadata"]["annotations"] == worker_hash, (
+            "the worker must keep the old model"
+        )
     finally:
         kubectl.run(["delete", "-f", str(hold), "--ignore-not-found"])
 
@@ -83,15 +112,25 @@ def test_an_embedding_model_change_builds_the_new_index_before_any_pod_uses_it(
 
     def ready_on_the_new_version() -> dict[str, Any] | Pending:
         for job in kube.list("batch/v1", "Job", namespace):
-            seen_jobs[job["metadata"]["name"]] = job["spec"]["template"]["spec"]["containers"][0]["args"]
+            seen_jobs[job["metadata"]["name"]] = job["spec"]["template"]["spec"]["containers"][0][
+                "args"
+            ]
         index = _index(kube, namespace)
         if index.get("phase") == "Ready" and index.get("version") == target:
             return index
         return Pending(f"index {index.get('phase')}: {index.get('message')}")
 
-    waits.until(ready_on_the_new_version, timeout=120, what="the stack serving the new model's index", interval=0.3)
+    waits.until(
+        ready_on_the_new_version,
+        timeout=120,
+        what="the stack serving the new model's index",
+        interval=0.3,
+    )
     config = _config(kube, namespace)
-    assert (config["RAGOPS_INDEX_VERSION"], config["RAGOPS_EMBEDDING_PROVIDER"]) == (target, "openai")
+    assert (config["RAGOPS_INDEX_VERSION"], config["RAGOPS_EMBEDDING_PROVIDER"]) == (
+        target,
+        "openai",
+    )
     catchups = [args for name, args in seen_jobs.items() if name.startswith("rx-catchup-")]
     assert catchups == [["reindex", "--from", before["version"], "--switch-alias"]], seen_jobs
     obj = wait_ready(waits, namespace, "rx")
@@ -100,7 +139,18 @@ def test_an_embedding_model_change_builds_the_new_index_before_any_pod_uses_it(
     active = obj["status"]["api"]["activeColor"]
     assert active == "green", "the API moved to the new model through a blue/green rollout"
     assert any(p["metadata"]["labels"]["ragops.dev/color"] == active for p in api_pods)
-    reasons = [e["reason"] for e in kube.list("v1", "Event", namespace) if e["involvedObject"]["name"] == "rx"]
+    reasons = [
+        e["reason"]
+        for e in kube.list("v1", "Event", namespace)
+        if e["involvedObject"]["name"] == "rx"
+    ]
     assert {"ReindexStarted", "ReindexBuilt", "Reindexed"} <= set(reasons), reasons
-    waits.gone(lambda: [j for j in kube.list("batch/v1", "Job", namespace) if j["metadata"]["name"].startswith("rx-")],
-               what="finished reindex Jobs are cleaned up", timeout=30)
+    waits.gone(
+        lambda: [
+            j
+            for j in kube.list("batch/v1", "Job", namespace)
+            if j["metadata"]["name"].startswith("rx-")
+        ],
+        what="finished reindex Jobs are cleaned up",
+        timeout=30,
+    )

@@ -62,29 +62,49 @@ def test_operator_killed_mid_reconcile_is_replaced_and_converges(
         count = sum(len(children(kube, namespace, name)) for name in names[:2])
         return True if count > 0 else Pending("no children yet")
 
-    waits.until(some_children, timeout=30, what="the operator started creating children", interval=0.1)
+    waits.until(
+        some_children, timeout=30, what="the operator started creating children", interval=0.1
+    )
     ragops_operator.stop(signal.SIGKILL)
-    not_ready = [n for n in names if ready_condition(kube.get(*RAGD, n, namespace)).get("status") != "True"]
+    not_ready = [
+        n for n in names if ready_condition(kube.get(*RAGD, n, namespace)).get("status") != "True"
+    ]
     assert not_ready, "every stack was already Ready: the kill did not interrupt anything"
     ragops_operator.start()
     _all_ready(waits, namespace, names, timeout=120)
     for name in names:
         kids = children(kube, namespace, name)
-        assert ("Deployment", f"{name}-api-blue") in kids and ("StatefulSet", f"{name}-qdrant") in kids
+        assert ("Deployment", f"{name}-api-blue") in kids and (
+            "StatefulSet",
+            f"{name}-qdrant",
+        ) in kids
 
 
 # 50 stacks at the default requests need 100 CPUs; the dev cluster's six fake nodes have 96.
 SMALL = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
 
-def test_fifty_stacks_applied_at_once_all_become_ready(kube: Kube, waits: Waits, namespace: str, ragops_operator: OperatorProcess) -> None:
+def test_fifty_stacks_applied_at_once_all_become_ready(
+    kube: Kube, waits: Waits, namespace: str, ragops_operator: OperatorProcess
+) -> None:
     names = [f"tenant-{i:02d}" for i in range(50)]
     for name in names:
-        kube.create(ragdeployment(name, namespace, api={"replicas": {"min": 1, "max": 3}, "resources": SMALL}, worker={"resources": SMALL}, vectorStore={"qdrant": {"resources": SMALL}}), namespace)
+        kube.create(
+            ragdeployment(
+                name,
+                namespace,
+                api={"replicas": {"min": 1, "max": 3}, "resources": SMALL},
+                worker={"resources": SMALL},
+                vectorStore={"qdrant": {"resources": SMALL}},
+            ),
+            namespace,
+        )
     _all_ready(waits, namespace, names, timeout=300)
 
 
-def _token_kubeconfig(cluster: ClusterUnderTest, kubectl: Kubectl, namespace: str, path: Path) -> Path:
+def _token_kubeconfig(
+    cluster: ClusterUnderTest, kubectl: Kubectl, namespace: str, path: Path
+) -> Path:
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
     token = kubectl.run(["create", "token", rbac.NAME, "-n", namespace, "--duration=1h"]).strip()
     config = {
@@ -109,22 +129,45 @@ def test_operator_works_with_only_its_cluster_role(
     tmp_path: Path,
 ) -> None:
     kubectl.run(["apply", "-f", "-"], stdin=rbac.render_yaml(namespace))
-    kubeconfig = _token_kubeconfig(k8s_cluster, kubectl, namespace, tmp_path / "operator.kubeconfig")
+    kubeconfig = _token_kubeconfig(
+        k8s_cluster, kubectl, namespace, tmp_path / "operator.kubeconfig"
+    )
     restricted = OperatorProcess(kubeconfig, tmp_path / "restricted-operator.log")
     with session_operator_stopped(ragops_operator):
         restricted.start()
         try:
-            kube.create(ragdeployment("rbac", namespace, vectorStore={"qdrant": {"storage": {"size": "10Gi"}}}), namespace)
+            kube.create(
+                ragdeployment(
+                    "rbac", namespace, vectorStore={"qdrant": {"storage": {"size": "10Gi"}}}
+                ),
+                namespace,
+            )
             wait_ready(waits, namespace, "rbac", timeout=90)
-            kube.delete("apps/v1", "Deployment", "rbac-worker", namespace)  # drift repair needs watch + patch
+            kube.delete(
+                "apps/v1", "Deployment", "rbac-worker", namespace
+            )  # drift repair needs watch + patch
             wait_ready(waits, namespace, "rbac", timeout=60)
-            kubectl.run(["patch", "ragd", "rbac", "-n", namespace, "--type", "merge", "-p", '{"spec":{"vectorStore":{"qdrant":{"storage":{"size":"20Gi"}}}}}'])
+            kubectl.run(
+                [
+                    "patch",
+                    "ragd",
+                    "rbac",
+                    "-n",
+                    namespace,
+                    "--type",
+                    "merge",
+                    "-p",
+                    '{"spec":{"vectorStore":{"qdrant":{"storage":{"size":"20Gi"}}}}}',
+                ]
+            )
             generation = kube.get(*RAGD, "rbac", namespace)["metadata"]["generation"]
             wait_ready(waits, namespace, "rbac", generation=generation, timeout=60)
         finally:
             restricted.stop()
     log = restricted.log_path.read_text()
-    assert "403" not in log and "Forbidden" not in log and "forbidden" not in log, restricted.log_tail()
+    assert "403" not in log and "Forbidden" not in log and "forbidden" not in log, (
+        restricted.log_tail()
+    )
 
 
 PEERING_LIFETIME_SECONDS = 20
@@ -150,32 +193,61 @@ def _lease(kube: Kube, identity: str) -> tuple[float, float]:
 
 
 def test_a_paused_standby_does_no_work_until_the_leader_is_gone(
-    k8s_cluster: ClusterUnderTest, kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str,
-    ragops_operator: OperatorProcess, tmp_path: Path
+    k8s_cluster: ClusterUnderTest,
+    kube: Kube,
+    kubectl: Kubectl,
+    waits: Waits,
+    namespace: str,
+    ragops_operator: OperatorProcess,
+    tmp_path: Path,
 ) -> None:
     kubectl.run(["apply", "-f", str(REPO / "crds" / "kopf-peering.yaml")])
-    kubectl.run(["wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev", "--timeout=30s"])
+    kubectl.run(
+        ["wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev", "--timeout=30s"]
+    )
     kubectl.run(["apply", "-f", str(REPO / "deploy" / "kopf-peering.yaml")])
 
     def replica(role: str, priority: int) -> OperatorProcess:
         # A short resync: a standby that ignored the pause would repair drift within seconds.
         return OperatorProcess(
-            k8s_cluster.kubeconfig, tmp_path / f"{role}.log", standalone=False,
+            k8s_cluster.kubeconfig,
+            tmp_path / f"{role}.log",
+            standalone=False,
             env={"POD_ID": f"ragops-{role}"},
-            extra_args=["--peering", "ragops", "--priority", str(priority),
-                        "--peering-lifetime", str(PEERING_LIFETIME_SECONDS), "--resync-seconds", str(RESYNC_SECONDS)],
+            extra_args=[
+                "--peering",
+                "ragops",
+                "--priority",
+                str(priority),
+                "--peering-lifetime",
+                str(PEERING_LIFETIME_SECONDS),
+                "--resync-seconds",
+                str(RESYNC_SECONDS),
+            ],
         )
 
     def writes(process: OperatorProcess) -> list[str]:
-        return [line for line in process.log_path.read_text().splitlines() if line.startswith("Created ")]
+        return [
+            line
+            for line in process.log_path.read_text().splitlines()
+            if line.startswith("Created ")
+        ]
 
     with session_operator_stopped(ragops_operator):
         # The standby starts first, so it is alone for a moment and the leader must displace it.
         standby = replica("standby", 100).start()
-        waits.until(lambda: _announced(kube, "ragops-standby"), timeout=60, what="the standby announces itself")
+        waits.until(
+            lambda: _announced(kube, "ragops-standby"),
+            timeout=60,
+            what="the standby announces itself",
+        )
         leader = replica("leader", 200).start()
         try:
-            waits.until(lambda: _announced(kube, "ragops-leader"), timeout=60, what="the leader announces itself")
+            waits.until(
+                lambda: _announced(kube, "ragops-leader"),
+                timeout=60,
+                what="the leader announces itself",
+            )
             kube.create(ragdeployment("peered", namespace), namespace)
             wait_ready(waits, namespace, "peered", timeout=60)
             assert "Created Service peered-api" in leader.log_path.read_text(), leader.log_tail()
@@ -184,26 +256,41 @@ def test_a_paused_standby_does_no_work_until_the_leader_is_gone(
             # Freeze the leader right after it renewed its lease: for a whole lease nobody may act.
             renewed_before = _lease(kube, "ragops-leader")[0]
             waits.until(
-                lambda: True if _lease(kube, "ragops-leader")[0] > renewed_before else Pending("no renewal yet"),
-                timeout=PEERING_LIFETIME_SECONDS + 5, what="the leader renews its lease",
+                lambda: (
+                    True
+                    if _lease(kube, "ragops-leader")[0] > renewed_before
+                    else Pending("no renewal yet")
+                ),
+                timeout=PEERING_LIFETIME_SECONDS + 5,
+                what="the leader renews its lease",
             )
             assert leader.process is not None
             leader.process.send_signal(signal.SIGSTOP)
             try:
                 kube.delete("v1", "Service", "peered-api", namespace)
                 time.sleep(2 * RESYNC_SECONDS + 1)
-                assert time.time() < _lease(kube, "ragops-leader")[1], "the check ran after the lease ended"
+                assert time.time() < _lease(kube, "ragops-leader")[1], (
+                    "the check ran after the lease ended"
+                )
                 assert "peered-api" not in _services(kube, namespace), (
-                    "the standby repaired drift while the leader's lease was valid\n" + standby.log_tail()
+                    "the standby repaired drift while the leader's lease was valid\n"
+                    + standby.log_tail()
                 )
                 assert writes(standby) == [], standby.log_tail()
 
                 # The lease runs out: the standby takes over and repairs it.
                 waits.until(
-                    lambda: True if "peered-api" in _services(kube, namespace) else Pending(standby.log_tail(5)),
-                    timeout=PEERING_LIFETIME_SECONDS + 45, what="the standby takes over after the lease",
+                    lambda: (
+                        True
+                        if "peered-api" in _services(kube, namespace)
+                        else Pending(standby.log_tail(5))
+                    ),
+                    timeout=PEERING_LIFETIME_SECONDS + 45,
+                    what="the standby takes over after the lease",
                 )
-                assert writes(standby) == ["Created Service peered-api (" + namespace + "/peered)"], standby.log_tail()
+                assert writes(standby) == [
+                    "Created Service peered-api (" + namespace + "/peered)"
+                ], standby.log_tail()
             finally:
                 leader.process.send_signal(signal.SIGCONT)
         finally:
@@ -219,18 +306,31 @@ PROMETHEUS_OPERATOR_CRDS = [
         "spec": {
             "group": "monitoring.coreos.com",
             "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "names": {
+                "kind": kind,
+                "plural": plural,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+            },
             "versions": [
                 {
                     "name": "v1",
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
                 }
             ],
         },
     }
-    for kind, plural in (("ServiceMonitor", "servicemonitors"), ("PrometheusRule", "prometheusrules"))
+    for kind, plural in (
+        ("ServiceMonitor", "servicemonitors"),
+        ("PrometheusRule", "prometheusrules"),
+    )
 ]
 
 
@@ -240,19 +340,49 @@ def test_monitoring_appears_when_the_prometheus_operator_is_installed(
     kube.create(ragdeployment("watched", namespace), namespace)
     obj = wait_ready(waits, namespace, "watched")
     reasons = {c["type"]: c["reason"] for c in obj["status"]["conditions"]}
-    if reasons["MonitoringAvailable"] != "PrometheusOperatorFound":  # another test may have installed them
+    if (
+        reasons["MonitoringAvailable"] != "PrometheusOperatorFound"
+    ):  # another test may have installed them
         assert reasons["MonitoringAvailable"] == "PrometheusOperatorMissing"
     kubectl.apply(PROMETHEUS_OPERATOR_CRDS)
     for crd in PROMETHEUS_OPERATOR_CRDS:
-        kubectl.run(["wait", "--for=condition=Established", f"crd/{crd['metadata']['name']}", "--timeout=30s"])
+        kubectl.run(
+            [
+                "wait",
+                "--for=condition=Established",
+                f"crd/{crd['metadata']['name']}",
+                "--timeout=30s",
+            ]
+        )
 
     def monitored() -> bool | Pending:
-        kubectl.run(["patch", "ragd", "watched", "-n", namespace, "--type", "merge", "-p", json.dumps({"spec": {"monitoring": {"intervalSeconds": int(time.time()) % 50 + 10}}})])
-        status = {c["type"]: c["status"] for c in kube.get(*RAGD, "watched", namespace)["status"]["conditions"]}
+        kubectl.run(
+            [
+                "patch",
+                "ragd",
+                "watched",
+                "-n",
+                namespace,
+                "--type",
+                "merge",
+                "-p",
+                json.dumps(
+                    {"spec": {"monitoring": {"intervalSeconds": int(time.time()) % 50 + 10}}}
+                ),
+            ]
+        )
+        status = {
+            c["type"]: c["status"]
+            for c in kube.get(*RAGD, "watched", namespace)["status"]["conditions"]
+        }
         monitors = kubectl.get(["servicemonitors", "-n", namespace])["items"]
         rules = kubectl.get(["prometheusrules", "-n", namespace])["items"]
         if status["MonitoringAvailable"] == "True" and len(monitors) == 3 and len(rules) == 1:
             return True
-        return Pending(f"MonitoringAvailable={status['MonitoringAvailable']} monitors={len(monitors)} rules={len(rules)}")
+        return Pending(
+            f"MonitoringAvailable={status['MonitoringAvailable']} monitors={len(monitors)} rules={len(rules)}"
+        )
 
-    waits.until(monitored, timeout=60, what="ServiceMonitors and PrometheusRule applied", interval=3)
+    waits.until(
+        monitored, timeout=60, what="ServiceMonitors and PrometheusRule applied", interval=3
+    )

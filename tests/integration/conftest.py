@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from ragops_wiring.adapters import build_adapters
 
 from ragops_api.app import create_app
 from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import build_adapters
 from ragops_worker.service import build_worker
 from tests.support.api import AppFactory
 from tests.support.jwks import JwksServer

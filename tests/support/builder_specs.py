@@ -12,7 +12,10 @@ OWNER = Owner(name="demo", namespace="tenant-a", uid="00000000-0000-0000-0000-00
 MINIMAL: dict[str, Any] = {
     "image": "ragops/ragops:0.1.0",
     "cache": {"redis": {"urlSecretRef": {"name": "redis", "key": "url"}}},
-    "documents": {"bucket": "docs-bucket", "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest"},
+    "documents": {
+        "bucket": "docs-bucket",
+        "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest",
+    },
 }
 
 
@@ -31,5 +34,7 @@ def by_kind(manifests: list[Obj], kind: str) -> list[Obj]:
 
 def one(manifests: list[Obj], kind: str, name: str | None = None) -> Obj:
     found = [m for m in by_kind(manifests, kind) if name is None or m["metadata"]["name"] == name]
-    assert len(found) == 1, f"expected one {kind} {name or ''}, found {[m['metadata']['name'] for m in found]}"
+    assert len(found) == 1, (
+        f"expected one {kind} {name or ''}, found {[m['metadata']['name'] for m in found]}"
+    )
     return found[0]

@@ -25,14 +25,22 @@ RAGD = ("ragops.dev/v1alpha1", "RAGDeployment")
 MINIMAL_SPEC: dict[str, Any] = {
     "image": "ragops/ragops:test",
     "cache": {"redis": {"urlSecretRef": {"name": "redis", "key": "url"}}},
-    "documents": {"bucket": "docs-bucket", "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest"},
+    "documents": {
+        "bucket": "docs-bucket",
+        "queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest",
+    },
 }
 
 
 def ragdeployment(name: str, namespace: str, **spec: Any) -> Obj:
     merged = copy.deepcopy(MINIMAL_SPEC)
     merged.update(spec)
-    return {"apiVersion": RAGD[0], "kind": RAGD[1], "metadata": {"name": name, "namespace": namespace}, "spec": merged}
+    return {
+        "apiVersion": RAGD[0],
+        "kind": RAGD[1],
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": merged,
+    }
 
 
 def load_examples(path: Path) -> list[Obj]:
@@ -54,9 +62,13 @@ class OperatorProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "ragops_cli", "operator",
+                sys.executable,
+                "-m",
+                "ragops_cli",
+                "operator",
                 *(["--standalone"] if self.standalone else []),
-                "--resync-seconds", "30",
+                "--resync-seconds",
+                "30",
                 *self.extra_args,
             ],
             env={**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env},
@@ -90,7 +102,9 @@ def ready_condition(obj: Obj) -> dict[str, Any]:
     return {}
 
 
-def wait_ready(waits: Waits, namespace: str, name: str, *, timeout: float = 60, generation: int | None = None) -> Obj:
+def wait_ready(
+    waits: Waits, namespace: str, name: str, *, timeout: float = 60, generation: int | None = None
+) -> Obj:
     def probe() -> Obj | Pending:
         obj = waits.kube.get(*RAGD, name, namespace)
         ready = ready_condition(obj)
@@ -98,9 +112,13 @@ def wait_ready(waits: Waits, namespace: str, name: str, *, timeout: float = 60, 
         current = generation if generation is not None else obj["metadata"]["generation"]
         if ready.get("status") == "True" and observed == current:
             return obj
-        return Pending(f"Ready={ready.get('status')} ({ready.get('reason')}: {ready.get('message')}), observedGeneration={observed}/{current}")
+        return Pending(
+            f"Ready={ready.get('status')} ({ready.get('reason')}: {ready.get('message')}), observedGeneration={observed}/{current}"
+        )
 
-    return waits.until(probe, timeout=timeout, what=f"RAGDeployment {namespace}/{name} Ready", interval=0.3)
+    return waits.until(
+        probe, timeout=timeout, what=f"RAGDeployment {namespace}/{name} Ready", interval=0.3
+    )
 
 
 def children(kube: Kube, namespace: str, name: str) -> dict[tuple[str, str], Obj]:
@@ -136,13 +154,22 @@ def hold_pods(namespace: str, component: str) -> list[Obj]:
             "metadata": {"name": name},
             "spec": {
                 "failurePolicy": "Fail",
-                "matchConstraints": {"resourceRules": [
-                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]},
-                ]},
-                "validations": [{
-                    "expression": f"object.metadata.?labels[?'app.kubernetes.io/component'].orValue('') != '{component}'",
-                    "message": f"{component} pods are held by the test",
-                }],
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE"],
+                            "resources": ["pods"],
+                        },
+                    ]
+                },
+                "validations": [
+                    {
+                        "expression": f"object.metadata.?labels[?'app.kubernetes.io/component'].orValue('') != '{component}'",
+                        "message": f"{component} pods are held by the test",
+                    }
+                ],
             },
         },
         {
@@ -152,7 +179,9 @@ def hold_pods(namespace: str, component: str) -> list[Obj]:
             "spec": {
                 "policyName": name,
                 "validationActions": ["Deny"],
-                "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}},
+                "matchResources": {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+                },
             },
         },
     ]

@@ -11,15 +11,34 @@ from __future__ import annotations
 from typing import Any
 
 ALLOWED_VOLUME_TYPES = {
-    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
 }
 ALLOWED_CAPABILITIES = {"NET_BIND_SERVICE"}
 ALLOWED_SECCOMP = {"RuntimeDefault", "Localhost"}
-ALLOWED_SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+ALLOWED_SELINUX_TYPES = {
+    "",
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+}
 SAFE_SYSCTLS = {
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
 }
 # Volume entries carry `name` plus exactly one source key.
@@ -40,11 +59,19 @@ def pod_spec_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*pod.get("initContainers", []), *pod.get("containers", []), *pod.get("ephemeralContainers", [])]
+    return [
+        *pod.get("initContainers", []),
+        *pod.get("containers", []),
+        *pod.get("ephemeralContainers", []),
+    ]
 
 
 def _host_namespaces(pod: dict[str, Any]) -> list[str]:
-    return [f"{field} must not be true" for field in ("hostNetwork", "hostPID", "hostIPC") if pod.get(field)]
+    return [
+        f"{field} must not be true"
+        for field in ("hostNetwork", "hostPID", "hostIPC")
+        if pod.get(field)
+    ]
 
 
 def _volumes(pod: dict[str, Any]) -> list[str]:
@@ -66,7 +93,9 @@ def _seccomp(pod_ctx: dict[str, Any], containers: list[dict[str, Any]]) -> list[
         if c_type is not None and c_type not in ALLOWED_SECCOMP:
             problems.append(f"container {c['name']}: seccompProfile.type {c_type} is not allowed")
         elif c_type is None and pod_type is None:
-            problems.append(f"container {c['name']}: seccompProfile must be RuntimeDefault or Localhost")
+            problems.append(
+                f"container {c['name']}: seccompProfile must be RuntimeDefault or Localhost"
+            )
     return problems
 
 
@@ -114,7 +143,11 @@ def _selinux(options: dict[str, Any], where: str) -> list[str]:
     problems = []
     if options.get("type", "") not in ALLOWED_SELINUX_TYPES:
         problems.append(f"{where}: seLinuxOptions.type {options['type']} is not allowed")
-    problems += [f"{where}: seLinuxOptions.{key} must not be set" for key in ("user", "role") if options.get(key)]
+    problems += [
+        f"{where}: seLinuxOptions.{key} must not be set"
+        for key in ("user", "role")
+        if options.get(key)
+    ]
     return problems
 
 

@@ -153,7 +153,9 @@ def wait_for_query(
             break
         time.sleep(interval)
     extra = f"\n{diagnose()}" if diagnose is not None else ""
-    raise AssertionError(f"{promql!r} did not return what was awaited in {timeout:.0f}s; last: {last}{extra}")
+    raise AssertionError(
+        f"{promql!r} did not return what was awaited in {timeout:.0f}s; last: {last}{extra}"
+    )
 
 
 # --- Prometheus -----------------------------------------------------------------------------
@@ -204,7 +206,9 @@ class Prometheus:
         until: Callable[[list[Sample]], bool] = has_value,
         timeout: float = 60.0,
     ) -> list[Sample]:
-        return wait_for_query(self.url, promql, until=until, timeout=timeout, diagnose=self.diagnose)
+        return wait_for_query(
+            self.url, promql, until=until, timeout=timeout, diagnose=self.diagnose
+        )
 
     def targets(self) -> list[dict[str, Any]]:
         """The active scrape targets as /api/v1/targets reports them (health, lastError...)."""

@@ -29,7 +29,11 @@ def _hcl2() -> Any:
 
 def plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {plain(k): plain(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("__"))}
+        return {
+            plain(k): plain(v)
+            for k, v in value.items()
+            if not (isinstance(k, str) and k.startswith("__"))
+        }
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, str) and len(value) >= 2 and value[0] == '"' and value[-1] == '"':
@@ -49,7 +53,9 @@ class Root:
         return self.path.name
 
     def variables(self) -> dict[str, dict[str, Any]]:
-        return {name: body for item in self.blocks.get("variable", []) for name, body in item.items()}
+        return {
+            name: body for item in self.blocks.get("variable", []) for name, body in item.items()
+        }
 
     def outputs(self) -> dict[str, dict[str, Any]]:
         return {name: body for item in self.blocks.get("output", []) for name, body in item.items()}

@@ -29,7 +29,11 @@ def _default(body: dict[str, Any]) -> str:
     if "default" not in body:
         return "n/a"
     value = body["default"]
-    rendered = json.dumps(value) if not isinstance(value, str) or not value.startswith("${") else hcl.expr(value)
+    rendered = (
+        json.dumps(value)
+        if not isinstance(value, str) or not value.startswith("${")
+        else hcl.expr(value)
+    )
     return f"`{_cell(rendered)}`"
 
 
@@ -44,25 +48,44 @@ def render(path: Path) -> str:
     modules = root.modules()
     if modules:
         lines += ["| Name | Source | Version |", "|------|--------|---------|"]
-        lines += [f"| {name} | {body['source']} | {body.get('version', 'n/a')} |" for name, body in sorted(modules.items())]
+        lines += [
+            f"| {name} | {body['source']} | {body.get('version', 'n/a')} |"
+            for name, body in sorted(modules.items())
+        ]
     else:
         lines.append("No modules.")
     lines += ["", "## Resources", ""]
     resources = sorted(f"{rtype}.{name}" for rtype, name in root.resources())
     data = sorted(
-        f"data.{dtype}.{name}" for item in root.blocks.get("data", []) for dtype, named in item.items() for name in named
+        f"data.{dtype}.{name}"
+        for item in root.blocks.get("data", [])
+        for dtype, named in item.items()
+        for name in named
     )
     if resources or data:
         lines += ["| Name | Type |", "|------|------|"]
-        lines += [f"| {name} | resource |" for name in resources] + [f"| {name} | data source |" for name in data]
+        lines += [f"| {name} | resource |" for name in resources] + [
+            f"| {name} | data source |" for name in data
+        ]
     else:
         lines.append("No resources.")
-    lines += ["", "## Inputs", "", "| Name | Description | Type | Default | Required |", "|------|-------------|------|---------|:--------:|"]
+    lines += [
+        "",
+        "## Inputs",
+        "",
+        "| Name | Description | Type | Default | Required |",
+        "|------|-------------|------|---------|:--------:|",
+    ]
     for name, body in sorted(root.variables().items()):
         required = "yes" if "default" not in body else "no"
-        lines.append(f"| {name} | {_cell(body['description'])} | `{_cell(_type(body['type']))}` | {_default(body)} | {required} |")
+        lines.append(
+            f"| {name} | {_cell(body['description'])} | `{_cell(_type(body['type']))}` | {_default(body)} | {required} |"
+        )
     lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
-    lines += [f"| {name} | {_cell(body['description'])} |" for name, body in sorted(root.outputs().items())]
+    lines += [
+        f"| {name} | {_cell(body['description'])} |"
+        for name, body in sorted(root.outputs().items())
+    ]
     lines += [END, ""]
     return "\n".join(lines)
 

@@ -37,12 +37,16 @@ def test_subnets_are_numbered_one_per_tier_and_az_without_overlap() -> None:
         assert variables[name]["default"] == expected, name
         networks += [ipaddress.ip_network(cidr) for cidr in expected]
     assert all(net.subnet_of(vpc) for net in networks)
-    assert not [(a, b) for i, a in enumerate(networks) for b in networks[i + 1:] if a.overlaps(b)]
+    assert not [(a, b) for i, a in enumerate(networks) for b in networks[i + 1 :] if a.overlaps(b)]
 
 
 def test_vpc_has_a_nat_gateway_per_az_and_data_subnets_without_internet() -> None:
     vpc = NETWORK.modules()["vpc"]
-    assert (vpc["enable_nat_gateway"], vpc["single_nat_gateway"], vpc["one_nat_gateway_per_az"]) == (True, False, True)
+    assert (
+        vpc["enable_nat_gateway"],
+        vpc["single_nat_gateway"],
+        vpc["one_nat_gateway_per_az"],
+    ) == (True, False, True)
     assert hcl.expr(vpc["intra_subnets"]) == "var.private_data_subnets"
     assert vpc["intra_subnet_suffix"] == "private-data"
     assert vpc["enable_flow_log"] is True
@@ -53,7 +57,7 @@ def test_vpc_endpoints() -> None:
     services = set(NETWORK.locals()["interface_endpoints"].values())
     assert services == {"ecr.api", "ecr.dkr", "logs", "sqs", "sts", "secretsmanager"}
     gateway = str(endpoints["endpoints"])
-    assert "service = \"s3\"" in gateway and "service_type = \"Gateway\"" in gateway
+    assert 'service = "s3"' in gateway and 'service_type = "Gateway"' in gateway
 
 
 def test_node_groups_sizes_and_instance_types_are_the_seeds() -> None:
@@ -63,7 +67,9 @@ def test_node_groups_sizes_and_instance_types_are_the_seeds() -> None:
         for name, spec in groups.items()
     }
     assert actual == NODE_GROUPS
-    assert all(spec["min_size"] <= spec["desired_size"] <= spec["max_size"] for spec in groups.values())
+    assert all(
+        spec["min_size"] <= spec["desired_size"] <= spec["max_size"] for spec in groups.values()
+    )
     # Production takes the defaults; only staging shrinks them.
     assert "node_groups" not in hcl.load(hcl.ENVS / "prod").modules()["platform"]
 
@@ -71,17 +77,27 @@ def test_node_groups_sizes_and_instance_types_are_the_seeds() -> None:
 def test_qdrant_nodes_are_labelled_and_tainted() -> None:
     qdrant = CLUSTER.variables()["node_groups"]["default"]["qdrant"]
     assert qdrant["labels"] == {"ragops.dev/pool": "qdrant"}
-    assert list(qdrant["taints"].values()) == [{"key": "ragops.dev/qdrant", "value": "true", "effect": "NO_SCHEDULE"}]
-    others = [spec["taints"] for name, spec in CLUSTER.variables()["node_groups"]["default"].items() if name != "qdrant"]
+    assert list(qdrant["taints"].values()) == [
+        {"key": "ragops.dev/qdrant", "value": "true", "effect": "NO_SCHEDULE"}
+    ]
+    others = [
+        spec["taints"]
+        for name, spec in CLUSTER.variables()["node_groups"]["default"].items()
+        if name != "qdrant"
+    ]
     assert others == [{}, {}]
 
 
 def test_addons_and_the_default_gp3_storage_class() -> None:
     eks = CLUSTER.modules()["eks"]
     assert set(eks["cluster_addons"]) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
-    storage_class = CLUSTER.resources("kubernetes_storage_class_v1")[("kubernetes_storage_class_v1", "gp3")]
+    storage_class = CLUSTER.resources("kubernetes_storage_class_v1")[
+        ("kubernetes_storage_class_v1", "gp3")
+    ]
     assert storage_class["metadata"][0]["name"] == "gp3"
-    assert storage_class["metadata"][0]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert storage_class["metadata"][0]["annotations"] == {
+        "storageclass.kubernetes.io/is-default-class": "true"
+    }
     assert storage_class["parameters"] == {"type": "gp3", "encrypted": "true"}
     assert storage_class["storage_provisioner"] == "ebs.csi.aws.com"
 
@@ -89,8 +105,14 @@ def test_addons_and_the_default_gp3_storage_class() -> None:
 def test_cluster_controllers_have_irsa_roles() -> None:
     modules = CLUSTER.modules()
     expected = {
-        "load_balancer_controller_irsa": ("attach_load_balancer_controller_policy", "kube-system:aws-load-balancer-controller"),
-        "cluster_autoscaler_irsa": ("attach_cluster_autoscaler_policy", "kube-system:cluster-autoscaler"),
+        "load_balancer_controller_irsa": (
+            "attach_load_balancer_controller_policy",
+            "kube-system:aws-load-balancer-controller",
+        ),
+        "cluster_autoscaler_irsa": (
+            "attach_cluster_autoscaler_policy",
+            "kube-system:cluster-autoscaler",
+        ),
         "ebs_csi_irsa": ("attach_ebs_csi_policy", "kube-system:ebs-csi-controller-sa"),
     }
     for name, (flag, service_account) in expected.items():
@@ -102,5 +124,7 @@ def test_cluster_controllers_have_irsa_roles() -> None:
 
 def test_secrets_are_envelope_encrypted_and_nodes_require_imdsv2() -> None:
     eks = CLUSTER.modules()["eks"]
-    assert eks["create_kms_key"] is True and eks["cluster_encryption_config"] == {"resources": ["secrets"]}
+    assert eks["create_kms_key"] is True and eks["cluster_encryption_config"] == {
+        "resources": ["secrets"]
+    }
     assert eks["eks_managed_node_group_defaults"]["metadata_options"]["http_tokens"] == "required"

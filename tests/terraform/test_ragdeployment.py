@@ -55,7 +55,9 @@ def crd_schema() -> dict[str, Any]:
 def test_the_template_takes_exactly_the_values_the_module_passes() -> None:
     text = TEMPLATE.read_text(encoding="utf-8")
     used = set(INTERPOLATION.findall(text))
-    assert len(re.findall(r"\$\{", text)) == len(INTERPOLATION.findall(text)), "only ${name} interpolations"
+    assert len(re.findall(r"\$\{", text)) == len(INTERPOLATION.findall(text)), (
+        "only ${name} interpolations"
+    )
     passed = set(hcl.load(PLATFORM).locals()["ragdeployment_values"])
     assert used == passed == set(EXAMPLE_OUTPUTS)
     output = hcl.load(PLATFORM).outputs()["ragdeployment_yaml"]["value"]
@@ -67,7 +69,9 @@ def test_the_rendered_ragdeployment_validates_against_the_crd() -> None:
     assert (manifest["apiVersion"], manifest["kind"]) == ("ragops.dev/v1alpha1", "RAGDeployment")
     # OpenAPI v3.0 schemas follow draft 4 (exclusiveMinimum is a boolean there).
     validator = jsonschema.Draft4Validator(crd_schema())
-    errors = sorted(f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest))
+    errors = sorted(
+        f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest)
+    )
     assert errors == []
 
 
@@ -80,7 +84,9 @@ def test_the_outputs_fill_the_fields_a_ragdeployment_takes_from_the_account() ->
         "queueUrl": EXAMPLE_OUTPUTS["queue_url"],
     }
     assert spec["auth"] == {
-        "jwksUrl": EXAMPLE_OUTPUTS["jwks_url"], "issuer": EXAMPLE_OUTPUTS["issuer"], "audience": EXAMPLE_OUTPUTS["audience"],
+        "jwksUrl": EXAMPLE_OUTPUTS["jwks_url"],
+        "issuer": EXAMPLE_OUTPUTS["issuer"],
+        "audience": EXAMPLE_OUTPUTS["audience"],
     }
     assert spec["serviceAccount"] == {"iamRoleArn": EXAMPLE_OUTPUTS["role_arn"]}
     assert spec["backup"]["bucket"] == EXAMPLE_OUTPUTS["backups_bucket"]

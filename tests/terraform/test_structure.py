@@ -17,7 +17,14 @@ EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 def test_the_modules_and_example_roots_exist() -> None:
     assert [p.name for p in hcl.module_dirs()] == [
-        "audit", "cluster", "data", "edge", "network", "platform", "registry", "workload-iam",
+        "audit",
+        "cluster",
+        "data",
+        "edge",
+        "network",
+        "platform",
+        "registry",
+        "workload-iam",
     ]
     assert [p.name for p in hcl.env_dirs()] == ["prod", "staging"]
 
@@ -32,7 +39,9 @@ def test_every_variable_is_typed_and_described(path: Path) -> None:
     variables = hcl.load(path).variables()
     assert variables, f"{path} declares no variables"
     untyped = [name for name, body in variables.items() if "type" not in body]
-    undescribed = [name for name, body in variables.items() if not str(body.get("description", "")).strip()]
+    undescribed = [
+        name for name, body in variables.items() if not str(body.get("description", "")).strip()
+    ]
     assert (untyped, undescribed) == ([], [])
 
 
@@ -40,7 +49,9 @@ def test_every_variable_is_typed_and_described(path: Path) -> None:
 def test_every_output_is_described(path: Path) -> None:
     outputs = hcl.load(path).outputs()
     assert outputs, f"{path} declares no outputs"
-    assert [name for name, body in outputs.items() if not str(body.get("description", "")).strip()] == []
+    assert [
+        name for name, body in outputs.items() if not str(body.get("description", "")).strip()
+    ] == []
 
 
 @pytest.mark.parametrize("path", ROOTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -51,13 +62,21 @@ def test_providers_are_pinned(path: Path) -> None:
         assert spec["source"].startswith("hashicorp/"), name
         version = spec["version"]
         if path.parent == hcl.ENVS:
-            assert EXACT_VERSION.match(version), f"{path.name}: {name} must be pinned exactly, not {version!r}"
+            assert EXACT_VERSION.match(version), (
+                f"{path.name}: {name} must be pinned exactly, not {version!r}"
+            )
         else:
-            assert ">=" in version and "<" in version, f"{path.name}: {name} needs a bounded range, not {version!r}"
+            assert ">=" in version and "<" in version, (
+                f"{path.name}: {name} needs a bounded range, not {version!r}"
+            )
 
 
 def test_example_roots_pin_every_provider_the_modules_use() -> None:
-    used = {name for path in hcl.module_dirs() for name in hcl.load(path).terraform()["required_providers"][0]}
+    used = {
+        name
+        for path in hcl.module_dirs()
+        for name in hcl.load(path).terraform()["required_providers"][0]
+    }
     for path in hcl.env_dirs():
         assert set(hcl.load(path).terraform()["required_providers"][0]) == used
 
@@ -70,7 +89,9 @@ def test_registry_modules_are_terraform_aws_modules_at_exact_versions(path: Path
             assert (path / source).resolve().is_dir(), f"{name}: {source}"
             continue
         assert source.startswith("terraform-aws-modules/"), f"{name}: {source}"
-        assert EXACT_VERSION.match(str(body.get("version", ""))), f"{name}: version {body.get('version')!r}"
+        assert EXACT_VERSION.match(str(body.get("version", ""))), (
+            f"{name}: version {body.get('version')!r}"
+        )
 
 
 @pytest.mark.parametrize("path", hcl.module_dirs(), ids=lambda p: p.name)
@@ -79,4 +100,6 @@ def test_readme_is_in_step_with_the_code(path: Path) -> None:
     actual = (path / "README.md").read_text(encoding="utf-8")
     start = actual.find(readme.BEGIN)
     assert start >= 0, f"{path}/README.md lacks {readme.BEGIN}"
-    assert actual[start:] == expected, f"{path}/README.md is stale: run .venv/bin/python -m tests.terraform.readme"
+    assert actual[start:] == expected, (
+        f"{path}/README.md is stale: run .venv/bin/python -m tests.terraform.readme"
+    )

@@ -65,9 +65,13 @@ def _say(message: str) -> None:
 
 
 def _go() -> str:
-    found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").is_file() else None)
+    found = shutil.which("go") or (
+        "/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").is_file() else None
+    )
     if found is None:
-        raise SystemExit("terraform-checks: Go is required to build OpenTofu and tflint (go >= 1.26 on PATH or /usr/local/go/bin)")
+        raise SystemExit(
+            "terraform-checks: Go is required to build OpenTofu and tflint (go >= 1.26 on PATH or /usr/local/go/bin)"
+        )
     return found
 
 
@@ -78,7 +82,9 @@ def _nice(command: list[str]) -> list[str]:
 def _run(command: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=True, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"terraform-checks: {' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        raise SystemExit(
+            f"terraform-checks: {' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}"
+        )
     return result.stdout
 
 
@@ -96,11 +102,18 @@ def build_tofu() -> None:
     go = _go()
     with tempfile.TemporaryDirectory(prefix="ragops-tofu-") as scratch:
         _say(f"downloading {TOFU_MODULE}@{TOFU_VERSION} from the Go module proxy")
-        info = json.loads(_run([go, "mod", "download", "-json", f"{TOFU_MODULE}@{TOFU_VERSION}"], cwd=Path(scratch)))
+        info = json.loads(
+            _run(
+                [go, "mod", "download", "-json", f"{TOFU_MODULE}@{TOFU_VERSION}"], cwd=Path(scratch)
+            )
+        )
         _say(f"building tofu {TOFU_VERSION} (several minutes on 2 cores)")
         started = time.monotonic()
         output = Path(scratch) / "tofu"
-        _run(_nice([go, "build", "-trimpath", "-o", str(output), "./cmd/tofu"]), cwd=Path(info["Dir"]))
+        _run(
+            _nice([go, "build", "-trimpath", "-o", str(output), "./cmd/tofu"]),
+            cwd=Path(info["Dir"]),
+        )
         _install_file(output, tofu_path())
         _say(f"built {tofu_path()} in {time.monotonic() - started:.0f} s")
 
@@ -108,10 +121,14 @@ def build_tofu() -> None:
 def build_tflint() -> None:
     go = _go()
     with tempfile.TemporaryDirectory(prefix="ragops-tflint-") as scratch:
-        _say(f"building tflint {TFLINT_VERSION} from the Go module proxy (a few minutes on 2 cores)")
+        _say(
+            f"building tflint {TFLINT_VERSION} from the Go module proxy (a few minutes on 2 cores)"
+        )
         started = time.monotonic()
         env = {**os.environ, "GOBIN": scratch}
-        _run(_nice([go, "install", f"{TFLINT_MODULE}@{TFLINT_VERSION}"]), cwd=Path(scratch), env=env)
+        _run(
+            _nice([go, "install", f"{TFLINT_MODULE}@{TFLINT_VERSION}"]), cwd=Path(scratch), env=env
+        )
         _install_file(Path(scratch) / "tflint", tflint_path())
         _say(f"built {tflint_path()} in {time.monotonic() - started:.0f} s")
 
@@ -134,7 +151,11 @@ def _stamp(venv: Path) -> Path:
 
 def install() -> None:
     """Build or install whatever is missing; a present tool costs nothing."""
-    steps = [(tofu_path(), build_tofu), (tflint_path(), build_tflint), (checkov_path(), install_checkov)]
+    steps = [
+        (tofu_path(), build_tofu),
+        (tflint_path(), build_tflint),
+        (checkov_path(), install_checkov),
+    ]
     for path, step in steps:
         if installed(path):
             _say(f"{path} is there")

@@ -19,12 +19,18 @@ from ragops_operator.api import v1alpha1 as api
 _DROPPED_KEYS = {"title", "examples"}
 
 
-def _models_below(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
+def _models_below(
+    model: type[BaseModel], seen: dict[str, type[BaseModel]]
+) -> dict[str, type[BaseModel]]:
     """Every model class reachable from `model`'s fields, by class name (pydantic's $defs key)."""
     seen[model.__name__] = model
     for field in model.model_fields.values():
         for candidate in _flatten(field.annotation):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel) and candidate.__name__ not in seen:
+            if (
+                isinstance(candidate, type)
+                and issubclass(candidate, BaseModel)
+                and candidate.__name__ not in seen
+            ):
                 _models_below(candidate, seen)
     return seen
 
@@ -47,7 +53,11 @@ def _factory_defaults(model: type[BaseModel]) -> dict[str, Any]:
             continue
         value = field.default_factory()  # type: ignore[call-arg]
         alias = field.alias or name
-        defaults[alias] = value.model_dump(by_alias=True, exclude_none=True) if isinstance(value, BaseModel) else value
+        defaults[alias] = (
+            value.model_dump(by_alias=True, exclude_none=True)
+            if isinstance(value, BaseModel)
+            else value
+        )
     return defaults
 
 
@@ -59,12 +69,17 @@ def _structural(node: Any, defs: dict[str, Any], models: dict[str, type[BaseMode
     node = dict(node)
     if "$ref" in node:
         name = node.pop("$ref").rsplit("/", 1)[-1]
-        merged = {**_expand_def(name, defs, models), **{k: v for k, v in node.items() if k not in _DROPPED_KEYS}}
+        merged = {
+            **_expand_def(name, defs, models),
+            **{k: v for k, v in node.items() if k not in _DROPPED_KEYS},
+        }
         return _structural(merged, defs, models)
     if "anyOf" in node:
         choices = [c for c in node.pop("anyOf") if c.get("type") != "null"]
         if len(choices) != 1:
-            raise ValueError(f"cannot express a union of {len(choices)} types in a structural schema")
+            raise ValueError(
+                f"cannot express a union of {len(choices)} types in a structural schema"
+            )
         node = {**choices[0], **node}
         if node.get("default", "") is None:
             del node["default"]
@@ -83,7 +98,9 @@ def _structural(node: Any, defs: dict[str, Any], models: dict[str, type[BaseMode
     return {k: _structural(v, defs, models) for k, v in node.items() if k not in _DROPPED_KEYS}
 
 
-def _expand_def(name: str, defs: dict[str, Any], models: dict[str, type[BaseModel]]) -> dict[str, Any]:
+def _expand_def(
+    name: str, defs: dict[str, Any], models: dict[str, type[BaseModel]]
+) -> dict[str, Any]:
     schema = dict(defs[name])
     model = models.get(name)
     if model is not None:
@@ -160,13 +177,47 @@ def custom_resource_definition() -> dict[str, Any]:
 
 def _printer_columns() -> list[dict[str, Any]]:
     return [
-        {"name": "Ready", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
-        {"name": "Reason", "type": "string", "jsonPath": '.status.conditions[?(@.type=="Ready")].reason', "priority": 1},
-        {"name": "Active", "type": "string", "jsonPath": ".status.api.activeColor", "description": "API color serving traffic."},
-        {"name": "API", "type": "integer", "jsonPath": ".status.api.readyReplicas", "description": "Ready API pods."},
-        {"name": "Rollout", "type": "string", "jsonPath": ".status.api.rollout.phase", "priority": 1},
-        {"name": "Workers", "type": "integer", "jsonPath": ".status.worker.readyReplicas", "priority": 1},
-        {"name": "Qdrant", "type": "integer", "jsonPath": ".status.vectorStore.readyReplicas", "priority": 1},
+        {
+            "name": "Ready",
+            "type": "string",
+            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+        },
+        {
+            "name": "Reason",
+            "type": "string",
+            "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+            "priority": 1,
+        },
+        {
+            "name": "Active",
+            "type": "string",
+            "jsonPath": ".status.api.activeColor",
+            "description": "API color serving traffic.",
+        },
+        {
+            "name": "API",
+            "type": "integer",
+            "jsonPath": ".status.api.readyReplicas",
+            "description": "Ready API pods.",
+        },
+        {
+            "name": "Rollout",
+            "type": "string",
+            "jsonPath": ".status.api.rollout.phase",
+            "priority": 1,
+        },
+        {
+            "name": "Workers",
+            "type": "integer",
+            "jsonPath": ".status.worker.readyReplicas",
+            "priority": 1,
+        },
+        {
+            "name": "Qdrant",
+            "type": "integer",
+            "jsonPath": ".status.vectorStore.readyReplicas",
+            "priority": 1,
+        },
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]
 
@@ -177,4 +228,3 @@ HEADER = "# Generated from operator/ragops_operator/api/v1alpha1.py by `ragops c
 def render_yaml() -> str:
     body: str = yaml.safe_dump(custom_resource_definition(), sort_keys=False, width=120)
     return HEADER + body
-

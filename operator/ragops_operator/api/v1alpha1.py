@@ -27,7 +27,9 @@ SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z
 IAM_ROLE_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
 
 
-def cel(rule: str, message: str, *, field_path: str | None = None, reason: str | None = None) -> dict[str, str]:
+def cel(
+    rule: str, message: str, *, field_path: str | None = None, reason: str | None = None
+) -> dict[str, str]:
     """One `x-kubernetes-validations` entry; `field_path` points the error at a child field."""
     entry = {"rule": rule, "message": message}
     if field_path:
@@ -44,20 +46,34 @@ def validations(*rules: dict[str, str]) -> dict[str, Any]:
 class SpecModel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields are an error, not ignored."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
 
 
 class SecretKeyRef(SpecModel):
     """A key of a Secret in the RAGDeployment's namespace. The operator never reads the value:
     pods get it through `valueFrom.secretKeyRef`."""
 
-    name: str = Field(description="Secret name, in the RAGDeployment's namespace.", pattern=SECRET_NAME_PATTERN, max_length=253)
+    name: str = Field(
+        description="Secret name, in the RAGDeployment's namespace.",
+        pattern=SECRET_NAME_PATTERN,
+        max_length=253,
+    )
     key: str = Field(description="Key inside the Secret.", min_length=1, max_length=253)
 
 
 class ComputeQuantities(SpecModel):
-    cpu: str = Field(description="CPU, as a Kubernetes quantity (e.g. 500m, 2).", pattern=QUANTITY_PATTERN, max_length=32)
-    memory: str = Field(description="Memory, as a Kubernetes quantity (e.g. 512Mi, 2Gi).", pattern=QUANTITY_PATTERN, max_length=32)
+    cpu: str = Field(
+        description="CPU, as a Kubernetes quantity (e.g. 500m, 2).",
+        pattern=QUANTITY_PATTERN,
+        max_length=32,
+    )
+    memory: str = Field(
+        description="Memory, as a Kubernetes quantity (e.g. 512Mi, 2Gi).",
+        pattern=QUANTITY_PATTERN,
+        max_length=32,
+    )
 
 
 class Resources(SpecModel):
@@ -79,7 +95,9 @@ class Resources(SpecModel):
     )
 
     requests: ComputeQuantities = Field(description="What the scheduler reserves.")
-    limits: ComputeQuantities = Field(description="The most the container may use; memory over the limit is an OOM kill.")
+    limits: ComputeQuantities = Field(
+        description="The most the container may use; memory over the limit is an OOM kill."
+    )
 
 
 def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
@@ -108,23 +126,39 @@ class RolloutSpec(SpecModel):
     color loses readiness while it is observed."""
 
     auto_promote: bool = Field(
-        True, description="Switch as soon as the new color is ready; false: wait for the annotation ragops.dev/rollout=promote."
+        True,
+        description="Switch as soon as the new color is ready; false: wait for the annotation ragops.dev/rollout=promote.",
     )
-    auto_rollback: bool = Field(True, description="Switch back to the previous color when the new one fails while observed.")
-    observe_seconds: int = Field(900, ge=0, le=86400, description="How long the new color is watched after the switch.")
+    auto_rollback: bool = Field(
+        True, description="Switch back to the previous color when the new one fails while observed."
+    )
+    observe_seconds: int = Field(
+        900, ge=0, le=86400, description="How long the new color is watched after the switch."
+    )
     retire_delay_seconds: int = Field(
-        60, ge=0, le=86400, description="How long the previous color stays after a successful observation, then it is deleted."
+        60,
+        ge=0,
+        le=86400,
+        description="How long the previous color stays after a successful observation, then it is deleted.",
     )
     progress_deadline_seconds: int = Field(
-        600, ge=10, le=86400, description="How long the new color may take to become ready before the rollout is aborted."
+        600,
+        ge=10,
+        le=86400,
+        description="How long the new color may take to become ready before the rollout is aborted.",
     )
     analysis_window_seconds: int = Field(
-        120, ge=10, le=3600,
+        120,
+        ge=10,
+        le=3600,
         description="Window of the error rate and p95 latency read from spec.monitoring.prometheusUrl (at least two "
         "scrape intervals).",
     )
     analysis_interval_seconds: int = Field(
-        15, ge=5, le=600, description="How often Prometheus is read while a new color starts or is observed."
+        15,
+        ge=5,
+        le=600,
+        description="How often Prometheus is read while a new color starts or is observed.",
     )
 
 
@@ -137,11 +171,15 @@ class RateLimitsSpec(SpecModel):
     """Per-user limits of the API (429 with Retry-After), counted in Redis across replicas."""
 
     questions: str = Field(
-        "60/minute", pattern=RATE_LIMIT_PATTERN, max_length=200,
+        "60/minute",
+        pattern=RATE_LIMIT_PATTERN,
+        max_length=200,
         description="Questions per user: '60/minute', '5 per 10 seconds', '10/second;60/minute' (all enforced), or 0.",
     )
     other: str = Field(
-        "3000/minute", pattern=RATE_LIMIT_PATTERN, max_length=200,
+        "3000/minute",
+        pattern=RATE_LIMIT_PATTERN,
+        max_length=200,
         description="Every other API request per user (uploads, job polling: the chat page polls each upload ~100/minute).",
     )
 
@@ -149,7 +187,9 @@ class RateLimitsSpec(SpecModel):
 class ApiSpec(SpecModel):
     """The query API (`ragops api`): ask, stream, upload, jobs, feedback, metrics."""
 
-    image: str | None = Field(None, description="Image override for the API; unset: spec.image.", min_length=1)
+    image: str | None = Field(
+        None, description="Image override for the API; unset: spec.image.", min_length=1
+    )
     replicas: ReplicaRange = Field(
         default_factory=lambda: ReplicaRange(min=2, max=10),
         description="Autoscaling bounds (default 2-10; the seed's production runs 3-20).",
@@ -158,11 +198,25 @@ class ApiSpec(SpecModel):
         default_factory=lambda: _resources("500m", "1Gi", "2", "2Gi"),
         description="Per pod. The offline embedding model alone needs about 1 GiB.",
     )
-    target_cpu_utilization: int = Field(70, ge=1, le=100, alias="targetCPUUtilization", description="HPA CPU target, percent of requests.")
-    target_memory_utilization: int = Field(80, ge=1, le=100, description="HPA memory target, percent of requests.")
-    port: int = Field(8080, ge=1024, le=65535, description="Container port of the API (non-root, so above 1023).")
-    rollout: RolloutSpec = Field(default_factory=RolloutSpec, description="How template changes reach the API (blue/green).")
-    rate_limits: RateLimitsSpec = Field(default_factory=RateLimitsSpec, description="Per-user request limits.")
+    target_cpu_utilization: int = Field(
+        70,
+        ge=1,
+        le=100,
+        alias="targetCPUUtilization",
+        description="HPA CPU target, percent of requests.",
+    )
+    target_memory_utilization: int = Field(
+        80, ge=1, le=100, description="HPA memory target, percent of requests."
+    )
+    port: int = Field(
+        8080, ge=1024, le=65535, description="Container port of the API (non-root, so above 1023)."
+    )
+    rollout: RolloutSpec = Field(
+        default_factory=RolloutSpec, description="How template changes reach the API (blue/green)."
+    )
+    rate_limits: RateLimitsSpec = Field(
+        default_factory=RateLimitsSpec, description="Per-user request limits."
+    )
 
 
 class QueueDepthMetric(SpecModel):
@@ -177,16 +231,32 @@ class QueueDepthMetric(SpecModel):
 class WorkerSpec(SpecModel):
     """The ingestion worker (`ragops worker`): queue -> extract -> chunk -> embed -> upsert."""
 
-    image: str | None = Field(None, description="Image override for the worker; unset: spec.image.", min_length=1)
-    replicas: ReplicaRange = Field(default_factory=lambda: ReplicaRange(min=1, max=5), description="Autoscaling bounds.")
+    image: str | None = Field(
+        None, description="Image override for the worker; unset: spec.image.", min_length=1
+    )
+    replicas: ReplicaRange = Field(
+        default_factory=lambda: ReplicaRange(min=1, max=5), description="Autoscaling bounds."
+    )
     resources: Resources = Field(
         default_factory=lambda: _resources("1", "1536Mi", "2", "3Gi"),
         description="Per pod; PDF extraction and embedding are CPU-bound.",
     )
-    target_cpu_utilization: int = Field(80, ge=1, le=100, alias="targetCPUUtilization", description="HPA CPU target, percent of requests.")
-    target_queue_depth_per_pod: int = Field(50, ge=1, description="HPA target of queued documents per worker pod.")
-    queue_depth_metric: QueueDepthMetric = Field(default_factory=QueueDepthMetric, description="Where the HPA reads the queue depth.")
-    port: int = Field(8081, ge=1024, le=65535, description="Port of the worker's /healthz, /readyz and /metrics.")
+    target_cpu_utilization: int = Field(
+        80,
+        ge=1,
+        le=100,
+        alias="targetCPUUtilization",
+        description="HPA CPU target, percent of requests.",
+    )
+    target_queue_depth_per_pod: int = Field(
+        50, ge=1, description="HPA target of queued documents per worker pod."
+    )
+    queue_depth_metric: QueueDepthMetric = Field(
+        default_factory=QueueDepthMetric, description="Where the HPA reads the queue depth."
+    )
+    port: int = Field(
+        8081, ge=1024, le=65535, description="Port of the worker's /healthz, /readyz and /metrics."
+    )
 
 
 class Storage(SpecModel):
@@ -208,14 +278,21 @@ class Storage(SpecModel):
         description="StorageClass of the volumes (EBS gp3 by default). Immutable: data would not move.",
         min_length=1,
         max_length=253,
-        json_schema_extra=validations(cel("self == oldSelf", "storageClassName is immutable", reason="FieldValueForbidden")),
+        json_schema_extra=validations(
+            cel("self == oldSelf", "storageClassName is immutable", reason="FieldValueForbidden")
+        ),
     )
 
 
 class QdrantAutoscaling(SpecModel):
-    enabled: bool = Field(False, description="Add Qdrant peers under memory pressure (see docs/operator.md for what a new peer holds).")
+    enabled: bool = Field(
+        False,
+        description="Add Qdrant peers under memory pressure (see docs/operator.md for what a new peer holds).",
+    )
     max_replicas: int = Field(6, ge=1, le=100, description="Most Qdrant peers.")
-    target_memory_utilization: int = Field(85, ge=1, le=100, description="HPA memory target, percent of requests.")
+    target_memory_utilization: int = Field(
+        85, ge=1, le=100, description="HPA memory target, percent of requests."
+    )
 
 
 class QdrantSpec(SpecModel):
@@ -237,20 +314,40 @@ class QdrantSpec(SpecModel):
     )
 
     image: str = Field("qdrant/qdrant:v1.16.3", description="Qdrant server image.", min_length=1)
-    replicas: int = Field(1, ge=1, le=100, description="Qdrant peers (the HPA's minimum when autoscaling is on).")
-    shards: int = Field(1, ge=1, le=1000, description="Shards per collection; more than peers lets new peers take shards over.")
-    replication_factor: int = Field(1, ge=1, le=10, description="Copies of each shard, on different peers; 2+ survives a lost zone.")
-    resources: Resources = Field(default_factory=lambda: _resources("500m", "1Gi", "2", "4Gi"), description="Per peer.")
+    replicas: int = Field(
+        1, ge=1, le=100, description="Qdrant peers (the HPA's minimum when autoscaling is on)."
+    )
+    shards: int = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="Shards per collection; more than peers lets new peers take shards over.",
+    )
+    replication_factor: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="Copies of each shard, on different peers; 2+ survives a lost zone.",
+    )
+    resources: Resources = Field(
+        default_factory=lambda: _resources("500m", "1Gi", "2", "4Gi"), description="Per peer."
+    )
     storage: Storage = Field(default_factory=Storage, description="Persistent volume per peer.")
-    api_key_secret_ref: SecretKeyRef | None = Field(None, description="Qdrant API key, shared by server and clients.")
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        None, description="Qdrant API key, shared by server and clients."
+    )
     deletion_policy: Literal["Retain", "Delete"] = Field(
         "Retain", description="What happens to the volumes when the RAGDeployment is deleted."
     )
-    autoscaling: QdrantAutoscaling = Field(default_factory=QdrantAutoscaling, description="Memory-based scale-out.")
+    autoscaling: QdrantAutoscaling = Field(
+        default_factory=QdrantAutoscaling, description="Memory-based scale-out."
+    )
 
 
 class VectorStoreSpec(SpecModel):
-    qdrant: QdrantSpec = Field(default_factory=QdrantSpec, description="The Qdrant cluster of this stack.")
+    qdrant: QdrantSpec = Field(
+        default_factory=QdrantSpec, description="The Qdrant cluster of this stack."
+    )
 
 
 class RedisSpec(SpecModel):
@@ -265,29 +362,51 @@ class RedisSpec(SpecModel):
 
 
 class CacheSpec(SpecModel):
-    redis: RedisSpec = Field(description="Redis for the answer and embedding caches and the job catalog.")
-    answer_ttl_seconds: int = Field(3600, ge=0, description="How long an answer is served from cache.")
-    embedding_ttl_seconds: int = Field(86400, ge=0, description="How long a query embedding is cached.")
+    redis: RedisSpec = Field(
+        description="Redis for the answer and embedding caches and the job catalog."
+    )
+    answer_ttl_seconds: int = Field(
+        3600, ge=0, description="How long an answer is served from cache."
+    )
+    embedding_ttl_seconds: int = Field(
+        86400, ge=0, description="How long a query embedding is cached."
+    )
 
 
 class DocumentsSpec(SpecModel):
     bucket: str = Field(description="S3 bucket of uploaded documents.", min_length=3, max_length=63)
-    prefix: str = Field("", description="Key prefix; objects are `{prefix}/{tenant}/{document_id}`.")
-    kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS; unset: the bucket default.")
-    queue_url: str = Field(description="SQS queue of ingestion jobs (with a redrive policy to a dead-letter queue).", pattern=r"^https?://")
+    prefix: str = Field(
+        "", description="Key prefix; objects are `{prefix}/{tenant}/{document_id}`."
+    )
+    kms_key_id: str | None = Field(
+        None, description="KMS key for SSE-KMS; unset: the bucket default."
+    )
+    queue_url: str = Field(
+        description="SQS queue of ingestion jobs (with a redrive policy to a dead-letter queue).",
+        pattern=r"^https?://",
+    )
     max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Largest accepted upload.")
-    max_upload_pages: int = Field(2000, ge=1, le=1_000_000, description="Most pages of an uploaded PDF.")
+    max_upload_pages: int = Field(
+        2000, ge=1, le=1_000_000, description="Most pages of an uploaded PDF."
+    )
 
 
 class EmbeddingModel(SpecModel):
-    provider: Literal["local", "openai"] = Field("local", description="local: the offline MiniLM in the image; openai: needs credentials.")
-    model: str = Field("text-embedding-3-small", description="OpenAI embedding model (provider openai).")
-    dimensions: int | None = Field(None, ge=1, description="Shortened OpenAI embeddings; unset: native.")
+    provider: Literal["local", "openai"] = Field(
+        "local", description="local: the offline MiniLM in the image; openai: needs credentials."
+    )
+    model: str = Field(
+        "text-embedding-3-small", description="OpenAI embedding model (provider openai)."
+    )
+    dimensions: int | None = Field(
+        None, ge=1, description="Shortened OpenAI embeddings; unset: native."
+    )
 
 
 class ChatModelSpec(SpecModel):
     provider: Literal["openai", "extractive"] = Field(
-        "openai", description="openai (needs credentials; without them answers are extractive) or extractive (quotes only)."
+        "openai",
+        description="openai (needs credentials; without them answers are extractive) or extractive (quotes only).",
     )
     model: str = Field("gpt-4o-mini", description="OpenAI chat model.")
 
@@ -309,10 +428,18 @@ class ModelsSpec(SpecModel):
         )
     )
 
-    embedding: EmbeddingModel = Field(default_factory=EmbeddingModel, description="Embeds chunks and questions.")
-    chat: ChatModelSpec = Field(default_factory=ChatModelSpec, description="Writes answers from retrieved chunks.")
-    fallback: FallbackModel | None = Field(None, description="Answers when the chat model fails or times out.")
-    credentials_secret_ref: SecretKeyRef | None = Field(None, description="Secret key holding OPENAI_API_KEY.")
+    embedding: EmbeddingModel = Field(
+        default_factory=EmbeddingModel, description="Embeds chunks and questions."
+    )
+    chat: ChatModelSpec = Field(
+        default_factory=ChatModelSpec, description="Writes answers from retrieved chunks."
+    )
+    fallback: FallbackModel | None = Field(
+        None, description="Answers when the chat model fails or times out."
+    )
+    credentials_secret_ref: SecretKeyRef | None = Field(
+        None, description="Secret key holding OPENAI_API_KEY."
+    )
 
 
 class RetrievalSpec(SpecModel):
@@ -329,7 +456,9 @@ class RetrievalSpec(SpecModel):
     top_k: int = Field(3, ge=1, le=50, description="Chunks retrieved per question.")
     chunk_words: int = Field(500, ge=20, le=5000, description="Words per chunk.")
     overlap_words: int = Field(50, ge=0, le=4999, description="Words shared by consecutive chunks.")
-    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="hybrid fuses dense and BM25 rankings.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="hybrid fuses dense and BM25 rankings."
+    )
 
 
 class AuthSpec(SpecModel):
@@ -337,7 +466,9 @@ class AuthSpec(SpecModel):
 
     jwks_url: str = Field(description="JWKS of the issuer.", pattern=r"^https://")
     issuer: str = Field(description="Required `iss` of tokens.", min_length=1)
-    audience: str | None = Field(None, description="Required `aud` / `client_id`; unset: not checked.")
+    audience: str | None = Field(
+        None, description="Required `aud` / `client_id`; unset: not checked."
+    )
     tenant_claim: str = Field("custom:tenant", description="Claim naming the caller's tenant.")
 
 
@@ -352,7 +483,9 @@ class MonitoringSpec(SpecModel):
         )
     )
 
-    service_monitor: bool = Field(True, description="ServiceMonitors for the API, worker and Qdrant (Prometheus Operator).")
+    service_monitor: bool = Field(
+        True, description="ServiceMonitors for the API, worker and Qdrant (Prometheus Operator)."
+    )
     labels: dict[str, str] = Field(
         default_factory=dict,
         description="Extra labels on the ServiceMonitors and the PrometheusRule, for a Prometheus that selects them "
@@ -360,11 +493,22 @@ class MonitoringSpec(SpecModel):
         max_length=32,
     )
     interval_seconds: int = Field(30, ge=5, le=3600, description="Scrape interval.")
-    prometheus_rule: bool = Field(True, description="Alerts: error rate, p95 latency, queue depth, Qdrant down, backup failed.")
-    dashboards: bool = Field(True, description="Grafana dashboards as a ConfigMap labelled grafana_dashboard=1.")
-    max_error_rate_percent: float = Field(5.0, gt=0, le=100, description="Alert when 5xx exceed this share of API requests.")
-    max_p95_latency_seconds: float = Field(2.0, gt=0, description="Alert when the API's p95 latency exceeds this.")
-    max_queue_depth: int = Field(500, ge=1, description="Alert when more documents wait than this for 15 minutes.")
+    prometheus_rule: bool = Field(
+        True,
+        description="Alerts: error rate, p95 latency, queue depth, Qdrant down, backup failed.",
+    )
+    dashboards: bool = Field(
+        True, description="Grafana dashboards as a ConfigMap labelled grafana_dashboard=1."
+    )
+    max_error_rate_percent: float = Field(
+        5.0, gt=0, le=100, description="Alert when 5xx exceed this share of API requests."
+    )
+    max_p95_latency_seconds: float = Field(
+        2.0, gt=0, description="Alert when the API's p95 latency exceeds this."
+    )
+    max_queue_depth: int = Field(
+        500, ge=1, description="Alert when more documents wait than this for 15 minutes."
+    )
     prometheus_url: str | None = Field(
         None,
         description="Prometheus HTTP API the operator reads during blue/green rollouts (e.g. "
@@ -376,12 +520,20 @@ class MonitoringSpec(SpecModel):
 
 
 class ServiceAccountSpec(SpecModel):
-    iam_role_arn: str | None = Field(None, description="IAM role for service accounts (IRSA) of the API and worker.", pattern=IAM_ROLE_PATTERN)
+    iam_role_arn: str | None = Field(
+        None,
+        description="IAM role for service accounts (IRSA) of the API and worker.",
+        pattern=IAM_ROLE_PATTERN,
+    )
 
 
 class NetworkPolicySpec(SpecModel):
-    enabled: bool = Field(True, description="Default-deny in the stack, then only the flows it needs.")
-    prometheus_namespace: str = Field("monitoring", description="Namespace allowed to scrape metrics.", min_length=1)
+    enabled: bool = Field(
+        True, description="Default-deny in the stack, then only the flows it needs."
+    )
+    prometheus_namespace: str = Field(
+        "monitoring", description="Namespace allowed to scrape metrics.", min_length=1
+    )
 
 
 CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
@@ -392,7 +544,11 @@ class BackupSpec(SpecModel):
 
     model_config = ConfigDict(
         json_schema_extra=validations(
-            cel("!self.enabled || has(self.bucket)", "bucket is required when backups are enabled", field_path=".bucket"),
+            cel(
+                "!self.enabled || has(self.bucket)",
+                "bucket is required when backups are enabled",
+                field_path=".bucket",
+            ),
             cel(
                 "!has(self.keepLast) || self.keepLast >= self.keepAtLeast",
                 "keepLast must be at least keepAtLeast",
@@ -402,29 +558,67 @@ class BackupSpec(SpecModel):
     )
 
     enabled: bool = Field(False, description="Render the backup CronJob.")
-    schedule: str = Field("0 3 * * *", description="Cron schedule (daily at 03:00 by default).", pattern=CRON_PATTERN)
-    time_zone: str = Field("Etc/UTC", description="Time zone of the schedule (IANA name).", min_length=1)
+    schedule: str = Field(
+        "0 3 * * *", description="Cron schedule (daily at 03:00 by default).", pattern=CRON_PATTERN
+    )
+    time_zone: str = Field(
+        "Etc/UTC", description="Time zone of the schedule (IANA name).", min_length=1
+    )
     suspend: bool = Field(False, description="Pause the schedule; a running backup finishes.")
-    bucket: str | None = Field(None, description="S3 bucket of the backups; required when enabled.", min_length=3, max_length=63)
-    prefix: str = Field("backups", description="Key prefix; backups are `{prefix}/{namespace}/{name}/{id}/`.")
-    kms_key_id: str | None = Field(None, description="KMS key for SSE-KMS on backup objects; unset: the bucket default.")
+    bucket: str | None = Field(
+        None,
+        description="S3 bucket of the backups; required when enabled.",
+        min_length=3,
+        max_length=63,
+    )
+    prefix: str = Field(
+        "backups", description="Key prefix; backups are `{prefix}/{namespace}/{name}/{id}/`."
+    )
+    kms_key_id: str | None = Field(
+        None, description="KMS key for SSE-KMS on backup objects; unset: the bucket default."
+    )
     format: Literal["auto", "snapshot", "jsonl"] = Field(
-        "auto", description="auto: Qdrant snapshots on one peer, portable points (complete across shards) on a cluster."
+        "auto",
+        description="auto: Qdrant snapshots on one peer, portable points (complete across shards) on a cluster.",
     )
-    retention_days: int = Field(90, ge=1, le=3650, description="Backups older than this are deleted after a good backup.")
-    keep_at_least: int = Field(3, ge=1, le=1000, description="Newest complete backups kept whatever their age.")
-    keep_last: int | None = Field(None, ge=1, le=10000, description="Most complete backups kept; unset: no count limit.")
-    successful_jobs_history_limit: int = Field(3, ge=0, le=100, description="Finished Jobs kept for inspection.")
-    failed_jobs_history_limit: int = Field(3, ge=0, le=100, description="Failed Jobs kept for inspection.")
-    starting_deadline_seconds: int = Field(3600, ge=10, description="A run missed by more than this is skipped.")
-    backoff_limit: int = Field(2, ge=0, le=10, description="Retries of a failed backup pod within one run.")
-    active_deadline_seconds: int = Field(7200, ge=60, description="A run taking longer is stopped and counts as failed.")
+    retention_days: int = Field(
+        90, ge=1, le=3650, description="Backups older than this are deleted after a good backup."
+    )
+    keep_at_least: int = Field(
+        3, ge=1, le=1000, description="Newest complete backups kept whatever their age."
+    )
+    keep_last: int | None = Field(
+        None, ge=1, le=10000, description="Most complete backups kept; unset: no count limit."
+    )
+    successful_jobs_history_limit: int = Field(
+        3, ge=0, le=100, description="Finished Jobs kept for inspection."
+    )
+    failed_jobs_history_limit: int = Field(
+        3, ge=0, le=100, description="Failed Jobs kept for inspection."
+    )
+    starting_deadline_seconds: int = Field(
+        3600, ge=10, description="A run missed by more than this is skipped."
+    )
+    backoff_limit: int = Field(
+        2, ge=0, le=10, description="Retries of a failed backup pod within one run."
+    )
+    active_deadline_seconds: int = Field(
+        7200, ge=60, description="A run taking longer is stopped and counts as failed."
+    )
     scratch_size: str = Field(
-        "20Gi", description="emptyDir for the dump before upload: at least the store's size.", pattern=QUANTITY_PATTERN, max_length=32
+        "20Gi",
+        description="emptyDir for the dump before upload: at least the store's size.",
+        pattern=QUANTITY_PATTERN,
+        max_length=32,
     )
-    resources: Resources = Field(default_factory=lambda: _resources("250m", "512Mi", "1", "1Gi"), description="Of the backup pod.")
+    resources: Resources = Field(
+        default_factory=lambda: _resources("250m", "512Mi", "1", "1Gi"),
+        description="Of the backup pod.",
+    )
     pushgateway_url: str | None = Field(
-        None, description="Prometheus Pushgateway for the backup metrics (the BackupFailed alert reads them).", pattern=r"^https?://"
+        None,
+        description="Prometheus Pushgateway for the backup metrics (the BackupFailed alert reads them).",
+        pattern=r"^https?://",
     )
 
 
@@ -451,22 +645,48 @@ class RAGDeploymentSpec(SpecModel):
     )
 
     image: str = Field(description="The RAGOps image (one image, every entrypoint).", min_length=1)
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field("IfNotPresent", description="Pull policy of RAGOps containers.")
-    tenant: str | None = Field(None, description="Tenant of unauthenticated requests; unset: the RAGDeployment's name.", max_length=128)
-    paused: bool = Field(False, description="Stop changing children (status and deletion keep working).")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="Pull policy of RAGOps containers."
+    )
+    tenant: str | None = Field(
+        None,
+        description="Tenant of unauthenticated requests; unset: the RAGDeployment's name.",
+        max_length=128,
+    )
+    paused: bool = Field(
+        False, description="Stop changing children (status and deletion keep working)."
+    )
     api: ApiSpec = Field(default_factory=ApiSpec, description="The query API.")
     worker: WorkerSpec = Field(default_factory=WorkerSpec, description="The ingestion worker.")
-    vector_store: VectorStoreSpec = Field(default_factory=VectorStoreSpec, description="The vector database.")
+    vector_store: VectorStoreSpec = Field(
+        default_factory=VectorStoreSpec, description="The vector database."
+    )
     cache: CacheSpec = Field(description="Redis caches and catalog.")
     documents: DocumentsSpec = Field(description="Where documents are stored and queued.")
-    models: ModelsSpec = Field(default_factory=ModelsSpec, description="Embedding, chat and fallback models.")
-    retrieval: RetrievalSpec = Field(default_factory=RetrievalSpec, description="Chunking and search.")
-    auth: AuthSpec | None = Field(None, description="JWT authentication; unset: no authentication (trusted networks only).")
-    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus Operator objects and dashboards.")
-    service_account: ServiceAccountSpec = Field(default_factory=ServiceAccountSpec, description="Identity of the pods.")
-    network_policy: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec, description="Traffic rules.")
-    backup: BackupSpec = Field(default_factory=BackupSpec, description="Scheduled backups of the vector store to S3.")
-    restore: RestoreSpec | None = Field(None, description="Restore a backup into this stack before it serves (new stacks).")
+    models: ModelsSpec = Field(
+        default_factory=ModelsSpec, description="Embedding, chat and fallback models."
+    )
+    retrieval: RetrievalSpec = Field(
+        default_factory=RetrievalSpec, description="Chunking and search."
+    )
+    auth: AuthSpec | None = Field(
+        None, description="JWT authentication; unset: no authentication (trusted networks only)."
+    )
+    monitoring: MonitoringSpec = Field(
+        default_factory=MonitoringSpec, description="Prometheus Operator objects and dashboards."
+    )
+    service_account: ServiceAccountSpec = Field(
+        default_factory=ServiceAccountSpec, description="Identity of the pods."
+    )
+    network_policy: NetworkPolicySpec = Field(
+        default_factory=NetworkPolicySpec, description="Traffic rules."
+    )
+    backup: BackupSpec = Field(
+        default_factory=BackupSpec, description="Scheduled backups of the vector store to S3."
+    )
+    restore: RestoreSpec | None = Field(
+        None, description="Restore a backup into this stack before it serves (new stacks)."
+    )
 
 
 class StatusModel(BaseModel):
@@ -481,7 +701,9 @@ class Condition(StatusModel):
     reason: str = Field(description="CamelCase cause.")
     message: str = Field("", description="For humans.")
     last_transition_time: str = Field(description="When status last changed (RFC 3339).")
-    observed_generation: int | None = Field(None, description="Generation the condition was computed for.")
+    observed_generation: int | None = Field(
+        None, description="Generation the condition was computed for."
+    )
 
 
 class ComponentStatus(StatusModel):
@@ -490,24 +712,39 @@ class ComponentStatus(StatusModel):
 
 
 class RolloutStatus(StatusModel):
-    phase: str = Field("Stable", description="Stable, Progressing, Observing, Retiring, RolledBack or Aborted.")
+    phase: str = Field(
+        "Stable", description="Stable, Progressing, Observing, Retiring, RolledBack or Aborted."
+    )
     active_hash: str | None = Field(None, description="API template the active color runs.")
-    previous_color: str | None = Field(None, description="The last good color, kept while the new one is observed.")
+    previous_color: str | None = Field(
+        None, description="The last good color, kept while the new one is observed."
+    )
     previous_hash: str | None = Field(None, description="Template of the previous color.")
-    preview_color: str | None = Field(None, description="The color being started with a new template.")
+    preview_color: str | None = Field(
+        None, description="The color being started with a new template."
+    )
     preview_hash: str | None = Field(None, description="Template of the preview color.")
     started_at: str | None = Field(None, description="When the preview was started (RFC 3339).")
     switched_at: str | None = Field(None, description="When the API Service switched (RFC 3339).")
-    retire_at: str | None = Field(None, description="When the previous color will be deleted (RFC 3339).")
-    failed_hash: str | None = Field(None, description="A template that failed or was aborted; not retried until the spec changes.")
+    retire_at: str | None = Field(
+        None, description="When the previous color will be deleted (RFC 3339)."
+    )
+    failed_hash: str | None = Field(
+        None,
+        description="A template that failed or was aborted; not retried until the spec changes.",
+    )
     reason: str = Field("", description="CamelCase cause of the current phase.")
     message: str = Field("", description="For humans.")
 
 
 class ApiStatus(ComponentStatus):
-    active_color: str | None = Field(None, description="blue or green: the color the API Service selects.")
+    active_color: str | None = Field(
+        None, description="blue or green: the color the API Service selects."
+    )
     active_image: str | None = Field(None, description="Image of the active color.")
-    preview_color: str | None = Field(None, description="The color behind the preview Service during a rollout.")
+    preview_color: str | None = Field(
+        None, description="The color behind the preview Service during a rollout."
+    )
     preview_image: str | None = Field(None, description="Image of the preview color.")
     rollout: RolloutStatus | None = Field(None, description="Blue/green rollout state.")
 
@@ -519,35 +756,51 @@ class Endpoints(StatusModel):
 
 class RestoreStatus(StatusModel):
     snapshot: str = Field(description="spec.restore.fromSnapshot this status is about.")
-    phase: Literal["Running", "Completed", "Failed"] = Field(description="Running, Completed or Failed.")
+    phase: Literal["Running", "Completed", "Failed"] = Field(
+        description="Running, Completed or Failed."
+    )
     message: str = Field("", description="For humans: progress, or why the restore failed.")
-    completion_time: str | None = Field(None, description="When the restore Job succeeded (RFC 3339).")
+    completion_time: str | None = Field(
+        None, description="When the restore Job succeeded (RFC 3339)."
+    )
 
 
 class LastBackupStatus(StatusModel):
     time: str | None = Field(None, description="When the backup finished (RFC 3339).")
-    snapshot: str | None = Field(None, description="s3:// URL of the backup; unset when the run failed.")
+    snapshot: str | None = Field(
+        None, description="s3:// URL of the backup; unset when the run failed."
+    )
     result: Literal["success", "failure"] = Field(description="success or failure.")
     points: int | None = Field(None, description="Points in the backup.")
     job: str | None = Field(None, description="The Job that ran it (`kubectl logs job/NAME`).")
 
 
 class IndexStatus(StatusModel):
-    version: str = Field(description="Index version (Qdrant collection `ragops-VERSION`) the API and workers use.")
-    embedding: EmbeddingModel = Field(description="The embedding model of that version: the one the pods run.")
+    version: str = Field(
+        description="Index version (Qdrant collection `ragops-VERSION`) the API and workers use."
+    )
+    embedding: EmbeddingModel = Field(
+        description="The embedding model of that version: the one the pods run."
+    )
     phase: Literal["Ready", "Building", "Switching", "CatchingUp", "Failed"] = Field(
         description="Ready, or where a change of spec.models.embedding stands (see docs/operator.md)."
     )
     source: str | None = Field(None, description="During a change: the version copied from.")
-    target: EmbeddingModel | None = Field(None, description="While building: the model being indexed.")
-    target_version: str | None = Field(None, description="While building: the version being written.")
+    target: EmbeddingModel | None = Field(
+        None, description="While building: the model being indexed."
+    )
+    target_version: str | None = Field(
+        None, description="While building: the version being written."
+    )
     job: str | None = Field(None, description="The reindex Job at work (`kubectl logs job/NAME`).")
     message: str = Field("", description="For humans: progress, or what failed.")
     failed: bool = Field(False, description="A reindex Job failed; delete it to retry.")
 
 
 class RAGDeploymentStatus(StatusModel):
-    observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
+    observed_generation: int | None = Field(
+        None, description="Generation of the spec last reconciled."
+    )
     conditions: list[Condition] = Field(
         default_factory=list,
         description="Ready, Progressing, Degraded, MonitoringAvailable.",
@@ -557,9 +810,15 @@ class RAGDeploymentStatus(StatusModel):
     worker: ComponentStatus | None = Field(None, description="The ingestion worker.")
     vector_store: ComponentStatus | None = Field(None, description="Qdrant.")
     endpoints: Endpoints | None = Field(None, description="Where to reach the stack.")
-    restore: RestoreStatus | None = Field(None, description="The restore of spec.restore.fromSnapshot, once started.")
-    last_backup: LastBackupStatus | None = Field(None, description="The newest finished scheduled backup.")
-    index: IndexStatus | None = Field(None, description="The embedding model's index, and a change of model in progress.")
+    restore: RestoreStatus | None = Field(
+        None, description="The restore of spec.restore.fromSnapshot, once started."
+    )
+    last_backup: LastBackupStatus | None = Field(
+        None, description="The newest finished scheduled backup."
+    )
+    index: IndexStatus | None = Field(
+        None, description="The embedding model's index, and a change of model in progress."
+    )
 
 
 class RAGDeployment(SpecModel):

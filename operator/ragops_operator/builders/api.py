@@ -53,7 +53,10 @@ def _pod_template(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> di
         port_name="http",
         resources=spec.api.resources,
     )
-    pod_labels = {**labels(owner, COMPONENT_API, version=image_tag(image(spec))), COLOR_LABEL: color}
+    pod_labels = {
+        **labels(owner, COMPONENT_API, version=image_tag(image(spec))),
+        COLOR_LABEL: color,
+    }
     return workloads.pod_template(
         spec,
         owner,
@@ -90,7 +93,10 @@ def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Obj:
         "spec": {
             "selector": {"matchLabels": color_selector(owner, color)},
             "revisionHistoryLimit": 3,
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"},
+            },
             "template": _pod_template(spec, owner, color),
         },
     }
@@ -101,11 +107,17 @@ def service(owner: Owner, color: Color, *, preview: bool = False) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(owner, preview_service_name(owner) if preview else owner.child_name("api"), COMPONENT_API),
+        "metadata": metadata(
+            owner,
+            preview_service_name(owner) if preview else owner.child_name("api"),
+            COMPONENT_API,
+        ),
         "spec": {
             "type": "ClusterIP",
             "selector": color_selector(owner, color),
-            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
+            ],
         },
     }
 
@@ -119,7 +131,11 @@ def autoscaler(spec: api.RAGDeploymentSpec, owner: Owner, color: Color, *, minim
         owner,
         name=deployment_name(owner, color),
         component=COMPONENT_API,
-        target={"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name(owner, color)},
+        target={
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": deployment_name(owner, color),
+        },
         bounds=api.ReplicaRange(min=floor, max=bounds.max),
         metrics=[
             workloads.utilization("cpu", spec.api.target_cpu_utilization),
@@ -139,16 +155,26 @@ def build(
 ) -> list[Obj]:
     """`render`: colors built from this spec (default: the active one); a color neither rendered
     nor kept by the caller is retired. `preview`: the color behind the preview Service."""
-    manifests = [workloads.service_account(spec, owner, name=owner.child_name("api"), component=COMPONENT_API)]
+    manifests = [
+        workloads.service_account(
+            spec, owner, name=owner.child_name("api"), component=COMPONENT_API
+        )
+    ]
     for color in render if render is not None else (active,):
         minimum = preview_minimum if color == preview else 1
-        manifests += [deployment(spec, owner, color), autoscaler(spec, owner, color, minimum=minimum)]
+        manifests += [
+            deployment(spec, owner, color),
+            autoscaler(spec, owner, color, minimum=minimum),
+        ]
     manifests.append(service(owner, active))
     if preview is not None:
         manifests.append(service(owner, preview, preview=True))
     manifests.append(
         workloads.disruption_budget(
-            owner, name=owner.child_name("api"), component=COMPONENT_API, selector=selector_labels(owner, COMPONENT_API)
+            owner,
+            name=owner.child_name("api"),
+            component=COMPONENT_API,
+            selector=selector_labels(owner, COMPONENT_API),
         )
     )
     return manifests

@@ -50,12 +50,16 @@ def backup_env(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]
         "backup_pushgateway_url": b.pushgateway_url,
         "backup_termination_log": TERMINATION_LOG,
     }
-    env = [{"name": config.env_name(k), "value": str(v)} for k, v in values.items() if v is not None]
+    env = [
+        {"name": config.env_name(k), "value": str(v)} for k, v in values.items() if v is not None
+    ]
     qdrant_key = config.env_name("qdrant_api_key")
     return env + [entry for entry in config.secret_env(spec) if entry["name"] == qdrant_key]
 
 
-def _container(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, args: list[str]) -> dict[str, Any]:
+def _container(
+    spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, args: list[str]
+) -> dict[str, Any]:
     return {
         "name": name,
         "image": spec.image,
@@ -72,7 +76,9 @@ def _container(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, args: li
     }
 
 
-def job_template(owner: Owner, component: str, container: dict[str, Any], volumes: list[dict[str, Any]]) -> dict[str, Any]:
+def job_template(
+    owner: Owner, component: str, container: dict[str, Any], volumes: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The pod of the stack's one-shot Jobs (backup, restore, reindex): run once as the worker's
     ServiceAccount, which carries the IRSA role, under the restricted Pod Security Standard."""
     return {
@@ -90,7 +96,9 @@ def job_template(owner: Owner, component: str, container: dict[str, Any], volume
     }
 
 
-def _job_spec(spec: api.RAGDeploymentSpec, owner: Owner, component: str, container: dict[str, Any]) -> dict[str, Any]:
+def _job_spec(
+    spec: api.RAGDeploymentSpec, owner: Owner, component: str, container: dict[str, Any]
+) -> dict[str, Any]:
     b = spec.backup
     # The dump lands in scratch before upload (and downloads before a restore): the root is read-only.
     scratch = [{"name": "scratch", "emptyDir": {"sizeLimit": b.scratch_size}}]
@@ -170,9 +178,19 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
         port = urlsplit(spec.backup.pushgateway_url).port or PUSHGATEWAY_PORT
         egress.append({"ports": [{"protocol": "TCP", "port": port}]})
     own = {
-        "podSelector": {"matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In",
-                                              "values": list(JOB_COMPONENTS)}],
-                        "matchLabels": {"app.kubernetes.io/name": "ragops", "app.kubernetes.io/instance": owner.name}},
+        "podSelector": {
+            "matchExpressions": [
+                {
+                    "key": "app.kubernetes.io/component",
+                    "operator": "In",
+                    "values": list(JOB_COMPONENTS),
+                }
+            ],
+            "matchLabels": {
+                "app.kubernetes.io/name": "ragops",
+                "app.kubernetes.io/instance": owner.name,
+            },
+        },
         "policyTypes": ["Ingress", "Egress"],
         "egress": egress,
     }
@@ -182,10 +200,18 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
         "ingress": [{"from": jobs, "ports": _qdrant_ports()}],
     }
     return [
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": metadata(owner, owner.child_name("backup"), COMPONENT_BACKUP), "spec": own},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-         "metadata": metadata(owner, owner.child_name("qdrant-from-backup"), COMPONENT_QDRANT), "spec": to_qdrant},
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(owner, owner.child_name("backup"), COMPONENT_BACKUP),
+            "spec": own,
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(owner, owner.child_name("qdrant-from-backup"), COMPONENT_QDRANT),
+            "spec": to_qdrant,
+        },
     ]
 
 

@@ -86,7 +86,11 @@ def worker_grace_seconds() -> int:
 
 def config_data(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, str]:
     """ConfigMap data: every non-secret setting, as the strings pydantic-settings parses."""
-    return {env_name(field): str(value) for field, value in _settings_values(spec, owner).items() if value is not None}
+    return {
+        env_name(field): str(value)
+        for field, value in _settings_values(spec, owner).items()
+        if value is not None
+    }
 
 
 def secret_env(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
@@ -102,7 +106,10 @@ def secret_env(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
     if spec.vector_store.qdrant.api_key_secret_ref is not None:
         refs.append(("qdrant_api_key", spec.vector_store.qdrant.api_key_secret_ref, False))
     return [
-        {"name": env_name(field), "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key, "optional": optional}}}
+        {
+            "name": env_name(field),
+            "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key, "optional": optional}},
+        }
         for field, ref, optional in refs
     ]
 
@@ -118,5 +125,7 @@ def config_map(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
 
 def config_hash(spec: api.RAGDeploymentSpec, owner: Owner) -> str:
     """Changes when the pods' configuration does, so pods restart (and blue/green starts) then."""
-    payload = json.dumps({"data": config_data(spec, owner), "secrets": secret_env(spec)}, sort_keys=True)
+    payload = json.dumps(
+        {"data": config_data(spec, owner), "secrets": secret_env(spec)}, sort_keys=True
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -65,7 +65,11 @@ def selector_labels(owner: Owner, component: str) -> dict[str, str]:
 
 
 def labels(owner: Owner, component: str, *, version: str | None = None) -> dict[str, str]:
-    result = {**selector_labels(owner, component), "app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/part-of": PART_OF}
+    result = {
+        **selector_labels(owner, component),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": PART_OF,
+    }
     if version:
         result["app.kubernetes.io/version"] = version[:63]
     return result

@@ -110,8 +110,14 @@ def _number(value: float) -> str:
 
 
 def service_monitor(
-    spec: api.RAGDeploymentSpec, owner: Owner, *, component: str, service: str, port: str,
-    also: tuple[str, ...] = (), pod_labels: tuple[str, ...] = (),
+    spec: api.RAGDeploymentSpec,
+    owner: Owner,
+    *,
+    component: str,
+    service: str,
+    port: str,
+    also: tuple[str, ...] = (),
+    pod_labels: tuple[str, ...] = (),
 ) -> Obj:
     """Selects the component's Services by label, then keeps only `service` (and `also`):
     Qdrant's headless Service carries the same labels as its client Service and would
@@ -119,7 +125,11 @@ def service_monitor(
     keeps its series when it moves from one Service to the other."""
     names = (service, *also)
     relabelings: list[dict[str, Any]] = [
-        {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": "|".join(names)}
+        {
+            "action": "keep",
+            "sourceLabels": ["__meta_kubernetes_service_name"],
+            "regex": "|".join(names),
+        }
     ]
     if also:
         relabelings.append({"action": "replace", "targetLabel": "job", "replacement": service})
@@ -132,7 +142,10 @@ def service_monitor(
     key_ref = spec.vector_store.qdrant.api_key_secret_ref
     if component == COMPONENT_QDRANT and key_ref is not None:
         # Qdrant guards /metrics with the API key; it accepts it as a bearer token.
-        endpoint["authorization"] = {"type": "Bearer", "credentials": {"name": key_ref.name, "key": key_ref.key}}
+        endpoint["authorization"] = {
+            "type": "Bearer",
+            "credentials": {"name": key_ref.name, "key": key_ref.key},
+        }
     monitor_spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(owner, component)},
         "namespaceSelector": {"matchNames": [owner.namespace]},
@@ -154,9 +167,18 @@ def service_monitors(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
         # The preview Service exists only during a rollout and selects the other color than the
         # API Service, so both are scraped without duplicates: the rollout gate needs the new
         # color's series before it serves. The color becomes the `ragops_dev_color` label.
-        service_monitor(spec, owner, component=COMPONENT_API, service=jobs.api, port="http",
-                        also=(api_builder.preview_service_name(owner),), pod_labels=(api_builder.COLOR_LABEL,)),
-        service_monitor(spec, owner, component=COMPONENT_WORKER, service=jobs.worker, port="metrics"),
+        service_monitor(
+            spec,
+            owner,
+            component=COMPONENT_API,
+            service=jobs.api,
+            port="http",
+            also=(api_builder.preview_service_name(owner),),
+            pod_labels=(api_builder.COLOR_LABEL,),
+        ),
+        service_monitor(
+            spec, owner, component=COMPONENT_WORKER, service=jobs.worker, port="metrics"
+        ),
         service_monitor(spec, owner, component=COMPONENT_QDRANT, service=jobs.qdrant, port="http"),
     ]
 
@@ -164,7 +186,9 @@ def service_monitors(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
 # PrometheusRule ------------------------------------------------------------------------------
 
 
-def _alert(name: str, expr: str, *, for_: str, severity: str, owner: Owner, summary: str, description: str) -> dict[str, Any]:
+def _alert(
+    name: str, expr: str, *, for_: str, severity: str, owner: Owner, summary: str, description: str
+) -> dict[str, Any]:
     return {
         "alert": name,
         "expr": expr,
@@ -177,15 +201,21 @@ def _alert(name: str, expr: str, *, for_: str, severity: str, owner: Owner, summ
 def api_error_percent(jobs: Jobs, *matchers: str, window: str = "5m") -> str:
     """Percent of the API's requests answered with a 5xx (the alert, the dashboard and the
     rollout gate, which adds a color matcher and its own window)."""
-    errors = f"sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, SERVER_ERRORS, *matchers)}[{window}]))"
-    return f"100 * {errors} / sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, *matchers)}[{window}]))"
+    errors = (
+        f"sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, SERVER_ERRORS, *matchers)}[{window}]))"
+    )
+    return (
+        f"100 * {errors} / sum(rate({HTTP_REQUESTS}{jobs.select(jobs.api, *matchers)}[{window}]))"
+    )
 
 
 def api_p95_seconds(jobs: Jobs, *matchers: str, window: str = "5m") -> str:
     """p95 latency of the API's requests, streamed answers excluded (they stay open for the
     whole generation; their duration is not request latency)."""
     not_streaming = 'route!~"' + "|".join(STREAMING_ROUTES) + '"'
-    buckets = f"rate({HTTP_LATENCY_BUCKET}{jobs.select(jobs.api, not_streaming, *matchers)}[{window}])"
+    buckets = (
+        f"rate({HTTP_LATENCY_BUCKET}{jobs.select(jobs.api, not_streaming, *matchers)}[{window}])"
+    )
     return f"histogram_quantile(0.95, sum by (le) ({buckets}))"
 
 
@@ -212,7 +242,9 @@ def qdrant_down_expr(spec: api.RAGDeploymentSpec, jobs: Jobs) -> str:
 
 def backup_failed_expr(jobs: Jobs) -> str:
     m = BACKUP_METRICS
-    stale = f"time() - max({m.last_success_timestamp}{jobs.select(jobs.backup)}) > {m.max_age_seconds}"
+    stale = (
+        f"time() - max({m.last_success_timestamp}{jobs.select(jobs.backup)}) > {m.max_age_seconds}"
+    )
     failed = f"max({m.last_result}{jobs.select(jobs.backup, BACKUP_FAILURE)}) == 1"
     return f"({stale}) or ({failed})"
 
@@ -221,21 +253,51 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
     jobs, m, who = Jobs.of(owner), spec.monitoring, f"{owner.namespace}/{owner.name}"
     value = "{{ $value | humanize }}"
     return [
-        _alert("RAGOpsAPIErrorRateHigh", api_error_rate_expr(spec, jobs), for_="5m", severity="critical", owner=owner,
-               summary=f"RAGOps API {who} answers too many 5xx",
-               description=f"{value}% of requests failed over 5 minutes (limit {_number(m.max_error_rate_percent)}%)."),
-        _alert("RAGOpsAPILatencyHigh", api_latency_expr(spec, jobs), for_="10m", severity="warning", owner=owner,
-               summary=f"RAGOps API {who} is slow",
-               description=f"p95 latency is {value}s (limit {_number(m.max_p95_latency_seconds)}s), streaming excluded."),
-        _alert("RAGOpsQueueBacklog", queue_depth_expr(spec, jobs), for_="15m", severity="warning", owner=owner,
-               summary=f"RAGOps ingestion queue of {who} is backing up",
-               description=f"{value} documents wait (limit {m.max_queue_depth}); check the workers and their HPA."),
-        _alert("RAGOpsQdrantDown", qdrant_down_expr(spec, jobs), for_="5m", severity="critical", owner=owner,
-               summary=f"Qdrant of {who} is down",
-               description="A Qdrant peer is not scraped successfully, or no peer is scraped at all."),
-        _alert("RAGOpsBackupFailed", backup_failed_expr(jobs), for_="5m", severity="critical", owner=owner,
-               summary=f"Qdrant backup of {who} failed",
-               description=f"The last backup failed, or none succeeded for {BACKUP_METRICS.max_age_seconds // 3600} hours."),
+        _alert(
+            "RAGOpsAPIErrorRateHigh",
+            api_error_rate_expr(spec, jobs),
+            for_="5m",
+            severity="critical",
+            owner=owner,
+            summary=f"RAGOps API {who} answers too many 5xx",
+            description=f"{value}% of requests failed over 5 minutes (limit {_number(m.max_error_rate_percent)}%).",
+        ),
+        _alert(
+            "RAGOpsAPILatencyHigh",
+            api_latency_expr(spec, jobs),
+            for_="10m",
+            severity="warning",
+            owner=owner,
+            summary=f"RAGOps API {who} is slow",
+            description=f"p95 latency is {value}s (limit {_number(m.max_p95_latency_seconds)}s), streaming excluded.",
+        ),
+        _alert(
+            "RAGOpsQueueBacklog",
+            queue_depth_expr(spec, jobs),
+            for_="15m",
+            severity="warning",
+            owner=owner,
+            summary=f"RAGOps ingestion queue of {who} is backing up",
+            description=f"{value} documents wait (limit {m.max_queue_depth}); check the workers and their HPA.",
+        ),
+        _alert(
+            "RAGOpsQdrantDown",
+            qdrant_down_expr(spec, jobs),
+            for_="5m",
+            severity="critical",
+            owner=owner,
+            summary=f"Qdrant of {who} is down",
+            description="A Qdrant peer is not scraped successfully, or no peer is scraped at all.",
+        ),
+        _alert(
+            "RAGOpsBackupFailed",
+            backup_failed_expr(jobs),
+            for_="5m",
+            severity="critical",
+            owner=owner,
+            summary=f"Qdrant backup of {who} failed",
+            description=f"The last backup failed, or none succeeded for {BACKUP_METRICS.max_age_seconds // 3600} hours.",
+        ),
     ]
 
 
@@ -243,8 +305,14 @@ def prometheus_rule(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     return {
         "apiVersion": MONITORING_API_VERSION,
         "kind": "PrometheusRule",
-        "metadata": metadata(owner, owner.name, COMPONENT_STACK, extra_labels=spec.monitoring.labels),
-        "spec": {"groups": [{"name": f"ragops.{owner.namespace}.{owner.name}", "rules": _alerts(spec, owner)}]},
+        "metadata": metadata(
+            owner, owner.name, COMPONENT_STACK, extra_labels=spec.monitoring.labels
+        ),
+        "spec": {
+            "groups": [
+                {"name": f"ragops.{owner.namespace}.{owner.name}", "rules": _alerts(spec, owner)}
+            ]
+        },
     }
 
 
@@ -260,7 +328,8 @@ def _panel(index: int, title: str, unit: str, targets: list[tuple[str, str]]) ->
         "gridPos": {"h": 8, "w": 12, "x": (index % 2) * 12, "y": (index // 2) * 8},
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
         "targets": [
-            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend} for i, (expr, legend) in enumerate(targets)
+            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+            for i, (expr, legend) in enumerate(targets)
         ],
     }
 
@@ -270,31 +339,82 @@ def _quantile(q: float, bucket: str, selector: str, by: str = "le") -> str:
 
 
 def _panel_specs(jobs: Jobs) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    api_, worker, both = jobs.select(jobs.api), jobs.select(jobs.worker), jobs.select_any(jobs.api, jobs.worker)
+    api_, worker, both = (
+        jobs.select(jobs.api),
+        jobs.select(jobs.worker),
+        jobs.select_any(jobs.api, jobs.worker),
+    )
     return [
-        ("Requests per second", "reqps", [(f"sum by (route) (rate({HTTP_REQUESTS}{api_}[5m]))", "{{route}}")]),
-        ("API latency", "s", [(_quantile(q, HTTP_LATENCY_BUCKET, api_), f"p{int(q * 100)}") for q in (0.5, 0.95, 0.99)]),
+        (
+            "Requests per second",
+            "reqps",
+            [(f"sum by (route) (rate({HTTP_REQUESTS}{api_}[5m]))", "{{route}}")],
+        ),
+        (
+            "API latency",
+            "s",
+            [
+                (_quantile(q, HTTP_LATENCY_BUCKET, api_), f"p{int(q * 100)}")
+                for q in (0.5, 0.95, 0.99)
+            ],
+        ),
         ("API error rate (5xx)", "percent", [(api_error_percent(jobs), "5xx")]),
-        ("Cache hit rate", "percentunit", [(
-            f"sum by (kind) (rate({CACHE_REQUESTS}{jobs.select(jobs.api, CACHE_HIT)}[5m]))"
-            f" / sum by (kind) (rate({CACHE_REQUESTS}{api_}[5m]))", "{{kind}}")]),
-        ("Search latency p95", "s", [(_quantile(0.95, SEARCH_LATENCY_BUCKET, api_, "le, mode"), "{{mode}}")]),
-        ("Vectors stored (all replicas)", "short", [(f"sum({QDRANT_VECTORS}{jobs.select(jobs.qdrant)})", "vectors")]),
+        (
+            "Cache hit rate",
+            "percentunit",
+            [
+                (
+                    f"sum by (kind) (rate({CACHE_REQUESTS}{jobs.select(jobs.api, CACHE_HIT)}[5m]))"
+                    f" / sum by (kind) (rate({CACHE_REQUESTS}{api_}[5m]))",
+                    "{{kind}}",
+                )
+            ],
+        ),
+        (
+            "Search latency p95",
+            "s",
+            [(_quantile(0.95, SEARCH_LATENCY_BUCKET, api_, "le, mode"), "{{mode}}")],
+        ),
+        (
+            "Vectors stored (all replicas)",
+            "short",
+            [(f"sum({QDRANT_VECTORS}{jobs.select(jobs.qdrant)})", "vectors")],
+        ),
         ("Ingestion queue depth", "short", [(f"max({QUEUE_DEPTH}{worker})", "queued")]),
-        ("Ingestion per second", "short", [
-            (f"sum(rate({INGEST_PAGES}{worker}[5m]))", "pages"),
-            (f"sum(rate({INGEST_CHUNKS}{worker}[5m]))", "chunks"),
-            (f"sum by (reason) (rate({INGEST_FAILURES}{worker}[5m]))", "failures {{reason}}"),
-        ]),
-        ("LLM tokens per second", "short", [(f"sum by (model, kind) (rate({LLM_TOKENS}{both}[5m]))", "{{model}} {{kind}}")]),
-        ("LLM cost per hour", "currencyUSD", [(f"sum by (model) (increase({LLM_COST}{both}[1h]))", "{{model}}")]),
-        ("Answer feedback per hour", "short", [(f"sum by (rating) (increase({FEEDBACK}{api_}[1h]))", "{{rating}}")]),
+        (
+            "Ingestion per second",
+            "short",
+            [
+                (f"sum(rate({INGEST_PAGES}{worker}[5m]))", "pages"),
+                (f"sum(rate({INGEST_CHUNKS}{worker}[5m]))", "chunks"),
+                (f"sum by (reason) (rate({INGEST_FAILURES}{worker}[5m]))", "failures {{reason}}"),
+            ],
+        ),
+        (
+            "LLM tokens per second",
+            "short",
+            [(f"sum by (model, kind) (rate({LLM_TOKENS}{both}[5m]))", "{{model}} {{kind}}")],
+        ),
+        (
+            "LLM cost per hour",
+            "currencyUSD",
+            [(f"sum by (model) (increase({LLM_COST}{both}[1h]))", "{{model}}")],
+        ),
+        (
+            "Answer feedback per hour",
+            "short",
+            [(f"sum by (rating) (increase({FEEDBACK}{api_}[1h]))", "{{rating}}")],
+        ),
         # Each API replica counts the users it served: max, a lower bound of the stack's users.
         ("Active users", "short", [(f"max by (window) ({ACTIVE_USERS}{api_})", "{{window}}")]),
-        ("Cache savings per hour", "short", [
-            (f"sum(increase({CACHE_SAVED_USD}{api_}[1h]))", "USD"),
-            (f"sum(increase({CACHE_SAVED_TOKENS}{api_}[1h]))", "tokens"),
-        ]),
+        (
+            "Cache savings per hour",
+            "short",
+            [
+                (f"sum(increase({CACHE_SAVED_USD}{api_}[1h]))", "USD"),
+                (f"sum(increase({CACHE_SAVED_TOKENS}{api_}[1h]))", "tokens"),
+            ],
+        ),
         # Every process reads the same collection: max, not sum.
         ("Index points", "short", [(f"max({INDEX_POINTS}{both})", "points")]),
     ]
@@ -312,7 +432,14 @@ def dashboard(owner: Owner) -> dict[str, Any]:
         "refresh": "30s",
         "time": {"from": "now-6h", "to": "now"},
         "templating": {
-            "list": [{"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus"}]
+            "list": [
+                {
+                    "name": "datasource",
+                    "label": "Data source",
+                    "type": "datasource",
+                    "query": "prometheus",
+                }
+            ]
         },
         "panels": [_panel(i, *panel) for i, panel in enumerate(_panel_specs(Jobs.of(owner)))],
     }
@@ -323,8 +450,17 @@ def dashboards_config_map(owner: Owner) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(owner, owner.child_name("dashboards"), COMPONENT_STACK, extra_labels={DASHBOARD_LABEL: "1"}),
-        "data": {f"ragops-{owner.namespace}-{owner.name}.json": json.dumps(dashboard(owner), sort_keys=True, indent=2)},
+        "metadata": metadata(
+            owner,
+            owner.child_name("dashboards"),
+            COMPONENT_STACK,
+            extra_labels={DASHBOARD_LABEL: "1"},
+        ),
+        "data": {
+            f"ragops-{owner.namespace}-{owner.name}.json": json.dumps(
+                dashboard(owner), sort_keys=True, indent=2
+            )
+        },
     }
 
 

@@ -48,7 +48,12 @@ def _policy(owner: Owner, suffix: str, component: str, body: dict[str, Any]) -> 
 def stack_selector(owner: Owner) -> dict[str, Any]:
     """Every pod of this instance. `name` as well as `instance`, so an unrelated app that happens
     to use the same instance label value is not cut off."""
-    return {"matchLabels": {"app.kubernetes.io/name": "ragops", "app.kubernetes.io/instance": owner.name}}
+    return {
+        "matchLabels": {
+            "app.kubernetes.io/name": "ragops",
+            "app.kubernetes.io/instance": owner.name,
+        }
+    }
 
 
 def _pods(owner: Owner, component: str) -> dict[str, Any]:
@@ -60,7 +65,11 @@ def _tcp(*ports: int) -> list[dict[str, Any]]:
 
 
 def _prometheus(spec: api.RAGDeploymentSpec) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: spec.network_policy.prometheus_namespace}}}
+    return {
+        "namespaceSelector": {
+            "matchLabels": {NAMESPACE_NAME_LABEL: spec.network_policy.prometheus_namespace}
+        }
+    }
 
 
 def _internet_egress() -> list[dict[str, Any]]:
@@ -69,7 +78,10 @@ def _internet_egress() -> list[dict[str, Any]]:
 
 
 def _qdrant_client_egress(owner: Owner) -> dict[str, Any]:
-    return {"to": [_pods(owner, COMPONENT_QDRANT)], "ports": _tcp(qdrant.HTTP_PORT, qdrant.GRPC_PORT)}
+    return {
+        "to": [_pods(owner, COMPONENT_QDRANT)],
+        "ports": _tcp(qdrant.HTTP_PORT, qdrant.GRPC_PORT),
+    }
 
 
 def default_deny(owner: Owner) -> Obj:
@@ -87,7 +99,11 @@ def dns(owner: Owner) -> Obj:
         owner,
         "allow-dns",
         COMPONENT_STACK,
-        {"podSelector": stack_selector(owner), "policyTypes": ["Egress"], "egress": [{"ports": ports}]},
+        {
+            "podSelector": stack_selector(owner),
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": ports}],
+        },
     )
 
 

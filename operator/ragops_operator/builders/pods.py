@@ -49,12 +49,24 @@ def zone_spread(selector: dict[str, str], *, hard: bool = False) -> list[dict[st
     """
     when = "DoNotSchedule" if hard else "ScheduleAnyway"
     return [
-        {"maxSkew": 1, "topologyKey": ZONE_KEY, "whenUnsatisfiable": when, "labelSelector": {"matchLabels": dict(selector)}},
-        {"maxSkew": 1, "topologyKey": HOST_KEY, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": dict(selector)}},
+        {
+            "maxSkew": 1,
+            "topologyKey": ZONE_KEY,
+            "whenUnsatisfiable": when,
+            "labelSelector": {"matchLabels": dict(selector)},
+        },
+        {
+            "maxSkew": 1,
+            "topologyKey": HOST_KEY,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(selector)},
+        },
     ]
 
 
-def http_probe(path: str, port: str, *, period: int = 10, failures: int = 3, initial_delay: int = 0) -> dict[str, Any]:
+def http_probe(
+    path: str, port: str, *, period: int = 10, failures: int = 3, initial_delay: int = 0
+) -> dict[str, Any]:
     probe: dict[str, Any] = {
         "httpGet": {"path": path, "port": port},
         "periodSeconds": period,

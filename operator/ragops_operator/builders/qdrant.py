@@ -79,7 +79,10 @@ def _env(spec: api.QdrantSpec) -> list[dict[str, Any]]:
         {"name": "QDRANT__STORAGE__SNAPSHOTS_PATH", "value": SNAPSHOTS_PATH},
         # Server-side default for collections created without an explicit factor; shard counts
         # have no server default (Qdrant uses the peer count), so clients pass `shards`.
-        {"name": "QDRANT__STORAGE__COLLECTION__REPLICATION_FACTOR", "value": str(spec.replication_factor)},
+        {
+            "name": "QDRANT__STORAGE__COLLECTION__REPLICATION_FACTOR",
+            "value": str(spec.replication_factor),
+        },
         # The NetworkPolicies allow no egress to telemetry.qdrant.io; do not try.
         {"name": "QDRANT__TELEMETRY_DISABLED", "value": "true"},
         # Qdrant writes an "initialized" marker into its working directory, which is read-only here.
@@ -88,7 +91,10 @@ def _env(spec: api.QdrantSpec) -> list[dict[str, Any]]:
     if spec.api_key_secret_ref is not None:
         ref = spec.api_key_secret_ref
         env.append(
-            {"name": "QDRANT__SERVICE__API_KEY", "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+            {
+                "name": "QDRANT__SERVICE__API_KEY",
+                "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
+            }
         )
     return env
 
@@ -122,13 +128,16 @@ def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
 def _affinity(selector: dict[str, str]) -> dict[str, Any]:
     """Never two peers on one node (a node loss would take several replicas of a shard);
     zones are preferred rather than required, so a single-zone cluster still schedules."""
+
     def term(topology_key: str) -> dict[str, Any]:
         return {"labelSelector": {"matchLabels": dict(selector)}, "topologyKey": topology_key}
 
     return {
         "podAntiAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": [term(pods.HOST_KEY)],
-            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term(pods.ZONE_KEY)}],
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "podAffinityTerm": term(pods.ZONE_KEY)}
+            ],
         }
     }
 
@@ -181,7 +190,10 @@ def stateful_set(spec: api.QdrantSpec, owner: Owner) -> Obj:
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": selector_labels(owner, COMPONENT_QDRANT)},
         "updateStrategy": {"type": "RollingUpdate"},
-        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": spec.deletion_policy, "whenScaled": "Retain"},
+        "persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": spec.deletion_policy,
+            "whenScaled": "Retain",
+        },
         "template": _pod_template(spec, owner),
         "volumeClaimTemplates": [_volume_claim_template(spec, owner)],
     }
@@ -248,7 +260,9 @@ def autoscaler(spec: api.QdrantSpec, owner: Owner) -> Obj:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name(owner)},
             "minReplicas": spec.replicas,
             "maxReplicas": spec.autoscaling.max_replicas,
-            "metrics": [workloads.utilization("memory", spec.autoscaling.target_memory_utilization)],
+            "metrics": [
+                workloads.utilization("memory", spec.autoscaling.target_memory_utilization)
+            ],
             "behavior": {
                 # One peer at a time, then wait: a new peer starts empty and needs shards moved in.
                 "scaleUp": {
@@ -270,7 +284,10 @@ def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
         service(owner),
         stateful_set(qdrant, owner),
         workloads.disruption_budget(
-            owner, name=name(owner), component=COMPONENT_QDRANT, selector=selector_labels(owner, COMPONENT_QDRANT)
+            owner,
+            name=name(owner),
+            component=COMPONENT_QDRANT,
+            selector=selector_labels(owner, COMPONENT_QDRANT),
         ),
     ]
     if qdrant.autoscaling.enabled:

@@ -30,7 +30,10 @@ def target_env(target: api.EmbeddingModel) -> list[dict[str, Any]]:
         "index_version": reindex.version_of(target),
     }
     # An unset dimension must override the ConfigMap's value too ("null": the services' None).
-    return [{"name": config.env_name(k), "value": "null" if v is None else str(v)} for k, v in values.items()]
+    return [
+        {"name": config.env_name(k), "value": "null" if v is None else str(v)}
+        for k, v in values.items()
+    ]
 
 
 def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) -> Obj:
@@ -43,13 +46,19 @@ def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) ->
         "imagePullPolicy": spec.image_pull_policy,
         "args": args,
         "envFrom": [{"configMapRef": {"name": owner.child_name("config")}}],
-        "env": [*config.secret_env(spec), *target_env(wanted.target),
-                {"name": config.env_name("backup_termination_log"), "value": backup.TERMINATION_LOG}],
+        "env": [
+            *config.secret_env(spec),
+            *target_env(wanted.target),
+            {"name": config.env_name("backup_termination_log"), "value": backup.TERMINATION_LOG},
+        ],
         "resources": pods.resources(spec.worker.resources),
         "securityContext": pods.container_security_context(),
         "terminationMessagePath": backup.TERMINATION_LOG,
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": [{"name": "data", "mountPath": config.DATA_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "data", "mountPath": config.DATA_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
     }
     return {
         "apiVersion": "batch/v1",
@@ -57,10 +66,15 @@ def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) ->
         "metadata": metadata(owner, owner.child_name(wanted.suffix), backup.COMPONENT_REINDEX),
         "spec": {
             "backoffLimit": BACKOFF_LIMIT,
-            "template": backup.job_template(owner, backup.COMPONENT_REINDEX, container, [
-                {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            ]),
+            "template": backup.job_template(
+                owner,
+                backup.COMPONENT_REINDEX,
+                container,
+                [
+                    {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+                ],
+            ),
         },
     }
 

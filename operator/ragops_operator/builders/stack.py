@@ -34,10 +34,21 @@ def desired(
         *qdrant.build(spec, owner),
         *backup.restore_build(spec, owner, restoring=restoring),
         *reindex_builder.build(spec, owner, reindexing),
-        *api_builder.build(spec, owner, active=active, render=render, preview=preview, preview_minimum=preview_minimum),
+        *api_builder.build(
+            spec,
+            owner,
+            active=active,
+            render=render,
+            preview=preview,
+            preview_minimum=preview_minimum,
+        ),
         *worker.build(spec, owner),
         *network.build(spec, owner),
         *backup.build(spec, owner),
-        *(backup.network_policies(spec, owner) if spec.backup.enabled or restoring or reindexing else []),
+        *(
+            backup.network_policies(spec, owner)
+            if spec.backup.enabled or restoring or reindexing
+            else []
+        ),
         *monitoring.build(spec, owner, prometheus_operator=prometheus_operator),
     ]

@@ -61,9 +61,14 @@ def queue_depth_metric(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, A
         "external": {
             "metric": {
                 "name": spec.worker.queue_depth_metric.name,
-                "selector": {"matchLabels": {"namespace": owner.namespace, "ragdeployment": owner.name}},
+                "selector": {
+                    "matchLabels": {"namespace": owner.namespace, "ragdeployment": owner.name}
+                },
             },
-            "target": {"type": "AverageValue", "averageValue": str(spec.worker.target_queue_depth_per_pod)},
+            "target": {
+                "type": "AverageValue",
+                "averageValue": str(spec.worker.target_queue_depth_per_pod),
+            },
         },
     }
 
@@ -80,7 +85,10 @@ def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
             component=COMPONENT_WORKER,
             target={"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             bounds=spec.worker.replicas,
-            metrics=[workloads.utilization("cpu", spec.worker.target_cpu_utilization), queue_depth_metric(spec, owner)],
+            metrics=[
+                workloads.utilization("cpu", spec.worker.target_cpu_utilization),
+                queue_depth_metric(spec, owner),
+            ],
         ),
         {
             "apiVersion": "v1",
@@ -89,8 +97,17 @@ def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
             "spec": {
                 "type": "ClusterIP",
                 "selector": dict(selector),
-                "ports": [{"name": "metrics", "port": spec.worker.port, "targetPort": "metrics", "protocol": "TCP"}],
+                "ports": [
+                    {
+                        "name": "metrics",
+                        "port": spec.worker.port,
+                        "targetPort": "metrics",
+                        "protocol": "TCP",
+                    }
+                ],
             },
         },
-        workloads.disruption_budget(owner, name=name, component=COMPONENT_WORKER, selector=selector),
+        workloads.disruption_budget(
+            owner, name=name, component=COMPONENT_WORKER, selector=selector
+        ),
     ]

@@ -79,7 +79,11 @@ def pod_template(
 
 
 def service_account(spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, component: str) -> Obj:
-    annotations = {IRSA_ANNOTATION: spec.service_account.iam_role_arn} if spec.service_account.iam_role_arn else None
+    annotations = (
+        {IRSA_ANNOTATION: spec.service_account.iam_role_arn}
+        if spec.service_account.iam_role_arn
+        else None
+    )
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
@@ -98,7 +102,13 @@ def disruption_budget(owner: Owner, *, name: str, component: str, selector: dict
 
 
 def utilization(resource: str, percent: int) -> dict[str, Any]:
-    return {"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}}}
+    return {
+        "type": "Resource",
+        "resource": {
+            "name": resource,
+            "target": {"type": "Utilization", "averageUtilization": percent},
+        },
+    }
 
 
 def autoscaler(
@@ -114,5 +124,10 @@ def autoscaler(
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": metadata(owner, name, component),
-        "spec": {"scaleTargetRef": dict(target), "minReplicas": bounds.min, "maxReplicas": bounds.max, "metrics": metrics},
+        "spec": {
+            "scaleTargetRef": dict(target),
+            "minReplicas": bounds.min,
+            "maxReplicas": bounds.max,
+            "metrics": metrics,
+        },
     }

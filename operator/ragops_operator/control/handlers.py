@@ -36,7 +36,9 @@ class Options:
 def _options(memo: Any) -> Options:
     options = memo.get("options") if hasattr(memo, "get") else None
     if not isinstance(options, Options):
-        raise kopf.PermanentError("the operator was started without its options; use `ragops operator`")
+        raise kopf.PermanentError(
+            "the operator was started without its options; use `ragops operator`"
+        )
     return options
 
 
@@ -51,7 +53,9 @@ def _runtime(memo: Any) -> Runtime:
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     options = _options(memo)
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=api.GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=api.GROUP, key="last-handled-configuration")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=api.GROUP, key="last-handled-configuration"
+    )
     settings.batching.worker_limit = options.worker_limit
     # Stale watch streams are a known kopf failure mode: make the server end them regularly.
     settings.watching.server_timeout = 270
@@ -60,7 +64,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = logging.WARNING
     # A replica that dies stops renewing its lease; the standby takes over after this long.
     settings.peering.lifetime = options.peering_lifetime_seconds
-    options.runtime = Runtime.start(settings, identity=options.identity, resync_seconds=options.resync_seconds)
+    options.runtime = Runtime.start(
+        settings, identity=options.identity, resync_seconds=options.resync_seconds
+    )
     options.runtime.start_resync(options.namespaces)
 
 
@@ -81,7 +87,9 @@ async def reconcile(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         raise kopf.TemporaryError(f"will retry: {error!r}", delay=2) from error
 
 
-async def child_changed(body: kopf.Body, meta: kopf.Meta, type: str | None, memo: kopf.Memo, **_: Any) -> None:
+async def child_changed(
+    body: kopf.Body, meta: kopf.Meta, type: str | None, memo: kopf.Memo, **_: Any
+) -> None:
     """A child was changed or deleted by someone (or a controller updated its status): compare
     again soon. The echo of the operator's own apply needs no second look."""
     owner = meta.get("labels", {}).get(INSTANCE_LABEL)
@@ -96,4 +104,9 @@ async def child_changed(body: kopf.Body, meta: kopf.Meta, type: str | None, memo
 
 for _kind in MANAGED_KINDS:
     if _kind.watched:
-        kopf.on.event(_kind.group, _kind.version, _kind.plural, labels={"app.kubernetes.io/managed-by": MANAGED_BY})(child_changed)
+        kopf.on.event(
+            _kind.group,
+            _kind.version,
+            _kind.plural,
+            labels={"app.kubernetes.io/managed-by": MANAGED_BY},
+        )(child_changed)

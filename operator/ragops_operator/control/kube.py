@@ -64,7 +64,11 @@ class Kind:
     def collection(self, namespace: str) -> str:
         """The kind's URL path in `namespace`; an empty namespace means cluster-scoped or all."""
         prefix = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
-        return f"{prefix}/namespaces/{namespace}/{self.plural}" if namespace else f"{prefix}/{self.plural}"
+        return (
+            f"{prefix}/namespaces/{namespace}/{self.plural}"
+            if namespace
+            else f"{prefix}/{self.plural}"
+        )
 
 
 # The restore Job is a child; the CronJob's backup Jobs are watched too, for status.lastBackup.
@@ -115,7 +119,9 @@ class ClusterApi(Protocol):
 
     async def apply(self, manifest: Obj, *, field_manager: str = FIELD_MANAGER) -> Obj: ...
 
-    async def list(self, kind: Kind, namespace: str, selector: dict[str, str]) -> builtins.list[Obj]: ...
+    async def list(
+        self, kind: Kind, namespace: str, selector: dict[str, str]
+    ) -> builtins.list[Obj]: ...
 
     async def list_all(self, kind: Kind) -> builtins.list[Obj]: ...
 
@@ -129,7 +135,9 @@ class ClusterApi(Protocol):
 
     async def served(self, group_version: str) -> set[str]: ...
 
-    async def event(self, involved: Obj, *, type_: str, reason: str, message: str, now: str) -> None: ...
+    async def event(
+        self, involved: Obj, *, type_: str, reason: str, message: str, now: str
+    ) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -156,8 +164,16 @@ def ssl_context(info: kopf.ConnectionInfo) -> ssl.SSLContext:
     if info.certificate_path or info.certificate_data:
         # load_cert_chain reads files only; inline kubeconfig data goes through a private temp dir.
         with tempfile.TemporaryDirectory(prefix="ragops-tls-") as directory:
-            cert = os.fspath(info.certificate_path) if info.certificate_path else _pem_file(info.certificate_data or "", directory, "c")
-            key = os.fspath(info.private_key_path) if info.private_key_path else _pem_file(info.private_key_data or "", directory, "k")
+            cert = (
+                os.fspath(info.certificate_path)
+                if info.certificate_path
+                else _pem_file(info.certificate_data or "", directory, "c")
+            )
+            key = (
+                os.fspath(info.private_key_path)
+                if info.private_key_path
+                else _pem_file(info.private_key_data or "", directory, "k")
+            )
             context.load_cert_chain(cert, key)
     return context
 
@@ -184,7 +200,9 @@ class Cluster:
         info = self._login()
         self._server = info.server.rstrip("/")
         connector = aiohttp.TCPConnector(ssl=ssl_context(info), limit=64)
-        return aiohttp.ClientSession(connector=connector, headers=_auth_headers(info), timeout=self._timeout)
+        return aiohttp.ClientSession(
+            connector=connector, headers=_auth_headers(info), timeout=self._timeout
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -205,7 +223,9 @@ class Cluster:
                 self._session = self._connect()
             data = None if body is None else json.dumps(body)
             headers = {"Content-Type": content_type, "Accept": "application/json"}
-            async with self._session.request(method, self._server + path, params=query or [], data=data, headers=headers) as response:
+            async with self._session.request(
+                method, self._server + path, params=query or [], data=data, headers=headers
+            ) as response:
                 text = await response.text()
                 if response.status == 401 and attempt == 0:
                     # Projected ServiceAccount tokens rotate: log in again (re-reads the token) once.
@@ -229,7 +249,9 @@ class Cluster:
             content_type="application/apply-patch+yaml",
         )
 
-    async def list(self, kind: Kind, namespace: str, selector: dict[str, str]) -> builtins.list[Obj]:
+    async def list(
+        self, kind: Kind, namespace: str, selector: dict[str, str]
+    ) -> builtins.list[Obj]:
         label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         return await self._list(kind, kind.collection(namespace), label_selector)
 
@@ -256,7 +278,9 @@ class Cluster:
 
     async def merge_patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> Obj:
         path = f"{kind.collection(namespace)}/{name}"
-        return await self._call("PATCH", path, body=patch, content_type="application/merge-patch+json")
+        return await self._call(
+            "PATCH", path, body=patch, content_type="application/merge-patch+json"
+        )
 
     async def delete(self, obj: Obj, *, orphan: bool = False) -> None:
         """Delete `obj` (that very object: a uid precondition); `orphan` keeps its dependents."""
@@ -272,7 +296,9 @@ class Cluster:
 
     async def patch_status(self, namespace: str, name: str, status: Obj) -> None:
         path = f"{RAGD.collection(namespace)}/{name}/status"
-        await self._call("PATCH", path, body={"status": status}, content_type="application/merge-patch+json")
+        await self._call(
+            "PATCH", path, body={"status": status}, content_type="application/merge-patch+json"
+        )
 
     async def served(self, group_version: str) -> set[str]:
         """Kinds the API server serves in a group/version; empty when the group is not installed."""
@@ -282,9 +308,15 @@ class Cluster:
             if error.status == 404:
                 return set()
             raise
-        return {resource["kind"] for resource in found.get("resources") or [] if "/" not in resource["name"]}
+        return {
+            resource["kind"]
+            for resource in found.get("resources") or []
+            if "/" not in resource["name"]
+        }
 
-    async def event(self, involved: Obj, *, type_: str, reason: str, message: str, now: str) -> None:
+    async def event(
+        self, involved: Obj, *, type_: str, reason: str, message: str, now: str
+    ) -> None:
         """A core/v1 Event on `involved` (what `kubectl describe` shows under Events)."""
         meta = involved["metadata"]
         body = {

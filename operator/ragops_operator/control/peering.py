@@ -45,7 +45,9 @@ class PeeringGate:
     identity: str = ""
     priority: int = 0
     namespaced: bool = False
-    _verdicts: dict[str, tuple[float, bool]] = field(default_factory=dict)  # scope -> (read at, verdict)
+    _verdicts: dict[str, tuple[float, bool]] = field(
+        default_factory=dict
+    )  # scope -> (read at, verdict)
 
     @classmethod
     def standalone(cls) -> PeeringGate:
@@ -62,7 +64,9 @@ class PeeringGate:
         peering = await self.cluster.get(kind, scope, self.name)
         # No peering object: kopf itself keeps every replica paused until it exists.
         verdict = peering is not None and leads(
-            peering.get("status") or {}, identity=self.identity, priority=self.priority,
+            peering.get("status") or {},
+            identity=self.identity,
+            priority=self.priority,
             now=datetime.datetime.now(datetime.UTC),
         )
         self._verdicts[scope] = (time.monotonic(), verdict)

@@ -62,7 +62,9 @@ def scalar_of(answer: dict[str, Any]) -> float | None:
 
 
 class SignalSource(Protocol):
-    async def read(self, url: str, jobs: Jobs, colors: Iterable[Color], window_seconds: int) -> dict[Color, Signals]: ...
+    async def read(
+        self, url: str, jobs: Jobs, colors: Iterable[Color], window_seconds: int
+    ) -> dict[Color, Signals]: ...
 
     async def close(self) -> None: ...
 
@@ -75,7 +77,9 @@ class PrometheusSignals:
         self._session: aiohttp.ClientSession | None = None
         self._failing: set[str] = set()  # URLs whose outage was logged: one line per outage
 
-    async def read(self, url: str, jobs: Jobs, colors: Iterable[Color], window_seconds: int) -> dict[Color, Signals]:
+    async def read(
+        self, url: str, jobs: Jobs, colors: Iterable[Color], window_seconds: int
+    ) -> dict[Color, Signals]:
         wanted = list(dict.fromkeys(colors))
         queries = [color_queries(jobs, color, window_seconds) for color in wanted]
         texts = [text for q in queries for text in (q.error_rate_percent, q.p95_seconds)]
@@ -84,7 +88,11 @@ class PrometheusSignals:
         except (aiohttp.ClientError, TimeoutError, UnusableAnswer) as error:
             if url not in self._failing:
                 self._failing.add(url)
-                _log.warning("Prometheus at %s cannot be read (%s): rollouts are gated by readiness alone", url, error)
+                _log.warning(
+                    "Prometheus at %s cannot be read (%s): rollouts are gated by readiness alone",
+                    url,
+                    error,
+                )
             return {}
         if url in self._failing:
             self._failing.discard(url)
@@ -97,10 +105,15 @@ class PrometheusSignals:
     async def _query(self, url: str, query: str) -> float | None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        async with self._session.get(f"{url.rstrip('/')}/api/v1/query", params={"query": query}) as response:
+        async with self._session.get(
+            f"{url.rstrip('/')}/api/v1/query", params={"query": query}
+        ) as response:
             if response.status >= 500 or response.status in (401, 403, 404):
                 raise aiohttp.ClientResponseError(
-                    response.request_info, response.history, status=response.status, message=await response.text()
+                    response.request_info,
+                    response.history,
+                    status=response.status,
+                    message=await response.text(),
                 )
             answer: dict[str, Any] = await response.json(content_type=None)
         return scalar_of(answer)

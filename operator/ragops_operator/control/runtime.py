@@ -33,7 +33,9 @@ def login(settings: kopf.OperatorSettings) -> Login:
     """In a pod: its ServiceAccount (the token file is re-read on every login); elsewhere: KUBECONFIG."""
 
     def resolve() -> kopf.ConnectionInfo:
-        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(settings=settings)
+        info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
+            settings=settings
+        )
         if info is None:
             raise kopf.LoginError("no ServiceAccount token and no KUBECONFIG (or ~/.kube/config)")
         return info
@@ -62,14 +64,29 @@ class Runtime:
 
     @classmethod
     def start(
-        cls, settings: kopf.OperatorSettings, *, identity: str, coalesce_seconds: float = 0.1, resync_seconds: float = 300.0
+        cls,
+        settings: kopf.OperatorSettings,
+        *,
+        identity: str,
+        coalesce_seconds: float = 0.1,
+        resync_seconds: float = 300.0,
     ) -> Runtime:
         cluster = Cluster(login(settings))
         peering = settings.peering
-        gate = PeeringGate.standalone() if peering.standalone else PeeringGate(
-            cluster, name=peering.name, identity=identity, priority=peering.priority, namespaced=not peering.clusterwide,
+        gate = (
+            PeeringGate.standalone()
+            if peering.standalone
+            else PeeringGate(
+                cluster,
+                name=peering.name,
+                identity=identity,
+                priority=peering.priority,
+                namespaced=not peering.clusterwide,
+            )
         )
-        return cls(cluster, gate=gate, coalesce_seconds=coalesce_seconds, resync_seconds=resync_seconds)
+        return cls(
+            cluster, gate=gate, coalesce_seconds=coalesce_seconds, resync_seconds=resync_seconds
+        )
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -85,7 +102,9 @@ class Runtime:
         # of a standby replica does not reach (a paused standby was seen repairing drift next
         # to the leader). Every reconcile therefore asks the peering rule itself.
         if not await self.gate.active(meta["namespace"]):
-            _log.debug("Not reconciling %s/%s: another replica is working", meta["namespace"], meta["name"])
+            _log.debug(
+                "Not reconciling %s/%s: another replica is working", meta["namespace"], meta["name"]
+            )
             return False
         async with self._locks[(meta["namespace"], meta["name"])]:
             # The event's copy may predate our own last status write (rollout state lives there):
@@ -142,7 +161,11 @@ class Runtime:
         every = await self.cluster.list_all(RAGD)
         if not namespaces:
             return every
-        return [body for body in every if any(matches_namespace(body["metadata"]["namespace"], p) for p in namespaces)]
+        return [
+            body
+            for body in every
+            if any(matches_namespace(body["metadata"]["namespace"], p) for p in namespaces)
+        ]
 
 
 def matches_namespace(name: str, pattern: str) -> bool:

@@ -15,7 +15,9 @@ from ragops_operator.objects import Obj
 
 
 def manifest_hash(manifest: Obj) -> str:
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def marker(obj: Obj) -> str:
@@ -24,7 +26,10 @@ def marker(obj: Obj) -> str:
     meta = obj["metadata"]
     generation = meta.get("generation")
     if generation:
-        labels = json.dumps([meta.get("labels"), meta.get("annotations"), meta.get("ownerReferences")], sort_keys=True)
+        labels = json.dumps(
+            [meta.get("labels"), meta.get("annotations"), meta.get("ownerReferences")],
+            sort_keys=True,
+        )
         return f"{meta.get('uid')}/g{generation}/{hashlib.sha256(labels.encode()).hexdigest()[:16]}"
     return f"{meta.get('uid')}/rv{meta.get('resourceVersion')}"
 

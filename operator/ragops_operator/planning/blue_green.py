@@ -16,11 +16,19 @@ _TIMES = ("started_at", "switched_at", "retire_at")
 
 
 def _to_time(seconds: float | None) -> str | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        None
+        if seconds is None
+        else datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
 
 
 def _from_time(text: str | None) -> float | None:
-    return None if not text else datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    return (
+        None
+        if not text
+        else datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    )
 
 
 def state_from_status(status: Obj) -> rollout.RolloutState:
@@ -55,7 +63,9 @@ def color_health(live: Obj | None, *, minimum: int) -> rollout.ColorHealth:
         return rollout.ColorHealth()
     part = health.of_deployment("api", live, minimum=minimum)
     template = (live["metadata"].get("annotations") or {}).get(api_builder.TEMPLATE_ANNOTATION)
-    return rollout.ColorHealth(exists=True, ready=part.ready, desired=part.desired, updated=part.updated, template=template)
+    return rollout.ColorHealth(
+        exists=True, ready=part.ready, desired=part.desired, updated=part.updated, template=template
+    )
 
 
 def action_of(body: Obj) -> rollout.Action | None:
@@ -73,7 +83,9 @@ def policy_of(spec: api.RAGDeploymentSpec) -> rollout.Policy:
         auto_rollback=settings.auto_rollback,
         max_error_rate_percent=spec.monitoring.max_error_rate_percent,
         max_p95_seconds=spec.monitoring.max_p95_latency_seconds,
-        analysis_interval_seconds=settings.analysis_interval_seconds if spec.monitoring.prometheus_url else None,
+        analysis_interval_seconds=settings.analysis_interval_seconds
+        if spec.monitoring.prometheus_url
+        else None,
     )
 
 

@@ -23,11 +23,15 @@ class Condition:
     message: str
 
 
-def merge(previous: list[dict[str, Any]], current: list[Condition], *, generation: int, now: str) -> list[dict[str, Any]]:
+def merge(
+    previous: list[dict[str, Any]], current: list[Condition], *, generation: int, now: str
+) -> list[dict[str, Any]]:
     """The conditions to write: `current`, keeping each one's transition time if unchanged."""
     before = {c.get("type"): c for c in previous}
     merged = []
-    for condition in sorted(current, key=lambda c: ORDER.index(c.type) if c.type in ORDER else len(ORDER)):
+    for condition in sorted(
+        current, key=lambda c: ORDER.index(c.type) if c.type in ORDER else len(ORDER)
+    ):
         old = before.get(condition.type)
         unchanged = old is not None and old.get("status") == condition.status
         merged.append(
@@ -36,7 +40,9 @@ def merge(previous: list[dict[str, Any]], current: list[Condition], *, generatio
                 "status": condition.status,
                 "reason": condition.reason,
                 "message": condition.message,
-                "lastTransitionTime": old["lastTransitionTime"] if unchanged and old is not None else now,
+                "lastTransitionTime": old["lastTransitionTime"]
+                if unchanged and old is not None
+                else now,
                 "observedGeneration": generation,
             }
         )

@@ -21,7 +21,9 @@ class Health:
         return self.updated and self.desired >= 1 and self.ready >= self.desired
 
     def describe(self) -> str:
-        return f"{self.name} {self.ready}/{self.desired} ready" + ("" if self.updated else ", rolling out")
+        return f"{self.name} {self.ready}/{self.desired} ready" + (
+            "" if self.updated else ", rolling out"
+        )
 
 
 def _observed(obj: Obj) -> bool:
@@ -46,8 +48,12 @@ def of_stateful_set(name: str, obj: Obj | None, *, minimum: int = 1) -> Health:
     status = obj.get("status") or {}
     desired = max(minimum, int((obj.get("spec") or {}).get("replicas", 1)))
     same_revision = status.get("currentRevision") == status.get("updateRevision")
-    updated = _observed(obj) and (same_revision or int(status.get("updatedReplicas") or 0) >= desired)
-    return Health(name, desired=desired, ready=int(status.get("readyReplicas") or 0), updated=updated)
+    updated = _observed(obj) and (
+        same_revision or int(status.get("updatedReplicas") or 0) >= desired
+    )
+    return Health(
+        name, desired=desired, ready=int(status.get("readyReplicas") or 0), updated=updated
+    )
 
 
 def rolled_out(deployment: Obj | None, config_hash: str) -> bool:

@@ -21,7 +21,9 @@ def _finished(job: Obj) -> tuple[str, str] | None:
         if condition.get("status") != "True":
             continue
         if condition.get("type") == "Complete":
-            return "success", str(status.get("completionTime") or condition.get("lastTransitionTime") or "")
+            return "success", str(
+                status.get("completionTime") or condition.get("lastTransitionTime") or ""
+            )
         if condition.get("type") == "Failed":
             return "failure", str(condition.get("lastTransitionTime") or "")
     return None
@@ -29,8 +31,11 @@ def _finished(job: Obj) -> tuple[str, str] | None:
 
 def newest_finished(jobs: list[Obj]) -> Obj | None:
     """The backup Job that finished last (ties: the later-created one)."""
-    done = [(finished[1], job["metadata"].get("creationTimestamp") or "", job)
-            for job in jobs if (finished := _finished(job)) is not None]
+    done = [
+        (finished[1], job["metadata"].get("creationTimestamp") or "", job)
+        for job in jobs
+        if (finished := _finished(job)) is not None
+    ]
     if not done:
         return None
     return max(done, key=lambda item: (item[0], item[1]))[2]
@@ -48,7 +53,9 @@ def from_job(job: Obj, pods: list[Obj]) -> Obj:
     """The status entry for `job`, from its last pod's report when it left one."""
     result, finished_at = _finished(job) or ("failure", "")
     name = job["metadata"]["name"]
-    newest_first = sorted(pods, key=lambda pod: pod["metadata"].get("creationTimestamp") or "", reverse=True)
+    newest_first = sorted(
+        pods, key=lambda pod: pod["metadata"].get("creationTimestamp") or "", reverse=True
+    )
     for pod in newest_first:
         report = backup.last_backup_from_message(_termination_message(pod))
         if report is not None:
@@ -59,8 +66,12 @@ def from_job(job: Obj, pods: list[Obj]) -> Obj:
 def unreported(jobs: list[Obj], saved: Obj | None) -> Obj | None:
     """The newest finished backup Job when `saved` (status.lastBackup) does not report it yet;
     only then are its pods read. `jobs` may hold any Jobs: the CronJob's runs are picked out."""
-    runs = [job for job in jobs if job["kind"] == "Job"
-            and (job["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == backup.COMPONENT_BACKUP]
+    runs = [
+        job
+        for job in jobs
+        if job["kind"] == "Job"
+        and (job["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == backup.COMPONENT_BACKUP
+    ]
     job = newest_finished(runs)
     if job is None or (saved is not None and saved.get("job") == job["metadata"]["name"]):
         return None

@@ -42,11 +42,17 @@ def identity(embedding: api.EmbeddingModel) -> Obj:
     """What decides the vectors: the offline model ignores model and dimensions."""
     if embedding.provider == "local":
         return {"provider": "local"}
-    return {"provider": embedding.provider, "model": embedding.model, "dimensions": embedding.dimensions}
+    return {
+        "provider": embedding.provider,
+        "model": embedding.model,
+        "dimensions": embedding.dimensions,
+    }
 
 
 def version_of(embedding: api.EmbeddingModel) -> str:
-    digest = hashlib.sha256(json.dumps(identity(embedding), sort_keys=True).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(json.dumps(identity(embedding), sort_keys=True).encode()).hexdigest()[
+        :8
+    ]
     return f"{embedding.provider}-{digest}"
 
 
@@ -104,17 +110,25 @@ class Observed:
     jobs: dict[str, JobState]  # by Job suffix
     workers_switched: bool  # every worker pod runs the current config, none is terminating
     api_switched: bool  # the API Service selects pods of the current template
-    api_failed: str | None = None  # the API's rollout to the current template rolled back or aborted
+    api_failed: str | None = (
+        None  # the API's rollout to the current template rolled back or aborted
+    )
 
 
 def plan(spec: api.EmbeddingModel, saved: IndexState, observed: Observed) -> IndexPlan:
     if saved.phase in ("Switching", "CatchingUp"):
         return _switching(saved, observed)
-    if version_of(spec) == saved.version:  # nothing to change, or a change reverted before the switch
+    if (
+        version_of(spec) == saved.version
+    ):  # nothing to change, or a change reverted before the switch
         if saved.phase == "Ready":
             return IndexPlan(saved)
-        return IndexPlan(IndexState(saved.embedding, message=f"serving {saved.version}"),
-                         events=(("Normal", "ReindexCancelled", f"spec.models.embedding is back to {saved.version}"),))
+        return IndexPlan(
+            IndexState(saved.embedding, message=f"serving {saved.version}"),
+            events=(
+                ("Normal", "ReindexCancelled", f"spec.models.embedding is back to {saved.version}"),
+            ),
+        )
     return _building(spec, saved, observed)
 
 
@@ -122,18 +136,47 @@ def _building(spec: api.EmbeddingModel, saved: IndexState, observed: Observed) -
     source, target = saved.version, version_of(spec)
     job = JobWanted("reindex", job_suffix("reindex", target), source, spec)
     events: tuple[tuple[str, str, str], ...] = ()
-    if saved.phase not in ("Building", "Failed") or saved.target is None or version_of(saved.target) != target:
-        events = (("Normal", "ReindexStarted", f"Re-embedding {source} into {target} for the new embedding model"),)
-    state = IndexState(saved.embedding, "Building", source, spec, f"re-embedding {source} into {target}")
+    if (
+        saved.phase not in ("Building", "Failed")
+        or saved.target is None
+        or version_of(saved.target) != target
+    ):
+        events = (
+            (
+                "Normal",
+                "ReindexStarted",
+                f"Re-embedding {source} into {target} for the new embedding model",
+            ),
+        )
+    state = IndexState(
+        saved.embedding, "Building", source, spec, f"re-embedding {source} into {target}"
+    )
     run = observed.jobs.get(job.suffix)
     if run is not None and run.failed is not None:
-        failed = IndexState(saved.embedding, "Failed", source, spec,
-                            f"re-embedding into {target} failed: {run.failed}; delete the Job to retry", failed=True)
+        failed = IndexState(
+            saved.embedding,
+            "Failed",
+            source,
+            spec,
+            f"re-embedding into {target} failed: {run.failed}; delete the Job to retry",
+            failed=True,
+        )
         new_failure = saved.phase != "Failed"
-        return IndexPlan(failed, job, (("Warning", "ReindexFailed", failed.message),) if new_failure else events)
+        return IndexPlan(
+            failed, job, (("Warning", "ReindexFailed", failed.message),) if new_failure else events
+        )
     if run is not None and run.succeeded:
-        switching = IndexState(spec, "Switching", source, None, f"{target} built; moving the API and workers to it")
-        return IndexPlan(switching, None, (*events, ("Normal", "ReindexBuilt", f"{target} is complete; switching the pods to it")))
+        switching = IndexState(
+            spec, "Switching", source, None, f"{target} built; moving the API and workers to it"
+        )
+        return IndexPlan(
+            switching,
+            None,
+            (
+                *events,
+                ("Normal", "ReindexBuilt", f"{target} is complete; switching the pods to it"),
+            ),
+        )
     return IndexPlan(state, job, events)
 
 
@@ -144,23 +187,48 @@ def _switching(saved: IndexState, observed: Observed) -> IndexPlan:
     if saved.phase == "Switching":
         if not observed.workers_switched:
             return IndexPlan(saved)
-        saved = IndexState(saved.embedding, "CatchingUp", saved.source, None,
-                           f"copying what reached {saved.source} during the switch, then moving the alias to {version}")
+        saved = IndexState(
+            saved.embedding,
+            "CatchingUp",
+            saved.source,
+            None,
+            f"copying what reached {saved.source} during the switch, then moving the alias to {version}",
+        )
     run = observed.jobs.get(catchup.suffix)
     if run is not None and run.failed is not None:
         message = f"catching up {version} failed: {run.failed}; delete the Job to retry"
-        return IndexPlan(IndexState(saved.embedding, "CatchingUp", saved.source, None, message, failed=True), catchup,
-                         (("Warning", "ReindexFailed", message),) if saved.message != message else ())
+        return IndexPlan(
+            IndexState(saved.embedding, "CatchingUp", saved.source, None, message, failed=True),
+            catchup,
+            (("Warning", "ReindexFailed", message),) if saved.message != message else (),
+        )
     if run is None or not run.succeeded:
         return IndexPlan(saved, catchup)
     if observed.api_failed is not None:
         message = f"the API's move to {version} did not complete: {observed.api_failed}; fix it or change spec.models.embedding"
         return IndexPlan(IndexState(saved.embedding, "CatchingUp", saved.source, None, message))
     if not observed.api_switched:
-        return IndexPlan(IndexState(saved.embedding, "CatchingUp", saved.source, None,
-                                    f"{version} complete; waiting for the API to serve it"))
+        return IndexPlan(
+            IndexState(
+                saved.embedding,
+                "CatchingUp",
+                saved.source,
+                None,
+                f"{version} complete; waiting for the API to serve it",
+            )
+        )
     done = IndexState(saved.embedding, "Ready", None, None, f"serving {version}")
-    return IndexPlan(done, None, (("Normal", "Reindexed", f"The API and workers use {version}; {saved.source} is no longer read"),))
+    return IndexPlan(
+        done,
+        None,
+        (
+            (
+                "Normal",
+                "Reindexed",
+                f"The API and workers use {version}; {saved.source} is no longer read",
+            ),
+        ),
+    )
 
 
 # status.index <-> IndexState -----------------------------------------------------------------
@@ -174,15 +242,23 @@ def _dump(model: api.EmbeddingModel | None) -> Obj | None:
     return None if model is None else model.model_dump(by_alias=True, exclude_none=True)
 
 
-def from_status(previous: Obj, *, live_embedding: api.EmbeddingModel | None, spec: api.EmbeddingModel) -> IndexState:
+def from_status(
+    previous: Obj, *, live_embedding: api.EmbeddingModel | None, spec: api.EmbeddingModel
+) -> IndexState:
     """The saved state; without one (a new stack, or a status lost) the pods' live ConfigMap
     says which model they run, and only a brand-new stack starts from the spec."""
     saved = previous.get("index")
     if not saved:
         return IndexState(live_embedding or spec)
     embedding = _model(saved.get("embedding")) or live_embedding or spec
-    return IndexState(embedding, saved.get("phase") or "Ready", saved.get("source"), _model(saved.get("target")),
-                      str(saved.get("message") or ""), bool(saved.get("failed")))
+    return IndexState(
+        embedding,
+        saved.get("phase") or "Ready",
+        saved.get("source"),
+        _model(saved.get("target")),
+        str(saved.get("message") or ""),
+        bool(saved.get("failed")),
+    )
 
 
 def to_status(state: IndexState, job_name: str | None) -> Obj:
@@ -199,20 +275,29 @@ def to_status(state: IndexState, job_name: str | None) -> Obj:
     }
 
 
-def effective_spec(spec: api.RAGDeploymentSpec, embedding: api.EmbeddingModel) -> api.RAGDeploymentSpec:
+def effective_spec(
+    spec: api.RAGDeploymentSpec, embedding: api.EmbeddingModel
+) -> api.RAGDeploymentSpec:
     """The spec the pods are rendered from: the spec, with the embedding model of the index."""
     if embedding == spec.models.embedding:
         return spec
-    return spec.model_copy(update={"models": spec.models.model_copy(update={"embedding": embedding})})
+    return spec.model_copy(
+        update={"models": spec.models.model_copy(update={"embedding": embedding})}
+    )
 
 
-def embedding_from_config(data: dict[str, str] | None, env_name: Callable[[str], str]) -> api.EmbeddingModel | None:
+def embedding_from_config(
+    data: dict[str, str] | None, env_name: Callable[[str], str]
+) -> api.EmbeddingModel | None:
     """The model a live ConfigMap gives the pods (None without a ConfigMap)."""
     if not data:
         return None
     provider = data.get(env_name("embedding_provider"), "local")
     dimensions = data.get(env_name("embedding_dimensions"))
-    values: Obj = {"provider": provider, "dimensions": int(dimensions) if dimensions and dimensions.isdigit() else None}
+    values: Obj = {
+        "provider": provider,
+        "dimensions": int(dimensions) if dimensions and dimensions.isdigit() else None,
+    }
     if env_name("embedding_model") in data:
         values["model"] = data[env_name("embedding_model")]
     return api.EmbeddingModel.model_validate(values)

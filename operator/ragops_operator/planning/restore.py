@@ -30,8 +30,12 @@ class Restore:
         return self.phase != "Completed"
 
     def to_status(self) -> Obj:
-        return {"snapshot": self.snapshot, "phase": self.phase, "message": self.message,
-                "completionTime": self.completion_time}
+        return {
+            "snapshot": self.snapshot,
+            "phase": self.phase,
+            "message": self.message,
+            "completionTime": self.completion_time,
+        }
 
 
 def job_condition(job: Obj, type_: str) -> Obj | None:
@@ -45,7 +49,11 @@ def job_condition(job: Obj, type_: str) -> Obj | None:
 def job_failure(job: Obj) -> str | None:
     """Why a Job failed (its Failed condition's message or reason); None while it has not."""
     failed = job_condition(job, "Failed")
-    return None if failed is None else str(failed.get("message") or failed.get("reason") or "the Job failed")
+    return (
+        None
+        if failed is None
+        else str(failed.get("message") or failed.get("reason") or "the Job failed")
+    )
 
 
 def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restore | None:
@@ -55,7 +63,9 @@ def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restor
     snapshot = spec.restore.from_snapshot
     saved = previous.get("restore") or {}
     if saved.get("snapshot") == snapshot and saved.get("phase") == "Completed":
-        return Restore(snapshot, "Completed", str(saved.get("message") or ""), saved.get("completionTime"))
+        return Restore(
+            snapshot, "Completed", str(saved.get("message") or ""), saved.get("completionTime")
+        )
     if job is None:
         return Restore(snapshot, "Running", "creating the restore Job")
     done = job_condition(job, "Complete")
@@ -65,9 +75,12 @@ def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restor
     why = job_failure(job)
     if why is not None:
         name = job["metadata"]["name"]
-        return Restore(snapshot, "Failed", f"{why}; see `kubectl logs job/{name}`, delete the Job to retry")
+        return Restore(
+            snapshot, "Failed", f"{why}; see `kubectl logs job/{name}`, delete the Job to retry"
+        )
     counts = job.get("status") or {}
     return Restore(
-        snapshot, "Running",
+        snapshot,
+        "Running",
         f"restoring from {snapshot} (pods active {counts.get('active', 0)}, failed {counts.get('failed', 0)})",
     )

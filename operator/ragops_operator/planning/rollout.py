@@ -120,8 +120,13 @@ def _health(obs: Observation, color: Color) -> ColorHealth:
 
 
 def failing_signals(signals: Signals, policy: Policy) -> str | None:
-    if signals.error_rate_percent is not None and signals.error_rate_percent > policy.max_error_rate_percent:
-        return f"error rate {signals.error_rate_percent:.1f}% over {policy.max_error_rate_percent:g}%"
+    if (
+        signals.error_rate_percent is not None
+        and signals.error_rate_percent > policy.max_error_rate_percent
+    ):
+        return (
+            f"error rate {signals.error_rate_percent:.1f}% over {policy.max_error_rate_percent:g}%"
+        )
     if signals.p95_seconds is not None and signals.p95_seconds > policy.max_p95_seconds:
         return f"p95 latency {signals.p95_seconds:.2f}s over {policy.max_p95_seconds:g}s"
     return None
@@ -130,7 +135,13 @@ def failing_signals(signals: Signals, policy: Policy) -> str | None:
 def plan(state: RolloutState, obs: Observation, policy: Policy, now: float) -> Plan:
     if state.active_hash is None:  # a new stack: its first template is simply the active one
         first = replace(state, phase="Stable", active_hash=obs.desired_hash)
-        return Plan(first, render=(first.active_color,), keep=(), service=first.active_color, preview_service=None)
+        return Plan(
+            first,
+            render=(first.active_color,),
+            keep=(),
+            service=first.active_color,
+            preview_service=None,
+        )
     if state.phase == "Progressing":
         return _progressing(state, obs, policy, now)
     if state.phase == "Observing":
@@ -154,70 +165,199 @@ def _settled(state: RolloutState, obs: Observation, policy: Policy, now: float) 
             reason="PreviewStarting",
             message=f"starting {other(active)} with the new API template",
         )
-        event = ("Normal", "RolloutStarted", f"Started {other(active)} with the new API template; {active} keeps serving")
+        event = (
+            "Normal",
+            "RolloutStarted",
+            f"Started {other(active)} with the new API template; {active} keeps serving",
+        )
         return _progressing(started, obs, policy, now, events=(event,))
     render = (active,) if obs.desired_hash == state.active_hash else ()
     keep = () if render else (active,)  # the spec still holds a failed template: do not apply it
     if state.phase == "Retiring" and state.previous_color is not None:
         assert state.retire_at is not None
         if now < state.retire_at:
-            return Plan(state, render=render, keep=(*keep, state.previous_color), service=active, preview_service=None,
-                        requeue_after=state.retire_at - now)
-        done = replace(state, phase="Stable", previous_color=None, previous_hash=None, retire_at=None,
-                       reason="RolloutComplete", message=f"{active} serves; {state.previous_color} retired")
-        return Plan(done, render=render, keep=keep, service=active, preview_service=None,
-                    events=(("Normal", "Retired", f"Retired {state.previous_color} after the rollout"),))
+            return Plan(
+                state,
+                render=render,
+                keep=(*keep, state.previous_color),
+                service=active,
+                preview_service=None,
+                requeue_after=state.retire_at - now,
+            )
+        done = replace(
+            state,
+            phase="Stable",
+            previous_color=None,
+            previous_hash=None,
+            retire_at=None,
+            reason="RolloutComplete",
+            message=f"{active} serves; {state.previous_color} retired",
+        )
+        return Plan(
+            done,
+            render=render,
+            keep=keep,
+            service=active,
+            preview_service=None,
+            events=(("Normal", "Retired", f"Retired {state.previous_color} after the rollout"),),
+        )
     return Plan(state, render=render, keep=keep, service=active, preview_service=None)
 
 
 def _stop(state: RolloutState, *, phase: Phase, reason: str, message: str) -> RolloutState:
     return replace(
-        state, phase=phase, preview_color=None, preview_hash=None, started_at=None,
-        failed_hash=state.preview_hash, reason=reason, message=message,
+        state,
+        phase=phase,
+        preview_color=None,
+        preview_hash=None,
+        started_at=None,
+        failed_hash=state.preview_hash,
+        reason=reason,
+        message=message,
     )
 
 
 def _progressing(
-    state: RolloutState, obs: Observation, policy: Policy, now: float, *, events: tuple[Event, ...] = ()
+    state: RolloutState,
+    obs: Observation,
+    policy: Policy,
+    now: float,
+    *,
+    events: tuple[Event, ...] = (),
 ) -> Plan:
     active, preview = state.active_color, state.preview_color
     assert preview is not None and state.started_at is not None
     if obs.desired_hash == state.active_hash:  # the change was reverted: nothing to roll out
-        cancelled = replace(_stop(state, phase="Stable", reason="RolloutCancelled", message="the spec went back to the active template"), failed_hash=state.failed_hash)
-        return Plan(cancelled, render=(active,), keep=(), service=active, preview_service=None,
-                    events=(*events, ("Normal", "RolloutCancelled", f"Deleted {preview}: the spec went back to {active}'s template")))
+        cancelled = replace(
+            _stop(
+                state,
+                phase="Stable",
+                reason="RolloutCancelled",
+                message="the spec went back to the active template",
+            ),
+            failed_hash=state.failed_hash,
+        )
+        return Plan(
+            cancelled,
+            render=(active,),
+            keep=(),
+            service=active,
+            preview_service=None,
+            events=(
+                *events,
+                (
+                    "Normal",
+                    "RolloutCancelled",
+                    f"Deleted {preview}: the spec went back to {active}'s template",
+                ),
+            ),
+        )
     if obs.desired_hash != state.preview_hash:  # superseded: the preview follows the newest spec
-        state = replace(state, preview_hash=obs.desired_hash, started_at=now, reason="PreviewStarting",
-                        message=f"{preview} restarted with a newer API template")
-        events = (*events, ("Normal", "RolloutSuperseded", f"Replaced {preview} with the newest API template"))
+        state = replace(
+            state,
+            preview_hash=obs.desired_hash,
+            started_at=now,
+            reason="PreviewStarting",
+            message=f"{preview} restarted with a newer API template",
+        )
+        events = (
+            *events,
+            ("Normal", "RolloutSuperseded", f"Replaced {preview} with the newest API template"),
+        )
     if obs.action == "abort":
-        aborted = _stop(state, phase="Aborted", reason="AbortedByUser", message=f"rollout aborted; {active} keeps serving")
-        return Plan(aborted, render=(), keep=(active,), service=active, preview_service=None, consume_action=True,
-                    events=(*events, ("Warning", "RolloutAborted", f"Aborted by request: deleted {preview}; {active} keeps serving")))
+        aborted = _stop(
+            state,
+            phase="Aborted",
+            reason="AbortedByUser",
+            message=f"rollout aborted; {active} keeps serving",
+        )
+        return Plan(
+            aborted,
+            render=(),
+            keep=(active,),
+            service=active,
+            preview_service=None,
+            consume_action=True,
+            events=(
+                *events,
+                (
+                    "Warning",
+                    "RolloutAborted",
+                    f"Aborted by request: deleted {preview}; {active} keeps serving",
+                ),
+            ),
+        )
     health = _health(obs, preview)
     ready = health.serves(state.preview_hash)
     failing = failing_signals(obs.signals.get(preview, Signals()), policy) if ready else None
     if ready and failing is None and (policy.auto_promote or obs.action == "promote"):
         switched = replace(
-            state, phase="Observing", active_color=preview, active_hash=state.preview_hash,
-            previous_color=active, previous_hash=state.active_hash, preview_color=None, preview_hash=None,
-            switched_at=now, reason="Observing", message=f"{preview} serves; watching it for {policy.observe_seconds:g}s",
+            state,
+            phase="Observing",
+            active_color=preview,
+            active_hash=state.preview_hash,
+            previous_color=active,
+            previous_hash=state.active_hash,
+            preview_color=None,
+            preview_hash=None,
+            switched_at=now,
+            reason="Observing",
+            message=f"{preview} serves; watching it for {policy.observe_seconds:g}s",
         )
-        return Plan(switched, render=(preview,), keep=(active,), service=preview, preview_service=None,
-                    consume_action=obs.action == "promote", requeue_after=policy.next_look(policy.observe_seconds),
-                    events=(*events, ("Normal", "Promoted", f"Switched the API Service from {active} to {preview}")))
+        return Plan(
+            switched,
+            render=(preview,),
+            keep=(active,),
+            service=preview,
+            preview_service=None,
+            consume_action=obs.action == "promote",
+            requeue_after=policy.next_look(policy.observe_seconds),
+            events=(
+                *events,
+                ("Normal", "Promoted", f"Switched the API Service from {active} to {preview}"),
+            ),
+        )
     assert state.started_at is not None
     elapsed = now - state.started_at
     if elapsed >= policy.progress_deadline_seconds:
         why = failing or health.describe(preview)
-        aborted = _stop(state, phase="Aborted", reason="PreviewNotHealthy", message=f"{why} after {elapsed:.0f}s")
-        return Plan(aborted, render=(), keep=(active,), service=active, preview_service=None,
-                    events=(*events, ("Warning", "RolloutAborted", f"{preview} not healthy in time ({why}); {active} keeps serving")))
+        aborted = _stop(
+            state,
+            phase="Aborted",
+            reason="PreviewNotHealthy",
+            message=f"{why} after {elapsed:.0f}s",
+        )
+        return Plan(
+            aborted,
+            render=(),
+            keep=(active,),
+            service=active,
+            preview_service=None,
+            events=(
+                *events,
+                (
+                    "Warning",
+                    "RolloutAborted",
+                    f"{preview} not healthy in time ({why}); {active} keeps serving",
+                ),
+            ),
+        )
     waiting = "AwaitingPromotion" if ready and failing is None else "PreviewNotReady"
-    message = f"{preview} ready; promote with the ragops.dev/rollout=promote annotation" if waiting == "AwaitingPromotion" else (failing or health.describe(preview))
+    message = (
+        f"{preview} ready; promote with the ragops.dev/rollout=promote annotation"
+        if waiting == "AwaitingPromotion"
+        else (failing or health.describe(preview))
+    )
     state = replace(state, reason=waiting, message=message)
-    return Plan(state, render=(preview,), keep=(active,), service=active, preview_service=preview, events=events,
-                requeue_after=policy.next_look(policy.progress_deadline_seconds - elapsed))
+    return Plan(
+        state,
+        render=(preview,),
+        keep=(active,),
+        service=active,
+        preview_service=preview,
+        events=events,
+        requeue_after=policy.next_look(policy.progress_deadline_seconds - elapsed),
+    )
 
 
 def _observing(state: RolloutState, obs: Observation, policy: Policy, now: float) -> Plan:
@@ -226,37 +366,111 @@ def _observing(state: RolloutState, obs: Observation, policy: Policy, now: float
     if obs.desired_hash not in (state.active_hash, state.failed_hash):
         # A newer change: the last good color is rebuilt with it; the current one keeps serving.
         superseded = replace(
-            state, phase="Progressing", preview_color=previous, preview_hash=obs.desired_hash, started_at=now,
-            previous_color=None, previous_hash=None, switched_at=None, reason="PreviewStarting",
+            state,
+            phase="Progressing",
+            preview_color=previous,
+            preview_hash=obs.desired_hash,
+            started_at=now,
+            previous_color=None,
+            previous_hash=None,
+            switched_at=None,
+            reason="PreviewStarting",
             message=f"starting {previous} with a newer API template",
         )
-        return _progressing(superseded, obs, policy, now,
-                            events=(("Normal", "RolloutSuperseded", f"Rebuilding {previous} with a newer API template; {active} keeps serving"),))
+        return _progressing(
+            superseded,
+            obs,
+            policy,
+            now,
+            events=(
+                (
+                    "Normal",
+                    "RolloutSuperseded",
+                    f"Rebuilding {previous} with a newer API template; {active} keeps serving",
+                ),
+            ),
+        )
     health = _health(obs, active)
-    failure = None if health.serves(state.active_hash) else f"readiness lost ({health.describe(active)})"
+    failure = (
+        None if health.serves(state.active_hash) else f"readiness lost ({health.describe(active)})"
+    )
     failure = failure or failing_signals(obs.signals.get(active, Signals()), policy)
     if obs.action == "abort":
         failure = "aborted by request"
     if failure is not None and (policy.auto_rollback or obs.action == "abort"):
         if _health(obs, previous).serves(state.previous_hash):
             rolled = replace(
-                state, phase="RolledBack", active_color=previous, active_hash=state.previous_hash,
-                previous_color=None, previous_hash=None, switched_at=None, failed_hash=state.active_hash,
-                reason="RolledBack", message=f"{active} failed while observed: {failure}",
+                state,
+                phase="RolledBack",
+                active_color=previous,
+                active_hash=state.previous_hash,
+                previous_color=None,
+                previous_hash=None,
+                switched_at=None,
+                failed_hash=state.active_hash,
+                reason="RolledBack",
+                message=f"{active} failed while observed: {failure}",
             )
-            return Plan(rolled, render=(), keep=(previous,), service=previous, preview_service=None,
-                        consume_action=obs.action == "abort",
-                        events=(("Warning", "RolledBack", f"Switched the API Service back to {previous}: {active} {failure}"),))
-        stuck = replace(state, reason="RollbackImpossible", message=f"{active}: {failure}; {previous} is not ready either")
-        return Plan(stuck, render=(active,), keep=(previous,), service=active, preview_service=None,
-                    consume_action=obs.action == "abort",
-                    events=(("Warning", "RollbackImpossible", f"{active} {failure}, but {previous} is not ready: keeping {active}"),))
+            return Plan(
+                rolled,
+                render=(),
+                keep=(previous,),
+                service=previous,
+                preview_service=None,
+                consume_action=obs.action == "abort",
+                events=(
+                    (
+                        "Warning",
+                        "RolledBack",
+                        f"Switched the API Service back to {previous}: {active} {failure}",
+                    ),
+                ),
+            )
+        stuck = replace(
+            state,
+            reason="RollbackImpossible",
+            message=f"{active}: {failure}; {previous} is not ready either",
+        )
+        return Plan(
+            stuck,
+            render=(active,),
+            keep=(previous,),
+            service=active,
+            preview_service=None,
+            consume_action=obs.action == "abort",
+            events=(
+                (
+                    "Warning",
+                    "RollbackImpossible",
+                    f"{active} {failure}, but {previous} is not ready: keeping {active}",
+                ),
+            ),
+        )
     observed_for = now - state.switched_at
     if observed_for >= policy.observe_seconds:
-        retiring = replace(state, phase="Retiring", retire_at=now + policy.retire_delay_seconds,
-                           reason="Retiring", message=f"{active} passed observation; retiring {previous}")
-        return Plan(retiring, render=(active,), keep=(previous,), service=active, preview_service=None,
-                    requeue_after=policy.retire_delay_seconds,
-                    events=(("Normal", "RolloutObserved", f"{active} healthy for {policy.observe_seconds:g}s"),))
-    return Plan(state, render=(active,), keep=(previous,), service=active, preview_service=None,
-                requeue_after=policy.next_look(policy.observe_seconds - observed_for))
+        retiring = replace(
+            state,
+            phase="Retiring",
+            retire_at=now + policy.retire_delay_seconds,
+            reason="Retiring",
+            message=f"{active} passed observation; retiring {previous}",
+        )
+        return Plan(
+            retiring,
+            render=(active,),
+            keep=(previous,),
+            service=active,
+            preview_service=None,
+            requeue_after=policy.retire_delay_seconds,
+            events=(
+                ("Normal", "RolloutObserved", f"{active} healthy for {policy.observe_seconds:g}s"),
+            ),
+        )
+    return Plan(
+        state,
+        render=(active,),
+        keep=(previous,),
+        service=active,
+        preview_service=None,
+        requeue_after=policy.next_look(policy.observe_seconds - observed_for),
+    )

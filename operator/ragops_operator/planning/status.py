@@ -21,7 +21,9 @@ class Observation:
     generation: int
     active_color: api_builder.Color
     api_image: str
-    children: dict[tuple[str, str], Obj]  # (kind, name) -> object as last returned by the API server
+    children: dict[
+        tuple[str, str], Obj
+    ]  # (kind, name) -> object as last returned by the API server
     paused: bool = False
     monitoring_wanted: bool = True
     prometheus_operator: bool = False
@@ -44,31 +46,53 @@ def component_health(observed: Observation) -> tuple[health.Health, health.Healt
     color = observed.active_color
     api_min, worker_min, qdrant_min = observed.minimum_replicas
     return (
-        health.of_deployment("api", _child(observed, "Deployment", f"api-{color}"), minimum=api_min),
-        health.of_deployment("worker", _child(observed, "Deployment", "worker"), minimum=worker_min),
-        health.of_stateful_set("qdrant", _child(observed, "StatefulSet", "qdrant"), minimum=qdrant_min),
+        health.of_deployment(
+            "api", _child(observed, "Deployment", f"api-{color}"), minimum=api_min
+        ),
+        health.of_deployment(
+            "worker", _child(observed, "Deployment", "worker"), minimum=worker_min
+        ),
+        health.of_stateful_set(
+            "qdrant", _child(observed, "StatefulSet", "qdrant"), minimum=qdrant_min
+        ),
     )
 
 
-def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list[conditions.Condition]:
+def _conditions(
+    observed: Observation, parts: tuple[health.Health, ...]
+) -> list[conditions.Condition]:
     waiting = [p.describe() for p in parts if not p.serving]
     rolling = [p.describe() for p in parts if not p.updated]
     C = conditions.Condition
     ready = C(conditions.READY, "True", "AllComponentsReady", "api, worker and qdrant are serving")
     if waiting:
-        ready = C(conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting))
+        ready = C(
+            conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting)
+        )
     restoring = observed.restore is not None and observed.restore.phase == "Running"
     restore_failed = observed.restore is not None and observed.restore.phase == "Failed"
     if observed.restore is not None and (restoring or restore_failed):
         # An empty index must not look Ready: queries would find nothing until the restore ends.
         reason = "Restoring" if restoring else "RestoreFailed"
-        ready = C(conditions.READY, "False", reason, "; ".join([observed.restore.message, *waiting]))
+        ready = C(
+            conditions.READY, "False", reason, "; ".join([observed.restore.message, *waiting])
+        )
     phase, rollout_reason, rollout_message = _rollout(observed)
     index = observed.index
     if observed.paused:
-        progressing = C(conditions.PROGRESSING, "False", "Paused", "spec.paused is true: children are not changed")
+        progressing = C(
+            conditions.PROGRESSING,
+            "False",
+            "Paused",
+            "spec.paused is true: children are not changed",
+        )
     elif phase in ("Progressing", "Observing", "Retiring"):
-        progressing = C(conditions.PROGRESSING, "True", f"BlueGreen{phase}", f"{rollout_reason}: {rollout_message}")
+        progressing = C(
+            conditions.PROGRESSING,
+            "True",
+            f"BlueGreen{phase}",
+            f"{rollout_reason}: {rollout_message}",
+        )
     elif restoring and observed.restore is not None:
         progressing = C(conditions.PROGRESSING, "True", "Restoring", observed.restore.message)
     elif index is not None and index.phase not in ("Ready", "Failed") and not index.failed:
@@ -76,7 +100,9 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
     elif rolling:
         progressing = C(conditions.PROGRESSING, "True", "RollingOut", "; ".join(rolling))
     else:
-        progressing = C(conditions.PROGRESSING, "False", "ReconcileComplete", "children match the spec")
+        progressing = C(
+            conditions.PROGRESSING, "False", "ReconcileComplete", "children match the spec"
+        )
     degraded = C(conditions.DEGRADED, "False", "AsExpected", "")
     if observed.errors:
         degraded = C(conditions.DEGRADED, "True", "ApplyFailed", "; ".join(observed.errors)[:1000])
@@ -85,7 +111,9 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
     elif index is not None and index.failed:
         degraded = C(conditions.DEGRADED, "True", "ReindexFailed", index.message)
     elif phase in ("RolledBack", "Aborted"):
-        degraded = C(conditions.DEGRADED, "True", f"Rollout{phase}", f"{rollout_reason}: {rollout_message}")
+        degraded = C(
+            conditions.DEGRADED, "True", f"Rollout{phase}", f"{rollout_reason}: {rollout_message}"
+        )
     elif any(p.updated and p.ready < p.desired for p in parts):
         lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
         degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
@@ -94,15 +122,29 @@ def _conditions(observed: Observation, parts: tuple[health.Health, ...]) -> list
 
 def _rollout(observed: Observation) -> tuple[str, str, str]:
     saved = observed.rollout or {}
-    return str(saved.get("phase") or "Stable"), str(saved.get("reason") or ""), str(saved.get("message") or "")
+    return (
+        str(saved.get("phase") or "Stable"),
+        str(saved.get("reason") or ""),
+        str(saved.get("message") or ""),
+    )
 
 
 def _monitoring(observed: Observation) -> conditions.Condition:
     C = conditions.Condition
     if not observed.monitoring_wanted:
-        return C(conditions.MONITORING, "False", "Disabled", "spec.monitoring turns ServiceMonitors and PrometheusRule off")
+        return C(
+            conditions.MONITORING,
+            "False",
+            "Disabled",
+            "spec.monitoring turns ServiceMonitors and PrometheusRule off",
+        )
     if observed.prometheus_operator:
-        return C(conditions.MONITORING, "True", "PrometheusOperatorFound", "ServiceMonitors and PrometheusRule are applied")
+        return C(
+            conditions.MONITORING,
+            "True",
+            "PrometheusOperatorFound",
+            "ServiceMonitors and PrometheusRule are applied",
+        )
     return C(
         conditions.MONITORING,
         "False",
@@ -117,7 +159,10 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
     return {
         "observedGeneration": observed.generation,
         "conditions": conditions.merge(
-            previous.get("conditions") or [], _conditions(observed, parts), generation=observed.generation, now=now
+            previous.get("conditions") or [],
+            _conditions(observed, parts),
+            generation=observed.generation,
+            now=now,
         ),
         "api": {
             "activeColor": observed.active_color,
@@ -133,7 +178,9 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "endpoints": {"api": api_builder.url(owner), "qdrant": config.qdrant_url(owner)},
         "restore": observed.restore.to_status() if observed.restore is not None else None,
         "lastBackup": observed.last_backup,
-        "index": to_status(observed.index, observed.index_job) if observed.index is not None else None,
+        "index": to_status(observed.index, observed.index_job)
+        if observed.index is not None
+        else None,
     }
 
 

@@ -17,9 +17,22 @@ from ragops_operator.objects import Obj
 
 HANDOFF_MANAGER = "ragops-hpa-handoff"
 _SUFFIXES: dict[str, int | Decimal] = {
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
-    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
 }
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([a-zA-Z]*)$")
 
@@ -35,19 +48,30 @@ def quantity(value: str) -> Decimal:
 def _owns_replicas(obj: Obj, manager: str) -> bool:
     for entry in obj["metadata"].get("managedFields") or []:
         spec_fields = (entry.get("fieldsV1") or {}).get("f:spec") or {}
-        if entry.get("manager") == manager and entry.get("operation") == "Apply" and "f:replicas" in spec_fields:
+        if (
+            entry.get("manager") == manager
+            and entry.get("operation") == "Apply"
+            and "f:replicas" in spec_fields
+        ):
             return True
     return False
 
 
 def replica_handoff(existing: Obj | None, desired: Obj, *, manager: str) -> Obj | None:
     """The apply that hands `replicas` over before `desired` drops it, or None if not needed."""
-    if existing is None or "replicas" in desired.get("spec", {}) or not _owns_replicas(existing, manager):
+    if (
+        existing is None
+        or "replicas" in desired.get("spec", {})
+        or not _owns_replicas(existing, manager)
+    ):
         return None
     return {
         "apiVersion": desired["apiVersion"],
         "kind": desired["kind"],
-        "metadata": {"name": desired["metadata"]["name"], "namespace": desired["metadata"]["namespace"]},
+        "metadata": {
+            "name": desired["metadata"]["name"],
+            "namespace": desired["metadata"]["namespace"],
+        },
         "spec": {"replicas": int(existing["spec"].get("replicas", 1))},
     }
 
@@ -71,7 +95,9 @@ def volume_growth(existing: Obj | None, desired: Obj) -> dict[str, str]:
     }
 
 
-def claims_to_grow(claims: list[Obj], stateful_set: str, growth: dict[str, str]) -> list[tuple[str, str]]:
+def claims_to_grow(
+    claims: list[Obj], stateful_set: str, growth: dict[str, str]
+) -> list[tuple[str, str]]:
     """(claim name, new size) for the StatefulSet's claims (`<template>-<sts>-<ordinal>`) still smaller."""
     pending = []
     for claim in claims:

@@ -20,13 +20,6 @@ from pathlib import Path
 
 import pytest
 from qdrant_client import AsyncQdrantClient
-from ragops_maintenance.backup.layout import parse_s3_url
-from ragops_maintenance.backup.manifest import BackupManifest
-from ragops_maintenance.backup.restore import restore_backup
-from ragops_maintenance.backup.snapshots import QdrantSnapshots
-from ragops_maintenance.backup.stores import ServerTarget
-from ragops_wiring.backup import bucket as make_bucket
-from ragops_wiring.backup import configured_embedding
 from rich.console import Console
 
 from ragops_cli.backup import run_backup, run_restore
@@ -37,6 +30,13 @@ from ragops_core.domain import StoredChunk
 from ragops_core.errors import BackupError, RestoreError
 from ragops_core.ports import SearchRequest
 from ragops_core.settings import Settings
+from ragops_maintenance.backup.layout import parse_s3_url
+from ragops_maintenance.backup.manifest import BackupManifest
+from ragops_maintenance.backup.restore import restore_backup
+from ragops_maintenance.backup.snapshots import QdrantSnapshots
+from ragops_maintenance.backup.stores import ServerTarget
+from ragops_wiring.backup import bucket as make_bucket
+from ragops_wiring.backup import configured_embedding
 from tests.support.aws import MotoServer
 from tests.support.processes import ragops
 

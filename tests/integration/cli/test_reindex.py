@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 import typer
 from qdrant_client import AsyncQdrantClient, models
-from ragops_maintenance.reindex import ReindexError, reindex
 
 from ragops_cli.reindex import run_drop, run_reindex
 from ragops_core.adapters.cache.memory import MemoryCache
@@ -37,6 +36,7 @@ from ragops_core.domain import IngestMessage, Job, JobState, StoredChunk, docume
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Embedder, SearchRequest
 from ragops_core.settings import Settings
+from ragops_maintenance.reindex import ReindexError, reindex
 from ragops_worker.pipeline import IngestionPipeline, PipelineOptions
 from tests.support.llm_fakes import FakeLLMServer, fake_vector
 from tests.support.processes import ragops

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from ragops_wiring.adapters import build_catalog
 
 from ragops_core.adapters.catalog.redis import RedisCatalog
 from ragops_core.adapters.catalog.sqlite import SqliteCatalog
 from ragops_core.domain import DocumentRecord, Job, JobState
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import build_catalog
 from tests.support.redis_server import RedisServer
 
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ragops_wiring.adapters import build_adapters
-from ragops_wiring.services import build_document_service
 
 from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
 from ragops_core.domain import JobState
 from ragops_core.metrics import Metrics
 from ragops_core.ports import JobStore
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import build_adapters
+from ragops_wiring.services import build_document_service
 from ragops_worker.service import build_worker
 
 LONG_PDF = "format-corpus/govdocs1-error-pdfs/error_set_1/195981.pdf"  # 101 pages

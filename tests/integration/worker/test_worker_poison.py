@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 import redis
-from ragops_wiring.adapters import Adapters, build_adapters
-from ragops_wiring.services import build_document_service
 
 from ragops_core.adapters.catalog.redis import RedisCatalog
 from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
@@ -30,6 +28,8 @@ from ragops_core.documents import DocumentService
 from ragops_core.domain import IngestMessage, Job, JobState
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
+from ragops_wiring.adapters import Adapters, build_adapters
+from ragops_wiring.services import build_document_service
 from ragops_worker.loop import IngestionWorker
 from ragops_worker.service import build_pipeline
 from tests.support.api import POLICY

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from ragops_core.errors import RestoreError
+from ragops_core.portable import PortablePoint, Sparse, read_points, write_points
 from ragops_maintenance.backup import layout, report
 from ragops_maintenance.backup.manifest import (
     FORMAT_VERSION,
@@ -19,9 +22,6 @@ from ragops_maintenance.backup.manifest import (
     safe_relative,
 )
 from ragops_maintenance.backup.retention import RetentionPolicy, StoredBackup, to_delete
-
-from ragops_core.errors import RestoreError
-from ragops_core.portable import PortablePoint, Sparse, read_points, write_points
 
 NOW = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 

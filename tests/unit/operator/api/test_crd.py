@@ -42,7 +42,9 @@ def test_schema_is_structural() -> None:
 
 
 def test_every_spec_field_is_described() -> None:
-    spec = custom_resource_definition()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec = custom_resource_definition()["spec"]["versions"][0]["schema"]["openAPIV3Schema"][
+        "properties"
+    ]["spec"]
     undocumented = [
         f"{path}.{name}"
         for path, node in _walk(spec)
@@ -53,10 +55,15 @@ def test_every_spec_field_is_described() -> None:
 
 
 def test_defaults_come_from_the_models() -> None:
-    spec = custom_resource_definition()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec = custom_resource_definition()["spec"]["versions"][0]["schema"]["openAPIV3Schema"][
+        "properties"
+    ]["spec"]
     api_defaults = spec["properties"]["api"]["default"]
     assert api_defaults["replicas"] == {"min": 2, "max": 10}
-    assert spec["properties"]["vectorStore"]["default"]["qdrant"]["storage"] == {"size": "10Gi", "storageClassName": "gp3"}
+    assert spec["properties"]["vectorStore"]["default"]["qdrant"]["storage"] == {
+        "size": "10Gi",
+        "storageClassName": "gp3",
+    }
     assert spec["properties"]["retrieval"]["properties"]["chunkWords"]["default"] == 500
 
 

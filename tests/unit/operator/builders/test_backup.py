@@ -25,19 +25,39 @@ def test_nothing_is_rendered_while_backups_are_disabled() -> None:
 
 
 def test_cron_job_never_overlaps_and_keeps_bounded_history() -> None:
-    spec = make_spec(backup={**ENABLED, "schedule": "30 1 * * *", "suspend": True, "successfulJobsHistoryLimit": 2,
-                             "failedJobsHistoryLimit": 5, "startingDeadlineSeconds": 600, "backoffLimit": 1,
-                             "activeDeadlineSeconds": 3600})
+    spec = make_spec(
+        backup={
+            **ENABLED,
+            "schedule": "30 1 * * *",
+            "suspend": True,
+            "successfulJobsHistoryLimit": 2,
+            "failedJobsHistoryLimit": 5,
+            "startingDeadlineSeconds": 600,
+            "backoffLimit": 1,
+            "activeDeadlineSeconds": 3600,
+        }
+    )
     cron = one(backup.build(spec, OWNER), "CronJob", "demo-backup")["spec"]
-    assert (cron["schedule"], cron["suspend"], cron["concurrencyPolicy"]) == ("30 1 * * *", True, "Forbid")
-    assert (cron["successfulJobsHistoryLimit"], cron["failedJobsHistoryLimit"], cron["startingDeadlineSeconds"]) == (2, 5, 600)
+    assert (cron["schedule"], cron["suspend"], cron["concurrencyPolicy"]) == (
+        "30 1 * * *",
+        True,
+        "Forbid",
+    )
+    assert (
+        cron["successfulJobsHistoryLimit"],
+        cron["failedJobsHistoryLimit"],
+        cron["startingDeadlineSeconds"],
+    ) == (2, 5, 600)
     job = cron["jobTemplate"]["spec"]
     assert (job["backoffLimit"], job["activeDeadlineSeconds"]) == (1, 3600)
     assert job["template"]["spec"]["restartPolicy"] == "Never"
 
 
 def test_backup_pod_is_restricted_with_a_read_only_root_and_scratch_space() -> None:
-    spec = make_spec(backup={**ENABLED, "scratchSize": "50Gi"}, serviceAccount={"iamRoleArn": "arn:aws:iam::123456789012:role/r"})
+    spec = make_spec(
+        backup={**ENABLED, "scratchSize": "50Gi"},
+        serviceAccount={"iamRoleArn": "arn:aws:iam::123456789012:role/r"},
+    )
     cron = one(backup.build(spec, OWNER), "CronJob")
     pod = pod_spec_of(cron)
     assert pod is not None and restricted_violations(pod) == []
@@ -46,13 +66,20 @@ def test_backup_pod_is_restricted_with_a_read_only_root_and_scratch_space() -> N
     assert container["volumeMounts"] == [{"name": "scratch", "mountPath": "/tmp"}]
     assert pod["volumes"] == [{"name": "scratch", "emptyDir": {"sizeLimit": "50Gi"}}]
     # The worker's ServiceAccount carries the IRSA role.
-    assert pod["serviceAccountName"] == "demo-worker" and pod["automountServiceAccountToken"] is False
-    assert container["args"] == ["backup"] and container["terminationMessagePath"] == "/dev/termination-log"
+    assert (
+        pod["serviceAccountName"] == "demo-worker" and pod["automountServiceAccountToken"] is False
+    )
+    assert (
+        container["args"] == ["backup"]
+        and container["terminationMessagePath"] == "/dev/termination-log"
+    )
 
 
 def test_backup_environment_is_the_stack_config_plus_backup_settings_only() -> None:
-    spec = make_spec(backup={**ENABLED, "prefix": "p", "retentionDays": 30, "keepLast": 10},
-                     vectorStore={"qdrant": {"apiKeySecretRef": {"name": "qdrant", "key": "api-key"}}})
+    spec = make_spec(
+        backup={**ENABLED, "prefix": "p", "retentionDays": 30, "keepLast": 10},
+        vectorStore={"qdrant": {"apiKeySecretRef": {"name": "qdrant", "key": "api-key"}}},
+    )
     cron = one(backup.build(spec, OWNER), "CronJob")
     container = pod_spec_of(cron)["containers"][0]  # type: ignore[index]
     assert container["envFrom"] == [{"configMapRef": {"name": "demo-config"}}]
@@ -60,7 +87,9 @@ def test_backup_environment_is_the_stack_config_plus_backup_settings_only() -> N
     assert env["RAGOPS_BACKUP_BUCKET"] == "backups-bucket" and env["RAGOPS_BACKUP_PREFIX"] == "p"
     assert (env["RAGOPS_BACKUP_NAMESPACE"], env["RAGOPS_BACKUP_NAME"]) == ("tenant-a", "demo")
     assert (env["RAGOPS_BACKUP_RETENTION_DAYS"], env["RAGOPS_BACKUP_KEEP_LAST"]) == ("30", "10")
-    assert env["RAGOPS_QDRANT_API_KEY"] == {"secretKeyRef": {"name": "qdrant", "key": "api-key", "optional": False}}
+    assert env["RAGOPS_QDRANT_API_KEY"] == {
+        "secretKeyRef": {"name": "qdrant", "key": "api-key", "optional": False}
+    }
     assert "RAGOPS_REDIS_URL" not in env, "the backup needs no Redis credentials"
     known = {config.env_name(field) for field in Settings.model_fields}
     assert set(env) <= known
@@ -76,26 +105,42 @@ def test_network_policies_let_backup_pods_reach_qdrant_s3_and_the_pushgateway() 
     assert ports == [443, 6333, 6334, 9091]
     to_qdrant = one(manifests, "NetworkPolicy", "demo-qdrant-from-backup")["spec"]
     assert to_qdrant["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "qdrant"
-    components = [s["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for s in to_qdrant["ingress"][0]["from"]]
+    components = [
+        s["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for s in to_qdrant["ingress"][0]["from"]
+    ]
     assert components == ["backup", "restore", "reindex"]
-    assert backup.network_policies(make_spec(backup=ENABLED, networkPolicy={"enabled": False}), OWNER) == []
+    assert (
+        backup.network_policies(make_spec(backup=ENABLED, networkPolicy={"enabled": False}), OWNER)
+        == []
+    )
 
 
 @pytest.mark.parametrize(
     ("backup_spec", "restoring", "rendered"),
     [({}, False, False), (ENABLED, False, True), ({"bucket": "bkt"}, True, True)],
 )
-def test_job_network_policies_exist_while_a_job_may_run(backup_spec: dict[str, object], restoring: bool, rendered: bool) -> None:
+def test_job_network_policies_exist_while_a_job_may_run(
+    backup_spec: dict[str, object], restoring: bool, rendered: bool
+) -> None:
     from ragops_operator.builders import stack
 
-    spec = make_spec(backup=backup_spec, **({"restore": {"fromSnapshot": "latest"}} if restoring else {}))
-    names = {m["metadata"]["name"] for m in stack.desired(spec, OWNER, restoring=restoring) if m["kind"] == "NetworkPolicy"}
+    spec = make_spec(
+        backup=backup_spec, **({"restore": {"fromSnapshot": "latest"}} if restoring else {})
+    )
+    names = {
+        m["metadata"]["name"]
+        for m in stack.desired(spec, OWNER, restoring=restoring)
+        if m["kind"] == "NetworkPolicy"
+    }
     assert ("demo-backup" in names) is rendered and ("demo-qdrant-from-backup" in names) is rendered
 
 
 def test_restore_job_runs_once_and_tolerates_a_rerun() -> None:
     assert backup.restore_job(make_spec(), OWNER) is None
-    job = backup.restore_job(make_spec(backup={"bucket": "bkt"}, restore={"fromSnapshot": "latest"}), OWNER)
+    job = backup.restore_job(
+        make_spec(backup={"bucket": "bkt"}, restore={"fromSnapshot": "latest"}), OWNER
+    )
     assert job is not None and job["kind"] == "Job" and job["metadata"]["name"] == "demo-restore"
     pod = pod_spec_of(job)
     assert pod is not None and restricted_violations(pod) == []
@@ -104,7 +149,12 @@ def test_restore_job_runs_once_and_tolerates_a_rerun() -> None:
 
 def test_spec_rules_for_backup_and_restore() -> None:
     spec = make_spec().backup
-    assert (spec.enabled, spec.schedule, spec.retention_days, spec.suspend) == (False, "0 3 * * *", 90, False)
+    assert (spec.enabled, spec.schedule, spec.retention_days, spec.suspend) == (
+        False,
+        "0 3 * * *",
+        90,
+        False,
+    )
     with pytest.raises(ValidationError):
         make_spec(backup={"schedule": "every day"})
 
@@ -112,31 +162,54 @@ def test_spec_rules_for_backup_and_restore() -> None:
 def test_cel_rules_are_in_the_schema() -> None:
     from ragops_operator.api import v1alpha1 as api
 
-    backup_rules = [r["rule"] for r in api.BackupSpec.model_json_schema()["x-kubernetes-validations"]]
+    backup_rules = [
+        r["rule"] for r in api.BackupSpec.model_json_schema()["x-kubernetes-validations"]
+    ]
     assert "!self.enabled || has(self.bucket)" in backup_rules
-    spec_rules = [r["rule"] for r in api.RAGDeploymentSpec.model_json_schema()["x-kubernetes-validations"]]
+    spec_rules = [
+        r["rule"] for r in api.RAGDeploymentSpec.model_json_schema()["x-kubernetes-validations"]
+    ]
     assert any("restore.fromSnapshot" in rule for rule in spec_rules)
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ('{"time": "2026-06-01T03:00:00Z", "snapshot": "s3://b/p/", "result": "success", "points": 5}',
-     {"time": "2026-06-01T03:00:00Z", "snapshot": "s3://b/p/", "result": "success", "points": 5}),
-    ("Traceback (most recent call last): ...", None),
-    ('{"result": "maybe"}', None),
-    (None, None),
-])
-def test_last_backup_status_comes_from_the_termination_message(message: str | None, expected: object) -> None:
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            '{"time": "2026-06-01T03:00:00Z", "snapshot": "s3://b/p/", "result": "success", "points": 5}',
+            {
+                "time": "2026-06-01T03:00:00Z",
+                "snapshot": "s3://b/p/",
+                "result": "success",
+                "points": 5,
+            },
+        ),
+        ("Traceback (most recent call last): ...", None),
+        ('{"result": "maybe"}', None),
+        (None, None),
+    ],
+)
+def test_last_backup_status_comes_from_the_termination_message(
+    message: str | None, expected: object
+) -> None:
     assert backup.last_backup_from_message(message) == expected
 
 
-def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from ragops_operator.api import v1alpha1 as api
     from ragops_operator.builders import reindex as reindex_builder
     from ragops_operator.planning import reindex
 
     spec = make_spec()
     target = api.EmbeddingModel(provider="openai", model="text-embedding-3-large")
-    wanted = reindex.JobWanted("catchup", reindex.job_suffix("catchup", reindex.version_of(target)), "local-0000aaaa", target)
+    wanted = reindex.JobWanted(
+        "catchup",
+        reindex.job_suffix("catchup", reindex.version_of(target)),
+        "local-0000aaaa",
+        target,
+    )
     job = reindex_builder.job(spec, OWNER, wanted)
     assert job["metadata"]["name"] == "demo-" + wanted.suffix
     assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "reindex"
@@ -144,7 +217,10 @@ def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted
     assert pod is not None and restricted_violations(pod) == []
     assert pod["containers"][0]["args"] == ["reindex", "--from", "local-0000aaaa", "--switch-alias"]
     env = _env(job)
-    assert env["RAGOPS_EMBEDDING_PROVIDER"] == "openai" and env["RAGOPS_EMBEDDING_MODEL"] == "text-embedding-3-large"
+    assert (
+        env["RAGOPS_EMBEDDING_PROVIDER"] == "openai"
+        and env["RAGOPS_EMBEDDING_MODEL"] == "text-embedding-3-large"
+    )
     assert env["RAGOPS_INDEX_VERSION"] == reindex.version_of(target)
     # What the operator renders, the services' settings parse ("null" unsets the ConfigMap's dimensions).
     monkeypatch.setenv("RAGOPS_EMBEDDING_DIMENSIONS", "512")  # as the stack's ConfigMap could say
@@ -152,4 +228,6 @@ def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted
         if isinstance(value, str):
             monkeypatch.setenv(name, value)
     parsed = Settings()
-    assert parsed.embedding_dimensions is None and parsed.index_version == reindex.version_of(target)
+    assert parsed.embedding_dimensions is None and parsed.index_version == reindex.version_of(
+        target
+    )

@@ -34,8 +34,11 @@ BUILDERS: dict[str, Builder] = {
     "qdrant": qdrant.build,
     "network": network.build,
     "monitoring": lambda spec, owner: monitoring.build(spec, owner, prometheus_operator=True),
-    "backup": lambda spec, owner: [*backup.build(spec, owner), *filter(None, [backup.restore_job(spec, owner)]),
-                                   *(backup.network_policies(spec, owner) if spec.backup.enabled or spec.restore else [])],
+    "backup": lambda spec, owner: [
+        *backup.build(spec, owner),
+        *filter(None, [backup.restore_job(spec, owner)]),
+        *(backup.network_policies(spec, owner) if spec.backup.enabled or spec.restore else []),
+    ],
 }
 
 
@@ -56,7 +59,9 @@ _Dumper.add_representer(str, _str)
 
 
 def render(case: str, module: str) -> list[Obj]:
-    resource = api.RAGDeployment.model_validate(yaml.safe_load((GOLDEN / case / "input.yaml").read_text()))
+    resource = api.RAGDeployment.model_validate(
+        yaml.safe_load((GOLDEN / case / "input.yaml").read_text())
+    )
     meta = resource.metadata
     owner = Owner(name=meta["name"], namespace=meta["namespace"], uid=UID)
     return BUILDERS[module](resource.spec, owner)
@@ -70,7 +75,9 @@ def test_builder_output_matches_golden_file(case: str, module: str) -> None:
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.dump_all(manifests, Dumper=_Dumper, sort_keys=False, width=120))
-    assert path.is_file(), f"{path} is missing; create it with RAGOPS_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert path.is_file(), (
+        f"{path} is missing; create it with RAGOPS_UPDATE_GOLDEN=1 pytest {__file__}"
+    )
     expected = list(yaml.safe_load_all(path.read_text()))
     assert manifests == expected, (
         f"{module} output for case {case!r} differs from {path.relative_to(GOLDEN.parent.parent)}; if the change "
@@ -80,9 +87,16 @@ def test_builder_output_matches_golden_file(case: str, module: str) -> None:
 
 def test_production_case_exercises_the_interesting_paths() -> None:
     """The production golden must keep covering autoscaling, replication and the secret key."""
-    spec = api.RAGDeployment.model_validate(yaml.safe_load((GOLDEN / "production" / "input.yaml").read_text())).spec
+    spec = api.RAGDeployment.model_validate(
+        yaml.safe_load((GOLDEN / "production" / "input.yaml").read_text())
+    ).spec
     q = spec.vector_store.qdrant
-    assert (q.replicas, q.replication_factor, q.storage.size, q.storage.storage_class_name) == (3, 2, "100Gi", "gp3")
+    assert (q.replicas, q.replication_factor, q.storage.size, q.storage.storage_class_name) == (
+        3,
+        2,
+        "100Gi",
+        "gp3",
+    )
     assert q.autoscaling.enabled and q.api_key_secret_ref is not None
 
 

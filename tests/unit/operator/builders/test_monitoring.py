@@ -18,7 +18,10 @@ from tests.support.builder_specs import OWNER, by_kind, make_spec, one
 
 RAGOPS_METRIC = re.compile(r"\bragops_[a-z_]+\b")
 SELECTOR = re.compile(r"\b([a-z_]+)\{([^}]*)\}")
-BACKUP_NAMES = {monitoring.BACKUP_METRICS.last_success_timestamp, monitoring.BACKUP_METRICS.last_result}
+BACKUP_NAMES = {
+    monitoring.BACKUP_METRICS.last_success_timestamp,
+    monitoring.BACKUP_METRICS.last_result,
+}
 # Qdrant's own series (documented at qdrant.tech/documentation/guides/monitoring) and Prometheus' `up`.
 FOREIGN_NAMES = {"up", monitoring.QDRANT_VECTORS}
 
@@ -50,8 +53,15 @@ def dashboard_exprs(manifests: list[Obj]) -> list[str]:
 
 def test_without_prometheus_operator_only_the_dashboards_remain() -> None:
     manifests = monitoring.build(make_spec(), OWNER, prometheus_operator=False)
-    assert [(m["kind"], m["metadata"]["name"]) for m in manifests] == [("ConfigMap", "demo-dashboards")]
-    assert monitoring.build(make_spec(monitoring={"dashboards": False}), OWNER, prometheus_operator=False) == []
+    assert [(m["kind"], m["metadata"]["name"]) for m in manifests] == [
+        ("ConfigMap", "demo-dashboards")
+    ]
+    assert (
+        monitoring.build(
+            make_spec(monitoring={"dashboards": False}), OWNER, prometheus_operator=False
+        )
+        == []
+    )
 
 
 def test_with_prometheus_operator_everything_is_rendered_and_owned() -> None:
@@ -93,7 +103,9 @@ def test_service_monitor_scrapes_exactly_one_service(name: str, component: str, 
     (endpoint,) = spec["endpoints"]
     assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == (port, "/metrics", "15s")
     # Preview and headless Services share the labels; only the named Service is kept.
-    assert endpoint["relabelings"] == [{"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": name}]
+    assert endpoint["relabelings"] == [
+        {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": name}
+    ]
 
 
 def test_api_monitor_scrapes_both_colors_under_one_job_with_their_color() -> None:
@@ -104,27 +116,42 @@ def test_api_monitor_scrapes_both_colors_under_one_job_with_their_color() -> Non
     assert spec["podTargetLabels"] == ["ragops.dev/color"]
     (endpoint,) = spec["endpoints"]
     assert endpoint["relabelings"] == [
-        {"action": "keep", "sourceLabels": ["__meta_kubernetes_service_name"], "regex": "demo-api|demo-api-preview"},
+        {
+            "action": "keep",
+            "sourceLabels": ["__meta_kubernetes_service_name"],
+            "regex": "demo-api|demo-api-preview",
+        },
         {"action": "replace", "targetLabel": "job", "replacement": "demo-api"},
     ]
 
 
 def test_qdrant_scrape_authenticates_with_the_secret_reference_only() -> None:
-    assert "authorization" not in one(build(), "ServiceMonitor", "demo-qdrant")["spec"]["endpoints"][0]
+    assert (
+        "authorization" not in one(build(), "ServiceMonitor", "demo-qdrant")["spec"]["endpoints"][0]
+    )
     keyed = build(vectorStore={"qdrant": {"apiKeySecretRef": {"name": "qdrant", "key": "api-key"}}})
     endpoint = one(keyed, "ServiceMonitor", "demo-qdrant")["spec"]["endpoints"][0]
-    assert endpoint["authorization"] == {"type": "Bearer", "credentials": {"name": "qdrant", "key": "api-key"}}
+    assert endpoint["authorization"] == {
+        "type": "Bearer",
+        "credentials": {"name": "qdrant", "key": "api-key"},
+    }
 
 
 def test_alerts_cover_the_required_conditions() -> None:
     assert set(rules()) == {
-        "RAGOpsAPIErrorRateHigh", "RAGOpsAPILatencyHigh", "RAGOpsQueueBacklog", "RAGOpsQdrantDown", "RAGOpsBackupFailed",
+        "RAGOpsAPIErrorRateHigh",
+        "RAGOpsAPILatencyHigh",
+        "RAGOpsQueueBacklog",
+        "RAGOpsQdrantDown",
+        "RAGOpsBackupFailed",
     }
     assert rules()["RAGOpsQueueBacklog"]["for"] == "15m"
 
 
 def test_alert_thresholds_come_from_the_spec() -> None:
-    r = rules(monitoring={"maxErrorRatePercent": 2.5, "maxP95LatencySeconds": 1.5, "maxQueueDepth": 1234})
+    r = rules(
+        monitoring={"maxErrorRatePercent": 2.5, "maxP95LatencySeconds": 1.5, "maxQueueDepth": 1234}
+    )
     assert r["RAGOpsAPIErrorRateHigh"]["expr"].endswith("> 2.5")
     assert 'status=~"5.."' in r["RAGOpsAPIErrorRateHigh"]["expr"]
     assert r["RAGOpsAPILatencyHigh"]["expr"].startswith("histogram_quantile(0.95,")
@@ -144,7 +171,9 @@ def test_backup_alert_uses_the_shared_metric_names() -> None:
     expr = rules()["RAGOpsBackupFailed"]["expr"]
     m = monitoring.BACKUP_METRICS
     assert f"{m.last_success_timestamp}{{" in expr and f"> {26 * 3600}" in expr
-    assert f'{m.last_result}{{namespace="tenant-a",job="demo-backup",result="failure"}}) == 1' in expr
+    assert (
+        f'{m.last_result}{{namespace="tenant-a",job="demo-backup",result="failure"}}) == 1' in expr
+    )
 
 
 def test_every_query_selects_this_stack_by_namespace_and_job() -> None:
@@ -166,7 +195,9 @@ def test_queries_use_metrics_the_services_export() -> None:
     exprs = [r["expr"] for r in rules().values()] + dashboard_exprs(manifests)
     used = {name for expr in exprs for name, _ in SELECTOR.findall(expr)}
     assert used - exported - BACKUP_NAMES - FOREIGN_NAMES == set()
-    assert {n for expr in exprs for n in RAGOPS_METRIC.findall(expr)} - exported - BACKUP_NAMES == set()
+    assert {
+        n for expr in exprs for n in RAGOPS_METRIC.findall(expr)
+    } - exported - BACKUP_NAMES == set()
 
 
 def test_queries_are_balanced() -> None:
@@ -183,10 +214,29 @@ def test_dashboard_config_map_is_labelled_and_shows_the_required_panels() -> Non
     board = json.loads(cm["data"][key])
     assert len(board["uid"]) <= 40
     titles = " | ".join(p["title"] for p in board["panels"]).lower()
-    for topic in ("requests", "latency", "error", "cache hit", "search", "vectors", "queue", "ingestion",
-                  "tokens", "cost", "feedback", "active users", "cache savings", "index points"):
+    for topic in (
+        "requests",
+        "latency",
+        "error",
+        "cache hit",
+        "search",
+        "vectors",
+        "queue",
+        "ingestion",
+        "tokens",
+        "cost",
+        "feedback",
+        "active users",
+        "cache savings",
+        "index points",
+    ):
         assert topic in titles, topic
-    legends = [t["legendFormat"] for p in board["panels"] if p["title"] == "API latency" for t in p["targets"]]
+    legends = [
+        t["legendFormat"]
+        for p in board["panels"]
+        if p["title"] == "API latency"
+        for t in p["targets"]
+    ]
     assert legends == ["p50", "p95", "p99"]
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
@@ -194,16 +244,28 @@ def test_dashboard_config_map_is_labelled_and_shows_the_required_panels() -> Non
 
 def test_dashboard_metrics_cover_ingestion_tokens_cost_and_feedback() -> None:
     used = set(RAGOPS_METRIC.findall(" ".join(dashboard_exprs(build()))))
-    for name in ("ragops_ingest_pages_total", "ragops_ingest_chunks_total", "ragops_ingest_failures_total",
-                 "ragops_llm_tokens_total", "ragops_llm_cost_usd_total", "ragops_feedback_total",
-                 "ragops_cache_requests_total", "ragops_search_duration_seconds_bucket", "ragops_queue_depth",
-                 "ragops_active_users", "ragops_cache_saved_usd_total", "ragops_index_points"):
+    for name in (
+        "ragops_ingest_pages_total",
+        "ragops_ingest_chunks_total",
+        "ragops_ingest_failures_total",
+        "ragops_llm_tokens_total",
+        "ragops_llm_cost_usd_total",
+        "ragops_feedback_total",
+        "ragops_cache_requests_total",
+        "ragops_search_duration_seconds_bucket",
+        "ragops_queue_depth",
+        "ragops_active_users",
+        "ragops_cache_saved_usd_total",
+        "ragops_index_points",
+    ):
         assert name in used, name
 
 
 def test_dashboards_are_deterministic_and_distinct_per_stack() -> None:
     first, second = build(), build()
     assert one(first, "ConfigMap")["data"] == one(second, "ConfigMap")["data"]
-    other = monitoring.build(make_spec(), OWNER.__class__("demo", "tenant-b", OWNER.uid), prometheus_operator=True)
+    other = monitoring.build(
+        make_spec(), OWNER.__class__("demo", "tenant-b", OWNER.uid), prometheus_operator=True
+    )
     uid = json.loads(next(iter(one(first, "ConfigMap")["data"].values())))["uid"]
     assert uid != json.loads(next(iter(one(other, "ConfigMap")["data"].values())))["uid"]

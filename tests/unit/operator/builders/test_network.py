@@ -27,18 +27,35 @@ class Endpoint:
     namespace: str | None = NAMESPACE  # None: outside the cluster (an IP on the internet)
 
 
-API = Endpoint("api", {**selector_labels(OWNER, "api"), "ragops.dev/color": "green", "pod-template-hash": "x"})
+API = Endpoint(
+    "api", {**selector_labels(OWNER, "api"), "ragops.dev/color": "green", "pod-template-hash": "x"}
+)
 WORKER = Endpoint("worker", selector_labels(OWNER, "worker"))
 QDRANT = Endpoint("qdrant", selector_labels(OWNER, "qdrant"))
 PROMETHEUS = Endpoint("prometheus", {"app.kubernetes.io/name": "prometheus"}, PROMETHEUS_NS)
 NEIGHBOUR = Endpoint("neighbour", {"app": "other"})
 OTHER_NS = Endpoint("other-namespace", {"app": "other"}, "elsewhere")
-OTHER_STACK = Endpoint("other-stack-qdrant", {**selector_labels(OWNER, "qdrant"), "app.kubernetes.io/instance": "other"})
+OTHER_STACK = Endpoint(
+    "other-stack-qdrant",
+    {**selector_labels(OWNER, "qdrant"), "app.kubernetes.io/instance": "other"},
+)
 INTERNET = Endpoint("internet", namespace=None)
 OURS = [API, WORKER, QDRANT]
 ENDPOINTS = [API, WORKER, QDRANT, PROMETHEUS, NEIGHBOUR, OTHER_NS, OTHER_STACK, INTERNET]
-PORTS = [("UDP", 53), ("TCP", 53), ("TCP", 80), ("TCP", 443), ("TCP", 5432), ("TCP", 6333), ("TCP", 6334),
-         ("TCP", 6335), ("TCP", 6336), ("TCP", 6379), ("TCP", API_PORT), ("TCP", WORKER_PORT)]
+PORTS = [
+    ("UDP", 53),
+    ("TCP", 53),
+    ("TCP", 80),
+    ("TCP", 443),
+    ("TCP", 5432),
+    ("TCP", 6333),
+    ("TCP", 6334),
+    ("TCP", 6335),
+    ("TCP", 6336),
+    ("TCP", 6379),
+    ("TCP", API_PORT),
+    ("TCP", WORKER_PORT),
+]
 
 
 def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -68,18 +85,26 @@ def port_matches(rule_ports: list[dict[str, Any]] | None, protocol: str, port: i
     return False
 
 
-def direction_allows(policies: list[Obj], pod: Endpoint, other: Endpoint, kind: str, protocol: str, port: int) -> bool:
+def direction_allows(
+    policies: list[Obj], pod: Endpoint, other: Endpoint, kind: str, protocol: str, port: int
+) -> bool:
     """Allowed in one direction: unrestricted if no policy of this kind selects `pod`."""
     if pod.namespace != NAMESPACE:
         return True  # not ours: no policy of ours applies
     key, peers_key = ("ingress", "from") if kind == "Ingress" else ("egress", "to")
-    selecting = [p["spec"] for p in policies if kind in p["spec"]["policyTypes"] and matches(p["spec"]["podSelector"], pod.labels)]
+    selecting = [
+        p["spec"]
+        for p in policies
+        if kind in p["spec"]["policyTypes"] and matches(p["spec"]["podSelector"], pod.labels)
+    ]
     if not selecting:
         return True
     for spec in selecting:
         for rule in spec.get(key, []):
             peers = rule.get(peers_key)
-            if (peers is None or any(peer_matches(peer, other) for peer in peers)) and port_matches(rule.get("ports"), protocol, port):
+            if (peers is None or any(peer_matches(peer, other) for peer in peers)) and port_matches(
+                rule.get("ports"), protocol, port
+            ):
                 return True
     return False
 
@@ -121,14 +146,20 @@ def expected_flows() -> set[tuple[str, str, str, int]]:
 @pytest.fixture
 def policies() -> list[Obj]:
     spec = make_spec(
-        api={"port": API_PORT}, worker={"port": WORKER_PORT}, networkPolicy={"prometheusNamespace": PROMETHEUS_NS}
+        api={"port": API_PORT},
+        worker={"port": WORKER_PORT},
+        networkPolicy={"prometheusNamespace": PROMETHEUS_NS},
     )
     return network.build(spec, OWNER)
 
 
 def test_renders_default_deny_dns_and_one_policy_per_component(policies: list[Obj]) -> None:
     assert [p["metadata"]["name"] for p in policies] == [
-        "demo-default-deny", "demo-allow-dns", "demo-api", "demo-worker", "demo-qdrant",
+        "demo-default-deny",
+        "demo-allow-dns",
+        "demo-api",
+        "demo-worker",
+        "demo-qdrant",
     ]
     for p in policies:
         assert p["apiVersion"] == "networking.k8s.io/v1"
@@ -177,4 +208,6 @@ def test_disabled_renders_nothing() -> None:
 def test_default_prometheus_namespace_is_monitoring() -> None:
     qdrant_policy = network.build(make_spec(), OWNER)[-1]
     (scrape,) = [r for r in qdrant_policy["spec"]["ingress"] if "namespaceSelector" in r["from"][0]]
-    assert scrape["from"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    assert scrape["from"][0]["namespaceSelector"] == {
+        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+    }

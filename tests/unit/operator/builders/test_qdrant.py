@@ -64,17 +64,30 @@ def test_autoscaling_leaves_replicas_to_the_hpa() -> None:
     manifests = qdrant.build(qdrant_spec(**PRODUCTION), OWNER)
     assert "replicas" not in one(manifests, "StatefulSet")["spec"]
     hpa = one(manifests, "HorizontalPodAutoscaler", "demo-qdrant")["spec"]
-    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "demo-qdrant"}
+    assert hpa["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": "demo-qdrant",
+    }
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 6)
     assert hpa["metrics"] == [
-        {"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 85}}}
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "memory",
+                "target": {"type": "Utilization", "averageUtilization": 85},
+            },
+        }
     ]
     # Scale-in would strand shards on the removed peer; it stays manual.
     assert hpa["behavior"]["scaleDown"] == {"selectPolicy": "Disabled"}
 
 
 def test_volume_retention_follows_deletion_policy() -> None:
-    assert statefulset()["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    assert statefulset()["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
     delete = statefulset(deletionPolicy="Delete")["spec"]["persistentVolumeClaimRetentionPolicy"]
     assert delete == {"whenDeleted": "Delete", "whenScaled": "Retain"}
 
@@ -118,7 +131,10 @@ def test_read_only_root_with_writable_scratch_paths() -> None:
 def test_api_key_comes_from_the_secret_reference_only() -> None:
     c = container(**PRODUCTION)
     (key,) = [e for e in c["env"] if e["name"] == "QDRANT__SERVICE__API_KEY"]
-    assert key == {"name": "QDRANT__SERVICE__API_KEY", "valueFrom": {"secretKeyRef": {"name": "qdrant-key", "key": "api-key"}}}
+    assert key == {
+        "name": "QDRANT__SERVICE__API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "qdrant-key", "key": "api-key"}},
+    }
     assert all("value" not in e for e in c["env"] if "KEY" in e["name"])
     assert not [e for e in container()["env"] if e["name"] == "QDRANT__SERVICE__API_KEY"]
 
@@ -138,16 +154,28 @@ def _run_entrypoint(tmp_path: Path, pod_name: str) -> list[str]:
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     shell, flag, script = container()["command"]
     env = {"PATH": os.environ["PATH"], "POD_NAME": pod_name}
-    out = subprocess.run([shell, flag, script.replace("/qdrant/entrypoint.sh", str(fake))], env=env,
-                         capture_output=True, text=True, check=True, timeout=10)
+    out = subprocess.run(
+        [shell, flag, script.replace("/qdrant/entrypoint.sh", str(fake))],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
     return out.stdout.splitlines()
 
 
 def test_peer_zero_founds_the_cluster_and_others_bootstrap_from_it(tmp_path: Path) -> None:
     headless = "demo-qdrant-headless"
-    assert _run_entrypoint(tmp_path, "demo-qdrant-0") == ["--uri", f"http://demo-qdrant-0.{headless}:6335"]
+    assert _run_entrypoint(tmp_path, "demo-qdrant-0") == [
+        "--uri",
+        f"http://demo-qdrant-0.{headless}:6335",
+    ]
     assert _run_entrypoint(tmp_path, "demo-qdrant-2") == [
-        "--uri", f"http://demo-qdrant-2.{headless}:6335", "--bootstrap", f"http://demo-qdrant-0.{headless}:6335",
+        "--uri",
+        f"http://demo-qdrant-2.{headless}:6335",
+        "--bootstrap",
+        f"http://demo-qdrant-0.{headless}:6335",
     ]
     # A name like "demo-10" must not be mistaken for peer 0 (only the ordinal counts).
     assert "--bootstrap" in _run_entrypoint(tmp_path, "demo-qdrant-10")
@@ -166,7 +194,11 @@ def test_services_for_clients_and_peer_discovery() -> None:
     assert {(p["name"], p["port"]) for p in client["ports"]} == {("http", 6333), ("grpc", 6334)}
     assert headless["clusterIP"] == "None"
     assert headless["publishNotReadyAddresses"] is True
-    assert {(p["name"], p["port"]) for p in headless["ports"]} == {("http", 6333), ("grpc", 6334), ("p2p", 6335)}
+    assert {(p["name"], p["port"]) for p in headless["ports"]} == {
+        ("http", 6333),
+        ("grpc", 6334),
+        ("p2p", 6335),
+    }
     sts = one(manifests, "StatefulSet")["spec"]
     assert sts["serviceName"] == "demo-qdrant-headless"
     assert sts["podManagementPolicy"] == "Parallel"
@@ -203,7 +235,10 @@ def test_resources_and_image_come_from_the_spec() -> None:
 def test_disruption_budget_and_service_account() -> None:
     manifests = qdrant.build(qdrant_spec(), OWNER)
     pdb = one(manifests, "PodDisruptionBudget")["spec"]
-    assert pdb == {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(OWNER, "qdrant")}}
+    assert pdb == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": selector_labels(OWNER, "qdrant")},
+    }
     sa = one(manifests, "ServiceAccount")
     assert sa["automountServiceAccountToken"] is False
     assert "annotations" not in sa["metadata"]

@@ -20,12 +20,21 @@ REPO = Path(__file__).resolve().parents[4]
 
 def test_every_pod_of_the_stack_passes_the_restricted_standard() -> None:
     spec = make_spec(
-        vectorStore={"qdrant": {"replicas": 3, "replicationFactor": 2, "autoscaling": {"enabled": True}}},
+        vectorStore={
+            "qdrant": {"replicas": 3, "replicationFactor": 2, "autoscaling": {"enabled": True}}
+        },
         backup={"enabled": True, "bucket": "backups-bucket"},
     )
     manifests = stack.desired(spec, OWNER, prometheus_operator=True)
-    pods = [(m["metadata"]["name"], pod_spec_of(m)) for m in manifests if pod_spec_of(m) is not None]
-    assert {name for name, _ in pods} == {"demo-api-blue", "demo-worker", "demo-qdrant", "demo-backup"}
+    pods = [
+        (m["metadata"]["name"], pod_spec_of(m)) for m in manifests if pod_spec_of(m) is not None
+    ]
+    assert {name for name, _ in pods} == {
+        "demo-api-blue",
+        "demo-worker",
+        "demo-qdrant",
+        "demo-backup",
+    }
     for name, pod in pods:
         assert pod is not None
         assert restricted_violations(pod) == [], name
@@ -52,47 +61,83 @@ def test_api_hpa_scales_on_cpu_and_memory_and_worker_hpa_on_cpu_and_queue_depth(
     spec = make_spec(api={"replicas": {"min": 3, "max": 20}}, worker={"targetQueueDepthPerPod": 25})
     api_hpa = one(api_builder.build(spec, OWNER), "HorizontalPodAutoscaler")["spec"]
     assert (api_hpa["minReplicas"], api_hpa["maxReplicas"]) == (3, 20)
-    assert {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in api_hpa["metrics"]} == {"cpu": 70, "memory": 80}
+    assert {
+        m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
+        for m in api_hpa["metrics"]
+    } == {"cpu": 70, "memory": 80}
     worker_hpa = one(worker.build(spec, OWNER), "HorizontalPodAutoscaler")["spec"]
     external = next(m["external"] for m in worker_hpa["metrics"] if m["type"] == "External")
     assert external["target"] == {"type": "AverageValue", "averageValue": "25"}
-    assert external["metric"]["selector"]["matchLabels"] == {"namespace": "tenant-a", "ragdeployment": "demo"}
+    assert external["metric"]["selector"]["matchLabels"] == {
+        "namespace": "tenant-a",
+        "ragdeployment": "demo",
+    }
 
 
 def test_active_service_selects_exactly_one_color() -> None:
     service = one(api_builder.build(make_spec(), OWNER, active="green"), "Service")
     assert service["spec"]["selector"][api_builder.COLOR_LABEL] == "green"
-    assert one(api_builder.build(make_spec(), OWNER, active="green"), "Deployment")["metadata"]["name"] == "demo-api-green"
+    assert (
+        one(api_builder.build(make_spec(), OWNER, active="green"), "Deployment")["metadata"]["name"]
+        == "demo-api-green"
+    )
 
 
 def test_environment_names_come_from_the_services_settings() -> None:
     spec = make_spec(
-        models={"credentialsSecretRef": {"name": "openai", "key": "OPENAI_API_KEY"}, "fallback": {"modelId": "anthropic.claude"}},
+        models={
+            "credentialsSecretRef": {"name": "openai", "key": "OPENAI_API_KEY"},
+            "fallback": {"modelId": "anthropic.claude"},
+        },
         auth={"jwksUrl": "https://idp/jwks.json", "issuer": "https://idp"},
         vectorStore={"qdrant": {"apiKeySecretRef": {"name": "qdrant", "key": "api-key"}}},
     )
     known = {config.env_name(field) for field in Settings.model_fields}
     data = config.config_data(spec, OWNER)
-    secrets = {entry["name"]: entry["valueFrom"]["secretKeyRef"] for entry in config.secret_env(spec)}
+    secrets = {
+        entry["name"]: entry["valueFrom"]["secretKeyRef"] for entry in config.secret_env(spec)
+    }
     assert set(data) <= known and set(secrets) <= known
-    assert data["RAGOPS_S3_BUCKET"] == "docs-bucket" and data["RAGOPS_BEDROCK_MODEL_ID"] == "anthropic.claude"
-    assert data["RAGOPS_AUTH_JWKS_URL"] == "https://idp/jwks.json" and data["RAGOPS_TENANT"] == "demo"
-    assert secrets["OPENAI_API_KEY"] == {"name": "openai", "key": "OPENAI_API_KEY", "optional": False}
+    assert (
+        data["RAGOPS_S3_BUCKET"] == "docs-bucket"
+        and data["RAGOPS_BEDROCK_MODEL_ID"] == "anthropic.claude"
+    )
+    assert (
+        data["RAGOPS_AUTH_JWKS_URL"] == "https://idp/jwks.json" and data["RAGOPS_TENANT"] == "demo"
+    )
+    assert secrets["OPENAI_API_KEY"] == {
+        "name": "openai",
+        "key": "OPENAI_API_KEY",
+        "optional": False,
+    }
     assert secrets["RAGOPS_QDRANT_API_KEY"]["name"] == "qdrant"
     assert not set(data) & set(secrets), "a setting both in the ConfigMap and from a Secret"
     # The settings model parses what the operator renders.
-    parsed = Settings.model_validate({field: data[config.env_name(field)] for field in Settings.model_fields if config.env_name(field) in data})
+    parsed = Settings.model_validate(
+        {
+            field: data[config.env_name(field)]
+            for field in Settings.model_fields
+            if config.env_name(field) in data
+        }
+    )
     assert parsed.top_k == 3 and parsed.qdrant_url == "http://demo-qdrant:6333"
 
 
 def test_extractive_chat_gets_no_openai_key() -> None:
-    spec = make_spec(models={"chat": {"provider": "extractive"}, "credentialsSecretRef": {"name": "openai", "key": "k"}})
+    spec = make_spec(
+        models={
+            "chat": {"provider": "extractive"},
+            "credentialsSecretRef": {"name": "openai", "key": "k"},
+        }
+    )
     assert "OPENAI_API_KEY" not in {entry["name"] for entry in config.secret_env(spec)}
 
 
 def test_config_change_changes_the_pod_template() -> None:
     before = one(api_builder.build(make_spec(), OWNER), "Deployment")["spec"]["template"]
-    after = one(api_builder.build(make_spec(retrieval={"topK": 5}), OWNER), "Deployment")["spec"]["template"]
+    after = one(api_builder.build(make_spec(retrieval={"topK": 5}), OWNER), "Deployment")["spec"][
+        "template"
+    ]
     assert before["metadata"]["annotations"] != after["metadata"]["annotations"]
 
 
@@ -102,34 +147,70 @@ def test_unknown_setting_is_an_error_not_a_silently_ignored_variable() -> None:
 
 
 def test_rbac_file_matches_and_grants_no_wildcards() -> None:
-    assert (REPO / "deploy" / "rbac.yaml").read_text() == rbac.render_yaml(), "regenerate: ragops rbac > deploy/rbac.yaml"
+    assert (REPO / "deploy" / "rbac.yaml").read_text() == rbac.render_yaml(), (
+        "regenerate: ragops rbac > deploy/rbac.yaml"
+    )
     role = rbac.cluster_role()
     text = json.dumps(role)
     assert "*" not in text
-    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    granted = {
+        (g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+    }
     for kind in MANAGED_KINDS:
         group = kind.api_version.rsplit("/", 1)[0] if "/" in kind.api_version else ""
         assert (group, kind.plural) in granted
 
 
 def test_catalog_can_live_in_its_own_non_evicting_redis() -> None:
-    shared = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in config.secret_env(make_spec())}
+    shared = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in config.secret_env(make_spec())
+    }
     assert shared["RAGOPS_CATALOG_URL"] == shared["RAGOPS_REDIS_URL"] == "redis"
-    own = make_spec(cache={"redis": {"urlSecretRef": {"name": "cache", "key": "url"}, "catalogUrlSecretRef": {"name": "catalog", "key": "url"}}})
+    own = make_spec(
+        cache={
+            "redis": {
+                "urlSecretRef": {"name": "cache", "key": "url"},
+                "catalogUrlSecretRef": {"name": "catalog", "key": "url"},
+            }
+        }
+    )
     separate = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in config.secret_env(own)}
     assert (separate["RAGOPS_REDIS_URL"], separate["RAGOPS_CATALOG_URL"]) == ("cache", "catalog")
 
 
 def test_qdrant_layout_and_worker_deadline_reach_the_services() -> None:
-    data = config.config_data(make_spec(vectorStore={"qdrant": {"replicas": 3, "shards": 6, "replicationFactor": 2}}), OWNER)
-    parsed = Settings.model_validate({"qdrant_shards": data["RAGOPS_QDRANT_SHARDS"], "qdrant_replication_factor": data["RAGOPS_QDRANT_REPLICATION_FACTOR"], "worker_grace_seconds": data["RAGOPS_WORKER_GRACE_SECONDS"]})
+    data = config.config_data(
+        make_spec(vectorStore={"qdrant": {"replicas": 3, "shards": 6, "replicationFactor": 2}}),
+        OWNER,
+    )
+    parsed = Settings.model_validate(
+        {
+            "qdrant_shards": data["RAGOPS_QDRANT_SHARDS"],
+            "qdrant_replication_factor": data["RAGOPS_QDRANT_REPLICATION_FACTOR"],
+            "worker_grace_seconds": data["RAGOPS_WORKER_GRACE_SECONDS"],
+        }
+    )
     assert (parsed.qdrant_shards, parsed.qdrant_replication_factor) == (6, 2)
     pod = one(worker.build(make_spec(), OWNER), "Deployment")["spec"]["template"]["spec"]
     assert parsed.worker_grace_seconds < pod["terminationGracePeriodSeconds"]
 
 
-@pytest.mark.parametrize("value", ["60/minute", "5 per 10 seconds", "10/second;60/minute", "10 per second, 60 per minute",
-                                   "0", "1/hour", "60/min", "60/minute;", "sixty/minute", "", "10/fortnight"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "60/minute",
+        "5 per 10 seconds",
+        "10/second;60/minute",
+        "10 per second, 60 per minute",
+        "0",
+        "1/hour",
+        "60/min",
+        "60/minute;",
+        "sixty/minute",
+        "",
+        "10/fortnight",
+    ],
+)
 def test_the_crd_accepts_exactly_the_rate_limits_the_services_parse(value: str) -> None:
     import re
 
@@ -138,7 +219,9 @@ def test_the_crd_accepts_exactly_the_rate_limits_the_services_parse(value: str) 
 
     try:
         parse_rates(value)
-        services_accept = value != ""  # "" is "no limit" to the services, but never a value the CRD needs
+        services_accept = (
+            value != ""
+        )  # "" is "no limit" to the services, but never a value the CRD needs
     except ValueError:
         services_accept = False
     assert bool(re.match(RATE_LIMIT_PATTERN, value)) == services_accept, value
@@ -148,4 +231,7 @@ def test_rate_limits_and_the_page_limit_reach_the_pods() -> None:
     spec = make_spec(api={"rateLimits": {"questions": "10/second;60/minute"}})
     data = config.config_data(spec, OWNER)
     assert data["RAGOPS_RATE_LIMIT_QUESTIONS"] == "10/second;60/minute"
-    assert data["RAGOPS_RATE_LIMIT_OTHER"] == "3000/minute" and data["RAGOPS_MAX_UPLOAD_PAGES"] == "2000"
+    assert (
+        data["RAGOPS_RATE_LIMIT_OTHER"] == "3000/minute"
+        and data["RAGOPS_MAX_UPLOAD_PAGES"] == "2000"
+    )

@@ -28,20 +28,37 @@ def test_queries_select_one_color_of_one_stack_over_the_rollout_window() -> None
 
 
 def _vector(*values: str) -> dict[str, object]:
-    return {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1.0, v]} for v in values]}}
+    return {
+        "status": "success",
+        "data": {
+            "resultType": "vector",
+            "result": [{"metric": {}, "value": [1.0, v]} for v in values],
+        },
+    }
 
 
 @pytest.mark.parametrize(
     ("answer", "expected"),
-    [(_vector("12.5"), 12.5), (_vector(), None), (_vector("NaN"), None), (_vector("NaN", "3"), 3.0), (_vector("+Inf"), math.inf)],
+    [
+        (_vector("12.5"), 12.5),
+        (_vector(), None),
+        (_vector("NaN"), None),
+        (_vector("NaN", "3"), 3.0),
+        (_vector("+Inf"), math.inf),
+    ],
 )
-def test_an_answer_is_one_value_or_unknown(answer: dict[str, object], expected: float | None) -> None:
+def test_an_answer_is_one_value_or_unknown(
+    answer: dict[str, object], expected: float | None
+) -> None:
     assert scalar_of(answer) == expected
 
 
 @pytest.mark.parametrize(
     "answer",
-    [{"status": "error", "error": "parse error"}, {"status": "success", "data": {"resultType": "matrix", "result": []}}],
+    [
+        {"status": "error", "error": "parse error"},
+        {"status": "success", "data": {"resultType": "matrix", "result": []}},
+    ],
 )
 def test_an_error_or_a_range_answer_is_unusable(answer: dict[str, object]) -> None:
     with pytest.raises(UnusableAnswer):
@@ -50,6 +67,12 @@ def test_an_error_or_a_range_answer_is_unusable(answer: dict[str, object]) -> No
 
 def test_the_gate_watches_the_preview_before_the_switch_and_the_new_color_after() -> None:
     assert blue_green.colors_under_watch(RolloutState(phase="Stable")) == ()
-    assert blue_green.colors_under_watch(RolloutState(phase="Progressing", preview_color="green")) == ("green",)
-    assert blue_green.colors_under_watch(RolloutState(phase="Observing", active_color="green")) == ("green",)
-    assert blue_green.colors_under_watch(RolloutState(phase="RolledBack", active_color="blue")) == ()
+    assert blue_green.colors_under_watch(
+        RolloutState(phase="Progressing", preview_color="green")
+    ) == ("green",)
+    assert blue_green.colors_under_watch(RolloutState(phase="Observing", active_color="green")) == (
+        "green",
+    )
+    assert (
+        blue_green.colors_under_watch(RolloutState(phase="RolledBack", active_color="blue")) == ()
+    )

@@ -8,25 +8,44 @@ from typing import Any
 from ragops_operator.planning.last_backup import from_job, newest_finished
 
 
-def job(name: str, *, complete_at: str | None = None, failed_at: str | None = None,
-        created: str = "2026-11-29T03:00:00Z") -> dict[str, Any]:
+def job(
+    name: str,
+    *,
+    complete_at: str | None = None,
+    failed_at: str | None = None,
+    created: str = "2026-11-29T03:00:00Z",
+) -> dict[str, Any]:
     conditions: list[dict[str, Any]] = []
     status: dict[str, Any] = {"conditions": conditions}
     if complete_at:
         conditions.append({"type": "Complete", "status": "True", "lastTransitionTime": complete_at})
         status["completionTime"] = complete_at
     if failed_at:
-        conditions.append({"type": "Failed", "status": "True", "lastTransitionTime": failed_at, "reason": "BackoffLimitExceeded"})
+        conditions.append(
+            {
+                "type": "Failed",
+                "status": "True",
+                "lastTransitionTime": failed_at,
+                "reason": "BackoffLimitExceeded",
+            }
+        )
     return {"metadata": {"name": name, "creationTimestamp": created}, "status": status}
 
 
 def pod(message: str | None, created: str = "2026-11-29T03:00:01Z") -> dict[str, Any]:
     terminated = {"exitCode": 0, **({"message": message} if message else {})}
-    return {"metadata": {"creationTimestamp": created}, "status": {"containerStatuses": [{"state": {"terminated": terminated}}]}}
+    return {
+        "metadata": {"creationTimestamp": created},
+        "status": {"containerStatuses": [{"state": {"terminated": terminated}}]},
+    }
 
 
-REPORT = {"time": "2026-11-29T03:04:05Z", "snapshot": "s3://b/backups/ns/demo/20261129T030000Z/",
-          "result": "success", "points": 1234}
+REPORT = {
+    "time": "2026-11-29T03:04:05Z",
+    "snapshot": "s3://b/backups/ns/demo/20261129T030000Z/",
+    "result": "success",
+    "points": 1234,
+}
 
 
 def test_the_newest_finished_job_wins_and_running_ones_are_ignored() -> None:
@@ -42,20 +61,40 @@ def test_the_newest_finished_job_wins_and_running_ones_are_ignored() -> None:
 
 
 def test_the_pods_report_fills_the_status() -> None:
-    entry = from_job(job("demo-backup-1", complete_at="2026-11-29T03:04:06Z"), [pod(json.dumps(REPORT))])
+    entry = from_job(
+        job("demo-backup-1", complete_at="2026-11-29T03:04:06Z"), [pod(json.dumps(REPORT))]
+    )
     assert entry == {**REPORT, "job": "demo-backup-1"}
 
 
 def test_a_failed_run_reports_failure_from_the_newest_pod_that_left_a_report() -> None:
-    failure = {"time": "2026-11-29T03:10:00Z", "snapshot": None, "result": "failure", "points": None,
-               "message": "S3 access denied"}
-    pods = [pod(json.dumps(failure), created="2026-11-29T03:09:00Z"),
-            pod("panic: out of memory (a log tail, not a report)", created="2026-11-29T03:12:00Z")]
+    failure = {
+        "time": "2026-11-29T03:10:00Z",
+        "snapshot": None,
+        "result": "failure",
+        "points": None,
+        "message": "S3 access denied",
+    }
+    pods = [
+        pod(json.dumps(failure), created="2026-11-29T03:09:00Z"),
+        pod("panic: out of memory (a log tail, not a report)", created="2026-11-29T03:12:00Z"),
+    ]
     entry = from_job(job("demo-backup-2", failed_at="2026-11-29T03:20:00Z"), pods)
-    assert entry["result"] == "failure" and entry["time"] == "2026-11-29T03:10:00Z" and entry["job"] == "demo-backup-2"
+    assert (
+        entry["result"] == "failure"
+        and entry["time"] == "2026-11-29T03:10:00Z"
+        and entry["job"] == "demo-backup-2"
+    )
 
 
 def test_without_a_report_the_jobs_own_verdict_and_time_are_used() -> None:
     assert from_job(job("demo-backup-1", complete_at="2026-11-29T03:04:06Z"), [pod(None)]) == {
-        "time": "2026-11-29T03:04:06Z", "snapshot": None, "result": "success", "points": None, "job": "demo-backup-1"}
-    assert from_job(job("demo-backup-2", failed_at="2026-11-29T03:20:00Z"), [])["result"] == "failure"
+        "time": "2026-11-29T03:04:06Z",
+        "snapshot": None,
+        "result": "success",
+        "points": None,
+        "job": "demo-backup-1",
+    }
+    assert (
+        from_job(job("demo-backup-2", failed_at="2026-11-29T03:20:00Z"), [])["result"] == "failure"
+    )

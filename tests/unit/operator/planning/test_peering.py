@@ -34,12 +34,25 @@ def seen(seconds_ago: float, priority: int, lifetime: int = 60) -> dict[str, obj
         ({"other": seen(1, 50)}, False),
         ({}, False),
     ],
-    ids=["alone", "higher-than-peer", "lower-than-peer", "same-priority", "leader-lease-expired",
-         "leader-lease-valid", "leader-left", "not-announced", "empty"],
+    ids=[
+        "alone",
+        "higher-than-peer",
+        "lower-than-peer",
+        "same-priority",
+        "leader-lease-expired",
+        "leader-lease-valid",
+        "leader-left",
+        "not-announced",
+        "empty",
+    ],
 )
-def test_a_replica_works_only_when_kopf_would_let_it(peers: dict[str, object], expected: bool) -> None:
+def test_a_replica_works_only_when_kopf_would_let_it(
+    peers: dict[str, object], expected: bool
+) -> None:
     assert leads(peers, identity="me", priority=100, now=NOW) is expected
 
 
 def test_a_peer_without_a_keepalive_time_counts_as_alive() -> None:
-    assert not leads({"me": seen(1, 1), "other": {"priority": 5}}, identity="me", priority=1, now=NOW)
+    assert not leads(
+        {"me": seen(1, 1), "other": {"priority": 5}}, identity="me", priority=1, now=NOW
+    )

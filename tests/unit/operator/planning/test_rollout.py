@@ -32,7 +32,9 @@ READY, STARTING = ready("v1"), starting("v2")
 STABLE = RolloutState(phase="Stable", active_color="blue", active_hash="v1")
 
 
-def _obs(desired: str, blue: ColorHealth = READY, green: ColorHealth = GONE, **extra: object) -> Observation:
+def _obs(
+    desired: str, blue: ColorHealth = READY, green: ColorHealth = GONE, **extra: object
+) -> Observation:
     """Blue runs v1 and is ready unless said otherwise."""
     return Observation(desired_hash=desired, health={"blue": blue, "green": green}, **extra)  # type: ignore[arg-type]
 
@@ -43,18 +45,33 @@ def _reasons(result: Plan) -> list[str]:
 
 def test_a_new_stack_serves_its_first_template() -> None:
     result = plan(RolloutState(), _obs("v1", blue=GONE), POLICY, now=0)
-    assert (result.state.phase, result.state.active_hash, result.service, result.render) == ("Stable", "v1", "blue", ("blue",))
+    assert (result.state.phase, result.state.active_hash, result.service, result.render) == (
+        "Stable",
+        "v1",
+        "blue",
+        ("blue",),
+    )
 
 
 def test_nothing_changes_while_the_template_is_the_same() -> None:
     result = plan(STABLE, _obs("v1"), POLICY, now=100)
-    assert (result.render, result.keep, result.service, result.events) == (("blue",), (), "blue", ())
+    assert (result.render, result.keep, result.service, result.events) == (
+        ("blue",),
+        (),
+        "blue",
+        (),
+    )
 
 
 def test_a_template_change_starts_the_other_color_behind_a_preview() -> None:
     result = plan(STABLE, _obs("v2"), POLICY, now=100)
     assert result.state.phase == "Progressing" and result.state.preview_color == "green"
-    assert (result.render, result.keep, result.service, result.preview_service) == (("green",), ("blue",), "blue", "green")
+    assert (result.render, result.keep, result.service, result.preview_service) == (
+        ("green",),
+        ("blue",),
+        "blue",
+        "green",
+    )
     assert _reasons(result) == ["RolloutStarted"]
 
 
@@ -72,7 +89,12 @@ def test_health_gate_holds_the_switch_until_every_preview_pod_is_ready() -> None
 
 
 def test_failing_metrics_block_the_switch() -> None:
-    result = plan(_progressing(), _obs("v2", green=ready("v2"), signals={"green": Signals(error_rate_percent=12.0)}), POLICY, now=200)
+    result = plan(
+        _progressing(),
+        _obs("v2", green=ready("v2"), signals={"green": Signals(error_rate_percent=12.0)}),
+        POLICY,
+        now=200,
+    )
     assert result.service == "blue" and "error rate 12.0%" in result.state.message
 
 
@@ -81,7 +103,9 @@ def test_a_preview_that_never_gets_ready_is_aborted_and_not_retried() -> None:
     assert aborted.state.phase == "Aborted" and aborted.service == "blue"
     assert aborted.retired == ("green",) and aborted.state.failed_hash == "v2"
     again = plan(aborted.state, _obs("v2"), POLICY, now=800)
-    assert again.state.phase == "Aborted" and again.render == () and again.keep == ("blue",), "the failed template must not be applied"
+    assert again.state.phase == "Aborted" and again.render == () and again.keep == ("blue",), (
+        "the failed template must not be applied"
+    )
     fixed = plan(again.state, _obs("v3"), POLICY, now=900)
     assert fixed.state.phase == "Progressing" and fixed.state.preview_hash == "v3"
 
@@ -96,8 +120,17 @@ def test_manual_promotion_when_auto_promote_is_off() -> None:
 
 
 def test_manual_abort_stops_the_rollout_at_once() -> None:
-    result = plan(_progressing(), _obs("v2", green=ready("v2"), action="abort"), replace(POLICY, auto_promote=False), now=200)
-    assert result.state.phase == "Aborted" and result.service == "blue" and result.retired == ("green",)
+    result = plan(
+        _progressing(),
+        _obs("v2", green=ready("v2"), action="abort"),
+        replace(POLICY, auto_promote=False),
+        now=200,
+    )
+    assert (
+        result.state.phase == "Aborted"
+        and result.service == "blue"
+        and result.retired == ("green",)
+    )
     assert result.consume_action and _reasons(result) == ["RolloutAborted"]
 
 
@@ -113,7 +146,12 @@ def test_readiness_lost_while_observing_rolls_back_to_the_ready_old_color() -> N
 
 
 def test_latency_over_threshold_while_observing_rolls_back() -> None:
-    result = plan(_observing(), _obs("v2", green=ready("v2"), signals={"green": Signals(p95_seconds=3.5)}), POLICY, now=300)
+    result = plan(
+        _observing(),
+        _obs("v2", green=ready("v2"), signals={"green": Signals(p95_seconds=3.5)}),
+        POLICY,
+        now=300,
+    )
     assert result.service == "blue" and "p95 latency 3.50s" in result.state.message
 
 
@@ -124,7 +162,9 @@ def test_no_rollback_to_an_unready_old_color() -> None:
 
 
 def test_auto_rollback_off_keeps_the_new_color() -> None:
-    result = plan(_observing(), _obs("v2", green=STARTING), replace(POLICY, auto_rollback=False), now=300)
+    result = plan(
+        _observing(), _obs("v2", green=STARTING), replace(POLICY, auto_rollback=False), now=300
+    )
     assert result.service == "green" and result.state.phase == "Observing"
 
 
@@ -134,7 +174,11 @@ def test_after_observation_the_old_color_is_retired_after_the_delay() -> None:
     still = plan(observed.state, _obs("v2", green=ready("v2")), POLICY, now=1130)
     assert still.keep == ("blue",) and still.requeue_after == pytest.approx(30)
     retired = plan(still.state, _obs("v2", green=ready("v2")), POLICY, now=1161)
-    assert retired.state.phase == "Stable" and retired.retired == ("blue",) and retired.service == "green"
+    assert (
+        retired.state.phase == "Stable"
+        and retired.retired == ("blue",)
+        and retired.service == "green"
+    )
 
 
 def test_a_newer_change_while_progressing_supersedes_the_preview() -> None:
@@ -153,14 +197,21 @@ def test_a_newer_change_while_observing_rebuilds_the_old_color() -> None:
 
 def test_reverting_the_spec_cancels_the_rollout() -> None:
     result = plan(_progressing(), _obs("v1", green=STARTING), POLICY, now=200)
-    assert result.state.phase == "Stable" and result.service == "blue" and result.retired == ("green",)
+    assert (
+        result.state.phase == "Stable" and result.service == "blue" and result.retired == ("green",)
+    )
 
 
 @pytest.mark.parametrize("now", [100, 200, 250, 300, 701, 1100, 1161])
 def test_the_service_always_selects_a_color_with_ready_pods(now: float) -> None:
     """Whatever happens, traffic goes to a color that was serving (or the only one left)."""
     state = STABLE
-    for health, desired in [((READY, GONE), "v2"), ((READY, STARTING), "v2"), ((READY, ready("v2")), "v2"), ((READY, STARTING), "v2")]:
+    for health, desired in [
+        ((READY, GONE), "v2"),
+        ((READY, STARTING), "v2"),
+        ((READY, ready("v2")), "v2"),
+        ((READY, STARTING), "v2"),
+    ]:
         result = plan(state, _obs(desired, blue=health[0], green=health[1]), POLICY, now=now)
         chosen = {"blue": health[0], "green": health[1]}[result.service]
         assert chosen.serving, (state.phase, result.service)
@@ -181,12 +232,20 @@ def test_with_prometheus_the_color_under_watch_is_looked_at_every_analysis_inter
 
 def test_unknown_signals_do_not_block_a_ready_color() -> None:
     """No requests in the window (or Prometheus unreachable): readiness alone decides."""
-    result = plan(_progressing(), _obs("v2", green=ready("v2"), signals={"green": Signals()}), POLICY, now=200)
+    result = plan(
+        _progressing(), _obs("v2", green=ready("v2"), signals={"green": Signals()}), POLICY, now=200
+    )
     assert result.service == "green" and result.state.phase == "Observing"
 
 
 def test_failing_metrics_past_the_deadline_abort_with_the_metric_as_reason() -> None:
     bad = {"green": Signals(error_rate_percent=40.0)}
-    result = plan(_progressing(now=100), _obs("v2", green=ready("v2"), signals=bad), POLICY, now=701)
-    assert result.state.phase == "Aborted" and result.service == "blue" and result.retired == ("green",)
+    result = plan(
+        _progressing(now=100), _obs("v2", green=ready("v2"), signals=bad), POLICY, now=701
+    )
+    assert (
+        result.state.phase == "Aborted"
+        and result.service == "blue"
+        and result.retired == ("green",)
+    )
     assert "error rate 40.0% over 5%" in result.state.message

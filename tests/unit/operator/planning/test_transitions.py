@@ -15,15 +15,28 @@ from ragops_operator.planning.transitions import (
 )
 
 
-def _sts(size: str, *, replicas: int = 3, owned_by: str | None = "ragops-operator") -> dict[str, Any]:
-    managed = [] if owned_by is None else [{"manager": owned_by, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+def _sts(
+    size: str, *, replicas: int = 3, owned_by: str | None = "ragops-operator"
+) -> dict[str, Any]:
+    managed = (
+        []
+        if owned_by is None
+        else [
+            {"manager": owned_by, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+        ]
+    )
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
         "metadata": {"name": "rag-qdrant", "namespace": "ns", "managedFields": managed},
         "spec": {
             "replicas": replicas,
-            "volumeClaimTemplates": [{"metadata": {"name": "storage"}, "spec": {"resources": {"requests": {"storage": size}}}}],
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "storage"},
+                    "spec": {"resources": {"requests": {"storage": size}}},
+                }
+            ],
         },
     }
 
@@ -41,9 +54,18 @@ def test_replicas_are_handed_over_only_when_dropped_from_an_owned_object() -> No
     del desired["spec"]["replicas"]
     handoff = replica_handoff(_sts("10Gi", replicas=3), desired, manager="ragops-operator")
     assert handoff is not None and handoff["spec"] == {"replicas": 3}
-    assert replica_handoff(_sts("10Gi"), _sts("10Gi"), manager="ragops-operator") is None  # still applied by us
-    assert replica_handoff(_sts("10Gi", owned_by="kube-controller-manager"), desired, manager="ragops-operator") is None
-    assert replica_handoff(None, desired, manager="ragops-operator") is None  # new object: the HPA starts it
+    assert (
+        replica_handoff(_sts("10Gi"), _sts("10Gi"), manager="ragops-operator") is None
+    )  # still applied by us
+    assert (
+        replica_handoff(
+            _sts("10Gi", owned_by="kube-controller-manager"), desired, manager="ragops-operator"
+        )
+        is None
+    )
+    assert (
+        replica_handoff(None, desired, manager="ragops-operator") is None
+    )  # new object: the HPA starts it
 
 
 def test_only_bigger_volumes_count_as_growth() -> None:
@@ -55,6 +77,13 @@ def test_only_bigger_volumes_count_as_growth() -> None:
 def test_claims_of_that_stateful_set_still_small_are_grown() -> None:
     claims = [
         {"metadata": {"name": name}, "spec": {"resources": {"requests": {"storage": size}}}}
-        for name, size in [("storage-rag-qdrant-0", "10Gi"), ("storage-rag-qdrant-1", "20Gi"), ("storage-other-qdrant-0", "1Gi"), ("storage-rag-qdrant-x-0", "1Gi")]
+        for name, size in [
+            ("storage-rag-qdrant-0", "10Gi"),
+            ("storage-rag-qdrant-1", "20Gi"),
+            ("storage-other-qdrant-0", "1Gi"),
+            ("storage-rag-qdrant-x-0", "1Gi"),
+        ]
     ]
-    assert claims_to_grow(claims, "rag-qdrant", {"storage": "20Gi"}) == [("storage-rag-qdrant-0", "20Gi")]
+    assert claims_to_grow(claims, "rag-qdrant", {"storage": "20Gi"}) == [
+        ("storage-rag-qdrant-0", "20Gi")
+    ]

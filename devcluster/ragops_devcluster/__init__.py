@@ -1,1 +1,2 @@
-"""A real local Kubernetes control plane (etcd, kube-apiserver, controllers, kwok) as plain processes."""
+"""A real local Kubernetes control plane (etcd, kube-apiserver, controllers, kwok) as plain
+processes."""

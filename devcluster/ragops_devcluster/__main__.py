@@ -1,4 +1,4 @@
-"""`python -m ragops_devcluster ...`: the dev-cluster CLI without installing the ragops entry point."""
+"""`python -m ragops_devcluster ...`: the dev-cluster CLI without the ragops entry point."""
 
 from ragops_devcluster.cli import app
 

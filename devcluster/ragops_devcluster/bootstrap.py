@@ -1,4 +1,5 @@
-"""Objects every dev cluster starts with: a default StorageClass and kwok-managed Nodes in three zones."""
+"""Objects every dev cluster starts with: a default StorageClass and kwok-managed Nodes in three
+zones."""
 
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def wait_nodes_ready(kubectl: Kubectl, names: list[str], *, timeout: float) -> N
 
 
 def wait_default_service_account(kubectl: Kubectl, *, timeout: float) -> None:
-    """Pods cannot be created before the serviceaccount controller made `default` in the namespace."""
+    """Pods cannot be created before the serviceaccount controller made `default` in the
+    namespace."""
 
     def probe() -> bool | Pending:
         try:

@@ -206,7 +206,8 @@ def build_all(
         for component, builder in builders:
             if _is_complete(component, goos, goarch):
                 progress(
-                    f"{component.name} {component.version}: cached in {component.directory(goos, goarch)}"
+                    f"{component.name} {component.version}: "
+                    f"cached in {component.directory(goos, goarch)}"
                 )
                 continue
             toolchain = toolchain or find_go()
@@ -215,13 +216,15 @@ def build_all(
             shutil.rmtree(directory, ignore_errors=True)
             (directory / "src").mkdir(parents=True)
             progress(
-                f"{component.name} {component.version}: building with {toolchain.version_text} in {directory}"
+                f"{component.name} {component.version}: "
+                f"building with {toolchain.version_text} in {directory}"
             )
             started = time.monotonic()
             builder(toolchain, directory, progress, nice)
             _write_record(directory, component, toolchain, time.monotonic() - started)
             progress(
-                f"{component.name} {component.version}: built in {_minutes(time.monotonic() - started)}"
+                f"{component.name} {component.version}: "
+                f"built in {_minutes(time.monotonic() - started)}"
             )
     return require_built()
 
@@ -432,6 +435,5 @@ def _check_version(binary: Path, expected: str) -> None:
         [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
     )
     if expected not in result.stdout + result.stderr:
-        raise GoCommandFailed(
-            f"{binary} --version does not report {expected}: {(result.stdout + result.stderr).strip()[:400]}"
-        )
+        output = (result.stdout + result.stderr).strip()[:400]
+        raise GoCommandFailed(f"{binary} --version does not report {expected}: {output}")

@@ -40,7 +40,10 @@ def _fail(exc: DevClusterError) -> typer.Exit:
 
 @app.command("build")
 def build_command(nice: NiceOption = 10) -> None:
-    """Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok and the tests' prometheus (cached by version)."""
+    """Build etcd, the Kubernetes control plane, kubectl, kwok and the tests' Prometheus.
+
+    Each is cached by version; a cached build returns at once.
+    """
     try:
         binaries = build.build_all(_progress, nice=nice)
         prometheus = build.require_prometheus()

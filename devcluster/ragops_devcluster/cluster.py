@@ -72,7 +72,8 @@ def _wait_healthy(
     def probe() -> bool | Pending:
         if not procs.is_running(record):
             raise ComponentFailed(
-                f"{record.name} exited during start-up; last lines of {record.log}:\n{procs.log_tail(record.log)}"
+                f"{record.name} exited during start-up; "
+                f"last lines of {record.log}:\n{procs.log_tail(record.log)}"
             )
         return health.probe(url, verify=verify)
 

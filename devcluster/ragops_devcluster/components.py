@@ -99,7 +99,8 @@ def kube_controller_manager(
         ),
         # Every default controller (garbage collector, deployment, statefulset, job, HPA, ...).
         "--controllers=*",
-        # Each controller acts as its own service account, as in a real cluster, so RBAC is exercised.
+        # Each controller acts as its own service account, as in a real cluster, so RBAC is
+        # exercised.
         "--use-service-account-credentials=true",
         f"--service-account-private-key-file={pki.service_account_key}",
         f"--root-ca-file={pki.ca.cert}",

@@ -34,7 +34,8 @@ def fetch(toolchain: GoToolchain, path: str, version: str, *, workdir: Path) -> 
 
 
 def staging_replaces(kubernetes: UpstreamModule) -> list[tuple[str, str]]:
-    """(module, version) for every `k8s.io/<name> => ./staging/...` replace in the release's go.mod."""
+    """(module, version) for every `k8s.io/<name> => ./staging/...` replace in the release's
+    go.mod."""
     target = staging_version(kubernetes.version)
     pairs = [
         (entry["Old"]["Path"], target)
@@ -43,7 +44,8 @@ def staging_replaces(kubernetes: UpstreamModule) -> list[tuple[str, str]]:
     ]
     if not pairs:
         raise ValueError(
-            f"k8s.io/kubernetes {kubernetes.version} go.mod has no staging replaces; layout changed?"
+            f"k8s.io/kubernetes {kubernetes.version} go.mod has no staging replaces; "
+            "layout changed?"
         )
     return sorted(pairs)
 

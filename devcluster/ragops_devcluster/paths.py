@@ -20,7 +20,8 @@ def cache_root() -> Path:
 
 
 def default_cluster_dir() -> Path:
-    """Directory holding certificates, kubeconfig, etcd data, logs and PIDs of the default cluster."""
+    """Directory holding certificates, kubeconfig, etcd data, logs and PIDs of the default
+    cluster."""
     override = os.environ.get(DIR_ENV)
     if override:
         return Path(override).expanduser().resolve()

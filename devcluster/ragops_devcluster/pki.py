@@ -1,4 +1,5 @@
-"""Certificates and keys for one cluster: a CA, the API server's serving cert, client certs, SA keys."""
+"""Certificates and keys for one cluster: a CA, the API server's serving cert, client certs and
+ServiceAccount keys."""
 
 from __future__ import annotations
 

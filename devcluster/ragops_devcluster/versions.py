@@ -16,7 +16,8 @@ PROMETHEUS: Final = "v0.316.0"
 # v0.316.0 asks for 1.26.7; that is checked when it is built, so `up` still works on 1.26.0.
 MIN_GO: Final = "1.26.0"
 
-# Bump when build flags or the cache layout change, so existing caches are rebuilt instead of reused.
+# Bump when build flags or the cache layout change, so existing caches are rebuilt instead of
+# reused.
 RECIPE: Final = 1
 # Prometheus's own recipe number: changing how it is built must not rebuild Kubernetes.
 PROMETHEUS_RECIPE: Final = 1

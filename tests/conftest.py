@@ -20,7 +20,8 @@ def shared_dir() -> Path:
     path = Path(os.environ.get("RAGOPS_SHARED_DIR", REPO.parent / "shared"))
     if not (path / "datasets" / "pdfs" / "manifest.jsonl").is_file():
         pytest.fail(
-            f"evaluation data not found at {path}/datasets; set RAGOPS_SHARED_DIR to the shared/ folder"
+            f"evaluation data not found at {path}/datasets; "
+            "set RAGOPS_SHARED_DIR to the shared/ folder"
         )
     return path
 

@@ -24,7 +24,10 @@ def operator(
     peering: Annotated[
         str | None,
         typer.Option(
-            help="kopf peering object shared by replicas (needs crds/kopf-peering.yaml); unset: standalone."
+            help=(
+                "kopf peering object shared by replicas (needs crds/kopf-peering.yaml); "
+                "unset: standalone."
+            )
         ),
     ] = "ragops",
     standalone: Annotated[

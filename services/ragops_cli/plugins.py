@@ -16,7 +16,9 @@ import typer
 GROUP = "ragops.commands"
 # name -> what to run to get it (from a clone of the repository)
 KNOWN = {
-    "dev-cluster": "pip install -e ./devcluster  (ragops-devcluster, from a clone of the repository)"
+    "dev-cluster": (
+        "pip install -e ./devcluster  (ragops-devcluster, from a clone of the repository)"
+    )
 }
 
 
@@ -41,7 +43,8 @@ def add_optional_commands(app: typer.Typer) -> None:
 def _missing(name: str, install: str) -> Callable[[], None]:
     def explain() -> None:
         typer.echo(
-            f"error: `ragops {name}` is not installed in this environment; install it with: {install}",
+            f"error: `ragops {name}` is not installed in this environment; "
+            f"install it with: {install}",
             err=True,
         )
         raise typer.Exit(2)

@@ -1,4 +1,5 @@
-"""The reference point for cache hits through Redis: FastAPI + one Redis GET, returning the bytes."""
+"""The reference point for cache hits through Redis: FastAPI + one Redis GET, returning the
+bytes."""
 
 import os
 

@@ -1,4 +1,5 @@
-"""End to end on SQuAD DEV: how often the extractive answer (top-3 hybrid retrieval) contains a gold answer.
+"""End to end on SQuAD DEV: how often the extractive answer (top-3 hybrid retrieval) contains a
+gold answer.
 
 Run: python tests/bench/bench_answers.py
 """
@@ -77,8 +78,9 @@ def main() -> None:
         "answers",
         asyncio.run(run()),
         notes=(
-            "SQuAD DEV questions with their gold answer spans; hybrid retrieval over the 1,058 paragraphs; the "
-            "extractive answerer (up to 3 sentences). A hit is a gold span found verbatim (case-insensitive)."
+            "SQuAD DEV questions with their gold answer spans; hybrid retrieval over the 1,058 "
+            "paragraphs; the extractive answerer (up to 3 sentences). A hit is a gold span found "
+            "verbatim (case-insensitive)."
         ),
     )
 

@@ -1,4 +1,5 @@
-"""`/api/ask` latency and throughput on a 10k-chunk index, cache hits and misses, concurrency 1 and 32.
+"""`/api/ask` latency and throughput on a 10k-chunk index, cache hits and misses, concurrency 1
+and 32.
 
 The index: 10,000 chunks of ~500 words, each four SQuAD DEV paragraphs (real text
 for BM25, real MiniLM vectors for dense search), HNSW-built, served by a real
@@ -39,7 +40,8 @@ SQUAD = REPO.parent / "shared/datasets/squad11-dev"
 CHUNKS = 10_000
 DOCUMENTS = 100
 WRK_SECONDS = 10
-# One client asks thousands of times: the per-user rate limit is off, so the figures are the answer paths'.
+# One client asks thousands of times: the per-user rate limit is off, so the figures are the
+# answer paths'.
 UNLIMITED = {"RAGOPS_RATE_LIMIT_QUESTIONS": "0", "RAGOPS_RATE_LIMIT_OTHER": "0"}
 
 
@@ -247,8 +249,10 @@ def main() -> None:
         "ask",
         rows,
         notes=(
-            f"Index: {CHUNKS:,} chunks (~500 words each) from SQuAD DEV paragraphs, one dense window per chunk, HNSW. "
-            f"Cache-hit throughput at c=32 is **{hit / base:.2f}x** the bare endpoint's. Hits measured with wrk "
+            f"Index: {CHUNKS:,} chunks (~500 words each) from SQuAD DEV paragraphs, one dense "
+            "window per chunk, HNSW. "
+            f"Cache-hit throughput at c=32 is **{hit / base:.2f}x** the bare endpoint's. "
+            "Hits measured with wrk "
             f"({WRK_SECONDS} s, 1 thread); misses with an httpx client, each question unique."
         ),
     )

@@ -4,7 +4,8 @@ Each variant runs in a fresh subprocess (so peak RSS is its own) after the model
 is loaded; the clock covers extraction, chunking, embedding and indexing.
 - ragops-full: every word of every 500-word chunk embedded (256-piece windows, MaxSim) + BM25.
 - ragops-head: only each chunk's first window embedded (what truncation keeps) + BM25 of every word.
-- langchain: PyPDFLoader -> RecursiveCharacterTextSplitter(3000, 300) -> QdrantVectorStore (in memory).
+- langchain: PyPDFLoader -> RecursiveCharacterTextSplitter(3000, 300) -> QdrantVectorStore
+  (in memory).
 Quality: 40 sentences sampled from the handbook are asked as queries (dense only, and
 hybrid for RAGOps); a hit is a top-3 result containing the sentence. Sentences that
 sit past a chunk's first 256 word pieces are unreachable for a truncating pipeline.
@@ -105,7 +106,8 @@ def run_langchain() -> dict[str, Any]:
     from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
 
     class SameEmbedder(Embeddings):
-        """Our model behind LangChain's interface, truncating at 256 pieces as sentence-transformers does."""
+        """Our model behind LangChain's interface, truncating at 256 pieces as
+        sentence-transformers does."""
 
         def __init__(self) -> None:
             self.model = OnnxMiniLMEmbedder()
@@ -179,8 +181,9 @@ def main() -> None:
         "ingest",
         rows,
         notes=(
-            f"Document: `{HANDBOOK.name}` (VA coding handbook, 104 pages). Same MiniLM ONNX model in every row, "
-            "loaded before the clock starts. `hit@3`: 40 sentences sampled from the handbook, asked verbatim; "
+            f"Document: `{HANDBOOK.name}` (VA coding handbook, 104 pages). "
+            "Same MiniLM ONNX model in every row, loaded before the clock starts. "
+            "`hit@3`: 40 sentences sampled from the handbook, asked verbatim; "
             "a hit is a top-3 chunk containing the sentence."
         ),
     )

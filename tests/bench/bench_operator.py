@@ -154,11 +154,16 @@ def main() -> None:
             "operator",
             rows,
             notes=(
-                "Apply to Ready: all N RAGDeployments created at once (one `kubectl apply --server-side` of a List), "
-                "until every one reports Ready=True (API, worker and Qdrant pods ready; kwok plays the kubelet). "
-                "Raw apply: the same rendered children, ownerless, in one `kubectl apply --server-side`, until every "
-                "Deployment and StatefulSet has its pods ready. RSS of the `ragops operator` process after the run "
-                "(peak in brackets). Target: <= 3 s for 1, <= 60 s for 100, <= 1.5x raw, <= 150 MB RSS."
+                "Apply to Ready: all N RAGDeployments created at once "
+                "(one `kubectl apply --server-side` of a List), "
+                "until every one reports Ready=True "
+                "(API, worker and Qdrant pods ready; kwok plays the kubelet). "
+                "Raw apply: the same rendered children, ownerless, "
+                "in one `kubectl apply --server-side`, until every "
+                "Deployment and StatefulSet has its pods ready. "
+                "RSS of the `ragops operator` process after the run "
+                "(peak in brackets). "
+                "Target: <= 3 s for 1, <= 60 s for 100, <= 1.5x raw, <= 150 MB RSS."
             ),
         )
 

@@ -32,9 +32,10 @@ def main() -> None:
         "retrieval",
         rows,
         notes=(
-            "SQuAD v1.1 DEV half (`shared/datasets/squad11-dev`): 300 questions, 1,058 paragraphs indexed as "
-            "title + text. Dense: all-MiniLM-L6-v2 int8 ONNX, cosine. BM25: Qdrant's BM25 (English stemmer and "
-            "stop words), IDF per tenant. Hybrid: both fused by DBSF in Qdrant. `query_ms` is embedding + search."
+            "SQuAD v1.1 DEV half (`shared/datasets/squad11-dev`): 300 questions, 1,058 paragraphs "
+            "indexed as title + text. Dense: all-MiniLM-L6-v2 int8 ONNX, cosine. BM25: Qdrant's "
+            "BM25 (English stemmer and stop words), IDF per tenant. Hybrid: both fused by DBSF in "
+            "Qdrant. `query_ms` is embedding + search."
         ),
     )
 

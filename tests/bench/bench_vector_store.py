@@ -1,4 +1,5 @@
-"""Embedded vector engines on real MiniLM embeddings: Qdrant Edge (HNSW and exact) vs qdrant-client local mode.
+"""Embedded vector engines on real MiniLM embeddings: Qdrant Edge (HNSW and exact) vs
+qdrant-client local mode.
 
 Vectors: the 1,058 SQuAD DEV paragraph embeddings and normalised mixes of random
 pairs of them (real directions, realistic clustering), 20,000 in all; queries:
@@ -140,8 +141,9 @@ def main() -> None:
         "vector-store",
         rows,
         notes=(
-            f"{len(vectors):,} real-direction MiniLM vectors (SQuAD DEV paragraphs and mixes of pairs), 300 real "
-            "question vectors, top-10, one thread of queries. RAGOps uses Qdrant Edge and builds HNSW when the "
+            f"{len(vectors):,} real-direction MiniLM vectors "
+            "(SQuAD DEV paragraphs and mixes of pairs), 300 real question vectors, top-10, "
+            "one thread of queries. RAGOps uses Qdrant Edge and builds HNSW when the "
             "ingestion queue runs dry."
         ),
     )

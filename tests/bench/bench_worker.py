@@ -172,10 +172,11 @@ def main() -> None:
         "worker",
         rows,
         notes=(
-            "One `ragops worker` process (offline MiniLM embedder, one dense window per chunk, embedded Qdrant Edge) "
-            "draining the 35 DEV PDFs of `shared/datasets/pdfs` (broken and encrypted ones included: they fail fast "
-            "and add no pages). Clock from the first upload to the last job ready or failed; model loaded before. "
-            "moto (in the benchmark's process) and redis-server share the same 2 cores with the worker."
+            "One `ragops worker` process (offline MiniLM embedder, one dense window per chunk, "
+            "embedded Qdrant Edge) draining the 35 DEV PDFs of `shared/datasets/pdfs` (broken and "
+            "encrypted ones included: they fail fast and add no pages). Clock from the first "
+            "upload to the last job ready or failed; model loaded before. moto (in the benchmark's "
+            "process) and redis-server share the same 2 cores with the worker."
         ),
     )
 

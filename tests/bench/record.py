@@ -1,4 +1,5 @@
-"""Write benchmark figures into docs/benchmarks.md, between markers, with the machine they ran on."""
+"""Write benchmark figures into docs/benchmarks.md, between markers, with the machine they ran
+on."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ def machine() -> str:
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
 
 
 def record(name: str, table: list[dict[str, Any]], notes: str = "") -> None:

@@ -93,7 +93,8 @@ def _kind() -> Iterator[ClusterUnderTest]:
         != 0
     ):
         pytest.fail(
-            f"{BACKEND_ENV}=kind needs a running Docker engine; use `local` on machines without one",
+            f"{BACKEND_ENV}=kind needs a running Docker engine; "
+            "use `local` on machines without one",
             pytrace=False,
         )
     if importlib.util.find_spec("pytest_kind") is None:

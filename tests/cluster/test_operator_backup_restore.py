@@ -46,7 +46,8 @@ def test_a_restoring_stack_is_ready_only_after_its_restore_job_succeeded(
             if ready.get("reason") == "Restoring" and all(components):
                 return obj
             return Pending(
-                f"Ready={ready.get('reason')} components ready={components} restore={st.get('restore')}"
+                f"Ready={ready.get('reason')} components ready={components} "
+                f"restore={st.get('restore')}"
             )
 
         obj = waits.until(

@@ -311,7 +311,10 @@ def test_spec_update_changes_children_and_leaves_replicas_to_the_hpa(
             3,
         ):
             return None
-        return f"hpa={hpa['minReplicas']}-{hpa['maxReplicas']} worker={worker} depth={depth} api replicas={replicas}"
+        return (
+            f"hpa={hpa['minReplicas']}-{hpa['maxReplicas']} worker={worker} depth={depth} "
+            f"api replicas={replicas}"
+        )
 
     _eventually(
         waits,
@@ -612,7 +615,8 @@ def test_paused_stack_is_left_alone_until_resumed(
 def test_status_reports_an_unready_component(
     kube: Kube, kubectl: Kubectl, waits: Waits, stack_ns: str
 ) -> None:
-    """A worker whose pods cannot be scheduled leaves the stack not Ready, and the message says which."""
+    """A worker whose pods cannot be scheduled leaves the stack not Ready, and the message says
+    which."""
     _create_stack(
         kube,
         stack_ns,

@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 
 FAST = {"observeSeconds": 3, "retireDelaySeconds": 1, "progressDeadlineSeconds": 60}
 OPENAI = {"provider": "openai", "model": "text-embedding-3-large", "dimensions": 256}
-# From the start, so that the change below is the embedding model's alone (credentials change the pods too).
+# From the start, so that the change below is the embedding model's alone (credentials change the
+# pods too).
 CREDENTIALS = {"credentialsSecretRef": {"name": "openai", "key": "api-key"}}
 
 

@@ -380,7 +380,8 @@ def test_monitoring_appears_when_the_prometheus_operator_is_installed(
         if status["MonitoringAvailable"] == "True" and len(monitors) == 3 and len(rules) == 1:
             return True
         return Pending(
-            f"MonitoringAvailable={status['MonitoringAvailable']} monitors={len(monitors)} rules={len(rules)}"
+            f"MonitoringAvailable={status['MonitoringAvailable']} "
+            f"monitors={len(monitors)} rules={len(rules)}"
         )
 
     waits.until(

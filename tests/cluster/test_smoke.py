@@ -68,7 +68,8 @@ def test_nodes_are_ready_across_three_zones(kube: Kube) -> None:
     nodes = [n for n in kube.list("v1", "Node") if conditions(n).get("Ready") == "True"]
     zones = {n["metadata"]["labels"].get(ZONE) for n in nodes} - {None}
     assert len(zones) >= 3, (
-        f"Ready nodes per zone: {[(n['metadata']['name'], n['metadata']['labels'].get(ZONE)) for n in nodes]}"
+        "Ready nodes per zone: "
+        f"{[(n['metadata']['name'], n['metadata']['labels'].get(ZONE)) for n in nodes]}"
     )
 
 

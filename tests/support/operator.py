@@ -113,7 +113,8 @@ def wait_ready(
         if ready.get("status") == "True" and observed == current:
             return obj
         return Pending(
-            f"Ready={ready.get('status')} ({ready.get('reason')}: {ready.get('message')}), observedGeneration={observed}/{current}"
+            f"Ready={ready.get('status')} ({ready.get('reason')}: {ready.get('message')}), "
+            f"observedGeneration={observed}/{current}"
         )
 
     return waits.until(
@@ -145,7 +146,8 @@ __all__ = ["conditions"]
 def hold_pods(namespace: str, component: str) -> list[Obj]:
     """A ValidatingAdmissionPolicy (a real admission check in the API server) refusing pods of
     one component in one namespace: kwok completes Job pods at once, so a test that must see a
-    Job *running* holds its pods back, then deletes these objects to let the Job controller retry."""
+    Job *running* holds its pods back, then deletes these objects to let the Job controller
+    retry."""
     name = f"hold-{component}-{namespace}"[:63]
     return [
         {
@@ -166,7 +168,10 @@ def hold_pods(namespace: str, component: str) -> list[Obj]:
                 },
                 "validations": [
                     {
-                        "expression": f"object.metadata.?labels[?'app.kubernetes.io/component'].orValue('') != '{component}'",
+                        "expression": (
+                            "object.metadata.?labels[?'app.kubernetes.io/component']"
+                            f".orValue('') != '{component}'"
+                        ),
                         "message": f"{component} pods are held by the test",
                     }
                 ],

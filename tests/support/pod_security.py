@@ -46,7 +46,8 @@ _VOLUME_META_KEYS = {"name"}
 
 
 def pod_spec_of(manifest: dict[str, Any]) -> dict[str, Any] | None:
-    """The pod spec inside a Pod, a workload (Deployment, StatefulSet, DaemonSet, Job) or a CronJob."""
+    """The pod spec inside a Pod, a workload (Deployment, StatefulSet, DaemonSet, Job) or a
+    CronJob."""
     kind = manifest.get("kind")
     spec = manifest.get("spec", {})
     if kind == "Pod":

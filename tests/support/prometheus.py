@@ -45,7 +45,8 @@ _PORT_ATTEMPTS = 3  # a free port can be taken between choosing it and Prometheu
 
 @dataclass(frozen=True)
 class ScrapeTarget:
-    """One static scrape target: `host:port` and the extra labels Prometheus attaches to its series."""
+    """One static scrape target: `host:port` and the extra labels Prometheus attaches to its
+    series."""
 
     address: str
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -114,7 +115,8 @@ def query(url: str, promql: str, *, at: float | None = None) -> list[Sample]:
         ) from None
     if body.get("status") != "success":
         raise AssertionError(
-            f"{promql!r} failed: HTTP {response.status_code} {body.get('errorType')}: {body.get('error')}"
+            f"{promql!r} failed: HTTP {response.status_code} "
+            f"{body.get('errorType')}: {body.get('error')}"
         )
     return _decode(promql, body)
 
@@ -133,7 +135,8 @@ def wait_for_query(
     interval: float = 0.5,
     diagnose: Callable[[], str] | None = None,
 ) -> list[Sample]:
-    """Poll `promql` until `until(result)` holds (by default: it returns a value); return the result.
+    """Poll `promql` until `until(result)` holds (by default: it returns a value); return the
+    result.
 
     Times out with an AssertionError carrying the query, its last result or error, and whatever
     `diagnose` adds (Prometheus.wait_for passes the scrape targets' health and the log tail).
@@ -272,7 +275,8 @@ def _start(binary: Path, directory: Path, config: Path, log_path: Path) -> Prome
             if "address already in use" in prometheus.log(offset):
                 return None
             pytest.fail(
-                f"prometheus exited with {process.returncode} before it was ready:\n{prometheus.log(offset)}",
+                f"prometheus exited with {process.returncode} before it was ready:\n"
+                f"{prometheus.log(offset)}",
                 pytrace=False,
             )
         with contextlib.suppress(httpx.TransportError):

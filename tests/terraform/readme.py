@@ -79,7 +79,8 @@ def render(path: Path) -> str:
     for name, body in sorted(root.variables().items()):
         required = "yes" if "default" not in body else "no"
         lines.append(
-            f"| {name} | {_cell(body['description'])} | `{_cell(_type(body['type']))}` | {_default(body)} | {required} |"
+            f"| {name} | {_cell(body['description'])} | `{_cell(_type(body['type']))}` "
+            f"| {_default(body)} | {required} |"
         )
     lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
     lines += [

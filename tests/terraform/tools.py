@@ -6,7 +6,7 @@
 OpenTofu and tflint are built from the Go module proxy (the releases' binaries cannot be
 downloaded here); checkov gets its own virtualenv, since its pinned dependencies conflict with
 the project's. Everything lives under ~/.cache/ragops/tools (RAGOPS_TOOLS_DIR), keyed by version.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def _go() -> str:
     )
     if found is None:
         raise SystemExit(
-            "terraform-checks: Go is required to build OpenTofu and tflint (go >= 1.26 on PATH or /usr/local/go/bin)"
+            "terraform-checks: Go is required to build OpenTofu and tflint "
+            "(go >= 1.26 on PATH or /usr/local/go/bin)"
         )
     return found
 
@@ -83,7 +84,8 @@ def _run(command: list[str], *, cwd: Path | None = None, env: dict[str, str] | N
     result = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=True, check=False)
     if result.returncode != 0:
         raise SystemExit(
-            f"terraform-checks: {' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}"
+            f"terraform-checks: {' '.join(command)} failed ({result.returncode}):\n"
+            f"{result.stderr[-4000:]}"
         )
     return result.stdout
 

@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_production_wheel_has_no_dev_cluster(tmp_path: Path) -> None:
-    # Built from a copy of what the Dockerfile copies, so a stale build/ of the checkout is not read.
+    # Built from a copy of what the Dockerfile copies, so a stale build/ of the checkout is not
+    # read.
     source = tmp_path / "src"
     skip = shutil.ignore_patterns("__pycache__", "node_modules", "*.egg-info", "dist")
     for name in ("pyproject.toml", "README.md"):

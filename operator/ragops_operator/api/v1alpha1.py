@@ -22,7 +22,10 @@ SINGULAR = "ragdeployment"
 SHORT_NAMES = ("ragd",)
 
 # Kubernetes' own quantity grammar (resource.Quantity), so a typo fails at admission.
-QUANTITY_PATTERN = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+QUANTITY_PATTERN = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
 SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IAM_ROLE_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
 
@@ -127,7 +130,10 @@ class RolloutSpec(SpecModel):
 
     auto_promote: bool = Field(
         True,
-        description="Switch as soon as the new color is ready; false: wait for the annotation ragops.dev/rollout=promote.",
+        description=(
+            "Switch as soon as the new color is ready; false: wait for the annotation "
+            "ragops.dev/rollout=promote."
+        ),
     )
     auto_rollback: bool = Field(
         True, description="Switch back to the previous color when the new one fails while observed."
@@ -139,20 +145,26 @@ class RolloutSpec(SpecModel):
         60,
         ge=0,
         le=86400,
-        description="How long the previous color stays after a successful observation, then it is deleted.",
+        description=(
+            "How long the previous color stays after a successful observation, then it is deleted."
+        ),
     )
     progress_deadline_seconds: int = Field(
         600,
         ge=10,
         le=86400,
-        description="How long the new color may take to become ready before the rollout is aborted.",
+        description=(
+            "How long the new color may take to become ready before the rollout is aborted."
+        ),
     )
     analysis_window_seconds: int = Field(
         120,
         ge=10,
         le=3600,
-        description="Window of the error rate and p95 latency read from spec.monitoring.prometheusUrl (at least two "
-        "scrape intervals).",
+        description=(
+            "Window of the error rate and p95 latency read from spec.monitoring.prometheusUrl "
+            "(at least two scrape intervals)."
+        ),
     )
     analysis_interval_seconds: int = Field(
         15,
@@ -174,13 +186,19 @@ class RateLimitsSpec(SpecModel):
         "60/minute",
         pattern=RATE_LIMIT_PATTERN,
         max_length=200,
-        description="Questions per user: '60/minute', '5 per 10 seconds', '10/second;60/minute' (all enforced), or 0.",
+        description=(
+            "Questions per user: '60/minute', '5 per 10 seconds', '10/second;60/minute' "
+            "(all enforced), or 0."
+        ),
     )
     other: str = Field(
         "3000/minute",
         pattern=RATE_LIMIT_PATTERN,
         max_length=200,
-        description="Every other API request per user (uploads, job polling: the chat page polls each upload ~100/minute).",
+        description=(
+            "Every other API request per user (uploads, job polling: the chat page polls each "
+            "upload ~100/minute)."
+        ),
     )
 
 
@@ -222,8 +240,10 @@ class ApiSpec(SpecModel):
 class QueueDepthMetric(SpecModel):
     name: str = Field(
         "ragops_ingest_queue_depth",
-        description="External metric (from prometheus-adapter or KEDA) with the queue's visible messages; "
-        "selected by the labels `namespace` and `ragdeployment` (the resource name).",
+        description=(
+            "External metric (from prometheus-adapter or KEDA) with the queue's visible messages; "
+            "selected by the labels `namespace` and `ragdeployment` (the resource name)."
+        ),
         min_length=1,
     )
 
@@ -262,7 +282,10 @@ class WorkerSpec(SpecModel):
 class Storage(SpecModel):
     size: str = Field(
         "10Gi",
-        description="Volume size per Qdrant pod. May grow (if the storage class allows expansion), never shrink.",
+        description=(
+            "Volume size per Qdrant pod. May grow (if the storage class allows expansion), "
+            "never shrink."
+        ),
         pattern=QUANTITY_PATTERN,
         max_length=32,
         json_schema_extra=validations(
@@ -275,7 +298,9 @@ class Storage(SpecModel):
     )
     storage_class_name: str = Field(
         "gp3",
-        description="StorageClass of the volumes (EBS gp3 by default). Immutable: data would not move.",
+        description=(
+            "StorageClass of the volumes (EBS gp3 by default). Immutable: data would not move."
+        ),
         min_length=1,
         max_length=253,
         json_schema_extra=validations(
@@ -287,7 +312,10 @@ class Storage(SpecModel):
 class QdrantAutoscaling(SpecModel):
     enabled: bool = Field(
         False,
-        description="Add Qdrant peers under memory pressure (see docs/operator.md for what a new peer holds).",
+        description=(
+            "Add Qdrant peers under memory pressure "
+            "(see docs/operator.md for what a new peer holds)."
+        ),
     )
     max_replicas: int = Field(6, ge=1, le=100, description="Most Qdrant peers.")
     target_memory_utilization: int = Field(
@@ -352,12 +380,18 @@ class VectorStoreSpec(SpecModel):
 
 class RedisSpec(SpecModel):
     url_secret_ref: SecretKeyRef = Field(
-        description="Secret key holding the Redis URL of the caches (rediss:// for TLS, user:password@ for AUTH), e.g. ElastiCache."
+        description=(
+            "Secret key holding the Redis URL of the caches (rediss:// for TLS, "
+            "user:password@ for AUTH), e.g. ElastiCache."
+        )
     )
     catalog_url_secret_ref: SecretKeyRef | None = Field(
         None,
-        description="Secret key holding the Redis URL of the job and document catalog; it must never evict "
-        "(maxmemory-policy noeviction) and should persist. Unset: the cache's Redis, which then must not evict either.",
+        description=(
+            "Secret key holding the Redis URL of the job and document catalog; it must never evict "
+            "(maxmemory-policy noeviction) and should persist. Unset: the cache's Redis, which "
+            "then must not evict either."
+        ),
     )
 
 
@@ -406,7 +440,10 @@ class EmbeddingModel(SpecModel):
 class ChatModelSpec(SpecModel):
     provider: Literal["openai", "extractive"] = Field(
         "openai",
-        description="openai (needs credentials; without them answers are extractive) or extractive (quotes only).",
+        description=(
+            "openai (needs credentials; without them answers are extractive) or extractive "
+            "(quotes only)."
+        ),
     )
     model: str = Field("gpt-4o-mini", description="OpenAI chat model.")
 
@@ -477,7 +514,8 @@ class MonitoringSpec(SpecModel):
         json_schema_extra=validations(
             cel(
                 "self.labels.all(k, !k.startsWith('app.kubernetes.io/'))",
-                "labels may not set app.kubernetes.io/ keys: the operator selects its children by them",
+                "labels may not set app.kubernetes.io/ keys: "
+                "the operator selects its children by them",
                 field_path=".labels",
             ),
         )
@@ -488,8 +526,10 @@ class MonitoringSpec(SpecModel):
     )
     labels: dict[str, str] = Field(
         default_factory=dict,
-        description="Extra labels on the ServiceMonitors and the PrometheusRule, for a Prometheus that selects them "
-        "by label (kube-prometheus-stack: `release: <its release name>`).",
+        description=(
+            "Extra labels on the ServiceMonitors and the PrometheusRule, for a Prometheus that "
+            "selects them by label (kube-prometheus-stack: `release: <its release name>`)."
+        ),
         max_length=32,
     )
     interval_seconds: int = Field(30, ge=5, le=3600, description="Scrape interval.")
@@ -511,9 +551,12 @@ class MonitoringSpec(SpecModel):
     )
     prometheus_url: str | None = Field(
         None,
-        description="Prometheus HTTP API the operator reads during blue/green rollouts (e.g. "
-        "http://prometheus-operated.monitoring:9090): the new color must stay within maxErrorRatePercent and "
-        "maxP95LatencySeconds before the switch and while observed. Unset: readiness alone gates.",
+        description=(
+            "Prometheus HTTP API the operator reads during blue/green rollouts (e.g. "
+            "http://prometheus-operated.monitoring:9090): the new color must stay within "
+            "maxErrorRatePercent and maxP95LatencySeconds before the switch and while observed. "
+            "Unset: readiness alone gates."
+        ),
         pattern=r"^https?://[^\s/]+(/\S*)?$",
         max_length=2048,
     )
@@ -540,7 +583,8 @@ CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\
 
 
 class BackupSpec(SpecModel):
-    """Scheduled backups of the vector store to S3 (`ragops backup` in a CronJob); see docs/backup.md."""
+    """Scheduled backups of the vector store to S3 (`ragops backup` in a CronJob); see
+    docs/backup.md."""
 
     model_config = ConfigDict(
         json_schema_extra=validations(
@@ -579,7 +623,10 @@ class BackupSpec(SpecModel):
     )
     format: Literal["auto", "snapshot", "jsonl"] = Field(
         "auto",
-        description="auto: Qdrant snapshots on one peer, portable points (complete across shards) on a cluster.",
+        description=(
+            "auto: Qdrant snapshots on one peer, portable points (complete across shards) "
+            "on a cluster."
+        ),
     )
     retention_days: int = Field(
         90, ge=1, le=3650, description="Backups older than this are deleted after a good backup."
@@ -617,15 +664,19 @@ class BackupSpec(SpecModel):
     )
     pushgateway_url: str | None = Field(
         None,
-        description="Prometheus Pushgateway for the backup metrics (the BackupFailed alert reads them).",
+        description=(
+            "Prometheus Pushgateway for the backup metrics (the BackupFailed alert reads them)."
+        ),
         pattern=r"^https?://",
     )
 
 
 class RestoreSpec(SpecModel):
     from_snapshot: str = Field(
-        description="Backup a new stack restores before serving: s3://BUCKET/.../ID/, a backup id under "
-        "spec.backup's bucket and prefix, or `latest`.",
+        description=(
+            "Backup a new stack restores before serving: s3://BUCKET/.../ID/, a backup id under "
+            "spec.backup's bucket and prefix, or `latest`."
+        ),
         min_length=1,
         max_length=1024,
     )
@@ -637,7 +688,8 @@ class RAGDeploymentSpec(SpecModel):
     model_config = ConfigDict(
         json_schema_extra=validations(
             cel(
-                "!has(self.restore) || self.restore.fromSnapshot.startsWith('s3://') || has(self.backup.bucket)",
+                "!has(self.restore) || self.restore.fromSnapshot.startsWith('s3://') "
+                "|| has(self.backup.bucket)",
                 "restore.fromSnapshot needs an s3:// URL or spec.backup.bucket",
                 field_path=".restore.fromSnapshot",
             )
@@ -783,7 +835,9 @@ class IndexStatus(StatusModel):
         description="The embedding model of that version: the one the pods run."
     )
     phase: Literal["Ready", "Building", "Switching", "CatchingUp", "Failed"] = Field(
-        description="Ready, or where a change of spec.models.embedding stands (see docs/operator.md)."
+        description=(
+            "Ready, or where a change of spec.models.embedding stands (see docs/operator.md)."
+        )
     )
     source: str | None = Field(None, description="During a change: the version copied from.")
     target: EmbeddingModel | None = Field(

@@ -79,7 +79,8 @@ def template_hash(spec: api.RAGDeploymentSpec, owner: Owner) -> str:
 
 
 def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Obj:
-    """No `replicas`: the color's HPA owns it, and an operator that also set it would fight the HPA."""
+    """No `replicas`: the color's HPA owns it, and an operator that also set it would fight the
+    HPA."""
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -100,7 +100,8 @@ def _job_spec(
     spec: api.RAGDeploymentSpec, owner: Owner, component: str, container: dict[str, Any]
 ) -> dict[str, Any]:
     b = spec.backup
-    # The dump lands in scratch before upload (and downloads before a restore): the root is read-only.
+    # The dump lands in scratch before upload (and downloads before a restore): the root is
+    # read-only.
     scratch = [{"name": "scratch", "emptyDir": {"sizeLimit": b.scratch_size}}]
     return {
         "backoffLimit": b.backoff_limit,

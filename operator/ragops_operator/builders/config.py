@@ -61,7 +61,8 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
         "embedding_provider": models.embedding.provider,
         "embedding_model": models.embedding.model,
         "embedding_dimensions": models.embedding.dimensions,
-        # Each embedding model writes and reads its own collection (see ragops_operator/planning/reindex.py).
+        # Each embedding model writes and reads its own collection
+        # (see ragops_operator/planning/reindex.py).
         "index_version": reindex.version_of(models.embedding),
         "chat_model": models.chat.model,
     }

@@ -48,7 +48,8 @@ CACHE_SAVED_TOKENS = "ragops_cache_saved_tokens_total"
 INDEX_POINTS = "ragops_index_points"
 QDRANT_VECTORS = "collections_vector_total"
 SERVER_ERRORS = 'status=~"5.."'
-# Prometheus' name for the pods' ragops.dev/color label (podTargetLabels of the API's ServiceMonitor).
+# Prometheus' name for the pods' ragops.dev/color label (podTargetLabels of the API's
+# ServiceMonitor).
 COLOR_TARGET_LABEL = "ragops_dev_color"
 CACHE_HIT = 'result="hit"'
 BACKUP_FAILURE = 'result="failure"'
@@ -260,7 +261,10 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
             severity="critical",
             owner=owner,
             summary=f"RAGOps API {who} answers too many 5xx",
-            description=f"{value}% of requests failed over 5 minutes (limit {_number(m.max_error_rate_percent)}%).",
+            description=(
+                f"{value}% of requests failed over 5 minutes "
+                f"(limit {_number(m.max_error_rate_percent)}%)."
+            ),
         ),
         _alert(
             "RAGOpsAPILatencyHigh",
@@ -269,7 +273,10 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
             severity="warning",
             owner=owner,
             summary=f"RAGOps API {who} is slow",
-            description=f"p95 latency is {value}s (limit {_number(m.max_p95_latency_seconds)}s), streaming excluded.",
+            description=(
+                f"p95 latency is {value}s (limit {_number(m.max_p95_latency_seconds)}s), "
+                "streaming excluded."
+            ),
         ),
         _alert(
             "RAGOpsQueueBacklog",
@@ -278,7 +285,10 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
             severity="warning",
             owner=owner,
             summary=f"RAGOps ingestion queue of {who} is backing up",
-            description=f"{value} documents wait (limit {m.max_queue_depth}); check the workers and their HPA.",
+            description=(
+                f"{value} documents wait (limit {m.max_queue_depth}); "
+                "check the workers and their HPA."
+            ),
         ),
         _alert(
             "RAGOpsQdrantDown",
@@ -296,7 +306,10 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
             severity="critical",
             owner=owner,
             summary=f"Qdrant backup of {who} failed",
-            description=f"The last backup failed, or none succeeded for {BACKUP_METRICS.max_age_seconds // 3600} hours.",
+            description=(
+                "The last backup failed, or none succeeded for "
+                f"{BACKUP_METRICS.max_age_seconds // 3600} hours."
+            ),
         ),
     ]
 

@@ -1,4 +1,5 @@
-"""The ingestion worker: Deployment, metrics Service, HPA on CPU and queue depth, PDB, ServiceAccount."""
+"""The ingestion worker: Deployment, metrics Service, HPA on CPU and queue depth, PDB,
+ServiceAccount."""
 
 from __future__ import annotations
 

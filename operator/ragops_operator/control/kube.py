@@ -228,7 +228,8 @@ class Cluster:
             ) as response:
                 text = await response.text()
                 if response.status == 401 and attempt == 0:
-                    # Projected ServiceAccount tokens rotate: log in again (re-reads the token) once.
+                    # Projected ServiceAccount tokens rotate: log in again (re-reads the token)
+                    # once.
                     await self.close()
                     continue
                 if response.status >= 400:

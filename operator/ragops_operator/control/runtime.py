@@ -30,7 +30,8 @@ RETRYABLE: tuple[type[BaseException], ...] = (RetryLater, aiohttp.ClientError, T
 
 
 def login(settings: kopf.OperatorSettings) -> Login:
-    """In a pod: its ServiceAccount (the token file is re-read on every login); elsewhere: KUBECONFIG."""
+    """In a pod: its ServiceAccount (the token file is re-read on every login); elsewhere:
+    KUBECONFIG."""
 
     def resolve() -> kopf.ConnectionInfo:
         info = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
@@ -169,7 +170,8 @@ class Runtime:
 
 
 def matches_namespace(name: str, pattern: str) -> bool:
-    """kopf's namespace pattern: comma-separated globs, `!glob` excludes (a leading one implies `*`)."""
+    """kopf's namespace pattern: comma-separated globs, `!glob` excludes (a leading one implies
+    `*`)."""
     globs = [glob.strip() for glob in pattern.split(",") if glob.strip()]
     if not globs or globs[0].startswith("!"):
         globs.insert(0, "*")

@@ -35,7 +35,8 @@ def marker(obj: Obj) -> str:
 
 
 class AppliedMemory:
-    """What this process last applied, per child; forgotten on restart (then everything is applied once)."""
+    """What this process last applied, per child; forgotten on restart (then everything is applied
+    once)."""
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str, str], tuple[str, str]] = {}

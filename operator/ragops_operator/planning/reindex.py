@@ -192,7 +192,8 @@ def _switching(saved: IndexState, observed: Observed) -> IndexPlan:
             "CatchingUp",
             saved.source,
             None,
-            f"copying what reached {saved.source} during the switch, then moving the alias to {version}",
+            f"copying what reached {saved.source} during the switch, "
+            f"then moving the alias to {version}",
         )
     run = observed.jobs.get(catchup.suffix)
     if run is not None and run.failed is not None:
@@ -205,7 +206,10 @@ def _switching(saved: IndexState, observed: Observed) -> IndexPlan:
     if run is None or not run.succeeded:
         return IndexPlan(saved, catchup)
     if observed.api_failed is not None:
-        message = f"the API's move to {version} did not complete: {observed.api_failed}; fix it or change spec.models.embedding"
+        message = (
+            f"the API's move to {version} did not complete: {observed.api_failed}; "
+            "fix it or change spec.models.embedding"
+        )
         return IndexPlan(IndexState(saved.embedding, "CatchingUp", saved.source, None, message))
     if not observed.api_switched:
         return IndexPlan(

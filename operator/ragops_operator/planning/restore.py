@@ -82,5 +82,6 @@ def state(spec: api.RAGDeploymentSpec, previous: Obj, job: Obj | None) -> Restor
     return Restore(
         snapshot,
         "Running",
-        f"restoring from {snapshot} (pods active {counts.get('active', 0)}, failed {counts.get('failed', 0)})",
+        f"restoring from {snapshot} "
+        f"(pods active {counts.get('active', 0)}, failed {counts.get('failed', 0)})",
     )

@@ -1,4 +1,5 @@
-"""The blue/green planner of the API, as one pure function: (state, observation, policy, now) -> plan.
+"""The blue/green planner of the API, as one pure function:
+(state, observation, policy, now) -> plan.
 
 Lessons from Argo Rollouts and KubeRay, and from their users' bug reports:
 - the Service moves to a color only when every one of its pods is ready (never to an unready color);
@@ -85,7 +86,8 @@ class Policy:
     analysis_interval_seconds: float | None = None  # Prometheus configured: look again this often
 
     def next_look(self, deadline: float) -> float:
-        """When a color under watch needs another look: its deadline, or sooner to read Prometheus."""
+        """When a color under watch needs another look: its deadline, or sooner to read
+        Prometheus."""
         if self.analysis_interval_seconds is None:
             return deadline
         return min(deadline, self.analysis_interval_seconds)

@@ -149,7 +149,8 @@ def _monitoring(observed: Observation) -> conditions.Condition:
         conditions.MONITORING,
         "False",
         "PrometheusOperatorMissing",
-        "monitoring.coreos.com/v1 is not served: install the Prometheus Operator CRDs for ServiceMonitors and alerts",
+        "monitoring.coreos.com/v1 is not served: "
+        "install the Prometheus Operator CRDs for ServiceMonitors and alerts",
     )
 
 

@@ -98,7 +98,8 @@ def volume_growth(existing: Obj | None, desired: Obj) -> dict[str, str]:
 def claims_to_grow(
     claims: list[Obj], stateful_set: str, growth: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """(claim name, new size) for the StatefulSet's claims (`<template>-<sts>-<ordinal>`) still smaller."""
+    """(claim name, new size) for the StatefulSet's claims (`<template>-<sts>-<ordinal>`) still
+    smaller."""
     pending = []
     for claim in claims:
         name = claim["metadata"]["name"]

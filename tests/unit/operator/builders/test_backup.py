@@ -176,7 +176,10 @@ def test_cel_rules_are_in_the_schema() -> None:
     ("message", "expected"),
     [
         (
-            '{"time": "2026-06-01T03:00:00Z", "snapshot": "s3://b/p/", "result": "success", "points": 5}',
+            (
+                '{"time": "2026-06-01T03:00:00Z", "snapshot": "s3://b/p/", '
+                '"result": "success", "points": 5}'
+            ),
             {
                 "time": "2026-06-01T03:00:00Z",
                 "snapshot": "s3://b/p/",
@@ -222,7 +225,8 @@ def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted
         and env["RAGOPS_EMBEDDING_MODEL"] == "text-embedding-3-large"
     )
     assert env["RAGOPS_INDEX_VERSION"] == reindex.version_of(target)
-    # What the operator renders, the services' settings parse ("null" unsets the ConfigMap's dimensions).
+    # What the operator renders, the services' settings parse ("null" unsets the ConfigMap's
+    # dimensions).
     monkeypatch.setenv("RAGOPS_EMBEDDING_DIMENSIONS", "512")  # as the stack's ConfigMap could say
     for name, value in env.items():
         if isinstance(value, str):

@@ -80,7 +80,8 @@ def test_builder_output_matches_golden_file(case: str, module: str) -> None:
     )
     expected = list(yaml.safe_load_all(path.read_text()))
     assert manifests == expected, (
-        f"{module} output for case {case!r} differs from {path.relative_to(GOLDEN.parent.parent)}; if the change "
+        f"{module} output for case {case!r} differs from "
+        f"{path.relative_to(GOLDEN.parent.parent)}; if the change "
         f"is intended, regenerate with RAGOPS_UPDATE_GOLDEN=1 pytest {__file__} and review the diff"
     )
 

@@ -22,7 +22,8 @@ BACKUP_NAMES = {
     monitoring.BACKUP_METRICS.last_success_timestamp,
     monitoring.BACKUP_METRICS.last_result,
 }
-# Qdrant's own series (documented at qdrant.tech/documentation/guides/monitoring) and Prometheus' `up`.
+# Qdrant's own series (documented at qdrant.tech/documentation/guides/monitoring) and
+# Prometheus' `up`.
 FOREIGN_NAMES = {"up", monitoring.QDRANT_VECTORS}
 
 

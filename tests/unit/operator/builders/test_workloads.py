@@ -1,4 +1,5 @@
-"""API and worker builders, the generated environment, the whole desired set, the operator's RBAC."""
+"""API and worker builders, the generated environment, the whole desired set, the operator's
+RBAC."""
 
 from __future__ import annotations
 

@@ -18,8 +18,10 @@ JOBS = Jobs.of(Owner(name="demo", namespace="tenant-a", uid="u1"))
 def test_queries_select_one_color_of_one_stack_over_the_rollout_window() -> None:
     queries = color_queries(JOBS, "green", 90)
     assert queries.error_rate_percent == (
-        '100 * sum(rate(ragops_http_requests_total{namespace="tenant-a",job="demo-api",status=~"5..",ragops_dev_color="green"}[90s]))'
-        ' / sum(rate(ragops_http_requests_total{namespace="tenant-a",job="demo-api",ragops_dev_color="green"}[90s]))'
+        "100 * sum(rate(ragops_http_requests_total"
+        '{namespace="tenant-a",job="demo-api",status=~"5..",ragops_dev_color="green"}[90s]))'
+        " / sum(rate(ragops_http_requests_total"
+        '{namespace="tenant-a",job="demo-api",ragops_dev_color="green"}[90s]))'
     )
     assert queries.p95_seconds == (
         "histogram_quantile(0.95, sum by (le) (rate(ragops_http_request_duration_seconds_bucket"

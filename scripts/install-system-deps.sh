@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # System packages the tests need, from Debian: redis-server (the real Redis the cache
-# tests start) and Chromium (the chat page's browser test; browser downloads do not
-# work here). Installs only what is missing; uses sudo when not run as root.
+# tests start), Chromium (the chat page's browser test; browser downloads do not work
+# here) and protoc (the Qdrant server's build in `ragops dev-cluster build`). Installs
+# only what is missing; uses sudo when not run as root.
 set -euo pipefail
-packages=(redis-server chromium chromium-driver)
+packages=(redis-server chromium chromium-driver protobuf-compiler)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

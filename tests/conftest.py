@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.aws import MotoServer
+from tests.support.qdrant_server import QdrantServer
 from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,3 +52,12 @@ def moto_server() -> Iterator[MotoServer]:
 def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
     moto_server.use_env(monkeypatch)
     return moto_server
+
+
+@pytest.fixture(scope="session")
+def qdrant_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QdrantServer]:
+    """One real Qdrant server for the session (built by `ragops dev-cluster build`); tests use
+    collections of their own."""
+    server = QdrantServer(tmp_path_factory.mktemp("qdrant"))
+    yield server
+    server.stop()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ragops_devcluster import build, cluster
+from ragops_devcluster import build, cluster, qdrant
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.paths import default_cluster_dir
 
@@ -40,16 +40,18 @@ def _fail(exc: DevClusterError) -> typer.Exit:
 
 @app.command("build")
 def build_command(nice: NiceOption = 10) -> None:
-    """Build etcd, the Kubernetes control plane, kubectl, kwok and the tests' Prometheus.
+    """Build etcd, the Kubernetes control plane, kubectl, kwok, and for the tests Prometheus and
+    the Qdrant server.
 
     Each is cached by version; a cached build returns at once.
     """
     try:
         binaries = build.build_all(_progress, nice=nice)
         prometheus = build.require_prometheus()
+        qdrant_server = qdrant.build(_progress, nice=nice)
     except DevClusterError as exc:
         raise _fail(exc) from exc
-    for name, path in [*binaries.items(), ("prometheus", prometheus)]:
+    for name, path in [*binaries.items(), ("prometheus", prometheus), ("qdrant", qdrant_server)]:
         typer.echo(f"{name}\t{path}")
 
 

@@ -3,7 +3,7 @@
 The DEV PDFs are ingested once by the CLI; backups and restores run as the CLI does, either
 as a child process (exit codes, messages, termination log) or through the command's own
 function with an injected clock (retention). The Qdrant server's snapshot path needs a real
-server: it runs only when RAGOPS_TEST_QDRANT_URL is set.
+server: the one `ragops dev-cluster build` compiles (tests/support/qdrant_server.py).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from ragops_wiring.backup import bucket as make_bucket
 from ragops_wiring.backup import configured_embedding
 from tests.support.aws import MotoServer
 from tests.support.processes import ragops
+from tests.support.qdrant_server import QdrantServer
 
 PDFS = (
     "sample-files/004-pdflatex-4-pages/pdflatex-4-pages.pdf",
@@ -413,17 +414,10 @@ def test_a_backup_of_another_embedding_model_is_refused(
         asyncio.run(run_restore(settings, url, force=False, if_empty=False))
 
 
-@pytest.mark.skipif(
-    not os.environ.get("RAGOPS_TEST_QDRANT_URL"),
-    reason=(
-        "the Qdrant snapshot API needs a real server: set RAGOPS_TEST_QDRANT_URL (no Qdrant "
-        "binary here)"
-    ),
-)
 def test_server_snapshots_round_trip(
-    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qdrant_server: QdrantServer
 ) -> None:
-    url = os.environ["RAGOPS_TEST_QDRANT_URL"]
+    url = qdrant_server.url
     monkeypatch.setenv("RAGOPS_QDRANT_URL", url)
     monkeypatch.setenv("RAGOPS_QDRANT_COLLECTION", f"backup-test-{os.getpid()}")
     doc = tmp_path / "policy.md"

@@ -1,14 +1,13 @@
 """One contract for every VectorStore: Qdrant Edge (embedded) and the Qdrant server adapter.
 
-No Qdrant server binary can be had on these machines, so the server adapter runs
-against qdrant-client's local mode here, and against a real server when
-RAGOPS_TEST_QDRANT_URL is set (e.g. http://127.0.0.1:6333).
+The server adapter runs against a real Qdrant server (built from source by `ragops dev-cluster
+build`), over REST and over gRPC, and against qdrant-client's local mode, which `ragops reindex`
+tests and quick local runs use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.domain import StoredChunk
 from ragops_core.errors import StoreBusyError
 from ragops_core.ports import SearchRequest, VectorStore
+from tests.support.qdrant_server import QdrantServer
 
 TEXTS = [
     "The quarterly revenue of the company grew by twelve percent.",
@@ -36,13 +36,20 @@ def chunks(tenant: str, doc: str = "d1") -> list[StoredChunk]:
     ]
 
 
-@pytest.fixture(params=["edge", "qdrant-server"])
+@pytest.fixture(params=["edge", "qdrant-local", "qdrant-rest", "qdrant-grpc"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VectorStore]:
     if request.param == "edge":
         adapter: VectorStore = EdgeVectorStore(tmp_path / "q", dimensions=384)
     else:
-        url = os.environ.get("RAGOPS_TEST_QDRANT_URL")
-        client = AsyncQdrantClient(url=url) if url else AsyncQdrantClient(location=":memory:")
+        if request.param == "qdrant-local":
+            client = AsyncQdrantClient(location=":memory:")
+        else:
+            server: QdrantServer = request.getfixturevalue("qdrant_server")
+            client = AsyncQdrantClient(
+                url=server.url,
+                grpc_port=server.grpc_port,
+                prefer_grpc=request.param == "qdrant-grpc",
+            )
         adapter = QdrantServerStore(
             client, name=f"test-{uuid.uuid4().hex[:8]}", version="v1", dimensions=384
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ragops_devcluster import build
+from ragops_devcluster import build, qdrant
 from ragops_devcluster.procs import ProcessRecord, is_running
 
 pytestmark = pytest.mark.cluster
@@ -53,6 +53,7 @@ def test_cached_build_is_instant(built: build.Binaries) -> None:
     listed = dict(line.split("\t") for line in result.stdout.splitlines())
     assert listed["kube-apiserver"] == str(built.kube_apiserver)
     assert listed["prometheus"] == str(build.require_prometheus())
+    assert listed["qdrant"] == str(qdrant.require_qdrant())
     assert set(listed) == {
         "etcd",
         "kube-apiserver",
@@ -62,6 +63,7 @@ def test_cached_build_is_instant(built: build.Binaries) -> None:
         "kwok",
         "kwok-stages",
         "prometheus",
+        "qdrant",
     }
     assert elapsed < 10, f"a cached build took {elapsed:.1f}s"
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from qdrant_client import AsyncQdrantClient
-
 from ragops_core.adapters.vector_store.edge import EdgeVectorStore
 from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.errors import BackupError
@@ -21,6 +19,7 @@ from ragops_maintenance.backup.retention import RetentionPolicy
 from ragops_maintenance.backup.snapshots import QdrantSnapshots
 from ragops_maintenance.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
 from ragops_maintenance.backup.take import BackupPlan
+from ragops_wiring.adapters import qdrant_client, qdrant_server_store
 
 
 def configured_embedding(settings: Settings) -> EmbeddingEntry:
@@ -75,25 +74,18 @@ def bucket(settings: Settings, name: str | None = None) -> S3BackupBucket:
 
 def target(settings: Settings) -> BackupTarget:
     if settings.qdrant_url:
-        url = settings.qdrant_url
-
-        def client() -> AsyncQdrantClient:
-            return AsyncQdrantClient(
-                url=url, api_key=settings.qdrant_api_key, prefer_grpc=settings.qdrant_prefer_grpc
-            )
 
         def server_store(dimensions: int) -> QdrantServerStore:
-            return QdrantServerStore(
-                client(),
-                name=settings.qdrant_collection,
+            return qdrant_server_store(
+                settings,
+                qdrant_client(settings),
                 version=settings.index_version,
                 dimensions=dimensions,
-                bm25_avg_words=float(settings.chunk_words),
-                shards=settings.qdrant_shards,
-                replication_factor=settings.qdrant_replication_factor,
             )
 
-        snapshots = QdrantSnapshots(url, api_key=settings.qdrant_api_key, client=client())
+        snapshots = QdrantSnapshots(
+            settings.qdrant_url, api_key=settings.qdrant_api_key, client=qdrant_client(settings)
+        )
         return ServerTarget(snapshots, alias=settings.qdrant_collection, make_store=server_store)
 
     def edge_store(dimensions: int | None) -> EdgeVectorStore:

@@ -7,14 +7,13 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ragops_devcluster.errors import GoCommandFailed, GoToolchainMissing
+from ragops_devcluster.streamed import run_streamed
 from ragops_devcluster.versions import MIN_GO
 
 GO_ENV = "RAGOPS_GO"
@@ -116,44 +115,23 @@ def run_go(
 
     Raises GoCommandFailed carrying the last lines of output, which is where Go puts the error.
     """
-    command = [str(toolchain.go), *args]
-    tail: deque[str] = deque(maxlen=40)
-    collected: list[str] = []
-    with subprocess.Popen(
-        command,
+    finished = run_streamed(
+        [str(toolchain.go), *args],
         cwd=cwd,
         env=env or build_env(),
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    ) as proc:
-        if nice:
-            # Set right after the fork rather than in preexec_fn (unsafe with threads); the compiler
-            # processes go spawns later inherit it.
-            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
-        # A timer rather than a per-line check: a hung download prints nothing at all.
-        killer = threading.Timer(timeout, proc.kill)
-        killer.start()
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.rstrip("\n")
-                tail.append(line)
-                collected.append(line)
-                if on_line is not None:
-                    on_line(line)
-            code = proc.wait()
-        finally:
-            killer.cancel()
-    if killer.finished.is_set() and code < 0:
+        nice=nice,
+        on_line=on_line,
+        timeout=timeout,
+    )
+    if finished.timed_out:
         raise GoCommandFailed(
             f"`go {' '.join(args)}` ran longer than {timeout:.0f}s and was killed"
         )
-    if code != 0:
-        output = "\n".join(tail)
-        raise GoCommandFailed(f"`go {' '.join(args)}` failed (exit {code}) in {cwd}:\n{output}")
-    return "\n".join(collected)
+    if finished.code != 0:
+        raise GoCommandFailed(
+            f"`go {' '.join(args)}` failed (exit {finished.code}) in {cwd}:\n{finished.tail}"
+        )
+    return "\n".join(finished.output)
 
 
 def go_json(

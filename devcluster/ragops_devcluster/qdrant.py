@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tarfile
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Final
 
 from ragops_devcluster.errors import BinariesNotBuilt, DevClusterError
 from ragops_devcluster.paths import cache_root
+from ragops_devcluster.streamed import run_streamed
 
 VERSION: Final = "v1.18.3"
 PROFILE: Final = "ci"
@@ -37,6 +37,7 @@ RECIPE: Final = 1
 SOURCE_ENV: Final = "RAGOPS_QDRANT_SOURCE"
 _RECORD = "build.json"
 _PROGRESS_EVERY = 50  # compiled crates between two progress lines
+_TIMEOUT_SECONDS = 7200.0
 
 Progress = Callable[[str], None]
 
@@ -139,24 +140,22 @@ def _verify(bundle: Path) -> None:
 def _cargo_build(cargo: Path, workspace: Path, *, nice: int, progress: Progress) -> None:
     command = [str(cargo), "build", "--locked", "--profile", PROFILE, "--bin", "qdrant"]
     env = {**os.environ, "CARGO_TARGET_DIR": str(target_dir()), "CARGO_TERM_COLOR": "never"}
-    started, compiled, tail = time.monotonic(), 0, list[str]()
-    with subprocess.Popen(
-        ["nice", "-n", str(nice), *command],
-        cwd=workspace,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            tail = [*tail[-39:], line.rstrip()]
-            if line.lstrip().startswith("Compiling "):
-                compiled += 1
-                if compiled % _PROGRESS_EVERY == 0:
-                    elapsed = time.monotonic() - started
-                    progress(f"qdrant {VERSION}: {compiled} crates compiled ({elapsed:.0f}s)")
-    if process.returncode != 0:
+    started, compiled = time.monotonic(), 0
+
+    def count(line: str) -> None:
+        nonlocal compiled
+        if line.lstrip().startswith("Compiling "):
+            compiled += 1
+            if compiled % _PROGRESS_EVERY == 0:
+                elapsed = time.monotonic() - started
+                progress(f"qdrant {VERSION}: {compiled} crates compiled ({elapsed:.0f}s)")
+
+    finished = run_streamed(
+        command, cwd=workspace, env=env, nice=nice, on_line=count, timeout=_TIMEOUT_SECONDS
+    )
+    if finished.timed_out:
+        raise CargoBuildFailed(f"cargo build of qdrant {VERSION} ran longer than 2 hours")
+    if finished.code != 0:
         raise CargoBuildFailed(
-            f"cargo build of qdrant {VERSION} failed ({process.returncode}):\n" + "\n".join(tail)
+            f"cargo build of qdrant {VERSION} failed ({finished.code}):\n{finished.tail}"
         )

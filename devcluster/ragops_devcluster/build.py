@@ -154,7 +154,7 @@ def require_prometheus() -> Path:
 
 
 @contextlib.contextmanager
-def _cache_lock(progress: Progress, timeout: float) -> Iterator[None]:
+def cache_lock(progress: Progress, timeout: float = 7200) -> Iterator[None]:
     """Serialise builds: two CI jobs sharing a cache must not write the same directory."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -201,7 +201,7 @@ def build_all(
     goos, goarch = _host_platform()
     if all(_is_complete(component, goos, goarch) for component, _ in builders):
         return require_built()
-    with _cache_lock(progress, lock_timeout):
+    with cache_lock(progress, lock_timeout):
         toolchain: GoToolchain | None = None
         for component, builder in builders:
             if _is_complete(component, goos, goarch):

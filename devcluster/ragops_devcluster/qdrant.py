@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from ragops_devcluster.build import cache_lock
 from ragops_devcluster.errors import BinariesNotBuilt, DevClusterError
 from ragops_devcluster.paths import cache_root
 from ragops_devcluster.streamed import run_streamed
@@ -86,9 +87,16 @@ def source_bundle() -> Path:
 def build(progress: Progress, *, nice: int = 10) -> Path:
     """Build the server unless the cache has it; return the binary's path."""
     found = find_qdrant()
-    if found is not None:
+    if found is None:
+        # The Go builds' lock: two CI jobs sharing a cache must not write the same folders.
+        with cache_lock(progress):
+            found = find_qdrant() or _build(progress, nice=nice)
+    else:
         progress(f"qdrant {VERSION}: cached in {build_dir()}")
-        return found
+    return found
+
+
+def _build(progress: Progress, *, nice: int) -> Path:
     cargo, bundle = _require_tools(), source_bundle()
     _verify(bundle)
     directory = build_dir()
@@ -108,7 +116,10 @@ def build(progress: Progress, *, nice: int = 10) -> Path:
     seconds = time.monotonic() - started
     record = {"component": "qdrant", "version": VERSION, "profile": PROFILE, "recipe": RECIPE}
     record["build_seconds"] = round(seconds, 1)
-    (directory / _RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    # Written last and atomically: its presence is what marks the build as usable.
+    scratch = directory / (_RECORD + ".tmp")
+    scratch.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(scratch, directory / _RECORD)
     progress(f"qdrant {VERSION}: built in {int(seconds // 60)}m{int(seconds % 60):02d}s")
     return binary
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from record import record  # noqa: E402
 
-from tests.support.processes import free_port  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SQUAD = REPO.parent / "shared/datasets/squad11-dev"

@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ask import UNLIMITED, build_index, start, wrk  # noqa: E402
 from record import record  # noqa: E402
 
-from tests.support.redis_server import RedisServer, free_port  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 
 def main() -> None:

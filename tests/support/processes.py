@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.net import free_port
 
 START_DEADLINE_SECONDS = 90.0
 JOB_DEADLINE_SECONDS = 300.0
@@ -29,12 +30,6 @@ def ragops(
         cwd=cwd,
         env={**os.environ, "COLUMNS": "200"},
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str, log: Callable[[], str]) -> None:

@@ -20,7 +20,6 @@ import contextlib
 import json
 import math
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -36,6 +35,7 @@ import pytest
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 from ragops_devcluster import build
+from tests.support.net import free_port
 
 START_DEADLINE_SECONDS = 60.0
 STOP_GRACE_SECONDS = 15.0
@@ -77,12 +77,6 @@ def prometheus_binary() -> Path:
     if binary is None:
         pytest.fail(build.PROMETHEUS_NOT_BUILT, pytrace=False)
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- querying -------------------------------------------------------------------------------

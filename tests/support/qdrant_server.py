@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ragops_devcluster import qdrant
-from tests.support.redis_server import free_port
+from tests.support.net import free_port
 
 START_DEADLINE_SECONDS = 60.0
 

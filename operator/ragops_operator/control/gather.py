@@ -44,21 +44,30 @@ class Gatherer:
         """`body` is the RAGDeployment `resource` was parsed from (its status is the saved one)."""
         owner, spec = Owner.of(resource), resource.spec
         previous: Obj = dict(body.get("status") or {})
-        prometheus_operator = await self.prometheus_operator()
-        kinds = [
-            k
-            for k in MANAGED_KINDS
-            if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP
-        ]
-        listed = await self._list(kinds, owner)
-        jobs = tuple(obj for obj in listed if obj["kind"] == JOBS.kind)
+        # The Prometheus query does not depend on the listing: one waits for the slower of the two.
+        signals = asyncio.ensure_future(
+            self._read_signals(spec, owner, colors_to_read(spec, previous))
+        )
+        try:
+            prometheus_operator = await self.prometheus_operator()
+            kinds = [
+                k
+                for k in MANAGED_KINDS
+                if prometheus_operator or k.api_version != PROMETHEUS_OPERATOR_GROUP
+            ]
+            listed = await self._list(kinds, owner)
+            jobs = tuple(obj for obj in listed if obj["kind"] == JOBS.kind)
+            backup_pods = await self._backup_pods(spec, owner, previous, jobs)
+        except BaseException:
+            signals.cancel()
+            raise
         return Observed(
             body=body,
             children={key_of(obj): obj for obj in listed if owned_by(obj, owner.uid)},
             jobs=jobs,
-            signals=await self._read_signals(spec, owner, colors_to_read(spec, previous)),
+            signals=await signals,
             prometheus_operator=prometheus_operator,
-            backup_pods=await self._backup_pods(spec, owner, previous, jobs),
+            backup_pods=backup_pods,
         )
 
     async def close(self) -> None:

@@ -341,7 +341,7 @@ class QdrantSpec(SpecModel):
         )
     )
 
-    image: str = Field("qdrant/qdrant:v1.16.3", description="Qdrant server image.", min_length=1)
+    image: str = Field("qdrant/qdrant:v1.18.3", description="Qdrant server image.", min_length=1)
     replicas: int = Field(
         1, ge=1, le=100, description="Qdrant peers (the HPA's minimum when autoscaling is on)."
     )

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from ragops_devcluster import qdrant as qdrant_build
+from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import qdrant
 from ragops_operator.builders.labels import selector_labels
 from ragops_operator.objects import Obj
@@ -227,9 +229,15 @@ def test_probes_use_qdrant_health_endpoints() -> None:
 
 def test_resources_and_image_come_from_the_spec() -> None:
     resources = {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}}
-    c = container(image="qdrant/qdrant:v1.16.3-unprivileged", resources=resources)
+    c = container(image="qdrant/qdrant:v1.18.3-unprivileged", resources=resources)
     assert c["resources"] == resources
-    assert c["image"] == "qdrant/qdrant:v1.16.3-unprivileged"
+    assert c["image"] == "qdrant/qdrant:v1.18.3-unprivileged"
+
+
+def test_default_image_is_the_server_version_the_project_builds_and_tests() -> None:
+    # The integration tests run the server `ragops dev-cluster build` compiles; production must
+    # get that same version unless the spec says otherwise.
+    assert api.QdrantSpec().image == f"qdrant/qdrant:{qdrant_build.VERSION}"
 
 
 def test_disruption_budget_and_service_account() -> None:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.telemetry import TelemetryConfig
 
@@ -26,6 +27,7 @@ from ragops_api.rate_limiting import RateLimitMiddleware
 from ragops_api.routers import documents, feedback, jobs, operations, questions, ui
 from ragops_api.static_ui import mount_chat_ui
 from ragops_api.tenancy import JwtSettings, TenantResolver
+from ragops_api.validation import validation_error
 from ragops_core.errors import (
     AuthenticationError,
     DocumentTooLargeError,
@@ -177,6 +179,7 @@ def create_app(
         headers = {"WWW-Authenticate": 'Bearer realm="ragops"'} if status == 401 else None
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
+    app.add_exception_handler(RequestValidationError, validation_error)
     include_routes(app, settings)
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=state.query, tenants=state.tenants)

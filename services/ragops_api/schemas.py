@@ -6,9 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+# The longest question, on /api/ask and /v1/chat/completions alike: longer text is a document,
+# not a question, and it would be embedded and scored against every chunk.
+MAX_QUESTION_CHARS = 4000
+
 
 class AskRequest(BaseModel):
-    query: str = Field(..., max_length=4000, description="The question, in natural language.")
+    query: str = Field(
+        ..., max_length=MAX_QUESTION_CHARS, description="The question, in natural language."
+    )
     top_k: int | None = Field(
         None, ge=1, le=50, description="Chunks to retrieve; default from RAGOPS_TOP_K."
     )

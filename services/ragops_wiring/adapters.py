@@ -54,6 +54,7 @@ from ragops_core.traced import (
     TracedVectorStore,
     TracingUsage,
 )
+from ragops_wiring.data_dir import DataDirLock, lock_data_dir
 from ragops_wiring.tracing import Tracing, start_tracing
 
 
@@ -218,14 +219,33 @@ def build_adapters(
     embedder: Embedder | None = None,
     service_name: str = "ragops",
 ) -> Adapters:
-    """`service_name`: the process's name in traces unless OTEL_SERVICE_NAME names it."""
+    """`service_name`: the process's name in traces unless OTEL_SERVICE_NAME names it.
+
+    With the embedded vector store, the data dir is locked first: a process refused with
+    StoreBusyError has opened nothing in it."""
+    owner = None if settings.qdrant_url else lock_data_dir(settings.data_dir)
+    try:
+        return _build_adapters(settings, metrics, embedder, service_name, owner)
+    except BaseException:
+        if owner is not None:
+            owner.release()
+        raise
+
+
+def _build_adapters(
+    settings: Settings,
+    metrics: Metrics,
+    embedder: Embedder | None,
+    service_name: str,
+    owner: DataDirLock | None,
+) -> Adapters:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or build_embedder(settings, metrics)
     store = build_vector_store(settings, embedder)
     catalog = build_catalog(settings)
     queue = build_queue(settings)
-    if isinstance(store, EdgeVectorStore) and isinstance(queue, SqliteQueue):
-        # The embedded store's lock makes this process the data dir's only owner.
+    if owner is not None and isinstance(queue, SqliteQueue):
+        # The data dir's lock makes this process its only owner.
         queue.recover_in_flight()
     cache = build_cache(settings, metrics)
     objects = build_object_store(settings)
@@ -240,8 +260,10 @@ def build_adapters(
         documents=catalog.documents,
         answers=catalog.answers,
         chat=build_chat(settings, metrics, tracing),
-        # Tracing first: closed last, it exports the spans of everything closed before it.
+        # Tracing first: closed last, it exports the spans of everything closed before it;
+        # the data dir's lock goes only after every file in it is closed.
         closers=[
+            *([owner] if owner else []),
             *([tracing] if tracing else []),
             catalog,
             queue,

@@ -1,6 +1,7 @@
 """Text extraction from uploaded files, page by page (pure apart from parsing bytes).
 
-PDFs are read with pypdf; plain text and Markdown count as a single page. Every
+PDFs are read with pypdf, and a page pypdf fails on or finds no text in is read again
+with PDFium (pdfium_fallback.py); plain text and Markdown count as a single page. Every
 failure becomes an `ExtractionError` whose message says what is wrong with the
 file, because that message is what the user sees on the failed job.
 """
@@ -18,6 +19,7 @@ from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
 from ragops_core.domain import Page
 from ragops_core.errors import ExtractionError
 from ragops_core.filetypes import check_page_count, check_supported, is_text
+from ragops_worker.pdfium_fallback import PdfiumPages
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,7 @@ def open_pages(filename: str, data: bytes, *, max_pages: int | None = None) -> P
     total = _page_count(reader)
     if max_pages is not None:
         check_page_count(filename, total, max_pages)
-    return PageStream(
-        total_pages=total, pages=(_pdf_page(reader, n, filename) for n in range(1, total + 1))
-    )
+    return PageStream(total_pages=total, pages=_pdf_pages(reader, data, filename, total))
 
 
 def no_text_error(total: int, unreadable: int) -> ExtractionError:
@@ -137,12 +137,31 @@ def _page_count(reader: PdfReader) -> int:
         ) from exc
 
 
+def _pdf_pages(reader: PdfReader, data: bytes, filename: str, total: int) -> Iterator[Page | None]:
+    """Pages in order; PDFium gets the ones pypdf fails on or finds empty."""
+    fallback = PdfiumPages(data, filename=filename)
+    try:
+        for number in range(1, total + 1):
+            page = _pdf_page(reader, number, filename)
+            if page is not None and page.text.strip():
+                yield page
+                continue
+            text = fallback.text(number)
+            if text is not None and text.strip():
+                yield Page(number=number, text=text)
+            else:
+                yield page  # None (unreadable) or an empty page: a scan, or a blank one
+    finally:
+        fallback.close()
+
+
 def _pdf_page(reader: PdfReader, number: int, filename: str) -> Page | None:
-    """One page, or None when that page alone is unreadable (the rest still counts)."""
+    """One page, or None when pypdf cannot read it (the rest still counts)."""
     try:
         return Page(number=number, text=reader.pages[number - 1].extract_text() or "")
     except Exception as exc:  # noqa: BLE001 - one broken page must not lose the other pages
         log.warning(
-            "Skipped unreadable page", extra={"file": filename, "page": number, "error": repr(exc)}
+            "pypdf could not read the page",
+            extra={"file": filename, "page": number, "error": repr(exc)},
         )
         return None

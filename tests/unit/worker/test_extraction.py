@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from ragops_core.errors import ExtractionError, UnsupportedDocumentError
+from ragops_worker import pdfium_fallback
 from ragops_worker.extraction import extract
 
 
@@ -67,9 +68,29 @@ def test_every_shared_pdf_gives_text_or_a_clear_reason(pdf_dir: Path) -> None:
     assert outcomes["455746.pdf"].startswith("ok")
 
 
-def test_damaged_pages_are_skipped_and_counted(pdf_dir: Path) -> None:
-    path = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_2/455746.pdf"
+@pytest.mark.parametrize(
+    ("name", "total"), [("504076.pdf", 33), ("455746.pdf", 86), ("040669.pdf", 26)]
+)
+def test_pages_pypdf_cannot_read_are_read_by_pdfium(pdf_dir: Path, name: str, total: int) -> None:
+    path = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_2" / name
     result = extract(path.name, path.read_bytes())
-    assert result.total_pages == 86
-    assert result.unreadable_pages > 0
-    assert len(result.pages) + result.unreadable_pages <= 86
+    assert (result.total_pages, result.unreadable_pages) == (total, 0)
+    assert [p.number for p in result.pages] == list(range(1, total + 1))
+
+
+def test_a_recovered_page_has_its_own_text(pdf_dir: Path) -> None:
+    path = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_2/504076.pdf"
+    pages = {p.number: p.text for p in extract(path.name, path.read_bytes()).pages}
+    # pypdf raises on pages 4, 12 and 32; each carries its own running header.
+    assert "LAW LIBRARY OF CONGRESS – 2\n" in pages[4]
+    assert "LAW LIBRARY OF CONGRESS – 10\n" in pages[12]
+    assert "\r" not in pages[4]
+
+
+def test_pages_past_the_fallback_budget_are_counted_unreadable(
+    pdf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pdfium_fallback, "BUDGET_SECONDS", 0.0)
+    path = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_2/504076.pdf"
+    result = extract(path.name, path.read_bytes())
+    assert (result.total_pages, result.unreadable_pages, len(result.pages)) == (33, 3, 30)

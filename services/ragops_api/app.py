@@ -28,6 +28,7 @@ from ragops_api.routers import documents, feedback, jobs, operations, questions,
 from ragops_api.static_ui import mount_chat_ui
 from ragops_api.tenancy import JwtSettings, TenantResolver
 from ragops_api.validation import validation_error
+from ragops_api.worker_health import report_death
 from ragops_core.errors import (
     AuthenticationError,
     DocumentTooLargeError,
@@ -132,6 +133,8 @@ def create_app(
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop), name="ingestion-worker") if worker else None
         api_state(app).worker_task = task
+        if task is not None:
+            task.add_done_callback(report_death)
         try:
             yield
         finally:

@@ -8,15 +8,20 @@ from fastapi.responses import JSONResponse
 
 from ragops_api.dependencies import ReadinessDep, StateDep
 from ragops_api.schemas import Problem
+from ragops_api.worker_health import worker_failure
 from ragops_core.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """Liveness: the process serves requests."""
-    return {"status": "ok"}
+@router.get("/healthz", responses={503: {"model": Problem}})
+async def healthz(state: StateDep) -> JSONResponse:
+    """Liveness: the process serves requests and, in the all-in-one mode, its ingestion worker
+    has not died (503 with the reason: restart the process)."""
+    failure = worker_failure(state.worker_task)
+    if failure is not None:
+        return JSONResponse({"status": "failing", "detail": failure}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 @router.get("/readyz", responses={503: {"model": Problem}})

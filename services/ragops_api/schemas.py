@@ -69,6 +69,9 @@ class DocumentOut(BaseModel):
     document_id: str
     filename: str
     pages: int
+    pages_unreadable: int = Field(
+        0, description="Pages no extractor could read (of `pages`): their text is not searchable."
+    )
     chunks: int
     bytes: int
     updated_at: float

@@ -26,12 +26,18 @@ def print_answer(console: Console, body: dict[str, Any]) -> None:
     )
 
 
+def _unreadable(progress: dict[str, Any]) -> str:
+    count = progress.get("pages_unreadable", 0)
+    return f"{count} unreadable, " if count else ""
+
+
 def print_job(console: Console, filename: str, job: dict[str, Any]) -> None:
     progress = job.get("progress") or {}
     if job["state"] == "ready":
         console.print(
             f"[green]ready[/green]  {job['document_id']}  {filename} "
-            f"({progress.get('pages_total', 0)} pages, {progress.get('chunks_total', 0)} chunks)",
+            f"({progress.get('pages_total', 0)} pages, {_unreadable(progress)}"
+            f"{progress.get('chunks_total', 0)} chunks)",
             highlight=False,
         )
     else:

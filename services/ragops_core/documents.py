@@ -122,6 +122,15 @@ class DocumentService:
         """The tenant's indexed documents."""
         return await self._documents.list(tenant)
 
+    async def unreadable_pages(self, tenant: str, records: list[DocumentRecord]) -> list[int]:
+        """Per record, the pages of its last ingestion that no extractor could read.
+
+        Read from the ingestion job (whose progress counts them) rather than the catalog
+        record, so that catalogs and their backups keep one row format.
+        """
+        jobs = await asyncio.gather(*(self._jobs.get(tenant, r.job_id) for r in records))
+        return [int(job.progress.get("pages_unreadable", 0)) if job else 0 for job in jobs]
+
     async def job(self, tenant: str, job_id: str) -> Job:
         """An ingestion job of the tenant's; NotFoundError for another tenant's or an unknown id."""
         found = await self._jobs.get(tenant, job_id)

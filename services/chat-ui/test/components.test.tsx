@@ -84,7 +84,7 @@ describe('Documents', () => {
     rerender(<Documents documents={null} error="The RAGOps API is unreachable." onDelete={onDelete} onRetry={onRetry} />);
     fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
     expect(onRetry).toHaveBeenCalled();
-    const doc = { document_id: 'd', filename: 'a.pdf', pages: 3, chunks: 2, bytes: 2048, updated_at: 0, job_id: 'j' };
+    const doc = { document_id: 'd', filename: 'a.pdf', pages: 3, pages_unreadable: 0, chunks: 2, bytes: 2048, updated_at: 0, job_id: 'j' };
     rerender(<Documents documents={[doc]} error={null} onDelete={onDelete} onRetry={onRetry} />);
     fireEvent.click(screen.getByRole('button', { name: 'Delete a.pdf' }));
     expect(onDelete).toHaveBeenCalledWith(doc);

@@ -27,6 +27,12 @@ describe('upload state', () => {
     expect(describeItem(s[0])).toBe('Ready: 10 pages, 6 chunks');
   });
 
+  it('says how many pages could not be read', () => {
+    let s = uploadsReducer([], { type: 'add', id: '1', name: '504076.pdf', size: 1 });
+    s = uploadsReducer(s, { type: 'job', id: '1', job: job('ready', { pages_done: 33, pages_total: 33, pages_unreadable: 3, chunks_done: 20, chunks_total: 20 }) });
+    expect(describeItem(s[0])).toBe('Ready: 33 pages (3 unreadable), 20 chunks');
+  });
+
   it('keeps the reason of a failure, and only touches its own item', () => {
     let s = uploadsReducer([], { type: 'add', id: '1', name: 'a.pdf', size: 1 });
     s = uploadsReducer(s, { type: 'add', id: '2', name: 'b.pdf', size: 1 });

@@ -38,7 +38,12 @@ async def upload(
 
 
 async def list_documents(tenant: TenantDep, documents: DocumentsDep) -> list[DocumentOut]:
-    return [DocumentOut(**d.to_json()) for d in await documents.list_documents(tenant)]
+    records = await documents.list_documents(tenant)
+    unreadable = await documents.unreadable_pages(tenant, records)
+    return [
+        DocumentOut(**record.to_json(), pages_unreadable=count)
+        for record, count in zip(records, unreadable, strict=True)
+    ]
 
 
 async def delete_document(document_id: str, tenant: TenantDep, documents: DocumentsDep) -> Response:

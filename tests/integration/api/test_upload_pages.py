@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from pypdf import PdfWriter
 from pypdf.generic import NameObject, NumberObject
 
+from ragops_worker import pdfium_fallback
 from tests.support.api import AppFactory, upload, wait_for_job
 
 HANDBOOK = "format-corpus/govdocs1-error-pdfs/error_set_1/316267.pdf"  # 104 pages
@@ -61,3 +63,18 @@ def test_the_worker_fails_a_pdf_whose_pages_outnumber_the_limit(make_client: App
         'ragops_ingest_failures_total{reason="DocumentTooLargeError"} 1.0'
         in client.get("/metrics").text
     )
+
+
+def test_the_document_list_counts_the_pages_no_reader_could_read(
+    make_client: AppFactory, pdf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pypdf raises on 3 of this file's 33 pages; with PDFium's budget spent they stay unread.
+    monkeypatch.setattr(pdfium_fallback, "BUDGET_SECONDS", 0.0)
+    client = make_client()
+    path = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_2/504076.pdf"
+    job = wait_for_job(client, upload(client, path.name, path.read_bytes())["job_id"])
+    assert job["state"] == "ready" and job["progress"]["pages_unreadable"] == 3
+    wait_for_job(client, upload(client, "notes.md", b"# Notes\n\nAll readable.")["job_id"])
+    listed = {d["filename"]: d for d in client.get("/api/documents").json()}
+    assert (listed["504076.pdf"]["pages"], listed["504076.pdf"]["pages_unreadable"]) == (33, 3)
+    assert listed["notes.md"]["pages_unreadable"] == 0

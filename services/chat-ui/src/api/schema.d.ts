@@ -312,6 +312,12 @@ export interface components {
             filename: string;
             /** Pages */
             pages: number;
+            /**
+             * Pages Unreadable
+             * @description Pages no extractor could read (of `pages`): their text is not searchable.
+             * @default 0
+             */
+            pages_unreadable: number;
             /** Chunks */
             chunks: number;
             /** Bytes */

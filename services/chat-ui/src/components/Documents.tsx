@@ -1,4 +1,5 @@
 import type { DocumentInfo } from '../api/client';
+import { pagesText } from '../state/uploads';
 
 const size = (b: number) => (b > 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.max(1, Math.round(b / 1024))} KB`);
 
@@ -28,7 +29,7 @@ export function Documents({ documents, error, onDelete, onRetry }: Props) {
             <li key={d.document_id} className="doc">
               <div>
                 <span className="filename" title={d.filename}>{d.filename}</span>
-                <span className="muted small">{d.pages} pages · {d.chunks} chunks · {size(d.bytes)}</span>
+                <span className="muted small">{pagesText(d.pages, d.pages_unreadable)} · {d.chunks} chunks · {size(d.bytes)}</span>
               </div>
               <button type="button" className="danger" aria-label={`Delete ${d.filename}`} onClick={() => onDelete(d)}>Delete</button>
             </li>

@@ -14,6 +14,8 @@ export interface UploadItem {
   documentId?: string;
   pagesDone: number;
   pagesTotal: number;
+  /** Pages no extractor could read: not searchable, so the user should know. */
+  pagesUnreadable?: number;
   chunksDone: number;
   chunksTotal: number;
   error?: string;
@@ -31,7 +33,7 @@ export function uploadsReducer(items: UploadItem[], action: UploadAction): Uploa
   if (action.type === 'add')
     return [
       ...items,
-      { id: action.id, name: action.name, size: action.size, phase: 'uploading', sent: 0, pagesDone: 0, pagesTotal: 0, chunksDone: 0, chunksTotal: 0 },
+      { id: action.id, name: action.name, size: action.size, phase: 'uploading', sent: 0, pagesDone: 0, pagesTotal: 0, pagesUnreadable: 0, chunksDone: 0, chunksTotal: 0 },
     ];
   if (action.type === 'dismiss') return items.filter((i) => i.id !== action.id);
   return items.map((item) => (item.id === action.id ? apply(item, action) : item));
@@ -50,6 +52,7 @@ function apply(item: UploadItem, action: UploadAction): UploadItem {
         phase: action.job.state,
         pagesDone: p.pages_done ?? 0,
         pagesTotal: p.pages_total ?? 0,
+        pagesUnreadable: p.pages_unreadable ?? 0,
         chunksDone: p.chunks_done ?? 0,
         chunksTotal: p.chunks_total ?? 0,
         error: action.job.state === 'failed' ? action.job.error ?? 'Ingestion failed.' : undefined,
@@ -70,6 +73,10 @@ export function ingestFraction(item: UploadItem): number {
   return Math.min(1, pages * 0.5 + chunks * 0.5);
 }
 
+/** "33 pages", or "33 pages (3 unreadable)" when some could not be read. */
+export const pagesText = (pages: number, unreadable: number | undefined) =>
+  `${pages} pages${unreadable ? ` (${unreadable} unreadable)` : ''}`;
+
 export function describe(item: UploadItem): string {
   switch (item.phase) {
     case 'uploading':
@@ -81,7 +88,7 @@ export function describe(item: UploadItem): string {
         ? `Indexing: chunk ${item.chunksDone} of ${item.chunksTotal} (${item.pagesDone}/${item.pagesTotal} pages read)`
         : `Reading pages: ${item.pagesDone} of ${item.pagesTotal || '?'}`;
     case 'ready':
-      return `Ready: ${item.pagesTotal} pages, ${item.chunksTotal} chunks`;
+      return `Ready: ${pagesText(item.pagesTotal, item.pagesUnreadable)}, ${item.chunksTotal} chunks`;
     case 'failed':
       return `Failed: ${item.error ?? 'unknown reason'}`;
   }

@@ -10,7 +10,8 @@ export default defineConfig({
   server: {
     proxy: { '/api': api, '/healthz': api, '/readyz': api },
   },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
+  // Into the Python package, which serves it at `/` (setup.py builds it on `pip install`).
+  build: { outDir: '../ragops_api/static/chat', emptyOutDir: true, sourcemap: false },
   test: {
     environment: 'jsdom',
     setupFiles: ['./test/setup.ts'],

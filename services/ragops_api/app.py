@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
+from fastapi_offline import FastAPIOffline
 
 from ragops_api import openai_compat
 from ragops_api.dependencies import ApiState, api_state, store_state
@@ -25,7 +25,7 @@ from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
 from ragops_api.rate_limiting import RateLimitMiddleware
 from ragops_api.routers import documents, feedback, jobs, operations, questions, ui
-from ragops_api.static_ui import mount_chat_ui
+from ragops_api.static_ui import chat_ui_dir, mount_chat_ui, mount_not_built_page
 from ragops_api.tenancy import JwtSettings, TenantResolver
 from ragops_api.validation import validation_error
 from ragops_api.worker_health import report_death
@@ -50,8 +50,8 @@ from ragops_worker.loop import IngestionWorker
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0
-# Where `npm run build` puts the chat page in a source checkout.
-SOURCE_UI_DIR = Path(__file__).resolve().parents[1] / "chat-ui" / "dist"
+# Swagger UI's and ReDoc's files, served from the fastapi-offline package: /docs needs no CDN.
+DOCS_ASSETS_URL = "/docs/assets"
 
 _STATUS = {
     NotFoundError: 404,
@@ -97,13 +97,9 @@ def telemetry_config(adapters: Adapters) -> TelemetryConfig:
 
 def include_routes(app: FastAPI, settings: Settings) -> None:
     """Every route, in the order the router tries them; the chat page (when built) last."""
-    ui_dir = settings.ui_dir or SOURCE_UI_DIR
-    ui_built = (ui_dir / "index.html").is_file()
-    if not ui_built:
-
-        @app.get("/", include_in_schema=False)
-        async def index() -> RedirectResponse:
-            return RedirectResponse("/docs")
+    ui_dir = chat_ui_dir(settings.ui_dir)
+    if ui_dir is None:
+        mount_not_built_page(app)
 
     # The question routes come first: the router tries routes in order, and these are the hot ones.
     app.include_router(questions.router)
@@ -113,7 +109,7 @@ def include_routes(app: FastAPI, settings: Settings) -> None:
     app.include_router(ui.router)
     app.include_router(operations.router)
     app.include_router(openai_compat.router)
-    if ui_built:
+    if ui_dir is not None:
         mount_chat_ui(app, ui_dir)  # after the API routes: its GET catch-all must come last
 
 
@@ -150,7 +146,8 @@ def create_app(
             if close_adapters:
                 await adapters.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS_URL,
         title="RAGOps API",
         version="0.1.0",
         description=(

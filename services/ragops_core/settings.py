@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     ui_dir: Path | None = Field(
         None,
         description=(
-            "Built chat page served at `/`; unset: services/chat-ui/dist of a source checkout, if "
-            "built."
+            "Built chat page served at `/`; unset: the one the install built into the package "
+            "(ragops_api/static/chat)."
         ),
     )
 

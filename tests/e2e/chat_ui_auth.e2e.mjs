@@ -39,7 +39,7 @@ let browser;
 const log = (msg) => console.log(`[e2e-auth +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
 
 async function main() {
-  for (const [what, p] of [['evaluation PDF', PDF], ['chromium', CHROMIUM], ['chat UI build (npm run build)', path.join(uiDir, 'dist/index.html')]])
+  for (const [what, p] of [['evaluation PDF', PDF], ['chromium', CHROMIUM], ['chat UI build (npm run build)', path.join(repo, 'services/ragops_api/static/chat/index.html')]])
     if (!existsSync(p)) fail(`${what} not found at ${p}`);
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.png')) rmSync(path.join(OUT, f));

@@ -51,7 +51,7 @@ def built_ui() -> Path:
             pytest.fail(f"{tool} not found: {hint} (scripts/install-system-deps.sh)", pytrace=False)
     run(["npm", "ci", "--no-audit", "--no-fund"], cwd=UI, timeout=600)
     run(["npm", "run", "build"], cwd=UI, timeout=600)
-    return UI / "dist"
+    return REPO / "services" / "ragops_api" / "static" / "chat"
 
 
 def test_component_and_state_tests_pass(built_ui: Path) -> None:

@@ -8,7 +8,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ragops_api.static_ui import mount_chat_ui
+from ragops_api.static_ui import chat_ui_dir, mount_chat_ui, mount_not_built_page
+from ragops_cli.banner import serve_banner
+from ragops_core.settings import Settings
 
 
 @pytest.fixture
@@ -66,3 +68,17 @@ def test_no_escape_from_the_directory(client: TestClient) -> None:
 def test_missing_build_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="npm run build"):
         mount_chat_ui(FastAPI(), tmp_path)
+
+
+def test_without_a_build_the_root_says_how_to_get_the_page_and_the_banner_too(
+    tmp_path: Path,
+) -> None:
+    assert chat_ui_dir(tmp_path) is None
+    app = FastAPI()
+    mount_not_built_page(app)
+    page = TestClient(app).get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Node.js >= 20.19" in page.text and 'href="docs"' in page.text
+    banner = serve_banner("127.0.0.1", 8000, Settings(data_dir=tmp_path, ui_dir=tmp_path))
+    assert "chat page: not built (install Node.js >= 20.19 with npm" in banner
+    assert "API docs: http://127.0.0.1:8000/docs" in banner

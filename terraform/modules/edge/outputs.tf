@@ -1,5 +1,5 @@
 output "site_bucket" {
-  description = "Bucket of the chat page's files (upload services/chat-ui/dist here)."
+  description = "Bucket of the chat page's files (upload services/ragops_api/static/chat here, built by `npm run build`)."
   value       = module.site.s3_bucket_id
 }
 

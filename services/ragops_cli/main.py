@@ -55,6 +55,7 @@ def serve(
     import uvicorn
 
     from ragops_api.app import create_app
+    from ragops_cli.banner import serve_banner
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
     from ragops_core.metrics import Metrics
@@ -72,11 +73,7 @@ def serve(
     application = create_app(
         settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics)
     )
-    console.print(
-        f"RAGOps serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs, data: "
-        f"{settings.data_dir.resolve()})",
-        highlight=False,
-    )
+    console.print(serve_banner(host, port, settings), highlight=False, soft_wrap=True)
     uvicorn.run(
         application, host=host, port=port, log_config=None, log_level=log_level, access_log=False
     )

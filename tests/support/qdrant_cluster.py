@@ -18,10 +18,13 @@ not form a cluster, and the tests fail. A killed peer restarts with the same sto
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
 import signal
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -236,3 +239,56 @@ class QdrantCluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+class ServiceProxy:
+    """The client Service in front of the peers: every new connection goes to the next peer in
+    turn, ready or not, as kube-proxy does until a dead pod's readiness probe has failed (15 s
+    with the StatefulSet's probe). A connection to a dead peer is reset."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._backends = itertools.cycle(ports)
+        self._loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(started,), daemon=True)
+        self._thread.start()
+        started.wait(timeout=10)
+
+    def _serve(self, started: threading.Event) -> None:
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._connect, "127.0.0.1", self.port)
+        )
+        started.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+            self._loop.close()
+
+    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                "127.0.0.1", next(self._backends)
+            )
+        except OSError:
+            writer.transport.abort()
+            return
+        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction until it ends; a reset on one side resets the other, as a dead peer's
+    connections end for its clients."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+    except OSError:
+        writer.transport.abort()

@@ -16,15 +16,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from qdrant_client import AsyncQdrantClient
+from qdrant_client.http.exceptions import ResponseHandlingException
 
-from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
+from ragops_core.adapters.vector_store.qdrant_server import RETRY_DELAYS_SECONDS, QdrantServerStore
 from ragops_core.domain import StoredChunk, point_id_for
 from ragops_core.ports import SearchRequest
 from ragops_core.settings import Settings
 from ragops_operator.builders import config, qdrant
 from ragops_wiring import adapters
 from tests.support.builder_specs import OWNER, make_spec, one
-from tests.support.qdrant_cluster import QdrantCluster, localize_args
+from tests.support.net import free_port
+from tests.support.qdrant_cluster import QdrantCluster, ServiceProxy, localize_args
 
 SPEC = make_spec(
     **{
@@ -48,15 +51,20 @@ def cluster(tmp_path: Path) -> Iterator[QdrantCluster]:
     peers.stop()
 
 
+@pytest.fixture
+def service(cluster: QdrantCluster) -> Iterator[ServiceProxy]:
+    proxy = ServiceProxy([peer.ports["http"] for peer in cluster.peers])
+    yield proxy
+    proxy.stop()
+
+
 def pod_settings(
-    cluster: QdrantCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service: ServiceProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     """The Settings the API and worker pods get from the operator's ConfigMap, with the client
-    Service's address mapped to peer 0 (the Service would pick any ready peer)."""
-    service = config.qdrant_url(OWNER).removeprefix("http://")
-    (url,) = localize_args(
-        [config.qdrant_url(OWNER)], {service: cluster.peers[0].url.removeprefix("http://")}
-    )
+    Service's address mapped to the local one."""
+    host = config.qdrant_url(OWNER).removeprefix("http://")
+    (url,) = localize_args([config.qdrant_url(OWNER)], {host: f"127.0.0.1:{service.port}"})
     for name, value in config.config_data(SPEC, OWNER).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(config.env_name("qdrant_url"), url)
@@ -104,9 +112,9 @@ async def wait_all_active(cluster: QdrantCluster, collection: str) -> list[tuple
 
 
 async def test_a_killed_peer_loses_no_search_and_no_point(
-    cluster: QdrantCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cluster: QdrantCluster, service: ServiceProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = pod_settings(cluster, tmp_path, monkeypatch)
+    settings = pod_settings(service, tmp_path, monkeypatch)
     assert (settings.qdrant_shards, settings.qdrant_replication_factor) == (3, 2)
     store = adapters.qdrant_server_store(
         settings,
@@ -171,4 +179,21 @@ async def test_a_killed_peer_loses_no_search_and_no_point(
             counts.setdefault(shard["shard_id"], set()).add(shard["points_count"])
     assert len(states) == 6 and all(len(c) == 1 for c in counts.values()), counts
     assert sum(c.pop() for c in counts.values()) == len(expected)
+    await store.close()
+
+
+async def test_with_no_peer_left_the_error_comes_after_bounded_retries() -> None:
+    store = QdrantServerStore(
+        AsyncQdrantClient(url=f"http://127.0.0.1:{free_port()}"),
+        name="gone",
+        version="v1",
+        dimensions=DIMENSIONS,
+    )
+    started = time.monotonic()
+    with pytest.raises(ResponseHandlingException):
+        await store.search(SearchRequest("acme", "valve", vector(random.Random(1)), 5, "dense"))
+    waited = time.monotonic() - started
+    # Retried for about 4 s (a peer may be back by then), not forever: the caller gets its error.
+    assert sum(RETRY_DELAYS_SECONDS) == pytest.approx(4.2)
+    assert 4.2 <= waited < 10
     await store.close()

@@ -15,15 +15,24 @@ and a version being built is read by nobody until pods configured for it start
 the version being served: `ensure()` creates it for a brand-new stack (pointing at
 the first version) and `switch_version` moves it atomically once a re-index is
 complete. Deleting a document reaches every version (see `delete_document`).
+
+A peer of a distributed Qdrant that dies (or restarts) fails the requests that reached it, until
+the Service stops sending it new ones; the same request on a new connection reaches a live peer,
+which serves it from the other replicas. So searches, counts, reads and writes are retried a
+bounded number of times on such transport failures (see `_retrying`); each is idempotent (points
+have fixed ids, deletes are by filter).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
+import grpc
 from qdrant_client import AsyncQdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from qdrant_edge import Bm25, Bm25Config
 
 from ragops_core.adapters.vector_store.qdrant_payload import DENSE, SPARSE, check_mode, payload
@@ -65,40 +74,46 @@ class QdrantServerStore:
         async with self._lock:
             if self._ready:
                 return
-            if not await self._client.collection_exists(self.collection):
-                await self._client.create_collection(
-                    self.collection,
-                    vectors_config={
-                        DENSE: models.VectorParams(
-                            size=self._dimensions,
-                            distance=models.Distance.COSINE,
-                            multivector_config=models.MultiVectorConfig(
-                                comparator=models.MultiVectorComparator.MAX_SIM
-                            ),
-                        )
-                    },
-                    sparse_vectors_config={
-                        SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                    },
-                    # Fixed at creation: more shards than peers is what lets later peers take some
-                    # over.
-                    shard_number=self._shards,
-                    replication_factor=self._replication_factor,
-                )
-                await self._client.create_payload_index(
-                    self.collection,
-                    "tenant",
-                    models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
-                )
-                await self._client.create_payload_index(
-                    self.collection, "document_id", models.PayloadSchemaType.KEYWORD
-                )
-                await self._client.create_payload_index(
-                    self.collection, "chunk_index", models.PayloadSchemaType.INTEGER
-                )
-            if not await self._alias_exists():
-                await self._switch_alias_to(self.collection)
+            # Each step checks before it creates, so a retry after a lost response is safe.
+            await _retrying(self._create)
             self._ready = True
+
+    async def _create(self) -> None:
+        if not await self._client.collection_exists(self.collection):
+            await self._client.create_collection(
+                self.collection,
+                vectors_config={
+                    DENSE: models.VectorParams(
+                        size=self._dimensions,
+                        distance=models.Distance.COSINE,
+                        multivector_config=models.MultiVectorConfig(
+                            comparator=models.MultiVectorComparator.MAX_SIM
+                        ),
+                    )
+                },
+                sparse_vectors_config={
+                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                },
+                # Fixed at creation: more shards than peers is what lets later peers take some
+                # over.
+                shard_number=self._shards,
+                replication_factor=self._replication_factor,
+            )
+        # Outside the `if`: a retry after the collection was created (its response lost) must still
+        # create them; creating an index that exists changes nothing.
+        await self._client.create_payload_index(
+            self.collection,
+            "tenant",
+            models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
+        )
+        await self._client.create_payload_index(
+            self.collection, "document_id", models.PayloadSchemaType.KEYWORD
+        )
+        await self._client.create_payload_index(
+            self.collection, "chunk_index", models.PayloadSchemaType.INTEGER
+        )
+        if not await self._alias_exists():
+            await self._switch_alias_to(self.collection)
 
     async def switch_version(self, version: str) -> None:
         """Point the alias at `{name}-{version}` atomically (after a full re-embed into it).
@@ -191,11 +206,13 @@ class QdrantServerStore:
                     payload=payload(item),
                 )
             )
-        await self._client.upsert(
-            self.collection,
-            points=points,
-            wait=True,
-            update_filter=_NO_EXISTING_POINT if insert_only else None,
+        await _retrying(
+            lambda: self._client.upsert(
+                self.collection,
+                points=points,
+                wait=True,
+                update_filter=_NO_EXISTING_POINT if insert_only else None,
+            )
         )
 
     async def delete_document(self, tenant: str, document_id: str, *, from_chunk: int = 0) -> None:
@@ -231,8 +248,10 @@ class QdrantServerStore:
 
     async def _delete_in(self, collection: str, selector: models.Filter) -> None:
         try:
-            await self._client.delete(
-                collection, points_selector=models.FilterSelector(filter=selector), wait=True
+            await _retrying(
+                lambda: self._client.delete(
+                    collection, points_selector=models.FilterSelector(filter=selector), wait=True
+                )
             )
         except Exception:
             # Another version dropped since it was listed (`ragops reindex --drop`) has nothing left
@@ -253,9 +272,9 @@ class QdrantServerStore:
             sparse_query = models.SparseVector(indices=sparse.indices, values=sparse.values)
         if request.mode in ("dense", "hybrid") and dense_query is None:
             raise ValueError("dense retrieval needs a query vector")
+        query: dict[str, Any]
         if request.mode == "hybrid":
-            response = await self._client.query_points(
-                self.collection,
+            query = dict(
                 prefetch=[
                     models.Prefetch(query=dense_query, using=DENSE, limit=self._prefetch_limit),
                     models.Prefetch(
@@ -266,20 +285,22 @@ class QdrantServerStore:
                     ),
                 ],
                 query=models.FusionQuery(fusion=self._fusion),
-                query_filter=tenant_only,
-                limit=request.limit,
-                with_payload=True,
             )
         else:
-            response = await self._client.query_points(
-                self.collection,
+            query = dict(
                 query=dense_query if request.mode == "dense" else sparse_query,
                 using=DENSE if request.mode == "dense" else SPARSE,
+                search_params=tenant_idf if request.mode == "bm25" else None,
+            )
+        response = await _retrying(
+            lambda: self._client.query_points(
+                self.collection,
                 query_filter=tenant_only,
                 limit=request.limit,
-                search_params=tenant_idf if request.mode == "bm25" else None,
                 with_payload=True,
+                **query,
             )
+        )
         return [
             SearchHit(chunk=to_chunk(p.payload or {}), score=float(p.score))
             for p in response.points
@@ -288,7 +309,10 @@ class QdrantServerStore:
     async def count(self, tenant: str | None = None) -> int:
         await self.ensure()
         selector = models.Filter(must=[_match("tenant", tenant)]) if tenant else None
-        return (await self._client.count(self.collection, count_filter=selector, exact=True)).count
+        counted = await _retrying(
+            lambda: self._client.count(self.collection, count_filter=selector, exact=True)
+        )
+        return counted.count
 
     async def export_points(self, *, batch: int = 256) -> AsyncIterator[list[PortablePoint]]:
         """Every point of this version, with payloads and vectors.
@@ -296,8 +320,15 @@ class QdrantServerStore:
         No `ensure()`: reading must never create a collection."""
         offset: models.ExtendedPointId | None = None
         while True:
-            records, next_offset = await self._client.scroll(
-                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=True
+            records, next_offset = await _retrying(
+                partial(
+                    self._client.scroll,
+                    self.collection,
+                    limit=batch,
+                    offset=offset,
+                    with_payload=True,
+                    with_vectors=True,
+                )
             )
             yield [
                 PortablePoint(
@@ -316,7 +347,7 @@ class QdrantServerStore:
             models.PointStruct(id=p.id, payload=p.payload, vector=_server_vectors(p))
             for p in points
         ]
-        await self._client.upsert(self.collection, points=structs, wait=True)
+        await _retrying(lambda: self._client.upsert(self.collection, points=structs, wait=True))
 
     async def chunks(self, *, batch: int = 128) -> AsyncIterator[list[tuple[str, StoredChunk]]]:
         """Every point of this version as (point id, chunk), payloads only, in batches.
@@ -324,8 +355,15 @@ class QdrantServerStore:
         No `ensure()`: reading must never create a collection."""
         offset: models.ExtendedPointId | None = None
         while True:
-            records, next_offset = await self._client.scroll(
-                self.collection, limit=batch, offset=offset, with_payload=True, with_vectors=False
+            records, next_offset = await _retrying(
+                partial(
+                    self._client.scroll,
+                    self.collection,
+                    limit=batch,
+                    offset=offset,
+                    with_payload=True,
+                    with_vectors=False,
+                )
             )
             yield [(str(r.id), to_chunk(r.payload or {})) for r in records]
             if next_offset is None:
@@ -336,8 +374,10 @@ class QdrantServerStore:
         """Those of `ids` this version holds."""
         if not ids:
             return set()
-        records = await self._client.retrieve(
-            self.collection, ids=list(ids), with_payload=False, with_vectors=False
+        records = await _retrying(
+            lambda: self._client.retrieve(
+                self.collection, ids=list(ids), with_payload=False, with_vectors=False
+            )
         )
         return {str(r.id) for r in records}
 
@@ -345,8 +385,10 @@ class QdrantServerStore:
         """Point id -> chunk text, for those of `ids` this version holds."""
         if not ids:
             return {}
-        records = await self._client.retrieve(
-            self.collection, ids=list(ids), with_payload=["text"], with_vectors=False
+        records = await _retrying(
+            lambda: self._client.retrieve(
+                self.collection, ids=list(ids), with_payload=["text"], with_vectors=False
+            )
         )
         return {str(r.id): str((r.payload or {}).get("text", "")) for r in records}
 
@@ -388,3 +430,34 @@ _NO_EXISTING_POINT = models.Filter(
 
 def _match(key: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
+
+
+T = TypeVar("T")
+# Waits before each retry: about 4 s in all, longer than a peer's connections take to fail over,
+# short enough that a caller (a question, an ingestion job) still gets its answer or its error.
+RETRY_DELAYS_SECONDS = (0.2, 0.4, 0.8, 1.2, 1.6)
+
+
+def transient(error: BaseException) -> bool:
+    """A failure a new connection to another peer may not have: no response at all (the peer
+    died mid-request or refused it), or a gateway/unavailable status."""
+    if isinstance(error, ResponseHandlingException):  # REST: the request got no HTTP response
+        return True
+    if isinstance(error, UnexpectedResponse):
+        return error.status_code in (502, 503, 504)
+    if isinstance(error, grpc.aio.AioRpcError):
+        return bool(error.code() == grpc.StatusCode.UNAVAILABLE)
+    return False
+
+
+async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
+    """`call()`, again after each transient failure while delays remain; the last failure is
+    raised as it is."""
+    for delay in RETRY_DELAYS_SECONDS:
+        try:
+            return await call()
+        except Exception as error:
+            if not transient(error):
+                raise
+        await asyncio.sleep(delay)
+    return await call()

@@ -4,7 +4,7 @@
 //
 //   node tests/e2e/chat_ui.e2e.mjs        (or: npm --prefix services/chat-ui run e2e)
 //
-// Needs: services/chat-ui built (npm ci && npm run build), Debian's chromium, and the
+// Needs: the chat page built (npm ci && npm run build in services/chat-ui, or pip install), Debian's chromium, and the
 // `ragops` command (RAGOPS_BIN, else .venv/bin/ragops, else `ragops` on PATH).
 // If `ragops serve` does not serve the chat page at `/` yet, the page is served by
 // `vite preview` proxying /api to that server (set RAGOPS_E2E_REQUIRE_SERVED_UI=1 to fail instead).
@@ -38,7 +38,7 @@ let browser;
 const log = (msg) => console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
 
 async function main() {
-  for (const [what, p] of [['evaluation PDF', PDF], ['chromium', CHROMIUM], ['chat UI build (npm run build)', path.join(uiDir, 'dist/index.html')]])
+  for (const [what, p] of [['evaluation PDF', PDF], ['chromium', CHROMIUM], ['chat UI build (npm run build)', path.join(repo, 'services/ragops_api/static/chat/index.html')]])
     if (!existsSync(p)) fail(`${what} not found at ${p}`);
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) if (f.endsWith('.png')) rmSync(path.join(OUT, f));
@@ -106,6 +106,13 @@ async function main() {
   });
   await page.locator('.upload[data-phase="failed"]').getByText('unsupported file type', { exact: false }).waitFor({ timeout: 15_000 });
   await shot('02-wrong-type');
+  // Its error note sits between the conversation and the composer, never over the answers.
+  const wrongTypeNote = page.locator('.note-error', { hasText: 'notes.bin' });
+  await wrongTypeNote.waitFor({ timeout: 5_000 });
+  const noteBox = await wrongTypeNote.boundingBox();
+  const messagesBox = await page.locator('.messages').boundingBox();
+  if (noteBox.y < messagesBox.y + messagesBox.height) fail(`the error note (${JSON.stringify(noteBox)}) covers the conversation (${JSON.stringify(messagesBox)})`);
+  const wrongTypeNoteShown = Date.now();
   await page.getByRole('button', { name: 'Dismiss notes.bin' }).click();
 
   // ... and a file over the size limit: 413, with the server's detail.
@@ -115,6 +122,13 @@ async function main() {
   await page.locator('.upload[data-phase="failed"]').getByText('too large', { exact: false }).waitFor({ timeout: 30_000 });
   await shot('02b-too-large');
   await page.getByRole('button', { name: 'Dismiss huge.pdf' }).click();
+  // An error note can be dismissed at once ...
+  const tooLargeNote = page.locator('.note-error', { hasText: 'huge.pdf' });
+  await tooLargeNote.getByRole('button', { name: 'Dismiss notification' }).click();
+  await tooLargeNote.waitFor({ state: 'detached', timeout: 2_000 });
+  // ... and goes away by itself after a few seconds.
+  await wrongTypeNote.waitFor({ state: 'detached', timeout: 15_000 });
+  timings.error_note_lifetime_s = (Date.now() - wrongTypeNoteShown) / 1000;
 
   // 5. Upload the PDF and follow its progress to ready.
   const t0 = Date.now();
@@ -164,6 +178,16 @@ async function main() {
   await firstSource.click();
   await answer.locator('.excerpt').first().waitFor({ state: 'visible', timeout: 5_000 });
   await shot('05-answer-with-sources');
+  // Each [n] in the answer links to its source: followed, that source opens and is highlighted.
+  const cite = answer.locator('a.cite-link').first();
+  await cite.waitFor({ timeout: 5_000 });
+  const n = (await cite.innerText()).replace(/\D/g, '');
+  await cite.click();
+  const cited = answer.locator('.sources li.highlighted');
+  await cited.waitFor({ timeout: 5_000 });
+  if ((await cited.locator('.cite').innerText()) !== `[${n}]`) fail(`[${n}] highlighted "${await cited.innerText()}"`);
+  await cited.locator('.excerpt').waitFor({ state: 'visible', timeout: 5_000 });
+  await shot('05b-cited-source');
 
   // 7. Thumbs up with a comment.
   await answer.getByRole('button', { name: 'Helpful (thumbs up)' }).click();

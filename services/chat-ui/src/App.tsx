@@ -7,7 +7,7 @@ import { isActive, uploadsReducer } from './state/uploads';
 import { Composer } from './components/Composer';
 import { Documents } from './components/Documents';
 import { Message } from './components/Message';
-import { Notifications, type Note } from './components/Notifications';
+import { NOTE_LIFETIME_MS, Notifications, type Note } from './components/Notifications';
 import { Uploads } from './components/Uploads';
 
 const POLL_MS = 600;
@@ -34,7 +34,7 @@ export function App({ account, historyKey = STORAGE_KEY }: { account?: Account; 
   const notify = useCallback((kind: Note['kind'], text: string) => {
     const id = newId();
     setNotes((n) => [...n, { id, kind, text }]);
-    if (kind !== 'error') setTimeout(() => setNotes((n) => n.filter((x) => x.id !== id)), 8000);
+    setTimeout(() => setNotes((n) => n.filter((x) => x.id !== id)), NOTE_LIFETIME_MS[kind]);
   }, []);
 
   const refreshDocuments = useCallback(async () => {
@@ -226,12 +226,12 @@ export function App({ account, historyKey = STORAGE_KEY }: { account?: Account; 
             ))}
             <div ref={endRef} />
           </div>
+          <Notifications notes={notes} onDismiss={(id) => setNotes((n) => n.filter((x) => x.id !== id))} />
           <Composer disabled={asking} onSend={(q) => void ask(q)} />
         </main>
       </div>
 
       {dragging && <div className="drop-overlay" aria-hidden="true">Drop files to upload</div>}
-      <Notifications notes={notes} onDismiss={(id) => setNotes((n) => n.filter((x) => x.id !== id))} />
     </div>
   );
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { Composer } from '../src/components/Composer';
-import { EMPTY_ANSWER, Message } from '../src/components/Message';
+import { EMPTY_ANSWER, HIGHLIGHT_MS, Message } from '../src/components/Message';
+import { NOTE_LIFETIME_MS } from '../src/components/Notifications';
 import { Documents } from '../src/components/Documents';
 import { Uploads } from '../src/components/Uploads';
 import { App } from '../src/App';
@@ -44,13 +45,32 @@ const done: Turn = {
 describe('Message', () => {
   it('shows the answer and its sources, with the excerpt behind a disclosure', () => {
     const { container } = render(<Message turn={done} onFeedback={() => {}} />);
-    expect(screen.getByText('Form 225 [1]')).toBeInTheDocument();
+    expect(container.querySelector('.answer-text')).toHaveTextContent('Form 225 [1]');
     const summary = container.querySelector('summary')!;
     expect(summary).toHaveTextContent('008677.pdf, page 2');
     expect(container.querySelector('details')).not.toHaveAttribute('open');
     fireEvent.click(summary);
     expect(screen.getByText('signing DEA form 225')).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Copy answer' })).toBeInTheDocument();
+  });
+
+  it('links each [n] marker to its source, which opens and is highlighted for a while', () => {
+    vi.useFakeTimers();
+    try {
+      const turn = { ...done, answer: 'Form 225 [1], not [7].' };
+      const { container } = render(<Message turn={turn} onFeedback={() => {}} />);
+      expect(screen.queryByRole('link', { name: 'Source 7' })).toBeNull(); // no such source
+      const link = screen.getByRole('link', { name: 'Source 1' });
+      expect(link).toHaveAttribute('href', `#${container.querySelector('.sources li')!.id}`);
+      fireEvent.click(link);
+      const item = container.querySelector('.sources li')!;
+      expect(item).toHaveClass('highlighted');
+      expect(item.querySelector('details')).toHaveAttribute('open');
+      act(() => { vi.advanceTimersByTime(HIGHLIGHT_MS); });
+      expect(item).not.toHaveClass('highlighted');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('explains an empty answer and shows errors as alerts', () => {
@@ -125,6 +145,34 @@ describe('App', () => {
     render(<App />);
     const alerts = await screen.findAllByRole('alert');
     expect(alerts.some((a) => /unreachable/.test(a.textContent ?? ''))).toBe(true);
+  });
+
+  it('shows an error note below the conversation, gone after a while or when dismissed', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      vi.stubGlobal('fetch', vi.fn(async (req: Request) =>
+        new URL(req.url).pathname === '/api/upload'
+          ? Response.json({ detail: 'unsupported file type' }, { status: 415 })
+          : Response.json([])));
+      const { container } = render(<App />);
+      await screen.findByText(/No documents yet: upload/);
+      const input = screen.getByTestId('file-input');
+      for (const name of ['a.bin', 'b.bin']) {
+        await act(async () => { fireEvent.change(input, { target: { files: [new File(['x'], name)] } }); });
+        await screen.findByText(new RegExp(`^${name}: `));
+      }
+      // Between the messages and the composer, not floating over the answers.
+      const notes = container.querySelector('.notifications')!;
+      expect(notes.previousElementSibling).toHaveClass('messages');
+      expect(notes.nextElementSibling).toHaveClass('composer');
+      fireEvent.click(within(notes.querySelector('.note')! as HTMLElement).getByRole('button', { name: 'Dismiss notification' }));
+      expect(screen.queryByText(/^a\.bin: /)).toBeNull();
+      expect(screen.getByText(/^b\.bin: /)).toBeInTheDocument();
+      await act(async () => { vi.advanceTimersByTime(NOTE_LIFETIME_MS.error); });
+      expect(screen.queryByText(/^b\.bin: /)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('streams an answer into the conversation and keeps it in localStorage', async () => {

@@ -4,6 +4,11 @@ export interface Note {
   text: string;
 }
 
+// How long a note stays unless dismissed: errors a little longer, so they can be read.
+export const NOTE_LIFETIME_MS: Record<Note['kind'], number> = { success: 6000, info: 6000, error: 10000 };
+
+// In the page's flow between the conversation and the composer (not floating over it), so a note
+// never covers an answer.
 export function Notifications({ notes, onDismiss }: { notes: Note[]; onDismiss(id: string): void }) {
   return (
     <div className="notifications" aria-live="polite" aria-label="Notifications">

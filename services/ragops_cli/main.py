@@ -40,7 +40,7 @@ def _settings(data_dir: Path | None) -> Settings:
 
 
 def _fail(console: Console, message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -92,7 +92,10 @@ def ingest(
     if url:
         from ragops_cli import remote
 
-        failed = remote.ingest(url, files, console)
+        try:
+            failed = remote.ingest(url, files, console)
+        except remote.ServerError as exc:
+            _fail(console, str(exc))
     else:
         from ragops_cli import local
         from ragops_core.errors import StoreBusyError

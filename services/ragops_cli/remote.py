@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,18 @@ RATE_LIMIT_MAX_WAIT_SECONDS = 60.0
 
 
 class ServerError(Exception):
-    """The server refused a request; the message is its own explanation."""
+    """The server refused a request, or could not be reached; the message is its own
+    explanation."""
+
+
+@contextlib.contextmanager
+def reaching(url: str) -> Iterator[None]:
+    """A server that is down, or a wrong URL, is one line for the user, not httpx's traceback."""
+    try:
+        yield
+    except httpx.TransportError as exc:
+        why = str(exc) or type(exc).__name__
+        raise ServerError(f"cannot reach {url} ({why})") from None
 
 
 def _check(response: httpx.Response) -> Any:
@@ -71,7 +83,10 @@ def ingest(
     url: str, files: Sequence[Path], console: Console, *, timeout_seconds: float = 3600
 ) -> int:
     failed = 0
-    with httpx.Client(base_url=url, timeout=60, transport=WaitOnRateLimit()) as client:
+    with (
+        reaching(url),
+        httpx.Client(base_url=url, timeout=60, transport=WaitOnRateLimit()) as client,
+    ):
         jobs: dict[str, str] = {}
         for path in files:
             try:
@@ -122,5 +137,8 @@ def ask(url: str, question: str, top_k: int | None, console: Console) -> None:
     payload: dict[str, Any] = {"query": question}
     if top_k:
         payload["top_k"] = top_k
-    with httpx.Client(base_url=url, timeout=120, transport=WaitOnRateLimit()) as client:
+    with (
+        reaching(url),
+        httpx.Client(base_url=url, timeout=120, transport=WaitOnRateLimit()) as client,
+    ):
         print_answer(console, _check(client.post("/api/ask", json=payload)))

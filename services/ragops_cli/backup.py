@@ -50,6 +50,7 @@ def _settings(data_dir: Path | None, **overrides: object) -> Settings:
 
 
 def backup(
+    ctx: typer.Context,
     backup_format: Annotated[
         str | None,
         typer.Option("--format", help="auto, snapshot or jsonl [default: RAGOPS_BACKUP_FORMAT]."),
@@ -57,7 +58,9 @@ def backup(
     data_dir: DataDir = None,
     log_level: LogLevel = "info",
 ) -> None:
-    """Back up the vector store to s3://RAGOPS_BACKUP_BUCKET/PREFIX/NAMESPACE/NAME/ID/, then apply retention."""  # noqa: E501
+    """Back up the vector store and the catalog to s3://RAGOPS_BACKUP_BUCKET/PREFIX/NAMESPACE/NAME/ID/, then apply retention."""  # noqa: E501
+    if ctx.invoked_subcommand is not None:  # `ragops backup verify`
+        return
     from ragops_core.logs import configure_logging
 
     configure_logging(log_level)
@@ -101,12 +104,19 @@ async def _backup(settings: Settings, clock: Clock) -> BackupOutcome:
 
     bucket = targets.bucket(settings)
     target = targets.target(settings)
+    catalog = targets.catalog(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="ragops-backup-") as scratch:
             return await take_backup(
-                target, bucket, targets.plan(settings), scratch=Path(scratch), clock=clock
+                target,
+                bucket,
+                targets.plan(settings),
+                scratch=Path(scratch),
+                clock=clock,
+                catalog=catalog,
             )
     finally:
+        await catalog.close()
         await target.close()
         await bucket.close()
 
@@ -162,7 +172,7 @@ def restore(
     data_dir: DataDir = None,
     log_level: LogLevel = "info",
 ) -> None:
-    """Restore the vector store from a backup, after verifying every checksum."""
+    """Restore the vector store and the catalog from a backup, after verifying every checksum."""
     from ragops_core.logs import configure_logging
 
     configure_logging(log_level)
@@ -173,8 +183,9 @@ def restore(
         log.debug("Restore failed", exc_info=True)
         _fail(f"restore failed: {exc}", code=1)
     verb = "Kept the existing" if outcome.skipped else "Restored"
+    documents = "" if outcome.skipped else f" and {outcome.documents} documents"
     Console().print(
-        f"{verb} {outcome.points} points (backup {outcome.manifest.backup_id}, "
+        f"{verb} {outcome.points} points{documents} (backup {outcome.manifest.backup_id}, "
         f"{outcome.manifest.kind} from the {outcome.manifest.source} store)",
         highlight=False,
     )
@@ -189,6 +200,7 @@ async def run_restore(
     location = await resolve_location(settings, source)
     bucket = targets.bucket(settings, location.bucket)
     target = targets.target(settings)
+    catalog = targets.catalog(settings)
     try:
         with tempfile.TemporaryDirectory(prefix="ragops-restore-") as scratch:
             return await restore_backup(
@@ -199,10 +211,76 @@ async def run_restore(
                 configured=targets.configured_embedding(settings),
                 force=force,
                 if_empty=if_empty,
+                catalog=catalog,
             )
     finally:
+        await catalog.close()
         await target.close()
         await bucket.close()
+
+
+def verify(
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help="s3://BUCKET/.../ID/, a backup ID in RAGOPS_BACKUP_BUCKET, or 'latest'."
+        ),
+    ] = "latest",
+    data_dir: DataDir = None,
+    log_level: LogLevel = "info",
+) -> None:
+    """Restore a backup into a scratch collection and compare it with its manifest.
+
+    Checks every file checksum, the point counts and every point's checksum, and the catalog's
+    counts; removes the scratch; writes verification.json next to the backup. Exits 1 on any
+    difference."""
+    from ragops_core.logs import configure_logging
+
+    configure_logging(log_level)
+    raise typer.Exit(asyncio.run(run_verify(_settings(data_dir), source, clock=_now)))
+
+
+async def run_verify(settings: Settings, source: str, *, clock: Clock) -> int:
+    from ragops_maintenance.backup.verify import verify_backup
+    from ragops_wiring import backup as targets
+
+    started = clock()
+    try:
+        location = await resolve_location(settings, source)
+        bucket = targets.bucket(settings, location.bucket)
+        target = targets.target(settings)
+        try:
+            with tempfile.TemporaryDirectory(prefix="ragops-verify-") as scratch:
+                result = await verify_backup(
+                    target, bucket, location, scratch=Path(scratch), clock=clock
+                )
+        finally:
+            await target.close()
+            await bucket.close()
+    except Exception as exc:  # the Job's status must say why, whatever broke
+        log.debug("Verification failed", exc_info=True)
+        message = f"backup verification failed: {exc}"
+        _write_verification(settings, time=started, backup=None, ok=False, reason=message)
+        _fail(message, code=1)
+    _write_verification(
+        settings, time=result.checked_at, backup=result.url, ok=result.ok, reason=result.reason
+    )
+    if not result.ok:
+        _fail(f"backup {result.backup_id} failed verification: {result.reason}", code=1)
+    Console().print(
+        f"Backup {result.backup_id} verified: {result.points} points and {result.documents} "
+        f"documents restored into scratch, every checksum matches ({result.url}verification.json)",
+        highlight=False,
+    )
+    return 0
+
+
+def _write_verification(
+    settings: Settings, *, time: datetime, backup: str | None, ok: bool, reason: str
+) -> None:
+    text = report.verification_message(time=time, backup=backup, ok=ok, reason=reason)
+    report.write_termination_message(settings.backup_termination_log, text)
+    typer.echo(text)
 
 
 async def resolve_location(settings: Settings, source: str) -> layout.Location:
@@ -230,7 +308,10 @@ async def resolve_location(settings: Settings, source: str) -> layout.Location:
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(backup)
+    group = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+    group.callback()(backup)
+    group.command()(verify)
+    app.add_typer(group, name="backup")
     app.command()(restore)
 
 

@@ -14,12 +14,13 @@ from ragops_core.errors import BackupError
 from ragops_core.settings import Settings
 from ragops_maintenance.backup import layout
 from ragops_maintenance.backup.bucket import S3BackupBucket
+from ragops_maintenance.backup.catalog import Catalog
 from ragops_maintenance.backup.manifest import EmbeddingEntry
 from ragops_maintenance.backup.retention import RetentionPolicy
 from ragops_maintenance.backup.snapshots import QdrantSnapshots
 from ragops_maintenance.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
 from ragops_maintenance.backup.take import BackupPlan
-from ragops_wiring.adapters import qdrant_client, qdrant_server_store
+from ragops_wiring.adapters import build_catalog, qdrant_client, qdrant_server_store
 
 
 def configured_embedding(settings: Settings) -> EmbeddingEntry:
@@ -102,3 +103,8 @@ def target(settings: Settings) -> BackupTarget:
         alias=settings.qdrant_collection,
         make_store=edge_store,
     )
+
+
+def catalog(settings: Settings) -> Catalog:
+    """The catalog the pods use: Redis (RAGOPS_CATALOG_URL) or the data dir's SQLite file."""
+    return build_catalog(settings)

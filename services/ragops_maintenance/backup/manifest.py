@@ -17,7 +17,9 @@ from pydantic.alias_generators import to_camel
 
 from ragops_core.errors import RestoreError
 
-FORMAT_VERSION = 1
+# 2: the catalog (jobs and documents) and per-point checksums. A RAGOps that reads only 1
+# refuses these backups rather than restore vectors without their documents.
+FORMAT_VERSION = 2
 # Two kinds of content: Qdrant's own collection snapshots (server only, fastest to recover)
 # and the portable point export (any store to any store; see portable.py).
 Kind = Literal["qdrant-snapshot", "points-jsonl"]
@@ -44,6 +46,15 @@ class CollectionEntry(_Model):
         description="The snapshot or export of this collection, relative to the folder."
     )
     aliases: tuple[str, ...] = ()
+    checksums: str | None = Field(
+        None, description="One checksum per point (checksums.py), relative to the folder."
+    )
+
+
+class CatalogEntry(_Model):
+    file: str = Field(description="The jobs and documents (catalog.py), relative to the folder.")
+    documents: int = Field(ge=0)
+    jobs: int = Field(ge=0)
 
 
 class EmbeddingEntry(_Model):
@@ -61,6 +72,7 @@ class BackupManifest(_Model):
     name: str
     collections: tuple[CollectionEntry, ...]
     embedding: EmbeddingEntry
+    catalog: CatalogEntry | None = Field(None, description="None in format 1 backups.")
     files: tuple[FileEntry, ...]
     started_at: datetime
     finished_at: datetime
@@ -69,6 +81,13 @@ class BackupManifest(_Model):
     @property
     def points(self) -> int:
         return sum(c.points for c in self.collections)
+
+    @property
+    def content_files(self) -> list[str]:
+        """Every file the manifest points at: each must have a checksum in `files`."""
+        named = [c.file for c in self.collections]
+        named += [c.checksums for c in self.collections if c.checksums]
+        return named + ([self.catalog.file] if self.catalog else [])
 
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True, indent=2).encode() + b"\n"

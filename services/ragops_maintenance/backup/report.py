@@ -51,6 +51,25 @@ def termination_message(
     return text
 
 
+def verification_message(*, time: datetime, backup: str | None, ok: bool, reason: str) -> str:
+    """`{kind: verification, time, backup, result: ok|failed, reason}` for the verify Job's pod,
+    which the operator reads into `status.lastBackupVerification`."""
+    body: dict[str, object] = {
+        "kind": "verification",
+        "time": time.isoformat().replace("+00:00", "Z"),
+        "backup": backup,
+        "result": "ok" if ok else "failed",
+        "reason": reason,
+    }
+    text = json.dumps(body)
+    if len(text.encode()) > TERMINATION_LIMIT:
+        overflow = len(text.encode()) - TERMINATION_LIMIT + 3
+        cut = reason.encode()[: max(0, len(reason.encode()) - overflow)]
+        body["reason"] = cut.decode(errors="ignore") + "..."
+        text = json.dumps(body)
+    return text
+
+
 def write_termination_message(path: Path, text: str) -> bool:
     """Write where Kubernetes looks; outside a pod the path is usually absent or not writable."""
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 from ragops_core.errors import NotFoundError, RestoreError
 from ragops_maintenance.backup import layout
 from ragops_maintenance.backup.bucket import S3BackupBucket
+from ragops_maintenance.backup.catalog import Catalog, read_catalog
 from ragops_maintenance.backup.manifest import (
     BackupManifest,
     EmbeddingEntry,
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 class RestoreOutcome:
     manifest: BackupManifest
     points: int  # in the store afterwards
+    documents: int = 0  # catalog rows restored
     skipped: bool = False  # --if-empty on a store that already had points
 
 
@@ -70,7 +72,7 @@ async def download_verified(
             f"{location.url} failed its checksums, refusing to restore: " + "; ".join(problems)
         )
     listed = {entry.path for entry in manifest.files}
-    unlisted = [c.file for c in manifest.collections if c.file not in listed]
+    unlisted = [path for path in manifest.content_files if path not in listed]
     if unlisted:
         raise RestoreError(
             f"{location.url}: the manifest has no checksum for {', '.join(unlisted)}"
@@ -86,25 +88,38 @@ async def restore_backup(
     configured: EmbeddingEntry,
     force: bool = False,
     if_empty: bool = False,
+    catalog: Catalog | None = None,
 ) -> RestoreOutcome:
     manifest = await read_manifest(bucket, location)
     mismatch = embedding_mismatch(manifest, configured)
     if mismatch and not force:
         raise RestoreError(f"{mismatch}; pass --force to restore anyway (then re-embed)")
     await download_verified(bucket, location, manifest, scratch)
+    rows = read_catalog(scratch / manifest.catalog.file) if manifest.catalog else None
     existing = await target.points()
-    if existing and not force:
+    documents = len((await catalog.export_rows())[1]) if catalog is not None else 0
+    if (existing or documents) and not force:
         if if_empty:
             log.info(
                 "Skipped restore of %s: the store already holds %d points", location.url, existing
             )
             return RestoreOutcome(manifest=manifest, points=existing, skipped=True)
         raise RestoreError(
-            f"the {target.source} vector store already holds {existing} points; "
-            "pass --force to replace them with the backup"
+            f"the {target.source} vector store already holds {existing} points and the catalog "
+            f"{documents} documents; pass --force to replace them with the backup"
         )
     points = await target.restore(manifest, scratch, replace=bool(existing))
     if points < manifest.points:  # a server may hold collections beyond the backup
         raise RestoreError(f"restored {points} points but the backup lists {manifest.points}")
-    log.info("Restored %d points from %s", points, location.url)
-    return RestoreOutcome(manifest=manifest, points=points)
+    restored_documents = 0
+    if rows is None:
+        log.warning("%s has no catalog (format 1): no documents are listed", location.url)
+    elif catalog is not None:
+        # After the vectors: a restore that fails half-way leaves points nobody lists (found
+        # again by the next restore with --force), never listed documents without points.
+        await catalog.import_rows(rows.jobs, rows.documents, replace=True)
+        restored_documents = len(rows.documents)
+    log.info(
+        "Restored %d points and %d documents from %s", points, restored_documents, location.url
+    )
+    return RestoreOutcome(manifest=manifest, points=points, documents=restored_documents)

@@ -11,6 +11,7 @@ shards; `is_distributed` lets the caller choose the portable export there instea
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from qdrant_client import AsyncQdrantClient, models
 
 from ragops_core.adapters.vector_store.qdrant_payload import DENSE
 from ragops_core.errors import BackupError, RestoreError
+from ragops_core.portable import PortablePoint, vectors_from_store
 from ragops_maintenance.backup.manifest import sha256_of
 
 _TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=600.0, pool=10.0)
@@ -39,6 +41,36 @@ class QdrantSnapshots:
         for alias in (await self._client.get_aliases()).aliases:
             found.setdefault(alias.collection_name, []).append(alias.alias_name)
         return {name: tuple(sorted(names)) for name, names in found.items()}
+
+    @property
+    def client(self) -> AsyncQdrantClient:
+        return self._client
+
+    async def points(
+        self, collection: str, *, batch: int = 256
+    ) -> AsyncIterator[list[PortablePoint]]:
+        """Every point of any collection, with payloads and vectors (for per-point checksums)."""
+        offset: models.ExtendedPointId | None = None
+        while True:
+            records, offset = await self._client.scroll(
+                collection, limit=batch, offset=offset, with_payload=True, with_vectors=True
+            )
+            yield [
+                PortablePoint(
+                    id=str(r.id), payload=dict(r.payload or {}), vector=vectors_from_store(r.vector)
+                )
+                for r in records
+            ]
+            if offset is None:
+                return
+
+    async def delete_alias(self, alias: str) -> None:
+        if any(a.alias_name == alias for a in (await self._client.get_aliases()).aliases):
+            await self._client.update_collection_aliases(
+                change_aliases_operations=[
+                    models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
+                ]
+            )
 
     async def count(self, collection: str) -> int:
         return (await self._client.count(collection, exact=True)).count

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,12 @@ from ragops_core.adapters.vector_store.qdrant_payload import DENSE
 from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
 from ragops_core.errors import BackupError, RestoreError
 from ragops_core.portable import PointWriter, PortablePoint, read_points
+from ragops_maintenance.backup.checksums import (
+    CHECKSUMS_DIR,
+    checksums_of,
+    point_checksum,
+    write_checksums,
+)
 from ragops_maintenance.backup.manifest import BackupManifest, CollectionEntry, Kind, Source
 from ragops_maintenance.backup.snapshots import QdrantSnapshots
 
@@ -43,7 +50,19 @@ class BackupTarget(Protocol):
         """Load the backup; returns the points the store holds afterwards."""
         ...
 
+    async def scratch_checksums(
+        self, manifest: BackupManifest, directory: Path
+    ) -> dict[str, dict[str, str]]:
+        """Restore every collection of a downloaded backup into a scratch collection (never the
+        live one), read each point back, delete the scratch; collection -> point id ->
+        checksum."""
+        ...
+
     async def close(self) -> None: ...
+
+
+def checksums_path(collection: str) -> str:
+    return f"{CHECKSUMS_DIR}/{collection}.tsv.gz"
 
 
 def pick_collection(manifest: BackupManifest, alias: str) -> CollectionEntry:
@@ -66,6 +85,10 @@ def _dense_size(point: PortablePoint) -> int | None:
         first = dense[0]
         return len(first) if isinstance(first, list) else len(dense)
     return None
+
+
+def _checksums_of_store(store: EdgeVectorStore) -> dict[str, str]:
+    return checksums_of(store.export_points())
 
 
 class EmbeddedTarget:
@@ -105,18 +128,27 @@ class EmbeddedTarget:
         relative = f"{COLLECTIONS_DIR}/{self._collection}.jsonl.gz"
         (directory / COLLECTIONS_DIR).mkdir(parents=True, exist_ok=True)
 
+        sums = checksums_path(self._collection)
+
         def write() -> tuple[int, int | None]:
             size: int | None = None
+            checksums: dict[str, str] = {}
             with PointWriter(directory / relative, self._collection) as writer:
                 for point in store.export_points():
                     size = size or _dense_size(point)
                     writer.write(point)
+                    checksums[str(point.id)] = point_checksum(point)
+            write_checksums(directory / sums, checksums)
             return writer.count, size
 
         count, size = await anyio.to_thread.run_sync(write)
         return [
             CollectionEntry(
-                name=self._collection, points=count, file=relative, aliases=(self._alias,)
+                name=self._collection,
+                points=count,
+                file=relative,
+                aliases=(self._alias,),
+                checksums=sums,
             )
         ], size
 
@@ -139,6 +171,28 @@ class EmbeddedTarget:
             await store.import_points(batch)
         await store.optimize()
         return await store.count()
+
+    async def scratch_checksums(
+        self, manifest: BackupManifest, directory: Path
+    ) -> dict[str, dict[str, str]]:
+        if manifest.kind != "points-jsonl":
+            raise RestoreError("a Qdrant snapshot can only be verified against a Qdrant server")
+        found: dict[str, dict[str, str]] = {}
+        for entry in manifest.collections:
+            # The scratch store lives in the download folder, never under the data dir.
+            path = directory / "verify-store" / entry.name
+            store = EdgeVectorStore(path, dimensions=manifest.embedding.dimensions or 1)
+            try:
+                for batch in read_points(directory / entry.file):
+                    await store.import_points(batch)
+                await store.optimize()
+                found[entry.name] = await anyio.to_thread.run_sync(
+                    partial(_checksums_of_store, store)
+                )
+            finally:
+                await store.close()
+                shutil.rmtree(path, ignore_errors=True)
+        return found
 
     async def _set_aside(self) -> None:
         """--force keeps the replaced store beside the new one rather than deleting it."""
@@ -187,14 +241,28 @@ class ServerTarget:
         for name in names:
             size = size or await self._snapshots.dimensions(name)
             relative = f"{COLLECTIONS_DIR}/{name}.snapshot"
-            points = await self._snapshots.count(name)
+            # Read just before the snapshot: writes in between (ingestion during the backup)
+            # make `ragops backup verify` report a difference; see docs/backup.md.
+            checksums = await self._checksums(name)
             await self._snapshots.snapshot_to(name, directory / relative)
+            sums = checksums_path(name)
+            write_checksums(directory / sums, checksums)
             entries.append(
                 CollectionEntry(
-                    name=name, points=points, file=relative, aliases=aliases.get(name, ())
+                    name=name,
+                    points=len(checksums),
+                    file=relative,
+                    aliases=aliases.get(name, ()),
+                    checksums=sums,
                 )
             )
         return entries, size
+
+    async def _checksums(self, collection: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        async for batch in self._snapshots.points(collection):
+            found.update(checksums_of(batch))
+        return found
 
     async def _export(
         self, directory: Path, names: list[str], aliases: dict[str, tuple[str, ...]]
@@ -216,15 +284,23 @@ class ServerTarget:
                 raise BackupError(f"no collection {name!r} on the server: nothing to back up{hint}")
             size = await self._snapshots.dimensions(name)
             relative = f"{COLLECTIONS_DIR}/{name}.jsonl.gz"
+            checksums: dict[str, str] = {}
             with PointWriter(directory / relative, name) as writer:
                 async for batch in store.export_points():
                     for point in batch:
                         writer.write(point)
+                    checksums.update(checksums_of(batch))
+            sums = checksums_path(name)
+            write_checksums(directory / sums, checksums)
         finally:
             await store.close()
         return [
             CollectionEntry(
-                name=name, points=writer.count, file=relative, aliases=aliases.get(name, ())
+                name=name,
+                points=writer.count,
+                file=relative,
+                aliases=aliases.get(name, ()),
+                checksums=sums,
             )
         ], size
 
@@ -250,6 +326,33 @@ class ServerTarget:
             return await store.count()
         finally:
             await store.close()
+
+    async def scratch_checksums(
+        self, manifest: BackupManifest, directory: Path
+    ) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        for entry in manifest.collections:
+            # `{name}-verify-{id}`: beside the live collections, under no alias they use.
+            alias = f"{entry.name}-verify"
+            scratch = f"{alias}-{manifest.backup_id.lower()}"
+            await self._snapshots.drop(scratch)  # left by a verification that was killed
+            try:
+                if manifest.kind == "qdrant-snapshot":
+                    await self._snapshots.recover(scratch, directory / entry.file)
+                else:
+                    store = QdrantServerStore(
+                        self._snapshots.client,
+                        name=alias,
+                        version=manifest.backup_id.lower(),
+                        dimensions=manifest.embedding.dimensions or 1,
+                    )
+                    for batch in read_points(directory / entry.file):
+                        await store.import_points(batch)
+                found[entry.name] = await self._checksums(scratch)
+            finally:
+                await self._snapshots.delete_alias(alias)
+                await self._snapshots.drop(scratch)
+        return found
 
     async def close(self) -> None:
         await self._snapshots.close()

@@ -15,9 +15,11 @@ from typing import Literal
 
 from ragops_maintenance.backup import layout
 from ragops_maintenance.backup.bucket import S3BackupBucket
+from ragops_maintenance.backup.catalog import CATALOG_FILE, Catalog, CatalogRows, write_catalog
 from ragops_maintenance.backup.manifest import (
     FORMAT_VERSION,
     BackupManifest,
+    CatalogEntry,
     EmbeddingEntry,
     Kind,
     file_entry,
@@ -59,13 +61,20 @@ async def take_backup(
     *,
     scratch: Path,
     clock: Callable[[], datetime],
+    catalog: Catalog | None = None,
 ) -> BackupOutcome:
     started = clock()
     root = layout.root_prefix(plan.prefix, plan.namespace, plan.name)
     location = layout.Location(bucket.bucket, root + layout.backup_id(started) + "/")
     kind = _KINDS[plan.format] if plan.format != "auto" else await target.default_kind()
+    catalog_entry = await dump_catalog(catalog, scratch) if catalog is not None else None
     collections, dimensions = await target.dump(scratch, kind)
-    files = tuple(file_entry(scratch, c.file) for c in collections)
+    # The catalog is read before the vectors: a document ingested in between has points but no
+    # row (a restore then shows it after its next ingestion), never a row without points.
+    named = [c.file for c in collections] + [c.checksums for c in collections if c.checksums]
+    if catalog_entry is not None:
+        named.append(catalog_entry.file)
+    files = tuple(file_entry(scratch, relative) for relative in named)
     for entry in files:
         await bucket.upload(location.key(entry.path), scratch / entry.path)
     manifest = BackupManifest(
@@ -79,6 +88,7 @@ async def take_backup(
         embedding=plan.embedding.model_copy(
             update={"dimensions": dimensions or plan.embedding.dimensions}
         ),
+        catalog=catalog_entry,
         files=files,
         started_at=started,
         finished_at=clock(),
@@ -96,6 +106,12 @@ async def take_backup(
             manifest=manifest, url=location.url, deleted=[], retention_error=str(exc)
         )
     return BackupOutcome(manifest=manifest, url=location.url, deleted=deleted)
+
+
+async def dump_catalog(catalog: Catalog, scratch: Path) -> CatalogEntry:
+    jobs, documents = await catalog.export_rows()
+    write_catalog(scratch / CATALOG_FILE, CatalogRows(jobs=jobs, documents=documents))
+    return CatalogEntry(file=CATALOG_FILE, documents=len(documents), jobs=len(jobs))
 
 
 async def list_backups(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import json
 import os
 import threading
@@ -23,10 +24,11 @@ from qdrant_client import AsyncQdrantClient
 from rich.console import Console
 
 from ragops_cli.backup import run_backup, run_restore
+from ragops_core.adapters.catalog.sqlite import SqliteCatalog
 from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
 from ragops_core.adapters.vector_store.edge import EdgeVectorStore
 from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
-from ragops_core.domain import StoredChunk
+from ragops_core.domain import DocumentRecord, Job, StoredChunk
 from ragops_core.errors import BackupError, RestoreError
 from ragops_core.ports import SearchRequest
 from ragops_core.settings import Settings
@@ -113,6 +115,17 @@ async def _edge_sources(
         await store.close()
 
 
+async def _documents(data: Path) -> tuple[list[DocumentRecord], list[Job | None]]:
+    """What `/api/documents` lists (and each document's job) for the embedded catalog."""
+    catalog = SqliteCatalog(data / "catalog.sqlite3")
+    try:
+        documents = await catalog.documents.list("default")
+        jobs = [await catalog.jobs.get("default", d.job_id) for d in documents]
+        return documents, jobs
+    finally:
+        await catalog.close()
+
+
 def test_backup_then_restore_into_an_empty_data_dir_answers_with_the_same_sources(
     ingested: Path, bucket: str, aws: MotoServer, tmp_path: Path, embedder: OnnxMiniLMEmbedder
 ) -> None:
@@ -120,7 +133,12 @@ def test_backup_then_restore_into_an_empty_data_dir_answers_with_the_same_source
     location = parse_s3_url(url)
     assert location.prefix.startswith("backups/tenant-a/demo/")
     keys = _keys(aws, bucket)
-    assert keys == [location.key("collections/ragops-v1.jsonl.gz"), location.key("manifest.json")]
+    assert keys == [
+        location.key("catalog/catalog.jsonl.gz"),
+        location.key("checksums/ragops-v1.tsv.gz"),
+        location.key("collections/ragops-v1.jsonl.gz"),
+        location.key("manifest.json"),
+    ]
     manifest = BackupManifest.from_json_bytes(
         aws.client("s3").get_object(Bucket=bucket, Key=location.key("manifest.json"))["Body"].read()
     )
@@ -130,20 +148,28 @@ def test_backup_then_restore_into_an_empty_data_dir_answers_with_the_same_source
         and manifest.embedding.dimensions == 384
     )
     assert manifest.points > 4 and manifest.collections[0].aliases == ("ragops",)
-    assert [f.path for f in manifest.files] == ["collections/ragops-v1.jsonl.gz"] and len(
-        manifest.files[0].sha256
-    ) == 64
+    assert [f.path for f in manifest.files] == [
+        "collections/ragops-v1.jsonl.gz",
+        "checksums/ragops-v1.tsv.gz",
+        "catalog/catalog.jsonl.gz",
+    ] and all(len(f.sha256) == 64 for f in manifest.files)
+    assert manifest.catalog is not None
+    assert (manifest.catalog.documents, manifest.catalog.jobs) == (2, 2)
     assert manifest.started_at <= manifest.finished_at
 
     restored = tmp_path / "restored"
     result = ragops("restore", "--from", url, "--data-dir", str(restored))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"Restored {manifest.points} points" in result.stdout
+    assert f"Restored {manifest.points} points and 2 documents" in result.stdout
 
     before = asyncio.run(_edge_sources(ingested, embedder))
     after = asyncio.run(_edge_sources(restored, embedder))
     assert any(before), "the questions must find something, or the comparison proves nothing"
     assert after == before
+    documents, jobs = asyncio.run(_documents(restored))
+    assert (documents, jobs) == asyncio.run(_documents(ingested))
+    assert sorted(d.filename for d in documents) == sorted(Path(name).name for name in PDFS)
+    assert all(job is not None and job.state.value == "ready" for job in jobs)
 
 
 def test_restore_refuses_a_store_that_has_points_unless_forced(
@@ -433,3 +459,83 @@ def test_server_snapshots_round_trip(
     assert restored.returncode == 0, restored.stderr
     asked = ragops("ask", "Where must receipts be uploaded?")
     assert "Quillfeather" in asked.stdout
+
+
+def _verification(aws: MotoServer, bucket: str, location_prefix: str) -> dict[str, object]:
+    body = aws.client("s3").get_object(Bucket=bucket, Key=location_prefix + "verification.json")
+    return dict(json.loads(body["Body"].read()))
+
+
+def test_verify_restores_the_newest_backup_into_scratch_and_reports_ok(
+    ingested: Path, bucket: str, aws: MotoServer
+) -> None:
+    _backup(ingested)
+    location = parse_s3_url(_backup(ingested))  # the newest of two
+    store_files = sorted(p.relative_to(ingested) for p in ingested.rglob("*"))
+
+    result = ragops("backup", "verify", "--data-dir", str(ingested))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Backup {location.backup_id} verified" in result.stdout
+    report = _verification(aws, bucket, location.prefix)
+    assert report["ok"] is True and report["documents"] == 2 and report["jobs"] == 2
+    assert isinstance(report["points"], int) and report["points"] > 4
+    message = json.loads(Path(os.environ["RAGOPS_BACKUP_TERMINATION_LOG"]).read_text())
+    assert message["kind"] == "verification" and message["result"] == "ok"
+    assert message["backup"] == location.url
+    assert sorted(p.relative_to(ingested) for p in ingested.rglob("*")) == store_files, (
+        "verification restores into scratch, never into the data dir"
+    )
+
+
+def test_verify_of_a_tampered_object_fails_and_names_it(
+    ingested: Path, bucket: str, aws: MotoServer
+) -> None:
+    location = parse_s3_url(_backup(ingested))
+    key = location.key("catalog/catalog.jsonl.gz")
+    s3 = aws.client("s3")
+    original = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(original.replace(b"ready", b"faile")))
+
+    result = ragops("backup", "verify", "--data-dir", str(ingested))
+
+    assert result.returncode == 1
+    stderr = " ".join(result.stderr.split())
+    assert f"backup {location.backup_id} failed verification" in stderr, result.stderr
+    assert "failed its checksums" in stderr and "catalog/catalog.jsonl.gz" in stderr
+    report = _verification(aws, bucket, location.prefix)
+    assert report["ok"] is False and "catalog/catalog.jsonl.gz" in " ".join(
+        map(str, report["problems"])  # type: ignore[call-overload]
+    )
+    message = json.loads(Path(os.environ["RAGOPS_BACKUP_TERMINATION_LOG"]).read_text())
+    assert message["result"] == "failed" and "catalog/catalog.jsonl.gz" in message["reason"]
+
+
+def test_verify_finds_a_changed_point_even_when_the_file_checksum_was_rewritten(
+    ingested: Path, bucket: str, aws: MotoServer
+) -> None:
+    """The per-point checksums catch what a file checksum cannot: a backup whose content
+    changed together with its manifest (a buggy writer, a hand edit)."""
+    location = parse_s3_url(_backup(ingested))
+    key = location.key("collections/ragops-v1.jsonl.gz")
+    s3 = aws.client("s3")
+    lines = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).splitlines()
+    changed = json.loads(lines[1])
+    changed["payload"]["text"] = "Something else entirely."
+    lines[1] = json.dumps(changed).encode()
+    body = gzip.compress(b"\n".join(lines) + b"\n")
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    manifest = json.loads(
+        s3.get_object(Bucket=bucket, Key=location.key("manifest.json"))["Body"].read()
+    )
+    for entry in manifest["files"]:
+        if entry["path"] == "collections/ragops-v1.jsonl.gz":
+            entry.update(sha256=hashlib.sha256(body).hexdigest(), bytes=len(body))
+    s3.put_object(Bucket=bucket, Key=location.key("manifest.json"), Body=json.dumps(manifest))
+
+    result = ragops("backup", "verify", "--from", location.backup_id, "--data-dir", str(ingested))
+
+    assert result.returncode == 1
+    stderr = " ".join(result.stderr.split())
+    assert f"ragops-v1: 1 point(s) different ({changed['id']})" in stderr, result.stderr
+    assert _verification(aws, bucket, location.prefix)["ok"] is False

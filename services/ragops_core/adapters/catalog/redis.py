@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -60,6 +61,39 @@ class RedisCatalog:
         self.documents = RedisDocumentStore(self)
         self.answers = RedisAnswerLog(self)
 
+    async def export_rows(self) -> tuple[list[Job], list[DocumentRecord]]:
+        """Every job and document of every tenant, for backups (SCAN: never blocks Redis)."""
+        jobs: list[Job] = []
+        async for key in self.redis.scan_iter(match=f"{_PREFIX}job:*", count=500):
+            row = _texts(await self.redis.hgetall(key))
+            if row:
+                jobs.append(_job(row))
+        documents: list[DocumentRecord] = []
+        async for key in self.redis.scan_iter(match=f"{_PREFIX}documents:*", count=500):
+            documents.extend(_record(raw) for raw in (await self.redis.hgetall(key)).values())
+        return jobs, documents
+
+    async def import_rows(
+        self, jobs: list[Job], documents: list[DocumentRecord], *, replace: bool
+    ) -> None:
+        """Write backed-up rows as they were (times included); `replace` first deletes every
+        job and document key, so the catalog ends up exactly as backed up."""
+        if replace:
+            for pattern in (f"{_PREFIX}job:*", f"{_PREFIX}documents:*"):
+                doomed = [key async for key in self.redis.scan_iter(match=pattern, count=500)]
+                for start in range(0, len(doomed), 500):
+                    await self.redis.delete(*doomed[start : start + 500])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job in jobs:
+                pipe.hset(_job_key(job.job_id), mapping=_job_fields(job))
+            for record in documents:
+                pipe.hset(
+                    _documents_key(record.tenant),
+                    record.document_id,
+                    json.dumps(_record_json(record)),
+                )
+            await pipe.execute()
+
     async def close(self) -> None:
         await self.redis.aclose()
 
@@ -71,35 +105,14 @@ class RedisJobStore:
 
     async def create(self, job: Job) -> None:
         now = time.time()
-        fields: dict[FieldT, EncodableT] = {
-            "job_id": job.job_id,
-            "document_id": job.document_id,
-            "tenant": job.tenant,
-            "filename": job.filename,
-            "state": job.state.value,
-            "progress": json.dumps(job.progress),
-            "created_at": repr(now),
-            "updated_at": repr(now),
-        }
-        if job.error is not None:
-            fields["error"] = job.error
+        fields = _job_fields(replace(job, created_at=now, updated_at=now))
         await self._redis.hset(_job_key(job.job_id), mapping=fields)
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         row = _texts(await self._redis.hgetall(_job_key(job_id)))
         if not row or row.get("tenant") != tenant:
             return None
-        return Job(
-            job_id=row["job_id"],
-            document_id=row["document_id"],
-            tenant=row["tenant"],
-            filename=row["filename"],
-            state=JobState(row["state"]),
-            progress=json.loads(row["progress"]),
-            error=row.get("error"),
-            created_at=float(row["created_at"]),
-            updated_at=float(row["updated_at"]),
-        )
+        return _job(row)
 
     async def update(
         self,
@@ -119,6 +132,19 @@ class RedisJobStore:
                 error or "",
             ],
         )
+
+    async def latest_for_document(self, tenant: str, document_id: str) -> Job | None:
+        # Jobs are keyed by id alone: this scans them (SCAN, never blocking Redis). Only a
+        # DELETE of a document without a catalog record asks, which is rare.
+        latest: tuple[float, str] | None = None
+        async for key in self._redis.scan_iter(match=_job_key("*"), count=500):
+            owner, document, created, job_id = await self._redis.hmget(
+                key, ["tenant", "document_id", "created_at", "job_id"]
+            )
+            if owner == tenant and document == document_id and created and job_id:
+                candidate = (float(created), str(job_id))
+                latest = max(latest, candidate) if latest else candidate
+        return await self.get(tenant, latest[1]) if latest else None
 
 
 class RedisDocumentStore:
@@ -167,6 +193,36 @@ class RedisAnswerLog:
             "created_at": time.time(),
         }
         await self._redis.rpush(f"{_PREFIX}feedback:{tenant}", json.dumps(entry))
+
+
+def _job_fields(job: Job) -> dict[FieldT, EncodableT]:
+    fields: dict[FieldT, EncodableT] = {
+        "job_id": job.job_id,
+        "document_id": job.document_id,
+        "tenant": job.tenant,
+        "filename": job.filename,
+        "state": job.state.value,
+        "progress": json.dumps(job.progress),
+        "created_at": repr(job.created_at),
+        "updated_at": repr(job.updated_at),
+    }
+    if job.error is not None:
+        fields["error"] = job.error
+    return fields
+
+
+def _job(row: dict[str, str]) -> Job:
+    return Job(
+        job_id=row["job_id"],
+        document_id=row["document_id"],
+        tenant=row["tenant"],
+        filename=row["filename"],
+        state=JobState(row["state"]),
+        progress=json.loads(row["progress"]),
+        error=row.get("error"),
+        created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]),
+    )
 
 
 def _job_key(job_id: str) -> str:

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,39 @@ class SqliteCatalog:
         self.documents = SqliteDocumentStore(self)
         self.answers = SqliteAnswerLog(self)
 
+    async def export_rows(self) -> tuple[list[Job], list[DocumentRecord]]:
+        """Every job and document of every tenant, for backups."""
+        with self.lock:
+            jobs = self.db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY job_id").fetchall()
+            documents = self.db.execute(
+                "SELECT * FROM documents ORDER BY tenant, document_id"
+            ).fetchall()
+        return [_job(row) for row in jobs], [_record(row) for row in documents]
+
+    async def import_rows(
+        self, jobs: list[Job], documents: list[DocumentRecord], *, replace: bool
+    ) -> None:
+        """Write backed-up rows as they were (times included), in one transaction; `replace`
+        first empties both tables, so the catalog ends up exactly as backed up."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                if replace:
+                    self.db.execute("DELETE FROM jobs")
+                    self.db.execute("DELETE FROM documents")
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_job_row(job) for job in jobs],
+                )
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_record_row(record) for record in documents],
+                )
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
     async def close(self) -> None:
         with self.lock:
             self.db.close()
@@ -81,40 +115,16 @@ class SqliteJobStore:
         with self._c.lock:
             self._c.db.execute(
                 "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job.job_id,
-                    job.document_id,
-                    job.tenant,
-                    job.filename,
-                    job.state.value,
-                    json.dumps(job.progress),
-                    job.error,
-                    now,
-                    now,
-                ),
+                _job_row(replace(job, created_at=now, updated_at=now)),
             )
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         with self._c.lock:
             row = self._c.db.execute(
-                "SELECT job_id, document_id, tenant, filename, state, progress, error, "
-                "created_at, updated_at "
-                "FROM jobs WHERE job_id = ? AND tenant = ?",
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ? AND tenant = ?",
                 (job_id, tenant),
             ).fetchone()
-        if row is None:
-            return None
-        return Job(
-            job_id=row[0],
-            document_id=row[1],
-            tenant=row[2],
-            filename=row[3],
-            state=JobState(row[4]),
-            progress=json.loads(row[5]),
-            error=row[6],
-            created_at=row[7],
-            updated_at=row[8],
-        )
+        return _job(row) if row is not None else None
 
     async def update(
         self,
@@ -140,6 +150,15 @@ class SqliteJobStore:
                 f"UPDATE jobs SET {', '.join(sets)} WHERE job_id = ?", (*values, job_id)
             )
 
+    async def latest_for_document(self, tenant: str, document_id: str) -> Job | None:
+        with self._c.lock:
+            row = self._c.db.execute(
+                "SELECT job_id FROM jobs WHERE tenant = ? AND document_id = ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (tenant, document_id),
+            ).fetchone()
+        return await self.get(tenant, row[0]) if row is not None else None
+
 
 class SqliteDocumentStore:
     def __init__(self, catalog: SqliteCatalog) -> None:
@@ -149,16 +168,7 @@ class SqliteDocumentStore:
         with self._c.lock:
             self._c.db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.tenant,
-                    record.document_id,
-                    record.filename,
-                    record.pages,
-                    record.chunks,
-                    record.bytes,
-                    record.updated_at,
-                    record.job_id,
-                ),
+                _record_row(record),
             )
 
     async def get(self, tenant: str, document_id: str) -> DocumentRecord | None:
@@ -212,6 +222,52 @@ class SqliteAnswerLog:
                 "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)",
                 (answer_id, tenant, rating, comment, time.time()),
             )
+
+
+_JOB_COLUMNS = (
+    "job_id, document_id, tenant, filename, state, progress, error, created_at, updated_at"
+)
+
+
+def _job_row(job: Job) -> tuple[object, ...]:
+    return (
+        job.job_id,
+        job.document_id,
+        job.tenant,
+        job.filename,
+        job.state.value,
+        json.dumps(job.progress),
+        job.error,
+        job.created_at,
+        job.updated_at,
+    )
+
+
+def _job(row: tuple[Any, ...]) -> Job:
+    return Job(
+        job_id=row[0],
+        document_id=row[1],
+        tenant=row[2],
+        filename=row[3],
+        state=JobState(row[4]),
+        progress=json.loads(row[5]),
+        error=row[6],
+        created_at=row[7],
+        updated_at=row[8],
+    )
+
+
+def _record_row(record: DocumentRecord) -> tuple[object, ...]:
+    return (
+        record.tenant,
+        record.document_id,
+        record.filename,
+        record.pages,
+        record.chunks,
+        record.bytes,
+        record.updated_at,
+        record.job_id,
+    )
 
 
 def _record(row: tuple[Any, ...]) -> DocumentRecord:

@@ -582,9 +582,21 @@ class NetworkPolicySpec(SpecModel):
 CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
 
 
+class BackupVerifySpec(SpecModel):
+    """A second CronJob running `ragops backup verify`: restores the newest backup into a
+    scratch collection and compares it with its manifest (status.lastBackupVerification)."""
+
+    enabled: bool = Field(False, description="Render the verification CronJob.")
+    schedule: str = Field(
+        "0 5 * * 0",
+        description="Cron schedule (Sundays at 05:00 by default: after that night's backup).",
+        pattern=CRON_PATTERN,
+    )
+
+
 class BackupSpec(SpecModel):
-    """Scheduled backups of the vector store to S3 (`ragops backup` in a CronJob); see
-    docs/backup.md."""
+    """Scheduled backups of the vector store and the catalog to S3 (`ragops backup` in a
+    CronJob); see docs/backup.md."""
 
     model_config = ConfigDict(
         json_schema_extra=validations(
@@ -668,6 +680,10 @@ class BackupSpec(SpecModel):
             "Prometheus Pushgateway for the backup metrics (the BackupFailed alert reads them)."
         ),
         pattern=r"^https?://",
+    )
+    verify: BackupVerifySpec = Field(
+        default_factory=BackupVerifySpec,
+        description="Scheduled verification of the newest backup (needs enabled backups).",
     )
 
 
@@ -827,6 +843,18 @@ class LastBackupStatus(StatusModel):
     job: str | None = Field(None, description="The Job that ran it (`kubectl logs job/NAME`).")
 
 
+class LastBackupVerificationStatus(StatusModel):
+    time: str | None = Field(None, description="When the verification ran (RFC 3339).")
+    backup: str | None = Field(
+        None, description="s3:// URL of the backup verified; unset when none was reached."
+    )
+    result: Literal["ok", "failed"] = Field(
+        description="ok: restored into scratch, every count and checksum matches its manifest."
+    )
+    reason: str | None = Field(None, description="What differed, or why the run failed.")
+    job: str | None = Field(None, description="The Job that ran it (`kubectl logs job/NAME`).")
+
+
 class IndexStatus(StatusModel):
     version: str = Field(
         description="Index version (Qdrant collection `ragops-VERSION`) the API and workers use."
@@ -869,6 +897,9 @@ class RAGDeploymentStatus(StatusModel):
     )
     last_backup: LastBackupStatus | None = Field(
         None, description="The newest finished scheduled backup."
+    )
+    last_backup_verification: LastBackupVerificationStatus | None = Field(
+        None, description="The newest finished verification of a backup (spec.backup.verify)."
     )
     index: IndexStatus | None = Field(
         None, description="The embedding model's index, and a change of model in progress."

@@ -1,11 +1,14 @@
-"""Backups of the stack's vector store: a CronJob running `ragops backup`, the NetworkPolicies
-its pods need, and the one-shot restore Job of `spec.restore`.
+"""Backups of the stack's vector store and catalog: a CronJob running `ragops backup`, another
+running `ragops backup verify` (`spec.backup.verify`), the NetworkPolicies their pods need, and
+the one-shot restore Job of `spec.restore`.
 
 The pods run as the worker's ServiceAccount (`{name}-worker`), which carries the IRSA role, so
 one IAM role covers documents and backups; grant it s3:PutObject, GetObject, ListBucket and
 DeleteObject (retention) on the backup prefix. They read the stack's ConfigMap (Qdrant URL,
 embedding model) plus `RAGOPS_BACKUP_*`, and write their result as the container's termination
-message, `{time, snapshot, result, points}`, which `last_backup_from_message` parses for status.
+message, `{time, snapshot, result, points}`, which `last_backup_from_message` parses for status
+(a verification writes `{kind: verification, time, backup, result, reason}`, parsed by
+`last_verification_from_message`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ragops_operator.builders.labels import (
 from ragops_operator.objects import Obj
 
 COMPONENT_BACKUP = "backup"
+COMPONENT_VERIFY = "backup-verify"
 COMPONENT_RESTORE = "restore"
 COMPONENT_REINDEX = "reindex"
 SCRATCH_DIR = "/tmp"
@@ -33,9 +37,13 @@ TERMINATION_LOG = "/dev/termination-log"
 PUSHGATEWAY_PORT = 9091
 
 
-def backup_env(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
-    """`RAGOPS_BACKUP_*` (names from the services' Settings) and the Qdrant API key, nothing more:
-    the backup needs neither Redis nor the language models' credentials."""
+def backup_env(
+    spec: api.RAGDeploymentSpec, owner: Owner, *, catalog: bool = True
+) -> list[dict[str, Any]]:
+    """`RAGOPS_BACKUP_*` (names from the services' Settings), the Qdrant API key and, for a
+    backup or a restore, the catalog's Redis URL (jobs and documents are part of a backup).
+    Never the language models' credentials; a verification restores the catalog into a scratch
+    file and gets no Redis URL at all."""
     b = spec.backup
     values: dict[str, Any] = {
         "backup_bucket": b.bucket,
@@ -53,12 +61,19 @@ def backup_env(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]
     env = [
         {"name": config.env_name(k), "value": str(v)} for k, v in values.items() if v is not None
     ]
-    qdrant_key = config.env_name("qdrant_api_key")
-    return env + [entry for entry in config.secret_env(spec) if entry["name"] == qdrant_key]
+    wanted = {config.env_name("qdrant_api_key")}
+    if catalog:
+        wanted.add(config.env_name("catalog_url"))
+    return env + [entry for entry in config.secret_env(spec) if entry["name"] in wanted]
 
 
 def _container(
-    spec: api.RAGDeploymentSpec, owner: Owner, *, name: str, args: list[str]
+    spec: api.RAGDeploymentSpec,
+    owner: Owner,
+    *,
+    name: str,
+    args: list[str],
+    catalog: bool = True,
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -66,7 +81,7 @@ def _container(
         "imagePullPolicy": spec.image_pull_policy,
         "args": args,
         "envFrom": [{"configMapRef": {"name": owner.child_name("config")}}],
-        "env": backup_env(spec, owner),
+        "env": backup_env(spec, owner, catalog=catalog),
         "resources": pods.resources(spec.backup.resources),
         "securityContext": pods.container_security_context(),
         "terminationMessagePath": TERMINATION_LOG,
@@ -134,6 +149,38 @@ def cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     }
 
 
+def verify_cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
+    """`{name}-backup-verify`: `ragops backup verify` on its own schedule. It restores the newest
+    backup into a scratch collection on the stack's Qdrant (deleted afterwards), so it needs the
+    backup's scratch space and resources; its pod exits 1 when the backup does not match."""
+    b = spec.backup
+    container = _container(
+        spec, owner, name="verify", args=["backup", "verify", "--from", "latest"], catalog=False
+    )
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(owner, owner.child_name(COMPONENT_VERIFY), COMPONENT_VERIFY),
+        "spec": {
+            "schedule": b.verify.schedule,
+            "timeZone": b.time_zone,
+            "suspend": b.suspend,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": b.starting_deadline_seconds,
+            "successfulJobsHistoryLimit": b.successful_jobs_history_limit,
+            "failedJobsHistoryLimit": b.failed_jobs_history_limit,
+            "jobTemplate": {
+                "metadata": {"labels": labels(owner, COMPONENT_VERIFY)},
+                # No retry: a verification that found a difference would find it again.
+                "spec": {
+                    **_job_spec(spec, owner, COMPONENT_VERIFY, container),
+                    "backoffLimit": 0,
+                },
+            },
+        },
+    }
+
+
 def restore_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj | None:
     """The Job `{name}-restore` for `spec.restore`; None without one.
 
@@ -160,12 +207,13 @@ def _qdrant_ports() -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": port} for port in (qdrant.HTTP_PORT, qdrant.GRPC_PORT)]
 
 
-JOB_COMPONENTS = (COMPONENT_BACKUP, COMPONENT_RESTORE, COMPONENT_REINDEX)
+JOB_COMPONENTS = (COMPONENT_BACKUP, COMPONENT_VERIFY, COMPONENT_RESTORE, COMPONENT_REINDEX)
 
 
 def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
-    """Backup, restore and reindex pods -> Qdrant, HTTPS (S3, the embedding API) and the
-    Pushgateway; Qdrant admits them. Rendered while any of those Jobs may run.
+    """Backup, verification, restore and reindex pods -> Qdrant, HTTPS (S3, the embedding API),
+    Redis (the catalog a backup reads and a restore writes) and the Pushgateway; Qdrant admits
+    them. Rendered while any of those Jobs may run.
 
     A second policy on the Qdrant pods rather than an edit of network.py's: policies add up."""
     if not spec.network_policy.enabled:
@@ -173,7 +221,12 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
     jobs = [_pods(owner, component) for component in JOB_COMPONENTS]
     egress: list[dict[str, Any]] = [
         {"to": [_pods(owner, COMPONENT_QDRANT)], "ports": _qdrant_ports()},
-        {"ports": [{"protocol": "TCP", "port": network.HTTPS_PORT}]},
+        {
+            "ports": [
+                {"protocol": "TCP", "port": network.HTTPS_PORT},
+                {"protocol": "TCP", "port": network.REDIS_PORT},
+            ]
+        },
     ]
     if spec.backup.pushgateway_url:
         port = urlsplit(spec.backup.pushgateway_url).port or PUSHGATEWAY_PORT
@@ -217,12 +270,15 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
 
 
 def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
-    """The CronJob when backups are enabled; [] otherwise (its NetworkPolicies:
-    `network_policies`).
+    """The CronJob when backups are enabled, and the verification's when `verify` is too; []
+    otherwise (their NetworkPolicies: `network_policies`).
 
     The restore Job is separate (`restore_job`): it belongs to a stack's first start, not to
     the schedule."""
-    return [cron_job(spec, owner)] if spec.backup.enabled else []
+    if not spec.backup.enabled:
+        return []
+    verify = [verify_cron_job(spec, owner)] if spec.backup.verify.enabled else []
+    return [cron_job(spec, owner), *verify]
 
 
 def restore_build(spec: api.RAGDeploymentSpec, owner: Owner, *, restoring: bool) -> list[Obj]:
@@ -243,3 +299,21 @@ def last_backup_from_message(message: str | None) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("result") not in ("success", "failure"):
         return None
     return {key: data.get(key) for key in ("time", "snapshot", "result", "points")}
+
+
+def last_verification_from_message(message: str | None) -> dict[str, Any] | None:
+    """`status.lastBackupVerification` from a verification pod's termination message; None if
+    it is not one (a backup's report, or the log tail of a pod killed before writing one)."""
+    if not message:
+        return None
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("kind") != "verification"
+        or data.get("result") not in ("ok", "failed")
+    ):
+        return None
+    return {key: data.get(key) for key in ("time", "backup", "result", "reason")}

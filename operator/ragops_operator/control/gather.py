@@ -3,9 +3,9 @@
 Reads, in order: whether the Prometheus Operator's kinds are served (cached a few seconds:
 discovery is the same for every stack), everything in the namespace carrying the stack's
 labels, Prometheus' signals for the colors the saved rollout state watches, and the pods of a
-backup Job that status.lastBackup does not report yet. What to read beyond the listing is
-decided by pure rules (planning/observed.py, planning/last_backup.py), the same ones `decide`
-then applies to what was read.
+backup (or verification) Job that status.lastBackup (lastBackupVerification) does not report
+yet. What to read beyond the listing is decided by pure rules (planning/observed.py,
+planning/last_backup.py), the same ones `decide` then applies to what was read.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import time
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders.backup import COMPONENT_VERIFY
 from ragops_operator.builders.labels import Owner, instance_selector
 from ragops_operator.builders.monitoring import Jobs
 from ragops_operator.control.kube import (
@@ -58,6 +59,7 @@ class Gatherer:
             listed = await self._list(kinds, owner)
             jobs = tuple(obj for obj in listed if obj["kind"] == JOBS.kind)
             backup_pods = await self._backup_pods(spec, owner, previous, jobs)
+            verify_pods = await self._verify_pods(spec, owner, previous, jobs)
         except BaseException:
             signals.cancel()
             raise
@@ -68,6 +70,7 @@ class Gatherer:
             signals=await signals,
             prometheus_operator=prometheus_operator,
             backup_pods=backup_pods,
+            verify_pods=verify_pods,
         )
 
     async def close(self) -> None:
@@ -107,6 +110,21 @@ class Gatherer:
         if not spec.backup.enabled:
             return ()
         job = last_backup.unreported(list(jobs), previous.get("lastBackup"))
+        return await self._pods_of(job, owner)
+
+    async def _verify_pods(
+        self, spec: api.RAGDeploymentSpec, owner: Owner, previous: Obj, jobs: tuple[Obj, ...]
+    ) -> tuple[Obj, ...]:
+        if not (spec.backup.enabled and spec.backup.verify.enabled):
+            return ()
+        job = last_backup.unreported(
+            list(jobs),
+            previous.get("lastBackupVerification"),
+            component=COMPONENT_VERIFY,
+        )
+        return await self._pods_of(job, owner)
+
+    async def _pods_of(self, job: Obj | None, owner: Owner) -> tuple[Obj, ...]:
         if job is None:
             return ()
         selector = {last_backup.JOB_NAME_LABEL: job["metadata"]["name"]}

@@ -56,6 +56,7 @@ class Report:
     prometheus_operator: bool = False
     restore: Restore | None = None
     last_backup: Obj | None = None
+    last_verification: Obj | None = None
 
     def observation(self, children: Mapping[Key, Obj], errors: Sequence[str]) -> status.Observation:
         """`children` as the write left them: applied ones as the API server returned them."""
@@ -81,6 +82,7 @@ class Report:
             minimum_replicas=self.minimum_replicas,
             restore=self.restore,
             last_backup=self.last_backup,
+            last_verification=self.last_verification,
             index=self.index,
             index_job=self.index_job,
         )
@@ -168,6 +170,7 @@ def _report(
 ) -> Report:
     owner, spec = Owner.of(resource), resource.spec
     saved_backup: Obj | None = previous.get("lastBackup")
+    saved_verification: Obj | None = previous.get("lastBackupVerification")
     return Report(
         owner=owner,
         generation=int(observed.body["metadata"].get("generation") or 0),
@@ -190,6 +193,13 @@ def _report(
             last_backup.reported(list(observed.jobs), saved_backup, list(observed.backup_pods))
             if spec.backup.enabled
             else saved_backup
+        ),
+        last_verification=(
+            last_backup.reported_verification(
+                list(observed.jobs), saved_verification, list(observed.verify_pods)
+            )
+            if spec.backup.enabled and spec.backup.verify.enabled
+            else saved_verification
         ),
     )
 

@@ -29,6 +29,7 @@ class Observed:
     signals: Mapping[Color, Signals] = field(default_factory=dict)  # for colors_to_read
     prometheus_operator: bool = False  # ServiceMonitor and PrometheusRule are served
     backup_pods: tuple[Obj, ...] = ()  # the pods of last_backup.unreported(jobs, saved)
+    verify_pods: tuple[Obj, ...] = ()  # the same for the verification CronJob's newest Job
 
 
 def owned_by(obj: Obj, uid: str) -> bool:

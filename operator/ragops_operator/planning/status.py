@@ -34,6 +34,7 @@ class Observation:
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
     restore: Restore | None = None  # spec.restore's progress; None without one
     last_backup: Obj | None = None  # status.lastBackup, as last_backup.from_job writes it
+    last_verification: Obj | None = None  # status.lastBackupVerification, likewise
     index: IndexState | None = None  # the embedding model's index and a change in progress
     index_job: str | None = None  # the reindex Job running for it
 
@@ -179,6 +180,7 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "endpoints": {"api": api_builder.url(owner), "qdrant": config.qdrant_url(owner)},
         "restore": observed.restore.to_status() if observed.restore is not None else None,
         "lastBackup": observed.last_backup,
+        "lastBackupVerification": observed.last_verification,
         "index": to_status(observed.index, observed.index_job)
         if observed.index is not None
         else None,

@@ -90,7 +90,10 @@ def test_backup_environment_is_the_stack_config_plus_backup_settings_only() -> N
     assert env["RAGOPS_QDRANT_API_KEY"] == {
         "secretKeyRef": {"name": "qdrant", "key": "api-key", "optional": False}
     }
-    assert "RAGOPS_REDIS_URL" not in env, "the backup needs no Redis credentials"
+    assert "RAGOPS_REDIS_URL" not in env, "the backup needs no cache credentials"
+    assert env["RAGOPS_CATALOG_URL"] == {
+        "secretKeyRef": {"name": "redis", "key": "url", "optional": False}
+    }, "the catalog (jobs and documents) is part of every backup"
     known = {config.env_name(field) for field in Settings.model_fields}
     assert set(env) <= known
     # What the operator renders, the services' settings parse.
@@ -102,14 +105,14 @@ def test_network_policies_let_backup_pods_reach_qdrant_s3_and_the_pushgateway() 
     manifests = backup.network_policies(spec, OWNER)
     own = one(manifests, "NetworkPolicy", "demo-backup")["spec"]
     ports = sorted(p["port"] for rule in own["egress"] for p in rule["ports"])
-    assert ports == [443, 6333, 6334, 9091]
+    assert ports == [443, 6333, 6334, 6379, 9091]  # 6379: the Redis catalog
     to_qdrant = one(manifests, "NetworkPolicy", "demo-qdrant-from-backup")["spec"]
     assert to_qdrant["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "qdrant"
     components = [
         s["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
         for s in to_qdrant["ingress"][0]["from"]
     ]
-    assert components == ["backup", "restore", "reindex"]
+    assert components == ["backup", "backup-verify", "restore", "reindex"]
     assert (
         backup.network_policies(make_spec(backup=ENABLED, networkPolicy={"enabled": False}), OWNER)
         == []
@@ -235,3 +238,64 @@ def test_reindex_job_runs_the_target_model_into_its_version_under_the_restricted
     assert parsed.embedding_dimensions is None and parsed.index_version == reindex.version_of(
         target
     )
+
+
+VERIFYING = {**ENABLED, "verify": {"enabled": True, "schedule": "15 6 * * 1"}}
+
+
+def test_verification_cron_job_runs_backup_verify_on_its_own_schedule() -> None:
+    assert [m["metadata"]["name"] for m in backup.build(make_spec(backup=ENABLED), OWNER)] == [
+        "demo-backup"
+    ], "no verification unless asked for"
+    assert (
+        backup.build(make_spec(backup={"bucket": "bkt", "verify": {"enabled": True}}), OWNER) == []
+    )
+
+    spec = make_spec(
+        backup={**VERIFYING, "suspend": True},
+        vectorStore={"qdrant": {"apiKeySecretRef": {"name": "qdrant", "key": "api-key"}}},
+    )
+    cron = one(backup.build(spec, OWNER), "CronJob", "demo-backup-verify")
+    assert (cron["spec"]["schedule"], cron["spec"]["suspend"]) == ("15 6 * * 1", True)
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert cron["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 0
+    labels = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/component"] == "backup-verify"
+    pod = pod_spec_of(cron)
+    assert pod is not None and restricted_violations(pod) == []
+    container = pod["containers"][0]
+    assert container["args"] == ["backup", "verify", "--from", "latest"]
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    env = _env(cron)
+    assert env["RAGOPS_BACKUP_BUCKET"] == "backups-bucket" and "RAGOPS_QDRANT_API_KEY" in env
+    assert "RAGOPS_CATALOG_URL" not in env, "verification never touches the live catalog"
+
+
+def test_default_verification_schedule_is_weekly() -> None:
+    spec = make_spec(backup={**ENABLED, "verify": {"enabled": True}})
+    cron = one(backup.build(spec, OWNER), "CronJob", "demo-backup-verify")
+    assert cron["spec"]["schedule"] == "0 5 * * 0"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            '{"kind": "verification", "time": "2026-06-01T05:00:00Z", "backup": "s3://b/p/", '
+            '"result": "failed", "reason": "ragops-v1: 1 point(s) different (x)"}',
+            {
+                "time": "2026-06-01T05:00:00Z",
+                "backup": "s3://b/p/",
+                "result": "failed",
+                "reason": "ragops-v1: 1 point(s) different (x)",
+            },
+        ),
+        ('{"time": "t", "snapshot": "s3://b/p/", "result": "success", "points": 5}', None),
+        ("Traceback (most recent call last): ...", None),
+        (None, None),
+    ],
+)
+def test_last_verification_status_comes_from_the_termination_message(
+    message: str | None, expected: object
+) -> None:
+    assert backup.last_verification_from_message(message) == expected

@@ -352,3 +352,44 @@ def test_prometheus_is_read_only_for_the_colors_under_watch(
     spec: Obj, saved: Obj, colors: tuple[str, ...]
 ) -> None:
     assert colors_to_read(make_spec(**spec), saved) == colors
+
+
+VERIFIED = {
+    "kind": "verification",
+    "time": "2026-11-29T05:10:00Z",
+    "backup": "s3://b/x/",
+    "result": "failed",
+    "reason": "ragops-v1: 3 points restored, the manifest says 4",
+}
+
+
+def verify_job(name: str, finished: str) -> Obj:
+    job = backup_job(name, finished)
+    job["metadata"]["labels"] = {COMPONENT_LABEL: "backup-verify"}
+    return job
+
+
+def test_last_verification_comes_from_the_verify_jobs_pods_not_the_backups() -> None:
+    spec = {"backup": {**BACKUPS["backup"], "verify": {"enabled": True}}}
+    jobs = (
+        backup_job("demo-backup-2", "2026-11-29T03:05:00Z"),
+        verify_job("demo-backup-verify-1", "2026-11-29T05:10:01Z"),
+        backup_job("demo-backup-3", "2026-11-29T06:05:00Z"),
+    )
+    assert last_backup.unreported(list(jobs), None, component="backup-verify") == jobs[1]
+    verify_pod = {
+        "metadata": {"name": "v"},
+        "status": {
+            "containerStatuses": [{"state": {"terminated": {"message": json.dumps(VERIFIED)}}}]
+        },
+    }
+    decision = pass_over(body(spec), jobs=jobs, backup_pods=(POD,), verify_pods=(verify_pod,))
+    expected = {k: v for k, v in VERIFIED.items() if k != "kind"} | {"job": "demo-backup-verify-1"}
+    assert report(decision).last_verification == expected
+    assert report(decision).last_backup == {**REPORTED, "job": "demo-backup-3"}
+    status = final_status(decision, {}, children={}, errors=(), now="t2")
+    assert status["lastBackupVerification"] == expected
+    api.RAGDeploymentStatus.model_validate(status)  # what the CRD's status schema accepts
+
+    saved = pass_over(body(spec, status={"lastBackupVerification": expected}), jobs=jobs)
+    assert report(saved).last_verification == expected, "a reported Job's pods are not read again"

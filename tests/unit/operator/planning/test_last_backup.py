@@ -98,3 +98,30 @@ def test_without_a_report_the_jobs_own_verdict_and_time_are_used() -> None:
     assert (
         from_job(job("demo-backup-2", failed_at="2026-11-29T03:20:00Z"), [])["result"] == "failure"
     )
+
+
+def test_a_verification_job_without_a_report_says_where_to_look() -> None:
+    from ragops_operator.planning.last_backup import verification_from_job
+
+    failed = verification_from_job(
+        job("demo-backup-verify-7", failed_at="2026-11-29T05:30:00Z"), [pod("Killed")]
+    )
+    assert failed == {
+        "time": "2026-11-29T05:30:00Z",
+        "backup": None,
+        "result": "failed",
+        "reason": "the Job failed without a report: kubectl logs job/demo-backup-verify-7",
+        "job": "demo-backup-verify-7",
+    }
+    report = {
+        "kind": "verification",
+        "time": "2026-11-29T05:04:00Z",
+        "backup": "s3://b/backups/ns/demo/20261129T030000Z/",
+        "result": "ok",
+        "reason": "matches its manifest",
+    }
+    ok = verification_from_job(
+        job("demo-backup-verify-8", complete_at="2026-11-29T05:04:01Z"),
+        [pod(json.dumps(REPORT), created="2026-11-29T05:00:00Z"), pod(json.dumps(report))],
+    )
+    assert ok == {**{k: v for k, v in report.items() if k != "kind"}, "job": "demo-backup-verify-8"}

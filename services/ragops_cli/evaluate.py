@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress
 
+from ragops_cli.progress import counted
 from ragops_core.adapters.vector_store.edge import EdgeVectorStore
 from ragops_core.domain import StoredChunk
 from ragops_core.evaluation import load_dataset, summarise
@@ -34,8 +34,7 @@ async def evaluate(
             Path(tmp) / "qdrant", dimensions=embedder.dimensions, bm25_avg_words=words
         )
         started = time.perf_counter()
-        with Progress(console=console, transient=True) as bars:
-            task = bars.add_task("indexing corpus", total=len(ids))
+        with counted(console, "indexing corpus", len(ids)) as advance:
             for start in range(0, len(ids), BATCH):
                 batch_ids = ids[start : start + BATCH]
                 batch_texts = texts[start : start + BATCH]
@@ -50,20 +49,19 @@ async def evaluate(
                 else:
                     vectors = await embedder.embed_documents(batch_texts)
                 await store.upsert(chunks, vectors)
-                bars.advance(task, len(batch_ids))
+                advance(len(batch_ids))
         await store.optimize()
         index_seconds = time.perf_counter() - started
         runs: dict[str, list[str]] = {}
         started = time.perf_counter()
-        with Progress(console=console, transient=True) as bars:
-            task = bars.add_task("asking queries", total=len(dataset.queries))
+        with counted(console, "asking queries", len(dataset.queries)) as advance:
             for qid, text in dataset.queries.items():
                 vector = await embedder.embed_query(text) if mode != "bm25" else None
                 hits = await store.search(
                     SearchRequest(tenant="eval", text=text, vector=vector, limit=k, mode=mode)
                 )
                 runs[qid] = [hit.chunk.document_id for hit in hits]
-                bars.advance(task)
+                advance(1)
         query_seconds = time.perf_counter() - started
         await store.close()
     result: dict[str, Any] = {

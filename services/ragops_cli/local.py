@@ -16,6 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from ragops_cli.progress import PagesBar
 from ragops_cli.render import print_answer, print_job
 from ragops_core.domain import IngestMessage
 from ragops_core.errors import RagOpsError
@@ -62,19 +63,14 @@ async def ingest(settings: Settings, files: Sequence[Path], console: Console) ->
             ) is not None:
                 job_id = str(message.body.get("job_id", ""))
                 filename = names.get(job_id) or IngestMessage.from_json(message.body).filename
-                task = bars.add_task(f"{filename}: reading pages", total=None)
+                task = bars.add_task(f"{filename}: pages", total=None)
+                document_bar = PagesBar()
 
                 def show(
-                    progress: dict[str, int], task: TaskID = task, filename: str = filename
+                    progress: dict[str, int], task: TaskID = task, position: PagesBar = document_bar
                 ) -> None:
-                    pages, chunks = progress.get("pages_total", 0), progress.get("chunks_total", 0)
-                    phase = "embedding chunks" if chunks else "reading pages"
-                    bars.update(
-                        task,
-                        description=f"{filename}: {phase}",
-                        total=(pages + chunks) or None,
-                        completed=progress.get("pages_done", 0) + progress.get("chunks_done", 0),
-                    )
+                    completed, total = position.update(progress)
+                    bars.update(task, completed=completed, total=total)
 
                 await worker.handle(message, on_progress=show)
                 bars.remove_task(task)

@@ -12,6 +12,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ragops_cli.progress import PagesBar
 from ragops_cli.render import print_answer, print_job
 
 POLL_SECONDS = 0.5
@@ -108,16 +109,15 @@ def ingest(
                 job_id: bars.add_task(f"{name}: queued", total=None)
                 for job_id, name in jobs.items()
             }
+            positions = {job_id: PagesBar() for job_id in jobs}
             while tasks and time.monotonic() < deadline:
                 for job_id in list(tasks):
                     job = _check(client.get(f"/api/jobs/{job_id}"))
-                    progress = job["progress"]
-                    total = progress.get("pages_total", 0) + progress.get("chunks_total", 0)
-                    done = progress.get("pages_done", 0) + progress.get("chunks_done", 0)
+                    done, total = positions[job_id].update(job["progress"])
                     bars.update(
                         tasks[job_id],
                         description=f"{jobs[job_id]}: {job['state']}",
-                        total=total or None,
+                        total=total,
                         completed=done,
                     )
                     if job["state"] in ("ready", "failed"):

@@ -39,7 +39,20 @@ class SourceOut(BaseModel):
 class AskResponse(BaseModel):
     answer_id: str
     answer: str
-    sources: list[SourceOut]
+    answered: bool = Field(
+        ...,
+        description=(
+            "False when the documents do not support an answer: `answer` then says so "
+            "plainly and `sources` is empty (nothing is presented as support). The "
+            "extractive answerer abstains when the question's best dense similarity to a "
+            "chunk plus a share of its words found in one sentence falls below a threshold "
+            "calibrated on DEV data; an LLM is told to reply with that same sentence, and "
+            "its answer is marked unanswered when it does."
+        ),
+    )
+    sources: list[SourceOut] = Field(
+        ..., description="What supports the answer, [1] first; empty when `answered` is false."
+    )
     model: str = Field(..., description="What produced the answer: an LLM's name, or 'extractive'.")
     cached: bool
 

@@ -4,7 +4,9 @@ Words, not characters or tokens, are the unit: it is what the seed system and th
 CRD speak (`chunkWords`, `overlapWords`) and it does not depend on any model's
 tokenizer. Page numbers survive chunking so every chunk can be cited by page.
 `Chunker` works incrementally, so embedding can start while later pages are
-still being extracted.
+still being extracted. Noise is stripped here, before words are counted, so page
+offsets stay true: running headers and footers, dot leaders, form blanks
+(`ragops_core.text`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ragops_core.domain import Chunk, Page
+from ragops_core.text import RunningLines, strip_noise
 
 
 class Chunker:
@@ -28,9 +31,10 @@ class Chunker:
         self._pages: list[int] = []
         self._emitted_to = 0  # words[: emitted_to] are already in some chunk
         self._index = 0
+        self._running = RunningLines()
 
     def add(self, page: Page) -> list[Chunk]:
-        page_words = page.text.split()
+        page_words = strip_noise(self._running.strip(page.text)).split()
         self._words.extend(page_words)
         self._pages.extend([page.number] * len(page_words))
         chunks = []

@@ -149,11 +149,15 @@ class Answer:
     sources: list[Source]
     model: str
     cached: bool = False
+    # False when the answer says the documents do not answer the question; its
+    # `sources` are then empty: nothing is presented as support.
+    answered: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
             "answer_id": self.answer_id,
             "answer": self.text,
+            "answered": self.answered,
             "sources": [s.to_json() for s in self.sources],
             "model": self.model,
             "cached": self.cached,

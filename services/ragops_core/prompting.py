@@ -8,6 +8,10 @@ shortens or drops sources but never renumbers them.
 Token counts are approximated by words (no tokenizer dependency): English prose
 averages about 0.75 words per token, so `words / 0.75` slightly overestimates,
 which errs on the safe side of the context window.
+
+When the sources do not answer, the model is told to reply with `answering.NOT_FOUND`
+verbatim: the API's `answered` flag is false for an answer that starts with it
+(`answering.is_abstention`), and such an answer is returned without sources.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ragops_core.answering import NOT_FOUND
 from ragops_core.domain import SearchHit
 
 SYSTEM_PROMPT = (
@@ -24,8 +29,8 @@ SYSTEM_PROMPT = (
     "knowledge.\n"
     "2. Cite every statement with the number of its source in square brackets, like [1] or "
     "[2][3].\n"
-    "3. If the sources do not contain the answer, say that the documents do not contain it; "
-    "do not guess.\n"
+    "3. If the sources do not contain the answer, reply with exactly this sentence and "
+    f"nothing else: {NOT_FOUND} Do not guess.\n"
     "4. Be concise and answer in the language of the question."
 )
 

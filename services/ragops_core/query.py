@@ -13,7 +13,16 @@ from typing import Any
 import numpy as np
 
 from ragops_core import cache_keys, request_context
-from ragops_core.answering import NO_DOCUMENTS, build_sources, select_sentences
+from ragops_core.answering import (
+    EXTRACTIVE_MODEL,
+    NO_DOCUMENTS,
+    NOT_FOUND,
+    ScoredSentence,
+    build_sources,
+    is_abstention,
+    select_sentences,
+    supported,
+)
 from ragops_core.domain import Answer, AnswerEvent, Delta, Done, SearchHit, Source
 from ragops_core.errors import NotFoundError
 from ragops_core.metrics import Metrics
@@ -81,17 +90,43 @@ class QueryService:
 
     async def answer(self, tenant: str, query: str, top_k: int) -> Answer:
         started = time.perf_counter()
-        hits = await self.retrieve(tenant, query, top_k)
+        hits, ranked, abstain = await self._retrieve_for_answer(tenant, query, top_k)
         pieces: list[str] = []
         done = Done(model="none")
-        async for event in self._answer_events(query, hits):
+        async for event in self._answer_events(query, hits, abstain):
             if isinstance(event, Delta):
                 pieces.append(event.text)
             else:
                 done = event
         return await self._finish(
-            tenant, query, top_k, hits, "".join(pieces), done, started=started
+            tenant, query, top_k, hits, ranked, "".join(pieces), done, started=started
         )
+
+    async def _retrieve_for_answer(
+        self, tenant: str, query: str, top_k: int
+    ) -> tuple[list[SearchHit], list[ScoredSentence], bool]:
+        """The hits, their ranked sentences, and whether to abstain without asking the chain.
+
+        Only the extractive answerer is gated here (`answering.supported`): it would quote
+        the best-matching sentence whatever it says, while an LLM is told to reply with
+        `NOT_FOUND` when its sources do not answer (prompting.SYSTEM_PROMPT), so its own
+        judgement decides. The gate needs the question's best dense similarity to any
+        chunk, which a hybrid search's fused scores do not carry: one more dense search
+        for the single best chunk (about a millisecond on the embedded store).
+        """
+        mode = self.options.mode
+        vector = await self.query_vector(query) if mode in ("dense", "hybrid") else None
+        hits = await self._search(tenant, query, vector, top_k, mode)
+        ranked = select_sentences(query, hits)
+        if not hits or self._chat.name != EXTRACTIVE_MODEL:
+            return hits, ranked, False
+        similarity: float | None = None
+        if vector is not None:
+            best = (
+                hits if mode == "dense" else await self._search(tenant, query, vector, 1, "dense")
+            )
+            similarity = max((h.score for h in best), default=0.0)
+        return hits, ranked, not supported(query, ranked, similarity)
 
     async def stream(
         self, tenant: str, query: str, top_k: int
@@ -108,19 +143,21 @@ class QueryService:
             yield "done", body
             return
         started = time.perf_counter()
-        hits = await self.retrieve(tenant, query, top_k)
-        sources = build_sources(hits, select_sentences(query, hits))
+        hits, ranked, abstain = await self._retrieve_for_answer(tenant, query, top_k)
+        # An abstention presents no sources; an LLM's verdict comes later, so its `sources`
+        # event may list sources that the `done` event (authoritative) then drops.
+        sources = [] if abstain else build_sources(hits, ranked)
         yield "sources", {"sources": [s.to_json() for s in sources], "cached": False}
         pieces = []
         done = Done(model="none")
-        async for event in self._answer_events(query, hits):
+        async for event in self._answer_events(query, hits, abstain):
             if isinstance(event, Delta):
                 pieces.append(event.text)
                 yield "delta", {"text": event.text}
             else:
                 done = event
         answer = await self._finish(
-            tenant, query, top_k, hits, "".join(pieces), done, sources, started=started
+            tenant, query, top_k, hits, ranked, "".join(pieces), done, sources, started=started
         )
         yield "done", answer.to_json()
 
@@ -129,6 +166,11 @@ class QueryService:
     ) -> list[SearchHit]:
         mode = mode or self.options.mode
         vector = await self.query_vector(query) if mode in ("dense", "hybrid") else None
+        return await self._search(tenant, query, vector, top_k, mode)
+
+    async def _search(
+        self, tenant: str, query: str, vector: list[float] | None, top_k: int, mode: str
+    ) -> list[SearchHit]:
         started = time.perf_counter()
         hits = await self._store.search(
             SearchRequest(tenant=tenant, text=query, vector=vector, limit=top_k, mode=mode)
@@ -165,10 +207,16 @@ class QueryService:
         await self._answers.add_feedback(tenant, answer_id, rating, comment)
         self._metrics.feedback.labels(rating).inc()
 
-    async def _answer_events(self, query: str, hits: list[SearchHit]) -> AsyncIterator[AnswerEvent]:
+    async def _answer_events(
+        self, query: str, hits: list[SearchHit], abstain: bool
+    ) -> AsyncIterator[AnswerEvent]:
         if not hits:
             yield Delta(NO_DOCUMENTS)
             yield Done(model="none")
+            return
+        if abstain:
+            yield Delta(NOT_FOUND)
+            yield Done(model=self._chat.name)
             return
         async for event in self._chat.stream_events(query, hits):
             yield event
@@ -179,20 +227,25 @@ class QueryService:
         query: str,
         top_k: int,
         hits: list[SearchHit],
+        ranked: list[ScoredSentence],
         text: str,
         done: Done,
         sources: list[Source] | None = None,
         *,
         started: float,
     ) -> Answer:
-        if sources is None:
-            sources = build_sources(hits, select_sentences(query, hits))
+        answered = not is_abstention(text)
+        if not answered:
+            sources = []
+        elif sources is None:
+            sources = build_sources(hits, ranked)
         answer = Answer(
             answer_id=str(uuid.uuid4()),
             query=query,
             text=text,
             sources=sources,
             model=done.model,
+            answered=answered,
         )
         self._metrics.answers.labels(answer.model).inc()
         await self._answers.record(tenant, answer.answer_id, query, text, answer.model)
@@ -204,7 +257,9 @@ class QueryService:
                 self.answer_key(tenant, query, top_k),
                 _cache_value(json.dumps(cached.to_json()).encode(), time.perf_counter() - started),
                 ttl_seconds=self.options.answer_ttl_seconds,
-                tags=cache_keys.answer_tags(tenant, [s.document_id for s in sources]),
+                # The hits' documents, not only the cited ones: an abstention cites none, and
+                # a change to the documents it searched may make it answerable.
+                tags=cache_keys.answer_tags(tenant, [h.chunk.document_id for h in hits]),
             )
         return answer
 

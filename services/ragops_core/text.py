@@ -57,3 +57,54 @@ def sentences(text: str) -> list[Sentence]:
             result.append(Sentence(text=" ".join(part), word_offset=offset + start))
         offset += len(words)
     return result
+
+
+# Noise that PDF text carries into sentences. Dot leaders of a table of contents
+# ("Scope ........ 4", also spaced ". . . ." and ellipsis characters) and form blanks
+# ("____ Date____") say nothing and would be quoted verbatim by the extractive answerer.
+_DOT_LEADER = re.compile(r"(?:\s?[.·]){4,}|(?:\s?…){2,}")
+_FORM_BLANK = re.compile(r"_{2,}")
+
+
+def strip_noise(text: str) -> str:
+    """`text` without dot leaders and form blanks, white space collapsed."""
+    return " ".join(_FORM_BLANK.sub(" ", _DOT_LEADER.sub(" ", text)).split())
+
+
+# Running headers and footers: short lines at the top or bottom of a page that repeat on
+# other pages ("ACME Handbook 2024", "Page 3 of 40"). Numbers standing alone are masked so
+# page numbers do not make each repeat unique.
+RUNNING_LINE_MAX_WORDS = 12
+RUNNING_EDGE_LINES = 2
+_DIGITS = re.compile(r"\b\d+\b")
+
+
+def _running_key(line: str) -> str:
+    return " ".join(_DIGITS.sub("#", line.lower()).split())
+
+
+class RunningLines:
+    """Removes running headers and footers from pages fed in reading order.
+
+    A short line among the first or last `RUNNING_EDGE_LINES` lines of a page is a
+    running line once the same line (digits masked) has been at the edge of an earlier
+    page: its first occurrence is kept (it may be the document's title), later ones go.
+    Stateful because pages arrive one at a time during ingestion.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def strip(self, page_text: str) -> str:
+        lines = page_text.splitlines()
+        edge = set(range(min(RUNNING_EDGE_LINES, len(lines))))
+        edge |= set(range(max(0, len(lines) - RUNNING_EDGE_LINES), len(lines)))
+        kept: list[str] = []
+        for number, line in enumerate(lines):
+            key = _running_key(line)
+            if number in edge and key and len(key.split()) <= RUNNING_LINE_MAX_WORDS:
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+            kept.append(line)
+        return "\n".join(kept)

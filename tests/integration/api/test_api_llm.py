@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from ragops_core.answering import NOT_FOUND
 from tests.support.api import POLICY, AppFactory, upload, wait_for_job
 from tests.support.llm_fakes import FakeLLMServer
 
@@ -85,3 +86,20 @@ def test_extractive_answer_when_both_models_fail(
         text = "".join(response.iter_text())
     assert '"model": "extractive"' in text
     assert "Orbis travel desk" in text
+
+
+def test_a_model_that_says_the_documents_do_not_answer_is_marked_unanswered(
+    llm_client: TestClient, fakes: tuple[FakeLLMServer, FakeLLMServer]
+) -> None:
+    # The extractive gate is not applied to LLMs: the model is asked, and its verdict counts.
+    fakes[0].pieces = (NOT_FOUND[:20], NOT_FOUND[20:])
+    body = llm_client.post("/api/ask", json={"query": "What is the capital of France?"}).json()
+    assert body["model"] == "openai:gpt-4o-mini"
+    assert body["answer"] == NOT_FOUND
+    assert body["answered"] is False and body["sources"] == []
+    prompt = str(fakes[0].requests_to("/chat/completions")[0].body)
+    assert NOT_FOUND in prompt, "the prompt tells the model the sentence to answer with"
+
+    fakes[0].pieces = ("Orbis books flights ", "[1].")
+    answered = llm_client.post("/api/ask", json=QUESTION).json()
+    assert answered["answered"] is True and answered["sources"][0]["filename"] == "policy.md"

@@ -1,5 +1,14 @@
-from ragops_core.answering import NOT_FOUND, build_sources, extractive_answer, select_sentences
+from ragops_core.answering import (
+    NO_DOCUMENTS,
+    NOT_FOUND,
+    build_sources,
+    extractive_answer,
+    is_abstention,
+    select_sentences,
+    supported,
+)
 from ragops_core.domain import SearchHit, StoredChunk
+from ragops_core.prompting import build_prompt
 
 
 def hit(
@@ -80,3 +89,64 @@ def test_headings_are_not_answers() -> None:
     text = "Visitor Sign In Rules. Visitors sign in at the front desk using their badge number."
     pieces = extractive_answer(select_sentences("visitor sign in rules", [hit(text)]))
     assert pieces == ["Visitors sign in at the front desk using their badge number. [1]"]
+
+
+def test_the_sentence_next_to_the_question_words_is_quoted_too() -> None:
+    # The date shares no word with the question; it follows the sentence that does.
+    hits = [
+        hit("Apollo 11 was the first crewed landing. It landed on July 20, 1969, in the Sea."),
+        hit(
+            "The Apollo 11 landing was watched on television by millions around the world.", doc="x"
+        ),
+    ]
+    answer = " ".join(extractive_answer(select_sentences("When was the Apollo 11 landing?", hits)))
+    assert "July 20, 1969" in answer
+
+
+def test_answers_do_not_quote_dot_leaders_or_form_blanks() -> None:
+    text = (
+        "Contents. Medication storage .......... 4 Inventory . . . . . . 7. "
+        "Controlled drugs are counted at least every 72 hours ____ Date____ by two nurses."
+    )
+    answer = " ".join(
+        extractive_answer(select_sentences("How often are drugs counted?", [hit(text)]))
+    )
+    assert "72 hours" in answer
+    assert "...." not in answer and ". . . ." not in answer and "__" not in answer
+
+
+POLICY = (
+    "Employees of the institute book flights through the travel desk. "
+    "Meals are covered by a daily allowance of 45 euros. "
+    "Monthly capitation payments are made to the clinic by the insurer."
+)
+
+
+def test_a_question_the_documents_cannot_answer_is_not_supported() -> None:
+    query = "What is the capital of France?"
+    # "capital" and "capitation" share a stem: the word match alone is not support.
+    ranked = select_sentences(query, [hit(POLICY)])
+    assert not supported(query, ranked, similarity=0.16)
+    assert not supported(query, ranked, similarity=None)
+
+
+def test_a_question_the_documents_answer_is_supported() -> None:
+    query = "What is the daily meal allowance?"
+    ranked = select_sentences(query, [hit(POLICY)])
+    # Every term in one sentence: supported even though the chunk embeds far from it.
+    assert supported(query, ranked, similarity=0.22)
+    assert supported(query, ranked, similarity=None)
+    # The topic close in embedding space, with some of the words, is support too.
+    partial = "How much is paid for food each day as an allowance?"
+    assert supported(partial, select_sentences(partial, [hit(POLICY)]), similarity=0.55)
+
+
+def test_abstentions_are_recognised_by_their_fixed_sentence() -> None:
+    assert is_abstention(NOT_FOUND)
+    assert is_abstention(f"  {NOT_FOUND} [1]")
+    assert is_abstention(NO_DOCUMENTS)
+    assert not is_abstention("Meals are covered by a daily allowance of 45 euros. [1]")
+
+
+def test_the_llm_prompt_asks_for_the_fixed_abstention_sentence() -> None:
+    assert NOT_FOUND in build_prompt("What is the capital of France?", [hit(POLICY)]).system

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from ragops_core.answering import extractive_answer, select_sentences
+from ragops_core.answering import EXTRACTIVE_MODEL, extractive_answer, select_sentences
 from ragops_core.domain import SearchHit
 
-MODEL_NAME = "extractive"
+MODEL_NAME = EXTRACTIVE_MODEL
 
 
 class ExtractiveChatModel:

@@ -142,6 +142,8 @@ def create_app(
                     await asyncio.wait_for(task, timeout=SHUTDOWN_GRACE_SECONDS)
                 except TimeoutError:
                     log.warning("Stopped ingestion mid-document; it will be retried on next start")
+                except Exception:  # it died earlier (report_death logged why): close the stores
+                    pass
             await rate_limiter.close()
             if close_adapters:
                 await adapters.close()

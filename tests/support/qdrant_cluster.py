@@ -243,8 +243,8 @@ class QdrantCluster:
 
 class ServiceProxy:
     """The client Service in front of the peers: every new connection goes to the next peer in
-    turn, ready or not, as kube-proxy does until a dead pod's readiness probe has failed (15 s
-    with the StatefulSet's probe). A connection to a dead peer is reset."""
+    turn, live or not, as kube-proxy does until a dead pod leaves the Service's endpoints. A
+    connection to a dead peer is reset, and so are those open to a peer when it dies."""
 
     def __init__(self, ports: list[int]) -> None:
         self.port = free_port()

@@ -127,11 +127,14 @@ def build_sources(hits: Sequence[SearchHit], ranked: Sequence[ScoredSentence]) -
     """One source per hit, cited at the page of its best sentence.
 
     Consecutive chunks overlap, so two hits may share their best sentence; a later
-    hit then shows its best sentence not already shown.
+    hit then shows its best sentence not already shown. Headings and fragments (under
+    MIN_ANSWER_WORDS) come last, as in `extractive_answer`: the page cited is then the
+    page of the sentence the answer quotes, not of a heading on the page before.
     """
     best: dict[int, ScoredSentence] = {}
     shown: set[str] = set()
-    for item in sorted(ranked, key=lambda r: r.source):  # stable: keeps score order within a hit
+    # Stable sort: score order is kept within a hit.
+    for item in sorted(ranked, key=lambda r: (r.source, _is_fragment(r.sentence.text))):
         key = _key(item.sentence.text)
         if item.source not in best and key not in shown:
             best[item.source] = item
@@ -140,7 +143,7 @@ def build_sources(hits: Sequence[SearchHit], ranked: Sequence[ScoredSentence]) -
     for i, hit in enumerate(hits):
         pick = best.get(i)
         offset = pick.sentence.word_offset if pick and pick.score > 0 else 0
-        excerpt = pick.sentence.text if pick and pick.score > 0 else hit.chunk.text
+        excerpt = pick.sentence.text if pick and pick.score > 0 else strip_noise(hit.chunk.text)
         sources.append(
             Source(
                 document_id=hit.chunk.document_id,
@@ -168,7 +171,11 @@ def extractive_answer(
         length = len(item.sentence.text.split())
         key = _key(item.sentence.text)
         # Headings and fragments say little on their own; overlapping chunks repeat sentences.
-        if length < MIN_ANSWER_WORDS or key in seen or (chosen and words + length > max_words):
+        if (
+            _is_fragment(item.sentence.text)
+            or key in seen
+            or (chosen and words + length > max_words)
+        ):
             continue
         chosen.append(item)
         seen.add(key)
@@ -179,6 +186,10 @@ def extractive_answer(
     # sentences then follow the text they came from.
     chosen.sort(key=lambda s: (s.source, s.sentence.word_offset))
     return [f"{item.sentence.text} [{item.source + 1}]" for item in chosen]
+
+
+def _is_fragment(sentence: str) -> bool:
+    return len(sentence.split()) < MIN_ANSWER_WORDS
 
 
 def _key(sentence: str) -> str:

@@ -150,3 +150,14 @@ def test_abstentions_are_recognised_by_their_fixed_sentence() -> None:
 
 def test_the_llm_prompt_asks_for_the_fixed_abstention_sentence() -> None:
     assert NOT_FOUND in build_prompt("What is the capital of France?", [hit(POLICY)]).system
+
+
+def test_the_cited_page_is_the_page_of_the_quoted_sentence_not_of_its_heading() -> None:
+    # The heading closes page 4; the sentence the answer quotes is on page 5.
+    text = "Intro words here. " * 9 + "Warranty terms. The warranty on parts lasts three years."
+    chunk = hit(text, breaks=((0, 4), (29, 5)))
+    ranked = select_sentences("What are the warranty terms?", [chunk])
+    assert extractive_answer(ranked) == ["The warranty on parts lasts three years. [1]"]
+    source = build_sources([chunk], ranked)[0]
+    assert source.page == 5
+    assert source.excerpt == "The warranty on parts lasts three years."

@@ -4,6 +4,7 @@ the API and the CLI."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -32,6 +33,25 @@ class Submitted:
 def object_key(tenant: str, document_id: str) -> str:
     """Where a document's bytes live: `{tenant}/{document_id}` (the S3 layout minus its prefix)."""
     return f"{tenant}/{document_id}"
+
+
+async def discard_failed_upload(
+    objects: ObjectStore, documents: DocumentStore, tenant: str, document_id: str
+) -> None:
+    """Delete the stored file of an upload that will not be indexed, unless an indexed version
+    of the document still has its record (re-indexing reads that file).
+
+    Best effort: the failure being handled matters more than this cleanup.
+    """
+    try:
+        if await documents.get(tenant, document_id) is None:
+            await objects.delete(object_key(tenant, document_id))
+    except Exception:  # noqa: BLE001 - see above
+        log.warning(
+            "Could not delete the stored file of a failed upload",
+            exc_info=True,
+            extra={"document_id": document_id},
+        )
 
 
 class DocumentService:
@@ -78,18 +98,6 @@ class DocumentService:
         job_id = str(uuid.uuid4())
         key = object_key(tenant, document_id)
         await self._objects.put(key, data)
-        now = time.time()
-        await self._jobs.create(
-            Job(
-                job_id=job_id,
-                document_id=document_id,
-                tenant=tenant,
-                filename=name,
-                state=JobState.QUEUED,
-                created_at=now,
-                updated_at=now,
-            )
-        )
         message = IngestMessage(
             job_id=job_id,
             document_id=document_id,
@@ -98,20 +106,55 @@ class DocumentService:
             filename=name,
             user=user,
         )
-        body = message.to_json()
-        if (context := request_context.current()) is not None and context.request_id:
-            body[REQUEST_ID_KEY] = context.request_id
-        await self._queue.send(body)
+        try:
+            await self._record_and_enqueue(message)
+        except BaseException:
+            # Stored but never queued: nothing will ever read these bytes.
+            await discard_failed_upload(self._objects, self._documents, tenant, document_id)
+            raise
         log.info(
             "Queued document for ingestion",
             extra={"job_id": job_id, "document_id": document_id, "file": name, "bytes": len(data)},
         )
         return Submitted(job_id=job_id, document_id=document_id)
 
+    async def _record_and_enqueue(self, message: IngestMessage) -> None:
+        now = time.time()
+        await self._jobs.create(
+            Job(
+                job_id=message.job_id,
+                document_id=message.document_id,
+                tenant=message.tenant,
+                filename=message.filename,
+                state=JobState.QUEUED,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        body = message.to_json()
+        if (context := request_context.current()) is not None and context.request_id:
+            body[REQUEST_ID_KEY] = context.request_id
+        try:
+            await self._queue.send(body)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self._jobs.update(
+                    message.job_id,
+                    state=JobState.FAILED,
+                    error=f"could not be queued: {type(exc).__name__}",
+                )
+            raise
+
     async def delete(self, tenant: str, document_id: str) -> None:
-        """Remove the document's chunks, bytes and record, and every cached answer that cited it."""
+        """Remove the document's chunks, bytes and record, and every cached answer that cited it.
+
+        A failed upload has no record but can be deleted too (its job is the proof it existed);
+        an id never uploaded, or already deleted, is a NotFoundError.
+        """
         if await self._documents.get(tenant, document_id) is None:
-            raise NotFoundError(f"no document {document_id!r}")
+            latest = await self._jobs.latest_for_document(tenant, document_id)
+            if latest is None or latest.state is not JobState.FAILED:
+                raise NotFoundError(f"no document {document_id!r}")
         await self._store.delete_document(tenant, document_id)
         await self._objects.delete(object_key(tenant, document_id))
         await self._documents.delete(tenant, document_id)

@@ -142,6 +142,11 @@ class JobStore(Protocol):
         error: str | None = None,
     ) -> None: ...
 
+    async def latest_for_document(self, tenant: str, document_id: str) -> Job | None:
+        """The tenant's most recent job for the document: a failed upload has no catalog record,
+        only its job."""
+        ...
+
 
 class DocumentStore(Protocol):
     async def put(self, record: DocumentRecord) -> None: ...

@@ -210,6 +210,7 @@ class IngestionWorker:
         )
         _outcome("failed", error)
         await self._jobs.update(ingest.job_id, state=JobState.FAILED, error=error)
+        await self._pipeline.discard(ingest)
         self._metrics.ingest_failures.labels(reason).inc()
         self._metrics.ingest_documents.labels("failed").inc()
         await self._queue.ack(message)
@@ -226,6 +227,7 @@ class IngestionWorker:
                 reason="retries_exhausted",
                 error=f"gave up after {message.receive_count} attempts: {error}",
             )
+            await self._pipeline.discard(ingest)
             return
         log.exception(
             "Ingestion attempt failed; will retry", extra={"document_id": ingest.document_id}
@@ -250,6 +252,7 @@ class IngestionWorker:
             error=f"gave up after {message.receive_count - 1} attempts that never finished "
             "(the worker stopped or crashed while processing this document)",
         )
+        await self._pipeline.discard(ingest)
 
     async def _give_up(
         self, message: QueueMessage, *, job_id: str | None, error: str, reason: str, body: str = ""

@@ -17,6 +17,7 @@ from opentelemetry.trace import Status, StatusCode, Tracer
 
 from ragops_core import cache_keys, cancellation
 from ragops_core.chunking import Chunker
+from ragops_core.documents import discard_failed_upload, object_key
 from ragops_core.domain import Chunk, DocumentRecord, IngestMessage, JobState, Page, StoredChunk
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Cache, DocumentStore, Embedder, JobStore, ObjectStore, VectorStore
@@ -149,6 +150,14 @@ class IngestionPipeline:
             },
         )
         return record
+
+    async def discard(self, message: IngestMessage) -> None:
+        """The document failed for good: delete its uploaded file (files put in the bucket by
+        other means, under other keys, are the user's and stay)."""
+        if message.object_key == object_key(message.tenant, message.document_id):
+            await discard_failed_upload(
+                self._objects, self._documents, message.tenant, message.document_id
+            )
 
     async def _extracted(
         self, pages: AsyncIterator[Page | None], *, since: int

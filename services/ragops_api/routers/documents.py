@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from ragops_api.dependencies import DocumentsDep, SettingsDep, TenantDep
 from ragops_api.schemas import PROBLEMS, DocumentOut, UploadResponse
@@ -13,8 +16,8 @@ from ragops_core.errors import DocumentTooLargeError
 _UPLOAD_READ = 1024 * 1024
 
 # Multipart framing around the file: the hard body limit sits this far above the
-# file-size limit, so files near the limit get our precise message below, while a
-# far larger body is cut off before it is spooled to disk.
+# file-size limit, so files near the limit get the precise message of `upload`, while a
+# far larger body is refused before it is read (`_upload_route`).
 _MULTIPART_MARGIN = 1024 * 1024
 
 
@@ -47,9 +50,50 @@ async def list_documents(tenant: TenantDep, documents: DocumentsDep) -> list[Doc
 
 
 async def delete_document(document_id: str, tenant: TenantDep, documents: DocumentsDep) -> Response:
-    """Remove the document, its chunks and every cached answer that cited it."""
+    """Remove the document, its chunks and every cached answer that cited it (a failed upload's
+    id too)."""
     await documents.delete(tenant, document_id)
     return Response(status_code=204)
+
+
+def _too_large(max_upload_bytes: int) -> JSONResponse:
+    return JSONResponse(
+        {
+            "detail": f"the upload is over the {max_upload_bytes:,}-byte limit "
+            "(RAGOPS_MAX_UPLOAD_BYTES)"
+        },
+        status_code=413,
+    )
+
+
+def _upload_route(max_upload_bytes: int) -> type[APIRoute]:
+    """The upload route, refusing a body over the limit from its Content-Length, unread.
+
+    Not the route's `max_body_size`: Starlette's body limit answers with a plain-text
+    "Content Too Large" that names no limit, replacing any response of ours. A body
+    without a Content-Length (chunked) is refused too, since only the declared length
+    can be checked before the multipart parser spools the body to disk; browsers,
+    curl and the HTTP libraries all send one, and the server holds the body to it.
+    """
+    max_body = max_upload_bytes + _MULTIPART_MARGIN
+
+    class UploadRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def bounded(request: Request) -> Response:
+                declared = request.headers.get("content-length", "")
+                if not declared.isdigit():
+                    return JSONResponse(
+                        {"detail": "an upload needs a Content-Length header"}, status_code=411
+                    )
+                if int(declared) > max_body:
+                    return _too_large(max_upload_bytes)
+                return await handler(request)
+
+            return bounded
+
+    return UploadRoute
 
 
 def build_router(*, max_upload_bytes: int) -> APIRouter:
@@ -62,7 +106,7 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
         status_code=202,
         response_model=UploadResponse,
         responses=PROBLEMS,
-        max_body_size=max_upload_bytes + _MULTIPART_MARGIN,
+        route_class_override=_upload_route(max_upload_bytes),
     )
     router.add_api_route(
         "/api/documents", list_documents, methods=["GET"], response_model=list[DocumentOut]

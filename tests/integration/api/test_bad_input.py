@@ -57,7 +57,36 @@ def test_huge_upload_is_cut_off_early_with_413(make_client: AppFactory) -> None:
     client = make_client(max_upload_bytes=1000)
     response = client.post("/api/upload", files={"file": ("huge.txt", b"x" * (3 * 1024 * 1024))})
     assert response.status_code == 413
+    assert response.json() == {
+        "detail": "the upload is over the 1,000-byte limit (RAGOPS_MAX_UPLOAD_BYTES)"
+    }
     assert client.get("/healthz").status_code == 200
+
+
+def test_upload_without_a_length_is_411(make_client: AppFactory) -> None:
+    client = make_client(max_upload_bytes=1000)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n'
+        b"hi\r\n--b--\r\n"
+    )
+    response = client.post(
+        "/api/upload",
+        content=iter([body]),  # an iterator: sent chunked, without a Content-Length
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["detail"]
+
+
+def test_a_failed_upload_leaves_no_file_and_its_id_can_be_deleted(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    client = make_client()
+    submitted = upload(client, "blank.md", b"  \n\n  ")
+    assert wait_for_job(client, submitted["job_id"])["state"] == "failed"
+    stored = tmp_path / "data" / "objects"
+    assert [p for p in stored.rglob("*") if p.is_file()] == []
+    assert client.delete(f"/api/documents/{submitted['document_id']}").status_code == 204
 
 
 def test_missing_file_field_is_422(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -123,6 +124,23 @@ async def test_jobs_are_visible_to_their_tenant_only(catalog: SqliteCatalog | Re
     await catalog.jobs.create(created)
     assert await catalog.jobs.get("globex", created.job_id) is None
     assert await catalog.jobs.get("acme", created.job_id) is not None
+
+
+async def test_the_latest_job_of_a_document_is_found_for_its_tenant_only(
+    catalog: SqliteCatalog | RedisCatalog,
+) -> None:
+    first = job("acme", document_id="doc")
+    await catalog.jobs.create(first)
+    await asyncio.sleep(0.01)  # jobs are ordered by creation time
+    second = job("acme", document_id="doc")
+    await catalog.jobs.create(second)
+    await catalog.jobs.create(job("acme", document_id="other"))
+    await catalog.jobs.update(second.job_id, state=JobState.FAILED, error="no text")
+    latest = await catalog.jobs.latest_for_document("acme", "doc")
+    assert latest is not None
+    assert (latest.job_id, latest.state) == (second.job_id, JobState.FAILED)
+    assert await catalog.jobs.latest_for_document("globex", "doc") is None
+    assert await catalog.jobs.latest_for_document("acme", "never") is None
 
 
 async def test_documents_put_get_list_delete(catalog: SqliteCatalog | RedisCatalog) -> None:

@@ -26,6 +26,7 @@ from ragops_core.adapters.object_store.s3 import S3ObjectStore
 from ragops_core.adapters.queue.sqs import SqsQueue
 from ragops_core.documents import DocumentService
 from ragops_core.domain import IngestMessage, Job, JobState
+from ragops_core.errors import NotFoundError
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
 from ragops_wiring.adapters import Adapters, build_adapters
@@ -219,3 +220,58 @@ async def test_the_embedded_queue_drops_a_malformed_message_after_failing_its_jo
             return await running.adapters.queue.depth() == 0
 
         assert await eventually(empty, "nothing left: no dead-letter queue to keep it")
+
+
+def stored_keys(aws: MotoServer, bucket: str) -> list[str]:
+    listed = aws.client("s3").list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+async def test_a_failed_upload_leaves_no_file_in_s3_and_its_id_can_be_deleted(
+    sqs: SqsSetup, aws: MotoServer, embedder: OnnxMiniLMEmbedder
+) -> None:
+    bucket = str(sqs.settings.s3_bucket)
+    async with worker_running(sqs.settings, embedder) as running:
+        ready = await running.documents.submit(TENANT, "policy.md", POLICY.encode())
+        blank = await running.documents.submit(TENANT, "blank.md", b"  \n\n   \n")
+        assert len(stored_keys(aws, bucket)) == 2
+        failed = await eventually(
+            lambda: job_in(running, blank.job_id, JobState.FAILED), "the blank file failed"
+        )
+        assert "no text" in (failed.error or "")
+        assert await eventually(
+            lambda: job_in(running, ready.job_id, JobState.READY), "the good document is ready"
+        )
+        # The indexed document keeps its file; the failed one's is gone.
+        assert [key.rsplit("/", 1)[-1] for key in stored_keys(aws, bucket)] == [ready.document_id]
+
+        await running.documents.delete(TENANT, blank.document_id)
+        with pytest.raises(NotFoundError):
+            await running.documents.delete(TENANT, str(uuid.uuid4()))
+        await running.documents.delete(TENANT, ready.document_id)
+        with pytest.raises(NotFoundError):  # deleted already: only a failed upload's id stays
+            await running.documents.delete(TENANT, ready.document_id)
+        assert stored_keys(aws, bucket) == []
+
+
+async def test_an_upload_that_cannot_be_queued_leaves_no_file_in_s3(
+    aws: MotoServer, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    redis.Redis.from_url(redis_server.url).flushdb()
+    queue_url, _ = aws.create_queue()
+    aws.client("sqs").delete_queue(QueueUrl=queue_url)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        s3_bucket=aws.create_bucket(),
+        sqs_queue_url=queue_url,
+        catalog_url=redis_server.url,
+    )
+    adapters = build_adapters(settings, metrics=Metrics())
+    try:
+        with pytest.raises(Exception, match="NonExistentQueue|does not exist"):
+            await build_document_service(settings, adapters).submit(
+                TENANT, "policy.md", POLICY.encode()
+            )
+    finally:
+        await adapters.close()
+    assert stored_keys(aws, str(settings.s3_bucket)) == []

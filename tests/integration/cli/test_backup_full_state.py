@@ -160,9 +160,20 @@ def test_a_server_backup_restores_documents_jobs_and_answers_into_an_empty_stack
     after_verify = httpx.get(f"{qdrant_server.url}/collections").json()["result"]["collections"]
     assert after_verify == collections, "the scratch collection must be gone"
 
+    # The portable export of the server verifies through a scratch collection too (points
+    # imported under a scratch alias, both removed).
+    aliases = httpx.get(f"{qdrant_server.url}/aliases").json()["result"]["aliases"]
+    assert _cli(source, "backup", "--format", "jsonl").returncode == 0
+    verified = _cli(source, "backup", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert httpx.get(f"{qdrant_server.url}/aliases").json()["result"]["aliases"] == aliases
+    assert (
+        httpx.get(f"{qdrant_server.url}/collections").json()["result"]["collections"] == collections
+    )
+
     qdrant, catalog = empty_stack
     target = env(qdrant, catalog, "target")
-    restored = _cli(target, "restore", "--from", "latest")
+    restored = _cli(target, "restore", "--from", location.url)
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert f"Restored {manifest.points} points and 3 documents" in restored.stdout
 

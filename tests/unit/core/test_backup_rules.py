@@ -232,3 +232,82 @@ def test_metric_names_match_what_the_alert_expects() -> None:
     assert set(failed) == {"ragops_backup_last_result"}
     samples = {s.labels["result"]: s.value for s in failed["ragops_backup_last_result"].samples}
     assert samples == {"success": 0, "failure": 1}
+
+
+def test_catalog_file_round_trips_rows_and_is_byte_stable(tmp_path: Path) -> None:
+    from ragops_core.domain import DocumentRecord, Job, JobState
+    from ragops_maintenance.backup.catalog import CatalogRows, read_catalog, write_catalog
+
+    jobs = [
+        Job(
+            "j2", "d2", "beta", "b.pdf", JobState.FAILED, {"pages_done": 1}, "unreadable", 1.5, 2.5
+        ),
+        Job("j1", "d1", "acme", "a.pdf", JobState.READY, {}, None, 1.0, 2.0),
+    ]
+    documents = [DocumentRecord("d1", "acme", "a.pdf", 3, 4, 1234, 2.0, "j1")]
+    write_catalog(tmp_path / "a.jsonl.gz", CatalogRows(jobs, documents))
+    write_catalog(tmp_path / "b.jsonl.gz", CatalogRows(list(reversed(jobs)), documents))
+    assert (tmp_path / "a.jsonl.gz").read_bytes() == (tmp_path / "b.jsonl.gz").read_bytes()
+    rows = read_catalog(tmp_path / "a.jsonl.gz")
+    assert rows.jobs == sorted(jobs, key=lambda j: j.job_id) and rows.documents == documents
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([b'{"format":"ragops-points","version":1}'], "does not start with a ragops-catalog"),
+        ([b'{"format":"ragops-catalog","version":9}'], "version 9"),
+        ([b'{"format":"ragops-catalog","version":1}', b'{"job":{"job_id":"x"}}'], "line 2"),
+        ([b'{"format":"ragops-catalog","version":1}', b"[1, 2]"], "line 2 is not a JSON object"),
+        (
+            [b'{"format":"ragops-catalog","version":1}', b'{"x":"' + b"a" * 2_000_000 + b'"}'],
+            "longer than",
+        ),
+    ],
+)
+def test_a_broken_or_hostile_catalog_file_is_refused(
+    tmp_path: Path, lines: list[bytes], message: str
+) -> None:
+    import gzip
+
+    from ragops_maintenance.backup.catalog import read_catalog
+
+    path = tmp_path / "catalog.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    with pytest.raises(RestoreError, match=message):
+        read_catalog(path)
+
+
+def test_point_checksums_see_any_change_and_differences_are_bounded(tmp_path: Path) -> None:
+    from ragops_maintenance.backup.checksums import (
+        differences,
+        point_checksum,
+        read_checksums,
+        write_checksums,
+    )
+
+    point = PortablePoint(id="p", payload={"text": "a", "n": 1}, vector={"dense": [0.5, 0.25]})
+    same = PortablePoint(id="p", payload={"n": 1, "text": "a"}, vector={"dense": [0.5, 0.25]})
+    moved = PortablePoint(id="p", payload={"n": 1, "text": "a"}, vector={"dense": [0.5, 0.26]})
+    assert point_checksum(point) == point_checksum(same) != point_checksum(moved)
+    expected = {f"id-{i:02d}": "0" * 64 for i in range(20)}
+    write_checksums(tmp_path / "c.tsv.gz", expected)
+    assert read_checksums(tmp_path / "c.tsv.gz") == expected
+    actual = {k: v for k, v in expected.items() if k != "id-03"} | {"id-00": "1" * 64, "new": "x"}
+    assert differences(expected, expected) == []
+    assert differences(expected, actual) == [
+        "1 point(s) missing (id-03)",
+        "1 point(s) unexpected (new)",
+        "1 point(s) different (id-00)",
+    ]
+    assert differences(expected, {}) == [
+        "20 point(s) missing (id-00, id-01, id-02, id-03, id-04, ...)"
+    ]
+
+
+def test_the_verification_message_fits_the_termination_log() -> None:
+    text = report.verification_message(time=NOW, backup="s3://b/p/", ok=False, reason="x" * 10_000)
+    data = json.loads(text)
+    assert len(text.encode()) <= report.TERMINATION_LIMIT
+    assert (data["kind"], data["result"]) == ("verification", "failed")
+    assert data["reason"].endswith("...")

@@ -1,6 +1,6 @@
-"""`ragops reindex`: a change of embedding model, on the Qdrant server adapter (qdrant-client's
-local
-mode here: no Qdrant server binary on these machines).
+"""`ragops reindex`: a change of embedding model, on the real Qdrant server (fixture
+`qdrant_server`): the insert-only write is the server's conditional update, and the alias moves
+there.
 
 Version v1 is built by the real ingestion pipeline from the DEV PDFs with the offline MiniLM model;
 the re-index into v2 runs in-process with another model: OpenAI embeddings of another size (the
@@ -40,6 +40,7 @@ from ragops_maintenance.reindex import ReindexError, reindex
 from ragops_worker.pipeline import IngestionPipeline, PipelineOptions
 from tests.support.llm_fakes import FakeLLMServer, fake_vector
 from tests.support.processes import ragops
+from tests.support.qdrant_server import QdrantServer
 
 NAME = "docs"
 TENANT = "acme"
@@ -66,10 +67,11 @@ class Index:
 
 @pytest.fixture
 async def index(
-    pdf_dir: Path, tmp_path: Path, embedder: OnnxMiniLMEmbedder
+    pdf_dir: Path, tmp_path: Path, embedder: OnnxMiniLMEmbedder, qdrant_server: QdrantServer
 ) -> AsyncIterator[Index]:
     """v1 as the worker builds it: the real pipeline, MiniLM (every window), the DEV PDFs."""
-    client = AsyncQdrantClient(location=":memory:")
+    client = AsyncQdrantClient(url=qdrant_server.url)
+    await forget_deployment(client)  # the server lives for the session: start from no version
     v1 = QdrantServerStore(client, name=NAME, version="v1", dimensions=embedder.dimensions)
     catalog = SqliteCatalog(tmp_path / "catalog.db")
     objects = LocalObjectStore(tmp_path / "objects")
@@ -112,7 +114,21 @@ async def index(
         documents[key] = document
     await catalog.close()
     yield Index(client, v1, documents)
+    await forget_deployment(client)
     await client.close()
+
+
+async def forget_deployment(client: AsyncQdrantClient) -> None:
+    """Every version of the deployment NAME and its alias, as if it never existed."""
+    for collection in (await client.get_collections()).collections:
+        if collection.name.startswith(f"{NAME}-"):
+            await client.delete_collection(collection.name)
+    if any(a.alias_name == NAME for a in (await client.get_aliases()).aliases):
+        await client.update_collection_aliases(
+            change_aliases_operations=[
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=NAME))
+            ]
+        )
 
 
 @pytest.fixture

@@ -93,7 +93,8 @@ export interface paths {
         post?: never;
         /**
          * Delete Document
-         * @description Remove the document, its chunks and every cached answer that cited it.
+         * @description Remove the document, its chunks and every cached answer that cited it (a failed upload's
+         *     id too).
          */
         delete: operations["delete_document_api_documents__document_id__delete"];
         options?: never;
@@ -293,7 +294,15 @@ export interface components {
             answer_id: string;
             /** Answer */
             answer: string;
-            /** Sources */
+            /**
+             * Answered
+             * @description False when the documents do not support an answer: `answer` then says so plainly and `sources` is empty (nothing is presented as support). The extractive answerer abstains when the question's best dense similarity to a chunk plus a share of its words found in one sentence falls below a threshold calibrated on DEV data; an LLM is told to reply with that same sentence, and its answer is marked unanswered when it does.
+             */
+            answered: boolean;
+            /**
+             * Sources
+             * @description What supports the answer, [1] first; empty when `answered` is false.
+             */
             sources: components["schemas"]["SourceOut"][];
             /**
              * Model

@@ -85,7 +85,8 @@ def tenant_of(index: int) -> str:
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def real_dataset(points: int, queries: int) -> Dataset:
@@ -408,14 +409,15 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
-        # 1M last: its index build is the long part; each part is recorded as it ends, in its
-        # own section, so a part can be re-run alone.
-        if args.real:
-            search_part(real_dataset(args.real, args.queries), tmp, args)
+        # Shortest first, 1M last (its index build is the long part); each part is recorded as
+        # it ends, in its own section, so a run cut short keeps what finished and a part can be
+        # re-run alone.
         if not args.no_ingest:
             rows = ingest_bench(tmp)
             if not args.no_record:
                 record("qdrant-server-ingest", rows, notes=ingest_notes(args.shared))
+        if args.real:
+            search_part(real_dataset(args.real, args.queries), tmp, args)
         if args.random:
             search_part(random_dataset(args.random, args.queries), tmp, args)
 

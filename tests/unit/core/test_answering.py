@@ -161,3 +161,12 @@ def test_the_cited_page_is_the_page_of_the_quoted_sentence_not_of_its_heading() 
     source = build_sources([chunk], ranked)[0]
     assert source.page == 5
     assert source.excerpt == "The warranty on parts lasts three years."
+
+
+def test_a_question_with_one_word_the_documents_lack_can_still_be_supported() -> None:
+    text = "Receipts for expenses must be uploaded to the Quillfeather portal within 30 days."
+    query = "Which portal takes expense receipts?"  # "takes" is in no sentence
+    assert supported(query, select_sentences(query, [hit(POLICY + " " + text)]), similarity=0.22)
+    # Two of three terms missing is not support.
+    other = "Which portal takes office keys?"
+    assert not supported(other, select_sentences(other, [hit(POLICY + " " + text)]), 0.22)

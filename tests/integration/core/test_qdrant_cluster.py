@@ -180,6 +180,8 @@ async def test_a_killed_peer_loses_no_search_and_no_point(
         await searcher
     assert failures == []
     assert searches_while_down > 0
+    # The peer came back as itself (its Raft state on its volume), not as a fourth, new peer.
+    assert len(cluster.cluster_info(cluster.peers[1])["peers"]) == 3
 
     assert await store.count("acme") == len(expected) == DOCUMENTS * CHUNKS_PER_DOCUMENT
     stored: set[str] = set()
@@ -188,8 +190,8 @@ async def test_a_killed_peer_loses_no_search_and_no_point(
     assert stored == expected
     # Every replica of every shard, the restarted peer's included, holds the same points.
     counts: dict[int, set[int]] = {}
-    for peer in cluster.peers:
-        for shard in (await asyncio.to_thread(cluster.shards, peer, store.collection))[
+    for each in cluster.peers:
+        for shard in (await asyncio.to_thread(cluster.shards, each, store.collection))[
             "local_shards"
         ]:
             counts.setdefault(shard["shard_id"], set()).add(shard["points_count"])

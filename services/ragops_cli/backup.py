@@ -99,6 +99,13 @@ async def run_backup(settings: Settings, *, clock: Clock, console: Console) -> i
 
 
 async def _backup(settings: Settings, clock: Clock) -> BackupOutcome:
+    from ragops_wiring import backup as targets
+
+    with targets.owning_data_dir(settings):
+        return await _backup_owned(settings, clock)
+
+
+async def _backup_owned(settings: Settings, clock: Clock) -> BackupOutcome:
     from ragops_maintenance.backup.take import take_backup
     from ragops_wiring import backup as targets
 
@@ -194,10 +201,19 @@ def restore(
 async def run_restore(
     settings: Settings, source: str, *, force: bool, if_empty: bool
 ) -> RestoreOutcome:
+    from ragops_wiring import backup as targets
+
+    with targets.owning_data_dir(settings):
+        location = await resolve_location(settings, source)
+        return await _restore_owned(settings, location, force=force, if_empty=if_empty)
+
+
+async def _restore_owned(
+    settings: Settings, location: layout.Location, *, force: bool, if_empty: bool
+) -> RestoreOutcome:
     from ragops_maintenance.backup.restore import restore_backup
     from ragops_wiring import backup as targets
 
-    location = await resolve_location(settings, source)
     bucket = targets.bucket(settings, location.bucket)
     target = targets.target(settings)
     catalog = targets.catalog(settings)

@@ -7,6 +7,8 @@ The backups' share of the composition root: ragops_maintenance.backup is written
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ragops_core.adapters.vector_store.edge import EdgeVectorStore
 from ragops_core.adapters.vector_store.qdrant_server import QdrantServerStore
@@ -21,6 +23,7 @@ from ragops_maintenance.backup.snapshots import QdrantSnapshots
 from ragops_maintenance.backup.stores import BackupTarget, EmbeddedTarget, ServerTarget
 from ragops_maintenance.backup.take import BackupPlan
 from ragops_wiring.adapters import build_catalog, qdrant_client, qdrant_server_store
+from ragops_wiring.data_dir import lock_data_dir
 
 
 def configured_embedding(settings: Settings) -> EmbeddingEntry:
@@ -71,6 +74,21 @@ def bucket(settings: Settings, name: str | None = None) -> S3BackupBucket:
     if not chosen:
         raise BackupError("no backup bucket: set RAGOPS_BACKUP_BUCKET")
     return S3BackupBucket(chosen, kms_key_id=settings.backup_kms_key_id)
+
+
+@contextmanager
+def owning_data_dir(settings: Settings) -> Iterator[None]:
+    """Own the embedded data dir for a backup or restore, as `serve` does: opening its Qdrant
+    Edge shard while a server runs on it would damage the server's files. A server store
+    (RAGOPS_QDRANT_URL) needs no lock: Qdrant serves snapshots to any number of clients."""
+    if settings.qdrant_url:
+        yield
+        return
+    lock = lock_data_dir(settings.data_dir)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def target(settings: Settings) -> BackupTarget:

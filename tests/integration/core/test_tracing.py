@@ -107,6 +107,7 @@ def test_upload_ingestion_and_questions_are_traced(
         "embedding.query",
         "cache.set",
         "vector_store.search",
+        "vector_store.search",  # the extractive answerer's support check: best dense match
         "chat extractive",
         "cache.set",
     ], miss_names
@@ -114,10 +115,10 @@ def test_upload_ingestion_and_questions_are_traced(
     assert [
         (s.attributes["ragops.cache.kind"], s.attributes["ragops.cache.hit"]) for s in lookups
     ] == [("answer", False), ("embedding", False)]
-    search = one(under_miss, "vector_store.search")
-    assert (
-        search.attributes["ragops.tenant"] == "default"
-        and search.attributes["ragops.search.hits"] >= 1
+    searches = [s for s in under_miss if s.name == "vector_store.search"]
+    assert all(
+        s.attributes["ragops.tenant"] == "default" and s.attributes["ragops.search.hits"] >= 1
+        for s in searches
     )
     chat = one(under_miss, "chat extractive")
     assert chat.attributes["gen_ai.operation.name"] == "chat"

@@ -44,10 +44,13 @@ PDFS = {
     "columns": "sample-files/026-latex-multicolumn/multicolumn.pdf",
     "lorem": "sample-files/001-trivial/minimal-document.pdf",
     "writer": "sample-files/002-trivial-libre-office-writer/002-trivial-libre-office-writer.pdf",
+    # 15 pages: a build long enough to answer many questions during it.
+    "policy": "format-corpus/govdocs1-error-pdfs/error_set_1/008677.pdf",
 }
 CRAZY = "Who are the misfits and rebels that see things differently?"
 ZEN = "Is explicit better than implicit, and simple better than complex?"
-QUESTIONS = {CRAZY: "crazyones-pdfa.pdf", ZEN: "google-doc-document.pdf"}
+POLICY = "Whom may Principal Investigators authorize to work with controlled substances?"
+QUESTIONS = {CRAZY: "crazyones-pdfa.pdf", ZEN: "google-doc-document.pdf", POLICY: "008677.pdf"}
 REINDEX_DEADLINE_SECONDS = 300.0
 
 

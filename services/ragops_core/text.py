@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,8 +36,11 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content words: what two texts must share to be about the same thing."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Lower-cased, stemmed content words: what two texts must share to be about the same thing.
+    NFKC first: PDF text spells "differently" with an "ﬀ" ligature."""
+    words = [
+        w for w in _WORD.findall(unicodedata.normalize("NFKC", text).lower()) if w not in STOPWORDS
+    ]
     return list(_stemmer().stemWords(words)) if words else []
 
 
@@ -67,7 +71,9 @@ _FORM_BLANK = re.compile(r"_{2,}")
 
 
 def strip_noise(text: str) -> str:
-    """`text` without dot leaders and form blanks, white space collapsed."""
+    """`text` without dot leaders and form blanks, ligatures ("ﬁ") spelled out (NFKC),
+    white space collapsed."""
+    text = unicodedata.normalize("NFKC", text)
     return " ".join(_FORM_BLANK.sub(" ", _DOT_LEADER.sub(" ", text)).split())
 
 

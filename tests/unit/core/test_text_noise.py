@@ -1,6 +1,6 @@
 from ragops_core.chunking import chunk_pages
 from ragops_core.domain import Page
-from ragops_core.text import RunningLines, strip_noise
+from ragops_core.text import RunningLines, strip_noise, terms
 
 
 def test_dot_leaders_of_a_table_of_contents_go() -> None:
@@ -50,3 +50,10 @@ def test_chunks_carry_no_running_lines_and_pages_stay_true() -> None:
     words = text.split()
     # Page 2 starts at its first body word once the repeated header is gone.
     assert dict((p, o) for o, p in chunks[0].page_breaks)[2] == words.index("Word2")
+
+
+def test_ligatures_are_spelled_out_and_match_the_question() -> None:
+    assert strip_noise("The ones who see things diﬀerently, ﬁrst.") == (
+        "The ones who see things differently, first."
+    )
+    assert terms("diﬀerently") == terms("differently")

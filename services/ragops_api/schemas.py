@@ -44,10 +44,11 @@ class AskResponse(BaseModel):
         description=(
             "False when the documents do not support an answer: `answer` then says so "
             "plainly and `sources` is empty (nothing is presented as support). The "
-            "extractive answerer abstains when the question's best dense similarity to a "
-            "chunk plus a share of its words found in one sentence falls below a threshold "
-            "calibrated on DEV data; an LLM is told to reply with that same sentence, and "
-            "its answer is marked unanswered when it does."
+            "extractive answerer abstains unless one retrieved sentence holds (nearly) all "
+            "of the question's words, or the question's best dense similarity to a chunk "
+            "plus the share of its words in one sentence reaches a threshold calibrated on "
+            "DEV data; an LLM is told to reply with that same sentence, and its answer is "
+            "marked unanswered when it does."
         ),
     )
     sources: list[SourceOut] = Field(

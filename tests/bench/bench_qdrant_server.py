@@ -197,6 +197,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def anon_rss_mb(pid: int) -> float:
+    """Resident anonymous memory (heap, not the page cache of mmapped segment files)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 async def wait_green(url: str, collection: str) -> None:
     """Until the server has indexed every segment (the optimizers are idle)."""
     from qdrant_client import AsyncQdrantClient, models
@@ -259,6 +267,7 @@ async def server_rows(
                     "index build s": build,
                     "index build CPU s": build_cpu,
                     **await measure(store, data, truth),
+                    "RSS anon MB": anon_rss_mb(server.process.pid),
                 }
             )
         await rest.drop()
@@ -283,6 +292,8 @@ async def edge_row(data: Dataset, truth: list[set[int]], tmp: Path) -> dict[str,
             "index build s": build,
             "index build CPU s": build_cpu,
             **await measure(store, data, truth),
+            # The whole benchmark process: Edge runs inside it.
+            "RSS anon MB": anon_rss_mb(os.getpid()),
         }
     finally:
         await store.close()
@@ -442,7 +453,9 @@ def search_notes(loads: list[str], shared: str) -> str:
         "vectors and queries. Server: " + binary + ", default HNSW (m=16, ef_construct=100), "
         "loaded over gRPC in batches of 1,000 (4 in flight), index build = last write to status "
         "green; latency includes the client round trip over loopback. Edge: in process, "
-        "`optimize()` after the load. Load averages (`uptime`) before and after: "
+        "`optimize()` after the load. RSS anon: resident heap after the searches (the server "
+        "process; for Edge the benchmark's own, which holds it), without the page cache of "
+        "mmapped segments. Load averages (`uptime`) before and after: "
         + "; ".join(line.split("load average:")[-1].strip() for line in loads)
         + "."
         + (f" {shared}" if shared else "")

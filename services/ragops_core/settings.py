@@ -150,7 +150,12 @@ class Settings(BaseSettings):
         ),
     )
     qdrant_api_key: str | None = Field(None, description="Qdrant API key.")
-    qdrant_prefer_grpc: bool = Field(False, description="Talk gRPC (port 6334) instead of REST.")
+    qdrant_prefer_grpc: bool = Field(
+        False, description="Talk gRPC (RAGOPS_QDRANT_GRPC_PORT) instead of REST."
+    )
+    qdrant_grpc_port: int = Field(
+        6334, ge=1, le=65535, description="Qdrant's gRPC port, on the host of RAGOPS_QDRANT_URL."
+    )
     qdrant_collection: str = Field(
         "ragops",
         description="Collections are `{name}-{version}`; the alias `{name}` names the one served.",

@@ -176,6 +176,7 @@ def qdrant_client(settings: Settings) -> AsyncQdrantClient:
         url=settings.qdrant_url,
         api_key=settings.qdrant_api_key,
         prefer_grpc=settings.qdrant_prefer_grpc,
+        grpc_port=settings.qdrant_grpc_port,
     )
 
 

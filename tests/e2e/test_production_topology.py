@@ -7,9 +7,10 @@ a probe sees it; Qdrant's own REST API is read only to show where the points and
 The embedding change replays what the operator does (planning/reindex.py): build the new version
 with `ragops reindex` while the old API keeps answering, move the pods to the new model (the API
 blue/green, the workers rolled), then the catch-up run moves the alias and the old version is
-dropped. The new "model" is MiniLM embedding every window of each chunk
-(RAGOPS_DENSE_MAX_WINDOWS=0; the default is 1): other vectors for every long chunk, and answers
-that stay checkable, which hash vectors from a fake embedding API would not give.
+dropped. The pods and commands on the new model talk gRPC to Qdrant, the old ones REST. The new
+"model" is MiniLM embedding every window of each chunk (RAGOPS_DENSE_MAX_WINDOWS=0; the default
+is 1): other vectors for every long chunk, and answers that stay checkable, which hash vectors
+from a fake embedding API would not give.
 """
 
 from __future__ import annotations
@@ -327,7 +328,14 @@ def test_api_and_two_workers_over_the_qdrant_server_answer_through_an_embedding_
     asking = threading.Thread(target=loop.run, name="questions")
     asking.start()
     try:
-        new_model = {"version": "v2", "dense_max_windows": "0"}
+        # Everything on the new model also talks gRPC to Qdrant, the old pods REST: both
+        # protocols in one run, configured as a pod is.
+        new_model = {
+            "version": "v2",
+            "dense_max_windows": "0",
+            "qdrant_prefer_grpc": "true",
+            "qdrant_grpc_port": str(stack.qdrant.grpc_port),
+        }
         clock = time.monotonic()
         build = finish(stack.reindex("--from", "v1", "--batch", "4", **new_model))
         build_window = (clock, time.monotonic())

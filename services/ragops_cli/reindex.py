@@ -183,7 +183,10 @@ async def _connected(
         try:
             await connected.get_collections()
         except Exception as exc:
-            raise ReindexError(f"cannot reach Qdrant at {settings.qdrant_url}: {exc}") from exc
+            where = settings.qdrant_url
+            if settings.qdrant_prefer_grpc:  # the URL's port is not the one tried
+                where = f"{where} (gRPC port {settings.qdrant_grpc_port})"
+            raise ReindexError(f"cannot reach Qdrant at {where}: {exc}") from exc
         yield connected
     finally:
         if owned:

@@ -537,3 +537,9 @@ def test_the_command_needs_a_qdrant_server_and_a_new_version(
     assert unreachable.returncode == 1
     assert "cannot reach Qdrant at http://127.0.0.1:9" in unreachable.stderr
     assert json.loads(unreachable.stdout.strip().splitlines()[-1])["to"] == "v2"
+
+    monkeypatch.setenv("RAGOPS_QDRANT_PREFER_GRPC", "true")
+    monkeypatch.setenv("RAGOPS_QDRANT_GRPC_PORT", "19")
+    over_grpc = ragops("reindex", "--from", "v1", cwd=tmp_path)
+    assert over_grpc.returncode == 1
+    assert "cannot reach Qdrant at http://127.0.0.1:9 (gRPC port 19)" in over_grpc.stderr

@@ -43,8 +43,7 @@ mkdir -p "$host_pip_cache" "$cache_root/devcluster"
 # Default selection: everything but the Kubernetes control plane (cluster marker), the browser
 # test (Chromium is the host's) and the Terraform checks (host tools); the cluster tier runs on
 # the host's Python only.
-default_args=(-m "not cluster" --ignore=tests/e2e --ignore=tests/terraform --ignore=tests/cluster
-  -p no:cacheprovider)
+default_args=(-m "not cluster" --ignore=tests/e2e --ignore=tests/terraform --ignore=tests/cluster)
 [ "$#" -gt 0 ] || set -- "${default_args[@]}"
 
 # The inner script runs in the new mount namespace: mounts first, then the chroot.
@@ -53,7 +52,8 @@ set -euo pipefail
 mount --make-rprivate /
 bind() { mkdir -p "$ROOTFS$2"; mount --bind "$1" "$ROOTFS$2"; [ "${3:-}" != ro ] || mount -o remount,bind,ro "$ROOTFS$2"; }
 mount -t proc proc "$ROOTFS/proc"
-bind /dev /dev
+# rbind: /dev/pts (the terminal tests' pseudo-terminals) and /dev/shm come along.
+mkdir -p "$ROOTFS/dev"; mount --rbind /dev "$ROOTFS/dev"
 mount -t tmpfs tmpfs "$ROOTFS/tmp"
 bind "$REPO" "$REPO"
 [ ! -d "$SHARED" ] || bind "$SHARED" "$SHARED" ro
@@ -71,7 +71,8 @@ exec chroot "$ROOTFS" /usr/bin/env -i HOME=/root PATH=/opt/venv/bin:/usr/sbin:/u
     [ -x /opt/venv/bin/python ] || python3 -m venv /opt/venv
     python --version
     pip install --quiet -e ".[dev]" -e ./devcluster
-    exec pytest "$@"' inner "$REPO" "$@"
+    # No .pytest_cache in the checkout: the host owns it.
+    exec pytest -p no:cacheprovider "$@"' inner "$REPO" "$@"
 EOF
 )
 ROOTFS=$rootfs REPO=$repo SHARED=$shared HOST_PIP_CACHE=$host_pip_cache CACHE_ROOT=$cache_root \

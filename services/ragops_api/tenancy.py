@@ -17,6 +17,7 @@ and the route do not verify the same token three times.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,11 @@ from starlette.types import Scope
 
 from ragops_core import request_context
 from ragops_core.errors import AuthenticationError
+
+# A tenant names a path segment of S3 keys (`{prefix}/{tenant}/{document_id}`), a directory of the
+# embedded object store and a part of Redis keys: no separators, no `.`/`..` segments, no control
+# characters, bounded (the RAGDeployment's own `tenant` is at most 128 characters).
+TENANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 # Where a request's resolved caller (or its authentication error) is kept in the ASGI scope.
 _CALLER_KEY = "ragops.caller"
@@ -94,6 +100,13 @@ class TenantResolver:
             raise AuthenticationError(
                 f"the token has no {self._jwt.tenant_claim!r} claim naming the tenant"
             )
+        if not is_valid_tenant(tenant):
+            # The claim is shown bounded and escaped: it may be 5,000 characters or hold a NUL.
+            raise AuthenticationError(
+                f"the token's {self._jwt.tenant_claim!r} claim is not a usable tenant name "
+                f"({tenant[:40]!r}): letters, digits, '.', '_' and '-', starting with a letter "
+                "or digit, at most 128 characters"
+            )
         user = claims.get("sub")
         return Caller(tenant, user if isinstance(user, str) and user else client)
 
@@ -101,10 +114,13 @@ class TenantResolver:
         assert self._jwt is not None and self._keys is not None
         try:
             key = self._keys.get_signing_key_from_jwt(token)
+            # Only the algorithm of the key the `kid` names (its JWK `alg`, else its key type):
+            # a token whose header claims another (ES256 over an RSA key) is refused, never
+            # handed to a verifier that cannot read the key.
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
-                algorithms=["RS256", "ES256"],
+                algorithms=[key.algorithm_name],
                 issuer=self._jwt.issuer,
                 options={"require": ["exp"], "verify_aud": False},
             )
@@ -119,3 +135,8 @@ class TenantResolver:
             if self._jwt.audience not in audiences:
                 raise AuthenticationError("invalid token: it was issued for another audience")
         return claims
+
+
+def is_valid_tenant(name: str) -> bool:
+    """Whether a tenant claim may name a tenant (see TENANT_PATTERN); pure."""
+    return TENANT_PATTERN.fullmatch(name) is not None

@@ -58,6 +58,7 @@ class JwksServer:
         expires_in: int = 300,
         signer: Any = None,
         subject: str | None = None,
+        algorithm: str = "RS256",
     ) -> str:
         claims: dict[str, Any] = {
             "iss": issuer,
@@ -69,7 +70,7 @@ class JwksServer:
         if tenant is not None:
             claims["custom:tenant"] = tenant
         return jwt.encode(
-            claims, signer or self.private_key, algorithm="RS256", headers={"kid": KEY_ID}
+            claims, signer or self.private_key, algorithm=algorithm, headers={"kid": KEY_ID}
         )
 
     def stop(self) -> None:

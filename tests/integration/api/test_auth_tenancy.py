@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
@@ -131,3 +132,46 @@ def test_no_sign_in_without_token_checks(make_client: AppFactory, jwks: JwksServ
 def test_incomplete_or_malformed_sign_in_settings_are_refused(overrides: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         Settings(**overrides)  # type: ignore[arg-type]
+
+
+def test_a_token_claiming_another_algorithm_than_its_key_is_401(
+    secured: TestClient, jwks: JwksServer
+) -> None:
+    """The `kid` of the published RSA key with `alg: ES256` (signed by any EC key) was a 500:
+    the ES256 verifier was handed the RSA key. Only the key's own algorithm is accepted."""
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    forged = jwks.token("acme", signer=ec_key, algorithm="ES256")
+    for method, path, body in [
+        ("POST", "/api/ask", {"query": "anything"}),
+        ("GET", "/api/documents", None),
+    ]:
+        response = secured.request(method, path, json=body, headers=bearer(forged))
+        assert response.status_code == 401, (path, response.text)
+        assert "alg" in response.json()["detail"]
+    # The key's own algorithm still works, on the same client (its connection was not reset).
+    assert secured.get("/api/documents", headers=bearer(jwks.token("acme"))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "tenant", ["..", "tenant-a/..", "/abs", "a\x00b", "t" * 5000, ".", "tenant-a/.", "-x", ""]
+)
+def test_a_tenant_claim_that_is_no_tenant_name_is_refused(
+    secured: TestClient, jwks: JwksServer, tenant: str
+) -> None:
+    """Tenants name S3 key segments and directories: `..`, slashes, NUL or 5,000 characters made
+    uploads 500 (or land in odd places); such a claim is refused before anything is written."""
+    response = secured.post(
+        "/api/upload",
+        files={"file": ("policy.md", POLICY.encode())},
+        headers=bearer(jwks.token(tenant)),
+    )
+    assert response.status_code == 401, response.text
+    assert len(response.text) < 1000, "the claim is not echoed whole"
+    documents = secured.get("/api/documents", headers=bearer(jwks.token("tenant-a")))
+    assert documents.json() == []
+
+
+def test_tenant_names_that_are_accepted(secured: TestClient, jwks: JwksServer) -> None:
+    for tenant in ["acme", "Tenant_B", "eu-west-1.acme", "x" * 128]:
+        listing = secured.get("/api/documents", headers=bearer(jwks.token(tenant)))
+        assert listing.status_code == 200, (tenant, listing.text)

@@ -13,7 +13,12 @@ from pathlib import PurePath
 
 from ragops_core import cache_keys, request_context
 from ragops_core.domain import DocumentRecord, IngestMessage, Job, JobState, document_id_for
-from ragops_core.errors import DocumentTooLargeError, NotFoundError, UnsupportedDocumentError
+from ragops_core.errors import (
+    DocumentTooLargeError,
+    NotFoundError,
+    QueueUnavailableError,
+    UnsupportedDocumentError,
+)
 from ragops_core.filetypes import check_page_count, check_supported, declared_page_count, is_text
 from ragops_core.ports import Cache, DocumentStore, JobStore, ObjectStore, Queue, VectorStore
 
@@ -143,6 +148,17 @@ class DocumentService:
                     state=JobState.FAILED,
                     error=f"could not be queued: {type(exc).__name__}",
                 )
+            if isinstance(exc, Exception):
+                # The queue's own error (botocore's, sqlite's) would be a 500 naming nothing a
+                # user can act on: the upload is undone and can simply be sent again.
+                log.error(
+                    "Could not queue an upload; its file and job were undone",
+                    exc_info=True,
+                    extra={"job_id": message.job_id, "document_id": message.document_id},
+                )
+                raise QueueUnavailableError(
+                    "the ingestion queue is unavailable; the upload was not kept, try again later"
+                ) from exc
             raise
 
     async def delete(self, tenant: str, document_id: str) -> None:

@@ -17,6 +17,11 @@ class DocumentTooLargeError(RagOpsError):
     """An upload over the configured size limit."""
 
 
+class QueueUnavailableError(RagOpsError):
+    """The ingestion queue could not take a message (unreachable, or refusing it): nothing was
+    queued, and the caller may try again later."""
+
+
 class ExtractionError(RagOpsError):
     """A document that could not be read: corrupt, encrypted, or without text."""
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from ragops_api.dependencies import DocumentsDep, SettingsDep, TenantDep
-from ragops_api.schemas import PROBLEMS, DocumentOut, UploadResponse
-from ragops_core.errors import DocumentTooLargeError
+from ragops_api.schemas import PROBLEMS, DocumentOut, Problem, UploadResponse
+from ragops_core.errors import DocumentTooLargeError, QueueUnavailableError
 
 _UPLOAD_READ = 1024 * 1024
 
@@ -26,7 +26,7 @@ async def upload(
     tenant: TenantDep,
     settings: SettingsDep,
     documents: DocumentsDep,
-) -> UploadResponse:
+) -> UploadResponse | JSONResponse:
     """Store the file and queue it for ingestion; follow it with GET /api/jobs/{job_id}."""
     data = bytearray()
     while chunk := await file.read(_UPLOAD_READ):
@@ -36,7 +36,11 @@ async def upload(
                 f"{file.filename!r} is over the {settings.max_upload_bytes:,}-byte limit "
                 "(RAGOPS_MAX_UPLOAD_BYTES)"
             )
-    submitted = await documents.submit(tenant, file.filename or "", bytes(data))
+    try:
+        submitted = await documents.submit(tenant, file.filename or "", bytes(data))
+    except QueueUnavailableError as exc:
+        # Undone (file deleted, job failed with the reason): the same upload may be sent again.
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "30"})
     return UploadResponse(job_id=submitted.job_id, document_id=submitted.document_id)
 
 
@@ -105,7 +109,7 @@ def build_router(*, max_upload_bytes: int) -> APIRouter:
         methods=["POST"],
         status_code=202,
         response_model=UploadResponse,
-        responses=PROBLEMS,
+        responses={**PROBLEMS, 503: {"model": Problem, "description": "The queue is unavailable"}},
         route_class_override=_upload_route(max_upload_bytes),
     )
     router.add_api_route(

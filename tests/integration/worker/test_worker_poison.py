@@ -26,7 +26,7 @@ from ragops_core.adapters.object_store.s3 import S3ObjectStore
 from ragops_core.adapters.queue.sqs import SqsQueue
 from ragops_core.documents import DocumentService
 from ragops_core.domain import IngestMessage, Job, JobState
-from ragops_core.errors import NotFoundError
+from ragops_core.errors import NotFoundError, QueueUnavailableError
 from ragops_core.metrics import Metrics
 from ragops_core.settings import Settings
 from ragops_wiring.adapters import Adapters, build_adapters
@@ -268,7 +268,7 @@ async def test_an_upload_that_cannot_be_queued_leaves_no_file_in_s3(
     )
     adapters = build_adapters(settings, metrics=Metrics())
     try:
-        with pytest.raises(Exception, match="NonExistentQueue|does not exist"):
+        with pytest.raises(QueueUnavailableError, match="queue is unavailable"):
             await build_document_service(settings, adapters).submit(
                 TENANT, "policy.md", POLICY.encode()
             )

@@ -17,6 +17,7 @@ and the route do not verify the same token three times.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 import anyio
 import jwt
 from starlette.datastructures import Headers
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ragops_core import request_context
 from ragops_core.errors import AuthenticationError
@@ -140,3 +141,39 @@ class TenantResolver:
 def is_valid_tenant(name: str) -> bool:
     """Whether a tenant claim may name a tenant (see TENANT_PATTERN); pure."""
     return TENANT_PATTERN.fullmatch(name) is not None
+
+
+# The interactive API docs and the schema they read (fastapi-offline serves their assets under
+# /docs/). Public by default: they describe the API, not any tenant's data.
+DOCS_PATHS = frozenset({"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+DOCS_PREFIX = "/docs/"
+
+
+class DocsAuthMiddleware:
+    """With RAGOPS_PUBLIC_DOCS=false, /docs, /redoc and /openapi.json need a valid token too."""
+
+    def __init__(self, app: ASGIApp, *, tenants: TenantResolver) -> None:
+        self._app = app
+        self._tenants = tenants
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path in DOCS_PATHS or path.startswith(DOCS_PREFIX)):
+            try:
+                await self._tenants.caller_of(scope)
+            except AuthenticationError as exc:
+                body = json.dumps({"detail": str(exc)}).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"www-authenticate", b'Bearer realm="ragops"'),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self._app(scope, receive, send)

@@ -75,6 +75,9 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
             auth_issuer=spec.auth.issuer,
             auth_audience=spec.auth.audience,
             auth_tenant_claim=spec.auth.tenant_claim,
+            # The spec documents an unset audience as "not checked"; the API refuses to start
+            # with an unset audience unless told so.
+            auth_any_audience=spec.auth.audience is None,
         )
     return values
 

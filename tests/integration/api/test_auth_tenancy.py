@@ -109,7 +109,10 @@ def test_no_sign_in_without_token_checks(make_client: AppFactory, jwks: JwksServ
     # A hosted UI configured on an API that checks no tokens: nothing to sign in for.
     assert ui_auth(Settings(ui_oidc_domain=COGNITO, ui_oidc_client_id=CLIENT_ID)) is None
     # Token checks without a hosted UI: the page cannot sign in, and shows the 401s' detail.
-    assert ui_auth(Settings(auth_jwks_url=jwks.url)) is None
+    assert (
+        ui_auth(Settings(auth_jwks_url=jwks.url, auth_issuer=ISSUER, auth_audience=CLIENT_ID))
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -175,3 +178,36 @@ def test_tenant_names_that_are_accepted(secured: TestClient, jwks: JwksServer) -
     for tenant in ["acme", "Tenant_B", "eu-west-1.acme", "x" * 128]:
         listing = secured.get("/api/documents", headers=bearer(jwks.token(tenant)))
         assert listing.status_code == 200, (tenant, listing.text)
+
+
+def test_the_api_docs_are_public_by_default(secured: TestClient) -> None:
+    for path in ["/docs", "/redoc", "/openapi.json"]:
+        assert secured.get(path).status_code == 200, path
+
+
+def test_the_api_docs_can_require_a_token(make_client: AppFactory, jwks: JwksServer) -> None:
+    closed = make_client(
+        auth_jwks_url=jwks.url, auth_issuer=ISSUER, auth_audience=CLIENT_ID, public_docs=False
+    )
+    for path in ["/docs", "/redoc", "/openapi.json"]:
+        refused = closed.get(path)
+        assert refused.status_code == 401, path
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert closed.get(path, headers=bearer(jwks.token("acme"))).status_code == 200, path
+    assert closed.get("/metrics").status_code == 200, "scraped in the cluster, without a token"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "missing"),
+    [({}, "RAGOPS_AUTH_ISSUER"), ({"auth_issuer": ISSUER}, "RAGOPS_AUTH_AUDIENCE")],
+)
+def test_token_checks_without_issuer_or_audience_refuse_to_start(
+    overrides: dict[str, str], missing: str
+) -> None:
+    """A JWKS alone accepted tokens of any issuer and audience its keys signed."""
+    with pytest.raises(ValidationError, match=missing):
+        Settings(auth_jwks_url="https://idp.example/jwks.json", **overrides)  # type: ignore[arg-type]
+    accepted = Settings(
+        auth_jwks_url="https://idp.example/jwks.json", auth_issuer=ISSUER, auth_any_audience=True
+    )
+    assert accepted.auth_audience is None, "an explicit opt-out"

@@ -27,7 +27,7 @@ from ragops_api.observability import MetricsMiddleware
 from ragops_api.rate_limiting import RateLimitMiddleware
 from ragops_api.routers import documents, feedback, jobs, operations, questions, ui
 from ragops_api.static_ui import chat_ui_dir, mount_chat_ui, mount_not_built_page
-from ragops_api.tenancy import JwtSettings, TenantResolver
+from ragops_api.tenancy import DocsAuthMiddleware, JwtSettings, TenantResolver
 from ragops_api.validation import validation_error
 from ragops_api.worker_health import report_death
 from ragops_core.errors import (

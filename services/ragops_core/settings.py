@@ -6,11 +6,16 @@ pods, so names are the contract between the two: change with care.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _split_list(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 class Settings(BaseSettings):
@@ -79,6 +84,20 @@ class Settings(BaseSettings):
     auth_tenant_claim: str = Field(
         "custom:tenant", description="Claim that names the caller's tenant."
     )
+    auth_any_audience: bool = Field(
+        False,
+        description=(
+            "Accept tokens of any audience (no RAGOPS_AUTH_AUDIENCE): any app client of the user "
+            "pool may call the API. Without it, an unset audience refuses to start."
+        ),
+    )
+    public_docs: bool = Field(
+        True,
+        description=(
+            "/docs, /redoc and /openapi.json answer without a token; false: they need one too "
+            "(with RAGOPS_AUTH_JWKS_URL)."
+        ),
+    )
 
     # Per-user rate limits, in the notation of the `limits` library: "60/minute", "5 per 10
     # seconds", and several joined by ";" ("10/second;60/minute": a burst cap under the
@@ -95,6 +114,14 @@ class Settings(BaseSettings):
         "3000/minute",
         description=(
             "Every other /api request of each user (uploads, job polling, documents, feedback)."
+        ),
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "Comma-separated addresses or CIDRs of proxies whose X-Forwarded-For / "
+            "X-Forwarded-Proto are believed (the client address of rate limits and logs). Empty: "
+            "none, the socket's peer is the client. Behind the AWS ALB: the VPC's CIDR."
         ),
     )
 
@@ -360,6 +387,43 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RAGOPS_UI_OIDC_DOMAIN and RAGOPS_UI_OIDC_CLIENT_ID go together: "
                 "set both or neither"
+            )
+        return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for entry in _split_list(value):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"RAGOPS_TRUSTED_PROXIES: {entry!r} is not an address or CIDR (10.0.0.0/16)"
+                ) from None
+        return ",".join(_split_list(value))
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _split_list(self.trusted_proxies)
+
+    @model_validator(mode="after")
+    def _auth_names_issuer_and_audience(self) -> Settings:
+        # A JWKS alone would accept any token its keys signed: another user pool's issuer, another
+        # app's audience. Refusing to start beats discovering it in production.
+        if not self.auth_jwks_url:
+            return self
+        if not self.auth_issuer:
+            raise ValueError(
+                "RAGOPS_AUTH_JWKS_URL is set but RAGOPS_AUTH_ISSUER is not: set the issuer of the "
+                "tokens (the user pool's URL)"
+            )
+        if not self.auth_audience and not self.auth_any_audience:
+            raise ValueError(
+                "RAGOPS_AUTH_JWKS_URL is set but RAGOPS_AUTH_AUDIENCE is not: set the app "
+                "client id tokens must be issued for, or RAGOPS_AUTH_ANY_AUDIENCE=true to accept "
+                "every audience"
             )
         return self
 

@@ -11,10 +11,12 @@ unchanged, with the body replayed, so behaviour is identical either way.
 
 from __future__ import annotations
 
+import email.message
 import json
 from dataclasses import dataclass
 
 from pydantic import ValidationError
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragops_api.schemas import AskRequest
@@ -68,6 +70,8 @@ class CachedAnswerMiddleware:
         await self._app(scope, _replay(body, receive, complete), send)
 
     async def _lookup(self, scope: Scope, body: bytes) -> bytes | None:
+        if not is_json(Headers(scope=scope).get("content-type")):
+            return None  # the route does not parse it as JSON: its 422 (or 415) answers
         try:
             request = AskRequest.model_validate(json.loads(body))
         except (ValueError, ValidationError):
@@ -80,6 +84,20 @@ class CachedAnswerMiddleware:
         return await self._query.cached_answer(
             tenant, request.query, request.top_k or self._query.options.top_k
         )
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether FastAPI parses a body of this type as JSON (pure): application/json or
+    application/*+json, as its request handler decides; a missing type is not (its strict
+    default)."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

@@ -21,7 +21,6 @@ from fastapi_offline import FastAPIOffline
 
 from ragops_api import openai_compat
 from ragops_api.body_guard import BodyGuardMiddleware
-from ragops_api.body_guard import BodyGuardMiddleware
 from ragops_api.dependencies import ApiState, api_state, store_state
 from ragops_api.fast_answers import CachedAnswerMiddleware
 from ragops_api.observability import MetricsMiddleware
@@ -202,13 +201,5 @@ def create_app(
     )
     if not settings.public_docs and state.tenants.requires_token:
         app.add_middleware(DocsAuthMiddleware, tenants=state.tenants)
-    # Outside the rate limit and the fast path, which resolve the caller and read the body: an
-    # oversized body is refused before either, and the token is checked before any body is read.
-    app.add_middleware(
-        BodyGuardMiddleware,
-        max_body_bytes=settings.max_json_body_bytes,
-        tenants=state.tenants,
-        own_limit_paths=frozenset({"/api/upload"}),  # its own limit: documents.py
-    )
     app.add_middleware(MetricsMiddleware, metrics=metrics, traced=adapters.tracing is not None)
     return app

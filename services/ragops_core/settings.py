@@ -290,27 +290,6 @@ class Settings(BaseSettings):
     http_keep_alive_seconds: int = Field(
         5, ge=1, description="An idle keep-alive connection is closed after this long."
     )
-    max_json_body_bytes: int = Field(
-        1_000_000,
-        ge=1,
-        description=(
-            "Largest request body of every route but the upload (JSON): refused with 413 before "
-            "it is read."
-        ),
-    )
-    http_header_timeout_seconds: float = Field(
-        10.0,
-        gt=0,
-        description="A connection whose request line and headers take longer is closed.",
-    )
-    http_body_timeout_seconds: float = Field(
-        300.0,
-        gt=0,
-        description="A connection whose request body takes longer (after its headers) is closed.",
-    )
-    http_keep_alive_seconds: int = Field(
-        5, ge=1, description="An idle keep-alive connection is closed after this long."
-    )
     job_visibility_seconds: int = Field(
         300, ge=10, description="How long a job may run before it is retried."
     )

@@ -4,7 +4,9 @@ Words, not characters or tokens, are the unit: it is what the seed system and th
 CRD speak (`chunkWords`, `overlapWords`) and it does not depend on any model's
 tokenizer. Page numbers survive chunking so every chunk can be cited by page.
 `Chunker` works incrementally, so embedding can start while later pages are
-still being extracted. Noise is stripped here, before words are counted, so page
+still being extracted. It runs in linear time: words already chunked are dropped once per
+page, never one window at a time from the front of a list (3.4 M words took minutes that
+way). Noise is stripped here, before words are counted, so page
 offsets stay true: running headers and footers, dot leaders, form blanks
 (`ragops_core.text`).
 """
@@ -32,32 +34,47 @@ class Chunker:
         self._emitted_to = 0  # words[: emitted_to] are already in some chunk
         self._index = 0
         self._running = RunningLines()
+        self._last_page: int | None = None
+        self.words_added = 0  # every word fed so far, for per-document budgets
 
     def add(self, page: Page) -> list[Chunk]:
-        page_words = strip_noise(self._running.strip(page.text)).split()
+        """The chunks `page` completes.
+
+        A page may come in parts (a large text file is read a megabyte at a time): a part with
+        the number of the part before continues that page, so only a new page's first and last
+        lines are looked at as running headers and footers.
+        """
+        text = page.text if page.number == self._last_page else self._running.strip(page.text)
+        self._last_page = page.number
+        page_words = strip_noise(text).split()
+        self.words_added += len(page_words)
         self._words.extend(page_words)
         self._pages.extend([page.number] * len(page_words))
         chunks = []
-        while len(self._words) >= self._size:
-            chunks.append(self._emit(self._size))
-            del self._words[: self._step]
-            del self._pages[: self._step]
+        start = 0
+        while len(self._words) - start >= self._size:
+            chunks.append(self._emit(start, self._size))
+            start += self._step
             self._emitted_to = self._size - self._step
+        # One cut per page, of what every later window has moved past: linear in the words.
+        del self._words[:start]
+        del self._pages[:start]
         return chunks
 
     def finish(self) -> list[Chunk]:
         """The last, shorter chunk, if some words are not in any chunk yet."""
         if len(self._words) > self._emitted_to:
-            return [self._emit(len(self._words))]
+            return [self._emit(0, len(self._words))]
         return []
 
-    def _emit(self, length: int) -> Chunk:
+    def _emit(self, start: int, length: int) -> Chunk:
+        end = start + length
         breaks: list[tuple[int, int]] = []
-        for offset, number in enumerate(self._pages[:length]):
+        for offset, number in enumerate(self._pages[start:end]):
             if not breaks or breaks[-1][1] != number:
                 breaks.append((offset, number))
         chunk = Chunk(
-            index=self._index, text=" ".join(self._words[:length]), page_breaks=tuple(breaks)
+            index=self._index, text=" ".join(self._words[start:end]), page_breaks=tuple(breaks)
         )
         self._index += 1
         return chunk

@@ -290,6 +290,20 @@ class Settings(BaseSettings):
     http_keep_alive_seconds: int = Field(
         5, ge=1, description="An idle keep-alive connection is closed after this long."
     )
+    max_document_words: int = Field(
+        10_000_000,
+        ge=1,
+        description=(
+            "Most words of text one document may expand to (a 50 MB text file is about 8 M); "
+            "more fails its job and leaves none of its chunks: a small PDF can draw one huge "
+            "compressed text stream on every page."
+        ),
+    )
+    max_document_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="Longest one document may take to index; longer fails its job.",
+    )
     job_visibility_seconds: int = Field(
         300, ge=10, description="How long a job may run before it is retried."
     )

@@ -1,7 +1,8 @@
 """Text extraction from uploaded files, page by page (pure apart from parsing bytes).
 
 PDFs are read with pypdf, and a page pypdf fails on or finds no text in is read again
-with PDFium (pdfium_fallback.py); plain text and Markdown count as a single page. Every
+with PDFium (pdfium_fallback.py); plain text and Markdown count as a single page, handed over
+in parts of about a megabyte so progress can be shown and no step holds the GIL long. Every
 failure becomes an `ExtractionError` whose message says what is wrong with the
 file, because that message is what the user sees on the failed job.
 """
@@ -14,7 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
+from pypdf.errors import (
+    FileNotDecryptedError,
+    LimitReachedError,
+    PdfReadError,
+    PdfStreamError,
+)
 
 from ragops_core.domain import Page
 from ragops_core.errors import ExtractionError
@@ -24,6 +30,10 @@ from ragops_worker.pdfium_fallback import PdfiumPages
 log = logging.getLogger(__name__)
 
 PageProgress = Callable[[int, int], None]
+
+# Characters of a text file per part: small enough that normalising and splitting one part is
+# a few milliseconds, large enough that a 50 MB file is only some fifty parts.
+TEXT_PART_CHARS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -37,11 +47,14 @@ class Extracted:
 class PageStream:
     """A readable document: its page count, and its pages read lazily in order.
 
-    `pages` yields a `Page` per page, or None for a page that alone could not be read.
+    `pages` yields a `Page` per page, or None for a page that alone could not be read. A text
+    file is one page yielded in parts that share its number; `total_chars` is its length
+    (0 for a PDF).
     """
 
     total_pages: int
     pages: Iterator[Page | None]
+    total_chars: int = 0
 
 
 def open_pages(filename: str, data: bytes, *, max_pages: int | None = None) -> PageStream:
@@ -54,14 +67,29 @@ def open_pages(filename: str, data: bytes, *, max_pages: int | None = None) -> P
     check_supported(filename, data[:4096])
     if is_text(filename):
         text = data.decode("utf-8", errors="replace")
-        if not text.split():
+        if not text or text.isspace():
             raise ExtractionError("the file contains no text")
-        return PageStream(total_pages=1, pages=iter([Page(number=1, text=text)]))
+        return PageStream(total_pages=1, pages=text_parts(text), total_chars=len(text))
     reader = _open_pdf(data)
     total = _page_count(reader)
     if max_pages is not None:
         check_page_count(filename, total, max_pages)
     return PageStream(total_pages=total, pages=_pdf_pages(reader, data, filename, total))
+
+
+def text_parts(text: str, size: int = TEXT_PART_CHARS) -> Iterator[Page]:
+    """`text` as parts of page 1 of about `size` characters, each cut after a line break (or
+    white space) so that no word is split; the parts joined are `text`."""
+    start = 0
+    while start < len(text):
+        end = start + size
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            if cut < 0:
+                cut = max(text.rfind(" ", start, end), text.rfind("\t", start, end))
+            end = cut + 1 if cut >= 0 else end
+        yield Page(number=1, text=text[start:end])
+        start = end
 
 
 def no_text_error(total: int, unreadable: int) -> ExtractionError:
@@ -96,7 +124,9 @@ def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) 
 def _open_pdf(data: bytes) -> PdfReader:
     try:
         reader = PdfReader(io.BytesIO(data))
-    except (PdfReadError, PdfStreamError) as exc:
+    except (PdfReadError, PdfStreamError, LimitReachedError) as exc:
+        # LimitReachedError: pypdf's bounds on hostile structure (a page tree thousands of
+        # levels deep); reading it again would hit them again, so it is not worth a retry.
         raise ExtractionError(f"the PDF is damaged and cannot be opened: {exc}") from exc
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
         # pypdf surfaces some malformations as plain Python errors.
@@ -125,6 +155,7 @@ def _page_count(reader: PdfReader) -> int:
     except (
         PdfReadError,
         PdfStreamError,
+        LimitReachedError,
         ValueError,
         TypeError,
         KeyError,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import threading
@@ -22,6 +23,7 @@ from ragops_core.domain import Chunk, DocumentRecord, IngestMessage, JobState, P
 from ragops_core.metrics import Metrics
 from ragops_core.ports import Cache, DocumentStore, Embedder, JobStore, ObjectStore, VectorStore
 from ragops_core.tracing import child_span, context_attributes, in_trace
+from ragops_worker.budgets import DocumentBudget
 from ragops_worker.extraction import no_text_error, open_pages
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,18 @@ class PipelineOptions:
     overlap_words: int = 50
     batch_size: int = 16
     max_pages: int | None = None
+    max_document_words: int = 10_000_000
+    max_document_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Part:
+    """A page (or a part of a text file's one page) read and chunked in the reading thread.
+
+    `page` is None for a page that could not be read."""
+
+    page: Page | None
+    chunks: list[Chunk]
 
 
 class IngestionPipeline:
@@ -66,10 +80,14 @@ class IngestionPipeline:
     ) -> DocumentRecord:
         """Index the document; raises on failure (the caller decides retry or fail).
 
-        Extraction runs in a thread and hands pages over as it reads them, so the
-        first chunks are being embedded while later pages are still parsed.
+        Extraction and chunking run in a thread and hand chunks over page by page, so the
+        first chunks are being embedded while later pages are still parsed, and the event loop
+        (which serves the API too in `ragops serve`) never waits on parsing.
         """
         started = time.perf_counter()
+        budget = DocumentBudget(
+            message.filename, self._options.max_document_words, self._options.max_document_seconds
+        )
         progress: dict[str, int] = {
             "pages_done": 0,
             "pages_total": 0,
@@ -83,35 +101,47 @@ class IngestionPipeline:
             functools.partial(open_pages, message.filename, data, max_pages=self._options.max_pages)
         )
         progress["pages_total"] = stream.total_pages
+        if stream.total_chars:
+            # A text file is one page: its progress is counted in characters read.
+            progress["chars_done"] = 0
+            progress["chars_total"] = stream.total_chars
         chunker = Chunker(
             chunk_words=self._options.chunk_words, overlap_words=self._options.overlap_words
         )
+        parts = self._parts(stream.pages, chunker, budget)
         pending: list[Chunk] = []
         unreadable = 0
         readable = 0
         # aclosing: an early exit (failure, cancellation) stops the reading thread now, not at GC.
         async with contextlib.aclosing(
-            self._extracted(_pages_from_thread(stream.pages), since=extracting)
-        ) as pages:
-            async for page in pages:
+            self._extracted(_from_thread(parts), since=extracting)
+        ) as extracted:
+            async for part in extracted:
                 cancellation.checkpoint()
-                progress["pages_done"] += 1
-                if page is None:
+                if stream.total_chars and part.page is not None:
+                    progress["chars_done"] += len(part.page.text)
+                else:
+                    progress["pages_done"] += 1
+                if part.page is None:
                     unreadable += 1
-                elif page.text.strip():
+                elif part.page.text.strip():
                     readable += 1
-                    pending.extend(self._chunk(chunker, page))
+                    pending.extend(part.chunks)
                 progress["chunks_total"] = progress["chunks_done"] + len(pending)
                 while len(pending) >= self._options.batch_size:
+                    budget.check_time()
                     await self._index(message, pending[: self._options.batch_size], progress)
                     del pending[: self._options.batch_size]
                 await self._report(message.job_id, progress, on_progress)
+        if stream.total_chars:
+            progress["pages_done"] = stream.total_pages
         if not readable:
             raise no_text_error(stream.total_pages, unreadable)
         pending.extend(self._chunk(chunker, None))
         progress["chunks_total"] = progress["chunks_done"] + len(pending)
         for start in range(0, len(pending), self._options.batch_size):
             cancellation.checkpoint()
+            budget.check_time()
             await self._index(message, pending[start : start + self._options.batch_size], progress)
             await self._report(message.job_id, progress, on_progress)
         cancellation.checkpoint()
@@ -159,26 +189,39 @@ class IngestionPipeline:
                 self._objects, self._documents, message.tenant, message.document_id
             )
 
+    def _parts(
+        self, pages: Iterator[Page | None], chunker: Chunker, budget: DocumentBudget
+    ) -> Iterator[Part]:
+        """Pages read and chunked, in the reading thread; the budgets are checked per page."""
+        for page in pages:
+            budget.check_time()
+            if page is None or not page.text.strip():
+                yield Part(page, [])
+                continue
+            chunks = self._chunk(chunker, page)
+            budget.check_words(chunker.words_added)
+            yield Part(page, chunks)
+
     async def _extracted(
-        self, pages: AsyncIterator[Page | None], *, since: int
-    ) -> AsyncGenerator[Page | None, None]:
+        self, parts: AsyncIterator[Part], *, since: int
+    ) -> AsyncGenerator[Part, None]:
         """`pages`, as one `ingest.extract` span from opening the file (`since`, ns) to its last
         page.
 
         Not the current span: embedding and indexing of earlier pages run while it lasts."""
         if self._tracer is None or not in_trace():
-            async for page in pages:
-                yield page
+            async for part in parts:
+                yield part
             return
         span = self._tracer.start_span(
             "ingest.extract", start_time=since, attributes=context_attributes()
         )
         read = unreadable = 0
         try:
-            async for page in pages:
+            async for part in parts:
                 read += 1
-                unreadable += page is None
-                yield page
+                unreadable += part.page is None
+                yield part
         except Exception as exc:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
@@ -224,31 +267,40 @@ class IngestionPipeline:
             on_progress(dict(progress))
 
 
-async def _pages_from_thread(pages: Iterator[Page | None]) -> AsyncGenerator[Page | None, None]:
-    """Iterate a blocking page iterator in a worker thread, yielding pages as they come."""
+async def _from_thread(items: Iterator[Part]) -> AsyncGenerator[Part, None]:
+    """Iterate a blocking iterator in a worker thread, yielding items as they come.
+
+    The thread runs ahead of the consumer (which embeds), so a failure there (a budget
+    exceeded) is raised at the consumer's next item, not after the items queued before it."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    failed: list[BaseException] = []
     # Set when the consumer stops early (failure, or cancelled at shutdown): the thread
     # then stops after its current page instead of reading the rest of the document.
     abandoned = threading.Event()
 
+    def fail(exc: BaseException) -> None:
+        failed.append(exc)
+        queue.put_nowait(("error", exc))
+
     def produce() -> None:
         try:
-            for page in pages:
+            for item in items:
                 if abandoned.is_set():
                     break
-                loop.call_soon_threadsafe(queue.put_nowait, ("page", page))
+                loop.call_soon_threadsafe(queue.put_nowait, ("item", item))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            loop.call_soon_threadsafe(fail, exc)
         else:
             loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
 
-    producer = loop.run_in_executor(None, produce)
+    # The caller's context (its trace span) goes with the thread, for the chunking spans.
+    producer = loop.run_in_executor(None, contextvars.copy_context().run, produce)
     try:
         while True:
             kind, item = await queue.get()
-            if kind == "error":
-                raise item
+            if failed:
+                raise failed[0]
             if kind == "end":
                 return
             yield item

@@ -25,6 +25,8 @@ def build_pipeline(settings: Settings, adapters: Adapters, metrics: Metrics) -> 
             overlap_words=settings.overlap_words,
             batch_size=settings.embed_batch_size,
             max_pages=settings.max_upload_pages,
+            max_document_words=settings.max_document_words,
+            max_document_seconds=settings.max_document_seconds,
         ),
     )
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ragops_core.chunking import chunk_pages
+from ragops_core.chunking import Chunker, chunk_pages
 from ragops_core.domain import Page
 
 
@@ -51,3 +51,29 @@ def test_no_words_no_chunks() -> None:
 def test_invalid_sizes_are_refused(size: int, overlap: int) -> None:
     with pytest.raises(ValueError):
         chunk_pages([Page(1, "a b c")], chunk_words=size, overlap_words=overlap)
+
+
+def test_millions_of_words_chunk_like_the_definition() -> None:
+    # 2 M words: each chunk is the window [i * step, i * step + size) of the words, in order.
+    size, overlap = 500, 50
+    text = words(2_000_000)
+    chunks = chunk_pages([Page(1, text)], chunk_words=size, overlap_words=overlap)
+    every = text.split()
+    step = size - overlap
+    assert len(chunks) == -(-(len(every) - overlap) // step)
+    for chunk in (chunks[0], chunks[1234], chunks[-2], chunks[-1]):
+        start = chunk.index * step
+        assert chunk.text == " ".join(every[start : start + size])
+
+
+def test_a_page_in_parts_chunks_as_the_whole_page() -> None:
+    # A large text file is read in parts of one page; a repeated short line at a part's edge
+    # is not a running header, because only a new page's edges are.
+    parts = ["Title\n" + words(700) + "\n", "Notes\n" + words(700) + "\n"]
+    parts += ["Notes\n" + words(700) + "\nEnd\n"]
+    whole = chunk_pages([Page(1, "".join(parts))], chunk_words=100, overlap_words=10)
+    chunker = Chunker(chunk_words=100, overlap_words=10)
+    in_parts = [c for part in parts for c in chunker.add(Page(1, part))] + chunker.finish()
+    assert [c.text for c in in_parts] == [c.text for c in whole]
+    assert sum(c.text.count("Notes") for c in whole) == 2
+    assert chunker.words_added == 3 * 700 + 4

@@ -5,7 +5,8 @@ import pytest
 
 from ragops_core.errors import ExtractionError, UnsupportedDocumentError
 from ragops_worker import pdfium_fallback
-from ragops_worker.extraction import extract
+from ragops_worker.extraction import extract, open_pages
+from tests.support.hostile_pdfs import deep_page_tree_pdf
 
 
 def test_pdf_pages_keep_their_numbers(pdf_dir: Path) -> None:
@@ -94,3 +95,20 @@ def test_pages_past_the_fallback_budget_are_counted_unreadable(
     path = pdf_dir / "format-corpus/govdocs1-error-pdfs/error_set_2/504076.pdf"
     result = extract(path.name, path.read_bytes())
     assert (result.total_pages, result.unreadable_pages, len(result.pages)) == (33, 3, 30)
+
+
+def test_a_page_tree_too_deep_for_pypdf_is_a_damaged_pdf() -> None:
+    # pypdf raises LimitReachedError past 100 levels: a permanent defect of the file, which the
+    # worker fails at once instead of retrying it as a temporary error.
+    with pytest.raises(ExtractionError, match="the PDF's page tree is damaged.*depth"):
+        open_pages("deep.pdf", deep_page_tree_pdf(5000))
+
+
+def test_a_text_file_comes_in_parts_that_split_no_word() -> None:
+    text = "".join(f"line {i} has some words\n" for i in range(50_000))
+    stream = open_pages("big.txt", text.encode())
+    parts = list(stream.pages)
+    assert stream.total_pages == 1 and stream.total_chars == len(text)
+    assert len(parts) > 1 and all(p is not None and p.number == 1 for p in parts)
+    assert "".join(p.text for p in parts if p is not None) == text
+    assert all(p is not None and p.text.endswith("\n") for p in parts)

@@ -52,9 +52,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the whole stack in one process: API, ingestion worker and embedded stores."""
-    import uvicorn
-
     from ragops_api.app import create_app
+    from ragops_cli import http_server
     from ragops_cli.banner import serve_banner
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
@@ -74,9 +73,7 @@ def serve(
         settings, adapters, metrics=metrics, worker=build_worker(settings, adapters, metrics)
     )
     console.print(serve_banner(host, port, settings), highlight=False, soft_wrap=True)
-    uvicorn.run(
-        application, host=host, port=port, log_config=None, log_level=log_level, access_log=False
-    )
+    http_server.run(application, host=host, port=port, log_level=log_level, settings=settings)
 
 
 @app.command()

@@ -29,9 +29,8 @@ def api(
     log_level: LogLevel = "info",
 ) -> None:
     """Run the API only (uploads are queued for `ragops worker`); configured by RAGOPS_* variables."""  # noqa: E501
-    import uvicorn
-
     from ragops_api.app import create_app
+    from ragops_cli import http_server
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
     from ragops_core.metrics import Metrics
@@ -45,13 +44,12 @@ def api(
         adapters = build_adapters(settings, metrics=metrics, service_name="ragops-api")
     except StoreBusyError as exc:
         _fail(f"{exc}. {_BUSY_HINT}")
-    uvicorn.run(
+    http_server.run(
         create_app(settings, adapters, metrics=metrics),
         host=host,
         port=port,
-        log_config=None,
         log_level=log_level,
-        access_log=False,
+        settings=settings,
     )
 
 

@@ -41,7 +41,10 @@ def timed_protocol(*, header_seconds: float, body_seconds: float) -> type[HttpTo
 
         def on_headers_complete(self) -> None:
             super().on_headers_complete()
-            self._arm(body_seconds)
+            if self.parser.should_upgrade() and self._should_upgrade():
+                self._disarm()  # a WebSocket: another protocol takes the connection over
+            else:
+                self._arm(body_seconds)
 
         def on_message_complete(self) -> None:
             super().on_message_complete()

@@ -128,11 +128,14 @@ class IngestionPipeline:
                     readable += 1
                     pending.extend(part.chunks)
                 progress["chunks_total"] = progress["chunks_done"] + len(pending)
+                # Reported before the page's chunks are embedded too: one part of a text file
+                # is hundreds of chunks, a minute of embedding on a busy CPU.
+                await self._report(message.job_id, progress, on_progress)
                 while len(pending) >= self._options.batch_size:
                     budget.check_time()
                     await self._index(message, pending[: self._options.batch_size], progress)
                     del pending[: self._options.batch_size]
-                await self._report(message.job_id, progress, on_progress)
+                    await self._report(message.job_id, progress, on_progress)
         if stream.total_chars:
             progress["pages_done"] = stream.total_pages
         if not readable:

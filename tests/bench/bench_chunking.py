@@ -1,0 +1,63 @@
+"""Chunking time against document size: linear, so seconds per million words stay flat.
+
+Chunking deleted words from the front of Python lists once per chunk, so time grew with
+the square of the words (1 M words 0.5 s, 2 M 2.8 s; a 24 MB text file froze `ragops serve`).
+Here texts of 1, 2 and 4 M words go through the `Chunker` (500 words, 50 overlapping) the
+way the worker feeds them: as one page, and as a text file's ~1 MB parts.
+
+Run: python tests/bench/bench_chunking.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from record import record  # noqa: E402
+
+from ragops_core.chunking import Chunker  # noqa: E402
+from ragops_core.domain import Page  # noqa: E402
+from ragops_worker.extraction import text_parts  # noqa: E402
+
+
+def text_of(words: int) -> str:
+    line = "the policy {n} covers travel expenses and meals within limits\n"  # 10 words
+    return "".join(line.format(n=n) for n in range(words // 10))
+
+
+def seconds(pages: list[Page]) -> tuple[float, int]:
+    started = time.perf_counter()
+    chunker = Chunker(chunk_words=500, overlap_words=50)
+    chunks = sum(len(chunker.add(page)) for page in pages) + len(chunker.finish())
+    return time.perf_counter() - started, chunks
+
+
+def main() -> None:
+    rows = []
+    for millions in (1, 2, 4):
+        text = text_of(millions * 1_000_000)
+        whole, chunks = seconds([Page(1, text)])
+        parts, _ = seconds(list(text_parts(text)))
+        rows.append(
+            {
+                "words": f"{millions} M",
+                "MB": round(len(text) / 2**20, 1),
+                "chunks": chunks,
+                "one page s": round(whole, 2),
+                "in 1 MB parts s": round(parts, 2),
+                "s per M words (parts)": round(parts / millions, 2),
+            }
+        )
+    record(
+        "chunking",
+        rows,
+        "Text normalised (NFKC, dot leaders, form blanks), split into words and cut into "
+        "chunks, single-threaded; in `ragops serve` this runs in the reading thread, off the "
+        "event loop.",
+    )
+
+
+if __name__ == "__main__":
+    main()

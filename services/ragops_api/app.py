@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 
-from ragops_api import openai_compat
+from ragops_api import openai_compat, openapi_responses
 from ragops_api.body_guard import BodyGuardMiddleware
 from ragops_api.dependencies import ApiState, api_state, store_state
 from ragops_api.fast_answers import CachedAnswerMiddleware
@@ -184,6 +184,7 @@ def create_app(
 
     app.add_exception_handler(RequestValidationError, validation_error)
     include_routes(app, settings)
+    openapi_responses.install(app)  # the statuses middleware answers with, stream types
     # Added last = outermost: metrics see every request, including fast-path hits.
     app.add_middleware(CachedAnswerMiddleware, query=state.query, tenants=state.tenants)
     # Outside the fast path, so cached answers are limited too; inside metrics, which count the

@@ -15,8 +15,9 @@ class AskRequest(BaseModel):
     query: str = Field(
         ..., max_length=MAX_QUESTION_CHARS, description="The question, in natural language."
     )
+    # Strict: `true` and `3.0` are not numbers of chunks (lax validation took `true` as 1).
     top_k: int | None = Field(
-        None, ge=1, le=50, description="Chunks to retrieve; default from RAGOPS_TOP_K."
+        None, ge=1, le=50, strict=True, description="Chunks to retrieve; default from RAGOPS_TOP_K."
     )
 
     @field_validator("query")
@@ -110,6 +111,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     415: {"model": Problem},
     422: {"description": "Invalid input"},
 }
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(..., description="Each store's state: `ok`, or what failed.")
 
 
 class UiAuth(BaseModel):

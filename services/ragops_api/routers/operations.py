@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from ragops_api.dependencies import ReadinessDep, StateDep
-from ragops_api.schemas import Problem
+from ragops_api.schemas import Problem, Readiness
 from ragops_api.worker_health import worker_failure
 from ragops_core.metrics import CONTENT_TYPE
 
@@ -24,7 +24,7 @@ async def healthz(state: StateDep) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", responses={503: {"model": Problem}})
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(state: StateDep) -> JSONResponse:
     """Readiness: the stores answer and, in the all-in-one mode, the ingestion worker runs."""
     checks = await state.readiness.check_stores()

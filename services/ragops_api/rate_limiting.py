@@ -12,6 +12,11 @@ signing in) are never limited.
 The user is the token's subject within its tenant; without authentication, the
 client address within the configured tenant (see tenancy.py). A request whose token
 is refused is not counted: the route answers 401 as it always does.
+
+The client address is the socket's peer unless that peer is one of RAGOPS_TRUSTED_PROXIES:
+only then does uvicorn take it from X-Forwarded-For (ragops_cli/http_server.py). uvicorn's own
+default believes 127.0.0.1, so any local process (a sidecar, another pod on the host network)
+could claim a new address per request and never be limited.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""uvicorn as `ragops serve` and `ragops api` run it: with read timeouts against slow clients.
+"""uvicorn as `ragops serve` and `ragops api` run it: read timeouts, and trusted proxies only.
 
 uvicorn times out only idle keep-alive connections: a client sending its headers one byte a
 second (slow-loris), or none at all, held a connection and its memory forever, and 200 of
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -86,4 +87,14 @@ def run(app: ASGIApp, *, host: str, port: int, log_level: str, settings: Setting
             body_seconds=settings.http_body_timeout_seconds,
         ),
         timeout_keep_alive=settings.http_keep_alive_seconds,
+        **forwarded_options(settings.trusted_proxy_list),
     )
+
+
+def forwarded_options(trusted_proxies: list[str]) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-For/-Proto: believed from `trusted_proxies` only. None
+    named, the headers are ignored: uvicorn's default (FORWARDED_ALLOW_IPS, else 127.0.0.1)
+    let any local peer pick its client address, and so its rate-limit bucket. Pure."""
+    if not trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted_proxies)}

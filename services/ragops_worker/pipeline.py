@@ -185,11 +185,34 @@ class IngestionPipeline:
         return record
 
     async def discard(self, message: IngestMessage) -> None:
-        """The document failed for good: delete its uploaded file (files put in the bucket by
-        other means, under other keys, are the user's and stay)."""
+        """The document failed for good (a permanent error, retries exhausted, or given up after
+        attempts that crashed the worker): the chunks its attempts indexed leave the index, and
+        its uploaded file the bucket (files put there by other means, under other keys, are the
+        user's and stay).
+
+        Chunks stay when an indexed version of the document has a catalog record: those are that
+        version's, still listed and deletable (its first chunks may carry the failed upload's
+        text, which overwrote them in place).
+        """
+        await self._discard_points(message)
         if message.object_key == object_key(message.tenant, message.document_id):
             await discard_failed_upload(
                 self._objects, self._documents, message.tenant, message.document_id
+            )
+
+    async def _discard_points(self, message: IngestMessage) -> None:
+        try:
+            if await self._documents.get(message.tenant, message.document_id) is not None:
+                return
+            await self._store.delete_document(message.tenant, message.document_id)
+            await self._cache.invalidate_tags(
+                [cache_keys.document_tag(message.tenant, message.document_id)]
+            )
+        except Exception:  # noqa: BLE001 - the job is failed already; DELETE of its id retries
+            log.error(
+                "Could not remove the chunks of a failed document; DELETE its id to retry",
+                exc_info=True,
+                extra={"document_id": message.document_id},
             )
 
     def _parts(

@@ -33,10 +33,9 @@ Url = Annotated[
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    from ragops_core.settings import Settings
 
     # An explicit --data-dir wins over RAGOPS_DATA_DIR; everything else comes from the environment.
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    return processes.load_settings(**({"data_dir": data_dir} if data_dir is not None else {}))
 
 
 def _fail(console: Console, message: str) -> None:

@@ -9,10 +9,13 @@ RAGOPS_S3_BUCKET, RAGOPS_QDRANT_URL): the embedded vector store belongs to one p
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from ragops_core.settings import Settings
 
 Host = Annotated[str, typer.Option(help="Interface to listen on.")]
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
@@ -34,11 +37,10 @@ def api(
     from ragops_core.errors import StoreBusyError
     from ragops_core.logs import configure_logging
     from ragops_core.metrics import Metrics
-    from ragops_core.settings import Settings
     from ragops_wiring.adapters import build_adapters
 
     configure_logging(log_level)
-    settings = Settings()
+    settings = load_settings()
     metrics = Metrics()
     try:
         adapters = build_adapters(settings, metrics=metrics, service_name="ragops-api")
@@ -75,6 +77,24 @@ def worker(
 def register(app: typer.Typer) -> None:
     app.command()(api)
     app.command()(worker)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; an invalid value (or combination) exits 2 with pydantic's
+    reasons, one a line, instead of a traceback that buries them."""
+    from pydantic import ValidationError
+
+    from ragops_core.settings import Settings
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        reasons = "\n".join(
+            f"  {'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        _fail(f"invalid configuration:\n{reasons}")
+        raise  # unreachable: _fail exits
 
 
 def _fail(message: str) -> None:

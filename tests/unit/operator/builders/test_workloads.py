@@ -236,3 +236,19 @@ def test_rate_limits_and_the_page_limit_reach_the_pods() -> None:
         data["RAGOPS_RATE_LIMIT_OTHER"] == "3000/minute"
         and data["RAGOPS_MAX_UPLOAD_PAGES"] == "2000"
     )
+
+
+@pytest.mark.parametrize("audience", [None, "app-client"])
+def test_rendered_auth_settings_start_the_api(
+    audience: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API refuses token checks without an audience unless told to accept any: the spec's
+    unset audience ("not checked") must render as that explicit opt-out."""
+    auth = {"jwksUrl": "https://idp/jwks.json", "issuer": "https://idp"}
+    spec = make_spec(auth={**auth, "audience": audience} if audience else auth)
+    data = config.config_data(spec, OWNER)
+    for name, value in data.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.auth_audience == audience
+    assert settings.auth_any_audience is (audience is None)

@@ -75,6 +75,22 @@ _OPENAI_SHAPED = {
     ("post", "/v1/chat/completions"): (400, 422),
     ("get", "/v1/models/{model_id}"): (404,),
 }
+# Request examples (shown by /docs, and the first cases the schemathesis run sends).
+_QUESTION = "Which travel desk books flights?"
+_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/v1/chat/completions"): {
+        "answer": {"value": {"messages": [{"role": "user", "content": _QUESTION}]}},
+        "stream": {
+            "value": {
+                "messages": [{"role": "user", "content": _QUESTION}],
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+        },
+    },
+    ("post", "/api/ask"): {"question": {"value": {"query": _QUESTION, "top_k": 3}}},
+    ("post", "/api/ask/stream"): {"question": {"value": {"query": _QUESTION}}},
+}
 _STREAMS = {("post", "/api/ask/stream"): False, ("post", "/v1/chat/completions"): True}
 
 
@@ -119,6 +135,9 @@ def complete(generated: dict[str, Any]) -> dict[str, Any]:
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             _merge(method, path, operation.setdefault("responses", {}))
+            if (method, path) in _EXAMPLES:
+                body = operation["requestBody"]["content"]["application/json"]
+                body["examples"] = _EXAMPLES[(method, path)]
     if path_item := schema.get("paths", {}).get("/metrics", {}).get("get"):
         path_item["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     components = schema.setdefault("components", {}).setdefault("schemas", {})

@@ -21,11 +21,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragops_api.dependencies import QueryDep, TenantDep
+from ragops_api.disconnects import closed_request, unless_disconnected
 from ragops_api.schemas import MAX_QUESTION_CHARS
 from ragops_api.token_counts import count_tokens
 from ragops_core.query import QueryService
@@ -115,7 +116,9 @@ async def retrieve_model(model_id: str) -> Any:
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(body: ChatCompletionRequest, tenant: TenantDep, query: QueryDep) -> Any:
+async def chat_completions(
+    request: Request, body: ChatCompletionRequest, tenant: TenantDep, query: QueryDep
+) -> Any:
     """OpenAI-compatible chat completion answered from the tenant's documents."""
     question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "").strip()
     if not question:
@@ -137,7 +140,12 @@ async def chat_completions(body: ChatCompletionRequest, tenant: TenantDep, query
             _stream(query, tenant, question, completion_id, created, include_usage=include_usage),
             media_type="text/event-stream",
         )
-    answer = await query.answer(tenant, question, query.options.top_k)
+    # A client that hangs up stops the model call, as a dropped stream does.
+    answer = await unless_disconnected(
+        request, lambda: query.answer(tenant, question, query.options.top_k)
+    )
+    if answer is None:
+        return closed_request()
     data = answer.to_json()
     content = data["answer"] + sources_text(data["sources"])
     return {

@@ -11,13 +11,18 @@ paths (request building, retries, SSE and AWS event-stream parsing, error mappin
 
 Failure modes are scripted per request with `fail(...)`: "500", "429", "hang" (no
 response until `hang_seconds` pass or the server stops) and "midstream" (some text,
-then a stream error). The stdlib server runs in a daemon thread: no extra packages.
+then a stream error). With `answer_delay_seconds`, OpenAI chat answers come that late, and
+the server counts the calls it answered (`completed`) and those whose client closed the
+connection while it waited (`abandoned`). The stdlib server runs in a daemon thread: no extra
+packages.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import select
+import socket
 import struct
 import threading
 import time
@@ -95,10 +100,17 @@ def exception_frame(exception_type: str, message: str) -> bytes:
 
 class FakeLLMServer:
     def __init__(
-        self, *, pieces: tuple[str, ...] = DEFAULT_PIECES, hang_seconds: float = 10.0
+        self,
+        *,
+        pieces: tuple[str, ...] = DEFAULT_PIECES,
+        hang_seconds: float = 10.0,
+        answer_delay_seconds: float = 0.0,
     ) -> None:
         self.pieces = pieces
         self.hang_seconds = hang_seconds
+        self.answer_delay_seconds = answer_delay_seconds
+        self.completed = 0
+        self.abandoned = 0
         self.requests: list[Recorded] = []
         self._modes: deque[str] = deque()
         self._default_mode = "ok"
@@ -156,6 +168,32 @@ class FakeLLMServer:
     def _hang(self) -> None:
         self._stopping.wait(self.hang_seconds)
 
+    def _count(self, *, completed: bool) -> None:
+        with self._lock:
+            if completed:
+                self.completed += 1
+            else:
+                self.abandoned += 1
+
+    def counts(self) -> tuple[int, int]:
+        """(completed, abandoned) chat calls of a server with `answer_delay_seconds`."""
+        with self._lock:
+            return self.completed, self.abandoned
+
+
+def closed_within(connection: socket.socket, seconds: float) -> bool:
+    """Whether the client closes `connection` within `seconds` (it sends nothing more: an HTTP/1.0
+    request is whole, so readable means end of file)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([connection], [], [], min(left, 0.05))
+        if readable:
+            try:
+                return connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:  # reset by the client
+                return True
+    return False
+
 
 def _handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -176,7 +214,14 @@ def _handler_for(fake: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 if mode == "hang":
                     fake._hang()
                     return
-                if path == "/v1/chat/completions":
+                if path == "/v1/chat/completions" and fake.answer_delay_seconds:
+                    if closed_within(self.connection, fake.answer_delay_seconds):
+                        fake._count(completed=False)
+                        return
+                    self._openai_chat(body, mode)
+                    self.wfile.flush()
+                    fake._count(completed=True)
+                elif path == "/v1/chat/completions":
                     self._openai_chat(body, mode)
                 elif path == "/v1/embeddings":
                     self._openai_embeddings(body, mode)

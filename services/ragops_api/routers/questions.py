@@ -5,23 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
 from ragops_api.dependencies import QueryDep, TenantDep
+from ragops_api.disconnects import closed_request, unless_disconnected
 from ragops_api.schemas import PROBLEMS, AskRequest, AskResponse
 
 router = APIRouter(tags=["questions"])
 
 
 @router.post("/api/ask", response_model=AskResponse, responses=PROBLEMS)
-async def ask(body: AskRequest, tenant: TenantDep, query: QueryDep) -> Response:
+async def ask(request: Request, body: AskRequest, tenant: TenantDep, query: QueryDep) -> Response:
     """Answer from the tenant's documents, with sources (file, page, excerpt)."""
     # Cache hits are answered before routing (fast_answers.py), which already looked
     # this question up: looking again would double the cache traffic of every miss.
-    answer = await query.answer(tenant, body.query, body.top_k or query.options.top_k)
-    return JSONResponse(answer.to_json())
+    # A client that hangs up stops the model call, as a dropped stream does.
+    answer = await unless_disconnected(
+        request, lambda: query.answer(tenant, body.query, body.top_k or query.options.top_k)
+    )
+    return closed_request() if answer is None else JSONResponse(answer.to_json())
 
 
 @router.post("/api/ask/stream", responses=PROBLEMS)

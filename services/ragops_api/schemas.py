@@ -72,7 +72,8 @@ class JobOut(BaseModel):
     progress: dict[str, int] = Field(
         ...,
         description=(
-            "pages_done, pages_total, chunks_done, chunks_total (and pages_unreadable if any)."
+            "pages_done, pages_total, chunks_done, chunks_total (and pages_unreadable if any; "
+            "a text file, one page, also chars_done and chars_total: its characters read)."
         ),
     )
     error: str | None

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from qdrant_client import QdrantClient, models
 
+from tests.support.api import AppFactory, upload, wait_for_job
 from tests.support.processes import Server
 from tests.support.qdrant_server import QdrantServer
 
@@ -104,3 +105,22 @@ def test_a_document_that_kills_the_server_each_time_is_given_up_without_its_chun
         assert deleted.status_code == 204
     finally:
         server.stop()
+
+
+def test_a_document_failed_by_its_budget_after_some_chunks_leaves_none(
+    make_client: AppFactory, pdf_dir: Path, qdrant_server: QdrantServer
+) -> None:
+    collection = f"budget-{uuid.uuid4().hex[:8]}"
+    # About 30 chunks of 500 words: the first batches are indexed before the budget is reached.
+    client = make_client(
+        qdrant_url=qdrant_server.url, qdrant_collection=collection, max_document_words=12_000
+    )
+    pdf = pdf_dir / LONG_PDF
+    submitted = upload(client, pdf.name, pdf.read_bytes())
+    failed = wait_for_job(client, submitted["job_id"])
+    assert failed["state"] == "failed", failed
+    assert "RAGOPS_MAX_DOCUMENT_WORDS" in failed["error"]
+    assert failed["progress"]["chunks_done"] > 0, "chunks were indexed before it failed"
+    assert (
+        chunks_of(QdrantClient(url=qdrant_server.url), collection, submitted["document_id"]) == []
+    )

@@ -424,9 +424,11 @@ def main() -> None:
         # it ends, in its own section, so a run cut short keeps what finished and a part can be
         # re-run alone.
         if not args.no_ingest:
+            before = load_average()
             rows = ingest_bench(tmp)
             if not args.no_record:
-                record("qdrant-server-ingest", rows, notes=ingest_notes(args.shared))
+                notes = ingest_notes(args.shared, [before, load_average()])
+                record("qdrant-server-ingest", rows, notes=notes)
         if args.real:
             search_part(real_dataset(args.real, args.queries), tmp, args)
         if args.random:
@@ -455,20 +457,27 @@ def search_notes(loads: list[str], shared: str) -> str:
         "green; latency includes the client round trip over loopback. Edge: in process, "
         "`optimize()` after the load. RSS anon: resident heap after the searches (the server "
         "process; for Edge the benchmark's own, which holds it), without the page cache of "
-        "mmapped segments. Load averages (`uptime`) before and after: "
-        + "; ".join(line.split("load average:")[-1].strip() for line in loads)
-        + "."
-        + (f" {shared}" if shared else "")
+        "mmapped segments." + load_note(loads) + (f" {shared}" if shared else "")
     )
 
 
-def ingest_notes(shared: str) -> str:
+def load_note(loads: list[str]) -> str:
     return (
-        "`ragops worker` processes over the Qdrant server (same build), moto S3 + SQS and a "
-        "redis-server catalog, draining the 35 DEV PDFs of `shared/datasets/pdfs` (broken and "
-        "encrypted ones fail fast and add no pages); clock from the first upload to the last job "
-        "ready or failed, workers ready (model loaded) before. The server, moto, redis-server and "
-        "the workers share the 2 cores." + (f" {shared}" if shared else "")
+        " Load averages (`uptime`: 1, 5, 15 minutes) before and after: "
+        + "; ".join(line.split("load average:")[-1].strip() for line in loads)
+        + "."
+    )
+
+
+def ingest_notes(shared: str, loads: list[str]) -> str:
+    return (
+        "`ragops worker` processes over the Qdrant server (the `ci`-profile build), moto S3 + SQS "
+        "and a redis-server catalog, draining the 35 DEV PDFs of `shared/datasets/pdfs` "
+        "(broken and encrypted ones fail fast and add no pages); clock from the first upload to "
+        "the last job ready or failed, workers ready (model loaded) before. The server, moto, "
+        "redis-server and the workers share the 2 cores."
+        + load_note(loads)
+        + (f" {shared}" if shared else "")
     )
 
 

@@ -193,12 +193,32 @@ class IngestionPipeline:
         Chunks stay when an indexed version of the document has a catalog record: those are that
         version's, still listed and deletable (its first chunks may carry the failed upload's
         text, which overwrote them in place).
+
+        Nothing is removed when a later upload of the same name is waiting: it shares the
+        document id and the stored file, and its job must find both (a corrected `report.pdf`
+        uploaded while the broken one was failing is not collateral damage).
         """
+        if await self._superseded(message):
+            log.info(
+                "A later upload of the document is waiting: its file and chunks stay",
+                extra={"job_id": message.job_id, "document_id": message.document_id},
+            )
+            return
         await self._discard_points(message)
         if message.object_key == object_key(message.tenant, message.document_id):
             await discard_failed_upload(
                 self._objects, self._documents, message.tenant, message.document_id
             )
+
+    async def _superseded(self, message: IngestMessage) -> bool:
+        """Whether another, later job of the same document exists (unknown counts as yes: a
+        failed cleanup leaves a DELETE to do, a wrong one loses the user's data)."""
+        try:
+            latest = await self._jobs.latest_for_document(message.tenant, message.document_id)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.warning("Could not look up the document's later jobs", exc_info=True)
+            return True
+        return latest is not None and latest.job_id != message.job_id
 
     async def _discard_points(self, message: IngestMessage) -> None:
         try:

@@ -19,7 +19,16 @@ import httpx
 import pytest
 from qdrant_client import QdrantClient, models
 
-from tests.support.api import AppFactory, upload, wait_for_job
+from ragops_core.adapters.embedder.onnx import OnnxMiniLMEmbedder
+from ragops_core.documents import object_key
+from ragops_core.domain import IngestMessage
+from ragops_core.errors import NotFoundError
+from ragops_core.metrics import Metrics
+from ragops_core.settings import Settings
+from ragops_wiring.adapters import build_adapters
+from ragops_wiring.services import build_document_service
+from ragops_worker.service import build_pipeline
+from tests.support.api import POLICY, AppFactory, upload, wait_for_job
 from tests.support.processes import Server
 from tests.support.qdrant_server import QdrantServer
 
@@ -124,3 +133,40 @@ def test_a_document_failed_by_its_budget_after_some_chunks_leaves_none(
     assert (
         chunks_of(QdrantClient(url=qdrant_server.url), collection, submitted["document_id"]) == []
     )
+
+
+async def test_a_failing_upload_spares_a_later_upload_of_the_same_name(
+    tmp_path: Path, embedder: OnnxMiniLMEmbedder
+) -> None:
+    """`report.md` fails for good while its corrected copy, uploaded under the same name (same
+    document id, same stored file), waits in the queue: the failure's cleanup must leave the
+    file the corrected upload's job will read."""
+    settings = Settings(data_dir=tmp_path / "data")
+    metrics = Metrics()
+    adapters = build_adapters(settings, metrics=metrics, embedder=embedder)
+    try:
+        documents = build_document_service(settings, adapters)
+        pipeline = build_pipeline(settings, adapters, metrics)
+        broken = await documents.submit("default", "report.md", b"  \n\n  \n")
+        corrected = await documents.submit("default", "report.md", POLICY.encode())
+        assert broken.document_id == corrected.document_id
+        key = object_key("default", corrected.document_id)
+
+        def message(job_id: str) -> IngestMessage:
+            return IngestMessage(
+                job_id=job_id,
+                document_id=corrected.document_id,
+                object_key=key,
+                tenant="default",
+                filename="report.md",
+            )
+
+        await pipeline.discard(message(broken.job_id))
+        assert await adapters.objects.get(key) == POLICY.encode()
+
+        # The latest upload failing does clean up: the check above is not a no-op cleanup.
+        await pipeline.discard(message(corrected.job_id))
+        with pytest.raises(NotFoundError):
+            await adapters.objects.get(key)
+    finally:
+        await adapters.close()

@@ -31,6 +31,11 @@ def env_name(field: str) -> str:
     return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
 
 
+# Above an ALB's idle timeout (60 s unless changed): a balancer that reuses a keep-alive connection
+# the pod has just closed answers that request with a 502.
+KEEP_ALIVE_SECONDS = 65
+
+
 def qdrant_url(owner: Owner) -> str:
     return f"http://{owner.child_name('qdrant')}:{QDRANT_HTTP_PORT}"
 
@@ -65,6 +70,7 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
         # (see ragops_operator/planning/reindex.py).
         "index_version": reindex.version_of(models.embedding),
         "chat_model": models.chat.model,
+        "http_keep_alive_seconds": KEEP_ALIVE_SECONDS,
     }
     if models.fallback is not None:
         values["bedrock_model_id"] = models.fallback.model_id

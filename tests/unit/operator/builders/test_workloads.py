@@ -252,3 +252,9 @@ def test_rendered_auth_settings_start_the_api(
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.auth_audience == audience
     assert settings.auth_any_audience is (audience is None)
+
+
+def test_the_api_keeps_idle_connections_longer_than_the_load_balancer() -> None:
+    """uvicorn's default (5 s) closes idle connections an ALB (60 s) still reuses: 502s."""
+    data = config.config_data(make_spec(), OWNER)
+    assert int(data["RAGOPS_HTTP_KEEP_ALIVE_SECONDS"]) > 60

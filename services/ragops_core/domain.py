@@ -221,6 +221,22 @@ class Job:
             "updated_at": self.updated_at,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        """`to_json` plus its `tenant` (as backups and catalogs store it); KeyError/ValueError on
+        a missing or malformed field."""
+        return cls(
+            job_id=str(data["job_id"]),
+            document_id=str(data["document_id"]),
+            tenant=str(data["tenant"]),
+            filename=str(data["filename"]),
+            state=JobState(data["state"]),
+            progress={str(k): int(v) for k, v in dict(data.get("progress") or {}).items()},
+            error=None if data.get("error") is None else str(data["error"]),
+            created_at=float(data["created_at"]),
+            updated_at=float(data["updated_at"]),
+        )
+
 
 @dataclass(frozen=True)
 class DocumentRecord:
@@ -243,6 +259,20 @@ class DocumentRecord:
             "updated_at": self.updated_at,
             "job_id": self.job_id,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DocumentRecord:
+        """`to_json` plus its `tenant`; KeyError/ValueError on a missing or malformed field."""
+        return cls(
+            document_id=str(data["document_id"]),
+            tenant=str(data["tenant"]),
+            filename=str(data["filename"]),
+            pages=int(data["pages"]),
+            chunks=int(data["chunks"]),
+            bytes=int(data["bytes"]),
+            updated_at=float(data["updated_at"]),
+            job_id=str(data["job_id"]),
+        )
 
 
 # What an answering chain yields: text pieces, then exactly one `Done` naming the

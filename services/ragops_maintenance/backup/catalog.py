@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ragops_core.domain import DocumentRecord, Job, JobState
+from ragops_core.domain import DocumentRecord, Job
 from ragops_core.errors import RestoreError
 
 FORMAT = "ragops-catalog"
@@ -73,9 +73,9 @@ def read_catalog(path: Path) -> CatalogRows:
             row = _parse(path, number, line)
             try:
                 if "job" in row:
-                    jobs.append(_job(row["job"]))
+                    jobs.append(Job.from_json(row["job"]))
                 elif "document" in row:
-                    documents.append(_document(row["document"]))
+                    documents.append(DocumentRecord.from_json(row["document"]))
                 else:
                     raise ValueError("neither a job nor a document")
             except (ValueError, KeyError, TypeError) as exc:
@@ -93,33 +93,6 @@ def _parse(path: Path, number: int, line: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RestoreError(f"{path.name} line {number} is not a JSON object")
     return value
-
-
-def _job(data: dict[str, Any]) -> Job:
-    return Job(
-        job_id=str(data["job_id"]),
-        document_id=str(data["document_id"]),
-        tenant=str(data["tenant"]),
-        filename=str(data["filename"]),
-        state=JobState(data["state"]),
-        progress={str(k): int(v) for k, v in dict(data.get("progress") or {}).items()},
-        error=None if data.get("error") is None else str(data["error"]),
-        created_at=float(data["created_at"]),
-        updated_at=float(data["updated_at"]),
-    )
-
-
-def _document(data: dict[str, Any]) -> DocumentRecord:
-    return DocumentRecord(
-        document_id=str(data["document_id"]),
-        tenant=str(data["tenant"]),
-        filename=str(data["filename"]),
-        pages=int(data["pages"]),
-        chunks=int(data["chunks"]),
-        bytes=int(data["bytes"]),
-        updated_at=float(data["updated_at"]),
-        job_id=str(data["job_id"]),
-    )
 
 
 def _line(value: dict[str, Any]) -> bytes:

@@ -247,14 +247,4 @@ def _texts(row: dict[bytes | str, bytes | str]) -> dict[str, str]:
 
 
 def _record(raw: bytes | str) -> DocumentRecord:
-    data = json.loads(raw)
-    return DocumentRecord(
-        document_id=str(data["document_id"]),
-        tenant=str(data["tenant"]),
-        filename=str(data["filename"]),
-        pages=int(data["pages"]),
-        chunks=int(data["chunks"]),
-        bytes=int(data["bytes"]),
-        updated_at=float(data["updated_at"]),
-        job_id=str(data["job_id"]),
-    )
+    return DocumentRecord.from_json(json.loads(raw))

@@ -6,13 +6,28 @@ import io
 from pathlib import PurePath
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError, PdfStreamError
+from pypdf.errors import LimitReachedError, PdfReadError, PdfStreamError
 from pypdf.generic import DictionaryObject
 
 from ragops_core.errors import DocumentTooLargeError, UnsupportedDocumentError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text"})
 SUPPORTED_SUFFIXES = frozenset({".pdf"}) | TEXT_SUFFIXES
+
+# What pypdf raises on a damaged or hostile PDF: its own errors, its bounds on hostile structure
+# (LimitReachedError: a page tree thousands of levels deep) and plain Python errors it lets
+# malformations surface as. Reading the same bytes again raises them again: never worth a retry.
+DAMAGED_PDF_ERRORS: tuple[type[Exception], ...] = (
+    PdfReadError,
+    PdfStreamError,
+    LimitReachedError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+)
 
 
 def is_text(filename: str) -> bool:
@@ -56,15 +71,6 @@ def declared_page_count(data: bytes) -> int | None:
     try:
         tree = PdfReader(io.BytesIO(data)).root_object["/Pages"]
         count = tree["/Count"] if isinstance(tree, DictionaryObject) else None
-    except (
-        PdfReadError,
-        PdfStreamError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        RecursionError,
-    ):
+    except DAMAGED_PDF_ERRORS:
         return None
     return count if isinstance(count, int) and count >= 0 else None

@@ -15,16 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pypdf import PdfReader
-from pypdf.errors import (
-    FileNotDecryptedError,
-    LimitReachedError,
-    PdfReadError,
-    PdfStreamError,
-)
+from pypdf.errors import FileNotDecryptedError
 
 from ragops_core.domain import Page
 from ragops_core.errors import ExtractionError
-from ragops_core.filetypes import check_page_count, check_supported, is_text
+from ragops_core.filetypes import DAMAGED_PDF_ERRORS, check_page_count, check_supported, is_text
 from ragops_worker.pdfium_fallback import PdfiumPages
 
 log = logging.getLogger(__name__)
@@ -124,12 +119,7 @@ def extract(filename: str, data: bytes, *, on_page: PageProgress | None = None) 
 def _open_pdf(data: bytes) -> PdfReader:
     try:
         reader = PdfReader(io.BytesIO(data))
-    except (PdfReadError, PdfStreamError, LimitReachedError) as exc:
-        # LimitReachedError: pypdf's bounds on hostile structure (a page tree thousands of
-        # levels deep); reading it again would hit them again, so it is not worth a retry.
-        raise ExtractionError(f"the PDF is damaged and cannot be opened: {exc}") from exc
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
-        # pypdf surfaces some malformations as plain Python errors.
+    except DAMAGED_PDF_ERRORS as exc:
         raise ExtractionError(
             f"the PDF is damaged and cannot be opened: {type(exc).__name__}: {exc}"
         ) from exc
@@ -152,17 +142,7 @@ def _page_count(reader: PdfReader) -> int:
         raise ExtractionError(
             "the PDF is encrypted with a password; upload a copy without a password"
         ) from exc
-    except (
-        PdfReadError,
-        PdfStreamError,
-        LimitReachedError,
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        RecursionError,
-    ) as exc:
+    except DAMAGED_PDF_ERRORS as exc:
         raise ExtractionError(
             f"the PDF's page tree is damaged: {type(exc).__name__}: {exc}"
         ) from exc

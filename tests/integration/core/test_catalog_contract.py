@@ -237,3 +237,10 @@ async def test_export_then_import_into_an_empty_catalog_gives_the_same_rows(
         await other.close()
     await catalog.import_rows(jobs[:1], documents[:1], replace=True)
     assert [len(rows) for rows in await catalog.export_rows()] == [1, 1]
+    # A restored job is still found as its document's latest (a failed upload's DELETE needs it);
+    # a job the restore replaced is not.
+    kept = jobs[0]
+    latest = await catalog.jobs.latest_for_document(kept.tenant, kept.document_id)
+    assert latest is not None and latest.job_id == kept.job_id
+    dropped = jobs[1]
+    assert await catalog.jobs.latest_for_document(dropped.tenant, dropped.document_id) is None

@@ -79,13 +79,15 @@ class RedisCatalog:
         """Write backed-up rows as they were (times included); `replace` first deletes every
         job and document key, so the catalog ends up exactly as backed up."""
         if replace:
-            for pattern in (f"{_PREFIX}job:*", f"{_PREFIX}documents:*"):
+            for pattern in (f"{_PREFIX}job:*", f"{_PREFIX}latest-job:*", f"{_PREFIX}documents:*"):
                 doomed = [key async for key in self.redis.scan_iter(match=pattern, count=500)]
                 for start in range(0, len(doomed), 500):
                     await self.redis.delete(*doomed[start : start + 500])
         async with self.redis.pipeline(transaction=False) as pipe:
             for job in jobs:
                 pipe.hset(_job_key(job.job_id), mapping=_job_fields(job))
+            for job in _latest_per_document(jobs):
+                pipe.set(_latest_key(job.tenant, job.document_id), job.job_id)
             for record in documents:
                 pipe.hset(
                     _documents_key(record.tenant),
@@ -106,7 +108,12 @@ class RedisJobStore:
     async def create(self, job: Job) -> None:
         now = time.time()
         fields = _job_fields(replace(job, created_at=now, updated_at=now))
-        await self._redis.hset(_job_key(job.job_id), mapping=fields)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_job_key(job.job_id), mapping=fields)
+            # Jobs are keyed by id alone: the document's newest job is kept beside them, so
+            # asking for it never scans every job.
+            pipe.set(_latest_key(job.tenant, job.document_id), job.job_id)
+            await pipe.execute()
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         row = _texts(await self._redis.hgetall(_job_key(job_id)))
@@ -134,17 +141,8 @@ class RedisJobStore:
         )
 
     async def latest_for_document(self, tenant: str, document_id: str) -> Job | None:
-        # Jobs are keyed by id alone: this scans them (SCAN, never blocking Redis). Only a
-        # DELETE of a document without a catalog record asks, which is rare.
-        latest: tuple[float, str] | None = None
-        async for key in self._redis.scan_iter(match=_job_key("*"), count=500):
-            owner, document, created, job_id = await self._redis.hmget(
-                key, ["tenant", "document_id", "created_at", "job_id"]
-            )
-            if owner == tenant and document == document_id and created and job_id:
-                candidate = (float(created), str(job_id))
-                latest = max(latest, candidate) if latest else candidate
-        return await self.get(tenant, latest[1]) if latest else None
+        job_id = await self._redis.get(_latest_key(tenant, document_id))
+        return await self.get(tenant, str(job_id)) if job_id else None
 
 
 class RedisDocumentStore:
@@ -227,6 +225,19 @@ def _job(row: dict[str, str]) -> Job:
 
 def _job_key(job_id: str) -> str:
     return f"{_PREFIX}job:{job_id}"
+
+
+def _latest_key(tenant: str, document_id: str) -> str:
+    return f"{_PREFIX}latest-job:{tenant}:{document_id}"
+
+
+def _latest_per_document(jobs: list[Job]) -> list[Job]:
+    newest: dict[tuple[str, str], Job] = {}
+    for job in jobs:
+        key = (job.tenant, job.document_id)
+        if key not in newest or job.created_at > newest[key].created_at:
+            newest[key] = job
+    return list(newest.values())
 
 
 def _documents_key(tenant: str) -> str:

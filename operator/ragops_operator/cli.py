@@ -40,6 +40,14 @@ def operator(
     liveness: Annotated[
         str | None, typer.Option(help="Liveness endpoint, e.g. http://0.0.0.0:8080/healthz.")
     ] = None,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port of the operator's Prometheus /metrics (all interfaces); 0 turns it off.",
+        ),
+    ] = 8080,
     resync_seconds: Annotated[
         float, typer.Option(min=5, help="Reconcile every RAGDeployment at least this often.")
     ] = 300.0,
@@ -60,6 +68,7 @@ def operator(
         peering=None if standalone else peering,
         priority=priority,
         liveness=liveness,
+        metrics_port=metrics_port,
         resync_seconds=resync_seconds,
         verbose=verbose,
         peering_lifetime_seconds=peering_lifetime,

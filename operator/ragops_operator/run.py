@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import kopf
 
-from ragops_operator.control import handlers
+from ragops_operator.control import handlers, metrics
 from ragops_operator.control.peering import own_identity
 
 
@@ -25,7 +25,12 @@ def run_operator(
     resync_seconds: float,
     verbose: bool,
     peering_lifetime_seconds: int = 60,
+    metrics_port: int = 0,
 ) -> None:
+    try:
+        metrics.serve(metrics_port)
+    except OSError as error:  # a port in use (e.g. the liveness endpoint's): say so, not a trace
+        raise SystemExit(f"error: cannot serve /metrics on port {metrics_port}: {error}") from None
     kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # Every child event runs a tiny handler; one "succeeded" line per pod status change is noise.

@@ -56,6 +56,8 @@ class OperatorProcess:
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     standalone: bool = True
+    # Off unless a test scrapes it: the default 8080 would clash between parallel operators.
+    metrics_port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
@@ -69,6 +71,8 @@ class OperatorProcess:
                 *(["--standalone"] if self.standalone else []),
                 "--resync-seconds",
                 "30",
+                "--metrics-port",
+                str(self.metrics_port),
                 *self.extra_args,
             ],
             env={**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env},

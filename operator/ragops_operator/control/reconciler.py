@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.control import metrics
 from ragops_operator.control.gather import Gatherer
 from ragops_operator.control.kube import ClusterApi
 from ragops_operator.control.prometheus import PrometheusSignals, SignalSource
@@ -56,6 +57,7 @@ class Reconciler:
             cluster, memory=self.memory, now=now, apply_concurrency=apply_concurrency
         )
 
+    @metrics.timed_reconcile
     async def reconcile(self, body: Obj) -> Outcome:
         """Converge one RAGDeployment. Raises RetryLater on transient errors."""
         previous: Obj = dict(body.get("status") or {})
@@ -70,6 +72,7 @@ class Reconciler:
             written = await self._writer.write(body, decision, observed.children)
         current = self._status(decision, previous, written)
         await self._writer.patch_status(body, previous, current)
+        metrics.status_written(body, current)
         return Outcome(ready=decide.ready(current), requeue_after=decision.requeue_after)
 
     def _status(self, decision: decide.Decision, previous: Obj, written: Written) -> Obj:

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import kopf
 
+from ragops_operator.control import metrics
 from ragops_operator.control.kube import RAGD, Cluster, ClusterApi, Login, RetryLater
 from ragops_operator.control.peering import PeeringGate
 from ragops_operator.control.reconciler import Reconciler
@@ -106,12 +107,14 @@ class Runtime:
             _log.debug(
                 "Not reconciling %s/%s: another replica is working", meta["namespace"], meta["name"]
             )
+            metrics.forget(meta["namespace"], meta["name"])
             return False
         async with self._locks[(meta["namespace"], meta["name"])]:
             # The event's copy may predate our own last status write (rollout state lives there):
             # always decide on the current object.
             fresh = await self.cluster.get(RAGD, meta["namespace"], meta["name"])
             if fresh is None or fresh["metadata"].get("deletionTimestamp"):
+                metrics.forget(meta["namespace"], meta["name"])
                 return False
             outcome = await self.reconciler.reconcile(fresh)
         if outcome.requeue_after is not None:

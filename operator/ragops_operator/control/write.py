@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ragops_operator.control import metrics
 from ragops_operator.control.kube import (
     CLAIMS,
     FIELD_MANAGER,
@@ -77,6 +78,7 @@ class Writer:
             await self._cluster.patch_status(meta["namespace"], meta["name"], current)
 
     async def record(self, body: Obj, reason: str, message: str, *, warning: bool = False) -> None:
+        metrics.event_recorded("Warning" if warning else "Normal", reason)
         meta = body["metadata"]
         _log.info("%s (%s/%s)", message, meta["namespace"], meta["name"])
         try:
@@ -129,7 +131,9 @@ class Writer:
             growth = transitions.volume_growth(live, manifest)
             if growth and live is not None:
                 await self._grow_volumes(body, live, growth)
+            applied_before = self._memory.applied_before(manifest)
             result = await self._cluster.apply(manifest)
+        metrics.child_applied(manifest, applied_before=applied_before, live=live, result=result)
         self._memory.remember(result, manifest)
         if key_of(manifest) not in existing:
             await self.record(

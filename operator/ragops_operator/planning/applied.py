@@ -51,6 +51,11 @@ class AppliedMemory:
             return False
         return self._seen.get(self._key(manifest)) == (marker(live), manifest_hash(manifest))
 
+    def applied_before(self, manifest: Obj) -> bool:
+        """This very manifest was our last apply of the object (a re-apply repairs drift)."""
+        seen = self._seen.get(self._key(manifest))
+        return seen is not None and seen[1] == manifest_hash(manifest)
+
     def remember(self, result: Obj, manifest: Obj) -> None:
         self._seen[self._key(manifest)] = (marker(result), manifest_hash(manifest))
         self._versions[self._key(manifest)] = str(result["metadata"].get("resourceVersion"))

@@ -1,0 +1,227 @@
+"""Quality-gated blue/green rollouts against a real API server and the real operator process.
+
+kwok runs no containers, so the evaluation's result (`ragops eval --url`'s summary in the pod's
+termination message) is driven by hand: the evaluation pods are held back by an admission
+policy (tests/support/operator.py hold_pods) while the test writes the summary into a pod of
+the Job (a pod with a scheduling gate, which nothing runs or rewrites, whose status the test
+patches), then the hold is lifted and the Job controller completes the Job. The operator reads
+the summary from that pod, as it would from the real one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending
+from tests.support.cluster import Kube, Obj, Waits, conditions
+from tests.support.operator import RAGD, hold_pods, ragdeployment, wait_ready
+
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
+
+GATE = {
+    "questions": {"configMapKeyRef": {"name": "golden", "key": "questions.jsonl"}},
+    "minimums": {"answer_hit": 0.8},
+    "maxRegression": {"answer_hit": 0.05},
+    "timeoutSeconds": 300,
+}
+ROLLOUT = {
+    "observeSeconds": 300,
+    "retireDelaySeconds": 2,
+    "progressDeadlineSeconds": 60,
+    "qualityGate": GATE,
+}
+
+
+def _summary(green: float, blue: float) -> str:
+    regression = round(blue - green, 3)
+    checks = [
+        {
+            "metric": "answer_hit",
+            "kind": "min",
+            "value": green,
+            "threshold": 0.8,
+            "passed": green >= 0.8,
+        },
+        {
+            "metric": "answer_hit",
+            "kind": "regression",
+            "value": green,
+            "baseline": blue,
+            "allowed": 0.05,
+            "passed": regression <= 0.05,
+        },
+    ]
+    return json.dumps(
+        {
+            "kind": "ragops-eval-summary",
+            "url": "http://rag-api-preview:80",
+            "questions": 40,
+            "errors": 0,
+            "metrics": {"answer_hit": green, "source_hit@1": 0.7, "page_hit": None},
+            "baseline": {"url": "http://rag-api:80", "metrics": {"answer_hit": blue}},
+            "checks": checks,
+            "passed": all(c["passed"] for c in checks),
+        }
+    )
+
+
+def _rollout(kube: Kube, namespace: str) -> dict[str, Any]:
+    status = kube.get(*RAGD, "rag", namespace).get("status") or {}
+    return dict((status.get("api") or {}).get("rollout") or {})
+
+
+def _gate_job(kube: Kube, waits: Waits, namespace: str) -> Obj:
+    def pending() -> Obj | Pending:
+        rollout = _rollout(kube, namespace)
+        jobs = kube.list("batch/v1", "Job", namespace, "app.kubernetes.io/component=quality-gate")
+        if rollout.get("reason") == "QualityGatePending" and jobs:
+            return jobs[0]
+        return Pending(f"rollout={rollout.get('reason')} {rollout.get('message')} jobs={len(jobs)}")
+
+    return waits.until(pending, timeout=90, what="the evaluation Job, the preview not promoted")
+
+
+def _report(kubectl: Kubectl, kube: Kube, namespace: str, job: str, message: str) -> None:
+    """A pod of `job` that ended with `message` as its termination message."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"{job}-report",
+            "namespace": namespace,
+            "labels": {"batch.kubernetes.io/job-name": job},
+        },
+        "spec": {
+            "schedulingGates": [{"name": "ragops.dev/test-never-schedule"}],
+            "containers": [{"name": "eval", "image": "ragops/ragops:test"}],
+        },
+    }
+    kube.create(pod, namespace)
+    terminated = {"exitCode": 0, "reason": "Completed", "message": message}
+    patch = {
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "eval",
+                    "image": "ragops/ragops:test",
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "state": {"terminated": terminated},
+                }
+            ]
+        }
+    }
+    kubectl.run(
+        [
+            "patch",
+            "pod",
+            f"{job}-report",
+            "-n",
+            namespace,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps(patch),
+        ]
+    )
+
+
+def _roll_out_with_result(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path, message: str
+) -> None:
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "golden", "namespace": namespace},
+            "data": {"questions.jsonl": '{"question": "What is RAGOps?", "answers": ["RAG"]}\n'},
+        },
+        namespace,
+    )
+    kube.create(
+        ragdeployment("rag", namespace, api={"replicas": {"min": 1, "max": 2}, "rollout": ROLLOUT}),
+        namespace,
+    )
+    wait_ready(waits, namespace, "rag", timeout=120)
+    hold = tmp_path / "hold.yaml"
+    hold.write_text(yaml.safe_dump_all(hold_pods(namespace, "quality-gate")))
+    kubectl.run(["apply", "-f", str(hold)])
+    try:
+        kubectl.run(
+            [
+                "patch",
+                "ragd",
+                "rag",
+                "-n",
+                namespace,
+                "--type=merge",
+                "-p",
+                json.dumps({"spec": {"image": "ragops/ragops:next"}}),
+            ]
+        )
+        job = _gate_job(kube, waits, namespace)
+        selector = kube.get("v1", "Service", "rag-api", namespace)["spec"]["selector"]
+        assert selector["ragops.dev/color"] == "blue", "not promoted before the evaluation"
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args[:3] == ["eval", "--url", f"http://rag-api-preview.{namespace}.svc:80"]
+        _report(kubectl, kube, namespace, job["metadata"]["name"], message)
+    finally:
+        kubectl.run(["delete", "-f", str(hold), "--ignore-not-found"])
+
+
+def test_a_preview_answering_worse_is_not_promoted_and_says_why(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
+) -> None:
+    _roll_out_with_result(kube, kubectl, waits, namespace, tmp_path, _summary(0.6, 0.9))
+
+    def aborted() -> dict[str, Any] | Pending:
+        rollout = _rollout(kube, namespace)
+        if rollout.get("phase") == "Aborted":
+            return rollout
+        return Pending(f"phase={rollout.get('phase')} {rollout.get('reason')}")
+
+    rollout = waits.until(aborted, timeout=90, what="the rollout aborted by its quality gate")
+    assert rollout["reason"] == "QualityGateFailed", rollout
+    expected = "answer_hit 0.6 on green vs 0.9 on blue: threshold 0.8"
+    assert expected in rollout["message"]
+    assert rollout["quality"]["result"] == "failed"
+    assert rollout["quality"]["metrics"]["answer_hit"] == 0.6
+    assert rollout["quality"]["baselineMetrics"]["answer_hit"] == 0.9
+    obj = kube.get(*RAGD, "rag", namespace)
+    assert obj["status"]["api"]["activeColor"] == "blue"
+    assert kube.get("v1", "Service", "rag-api", namespace)["spec"]["selector"][
+        "ragops.dev/color"
+    ] == ("blue")
+    assert conditions(obj)["Degraded"] == "True"
+    # What `kubectl describe ragd` shows: the condition and the Warning event.
+    described = kubectl.run(["describe", "ragd", "rag", "-n", namespace])
+    assert "RolloutAborted" in described and expected in described
+    assert "QualityGateFailed" in described
+
+
+def test_a_preview_answering_as_well_is_promoted(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
+) -> None:
+    _roll_out_with_result(kube, kubectl, waits, namespace, tmp_path, _summary(0.9, 0.88))
+
+    def promoted() -> dict[str, Any] | Pending:
+        rollout = _rollout(kube, namespace)
+        if rollout.get("phase") == "Observing":
+            return rollout
+        return Pending(f"phase={rollout.get('phase')} {rollout.get('reason')}")
+
+    rollout = waits.until(promoted, timeout=90, what="the preview promoted after its gate")
+    assert rollout["quality"]["result"] == "passed"
+    assert rollout["quality"]["color"] == "green"
+    selector = kube.get("v1", "Service", "rag-api", namespace)["spec"]["selector"]
+    assert selector["ragops.dev/color"] == "green"
+    events = kube.list("v1", "Event", namespace)
+    reasons = [e["reason"] for e in events if e["involvedObject"].get("name") == "rag"]
+    assert "QualityGateStarted" in reasons and "QualityGatePassed" in reasons

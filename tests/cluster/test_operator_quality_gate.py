@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes.client.exceptions import ApiException
 
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
@@ -225,3 +226,13 @@ def test_a_preview_answering_as_well_is_promoted(
     events = kube.list("v1", "Event", namespace)
     reasons = [e["reason"] for e in events if e["involvedObject"].get("name") == "rag"]
     assert "QualityGateStarted" in reasons and "QualityGatePassed" in reasons
+
+
+def test_the_api_server_refuses_a_minimum_on_a_latency(kube: Kube, namespace: str) -> None:
+    bad = {**GATE, "minimums": {"latency_p95_ms": 3000}}
+    with pytest.raises(ApiException) as refused:
+        kube.create(
+            ragdeployment("rag", namespace, api={"rollout": {"qualityGate": bad}}), namespace
+        )
+    assert refused.value.status == 422
+    assert "minimums keys must be among answer_hit" in str(refused.value.body)

@@ -9,9 +9,9 @@ integer seconds.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 GROUP = "ragops.dev"
@@ -123,16 +123,12 @@ class ReplicaRange(SpecModel):
     max: int = Field(description="Most pods under load.", ge=1, le=1000)
 
 
-# The summary metrics of `ragops eval --url` a gate may set a threshold on (docs/evaluation.md).
-QUALITY_METRICS = (
-    "answer_hit",
-    "source_hit@1",
-    "page_hit",
-    "answered",
-    "latency_p50_ms",
-    "latency_p95_ms",
-)
-_METRIC_LIST = "[" + ", ".join(f"'{m}'" for m in QUALITY_METRICS) + "]"
+# The summary metrics of `ragops eval --url` (docs/evaluation.md): shares, where higher is better
+# (a minimum applies), and costs, where lower is better (only a regression applies).
+QUALITY_RATES = ("answer_hit", "source_hit@1", "page_hit", "answered")
+QUALITY_COSTS = ("latency_p50_ms", "latency_p95_ms", "tokens", "cost_usd")
+QUALITY_METRICS = QUALITY_RATES + QUALITY_COSTS
+Threshold = Annotated[float, Field(ge=0)]
 
 
 class ConfigMapKeyRef(SpecModel):
@@ -177,10 +173,11 @@ class GoldenQuestions(SpecModel):
     )
 
 
-def _metric_keys(field: str) -> dict[str, str]:
+def _metric_keys(field: str, metrics: tuple[str, ...]) -> dict[str, str]:
+    listed = "[" + ", ".join(f"'{m}'" for m in metrics) + "]"
     return cel(
-        f"self.{field}.all(k, k in {_METRIC_LIST})",
-        f"{field} keys must be among {', '.join(QUALITY_METRICS)}",
+        f"self.{field}.all(k, k in {listed})",
+        f"{field} keys must be among {', '.join(metrics)}",
         field_path=f".{field}",
     )
 
@@ -191,20 +188,23 @@ class QualityGateSpec(SpecModel):
     the preview is promoted only on a passed summary. See docs/operator.md."""
 
     model_config = ConfigDict(
-        json_schema_extra=validations(_metric_keys("minimums"), _metric_keys("maxRegression"))
+        json_schema_extra=validations(
+            _metric_keys("minimums", QUALITY_RATES),
+            _metric_keys("maxRegression", QUALITY_METRICS),
+        )
     )
 
     questions: GoldenQuestions = Field(description="The golden question set (JSON Lines).")
-    minimums: dict[str, float] = Field(
+    minimums: dict[str, Threshold] = Field(
         default_factory=dict,
-        description="Metric -> lowest value allowed (for latencies: milliseconds, the highest).",
-        max_length=len(QUALITY_METRICS),
+        description="Share metric (answer_hit, source_hit@1, page_hit, answered) -> lowest value.",
+        max_length=len(QUALITY_RATES),
     )
-    max_regression: dict[str, float] = Field(
+    max_regression: dict[str, Threshold] = Field(
         default_factory=dict,
         description=(
-            "Metric -> largest drop allowed against the active color (latencies: milliseconds "
-            "of increase)."
+            "Metric -> largest regression allowed against the active color: a share's drop, "
+            "or a latency's (ms), tokens' or cost's rise."
         ),
         max_length=len(QUALITY_METRICS),
     )
@@ -235,6 +235,25 @@ class QualityGateSpec(SpecModel):
         default_factory=lambda: _resources("100m", "256Mi", "1", "512Mi"),
         description="Of the evaluation pod.",
     )
+
+    @field_validator("minimums")
+    @classmethod
+    def _rates_only(cls, value: dict[str, float]) -> dict[str, float]:
+        # The same rule as the CRD's CEL one: `ragops eval --min` refuses the others (exit 2).
+        unknown = sorted(set(value) - set(QUALITY_RATES))
+        if unknown:
+            raise ValueError(f"minimums keys must be among {', '.join(QUALITY_RATES)}: {unknown}")
+        return value
+
+    @field_validator("max_regression")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(QUALITY_METRICS))
+        if unknown:
+            raise ValueError(
+                f"maxRegression keys must be among {', '.join(QUALITY_METRICS)}: {unknown}"
+            )
+        return value
 
 
 class RolloutSpec(SpecModel):

@@ -87,4 +87,3 @@ def observe(namespace: str, name: str, status: Obj, events: Iterable[tuple[str, 
     if check:
         _set(namespace, name, check.get("color"), check.get("metrics"))
         DEGRADED.labels(namespace, name).set(1.0 if check.get("result") == "failed" else 0.0)
-

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from ragops_operator.api import v1alpha1 as api
@@ -16,7 +19,7 @@ from tests.support.pod_security import pod_spec_of, restricted_violations
 
 GATE: dict[str, Any] = {
     "questions": {"configMapKeyRef": {"name": "golden", "key": "questions.jsonl"}},
-    "minimums": {"answer_hit": 0.8, "latency_p95_ms": 3000},
+    "minimums": {"answer_hit": 0.8, "answered": 0.9},
     "maxRegression": {"answer_hit": 0.05},
     "sample": 40,
     "timeoutSeconds": 300,
@@ -53,7 +56,7 @@ def test_the_evaluation_job_asks_the_preview_and_compares_with_the_active_servic
         "--min",
         "answer_hit=0.8",
         "--min",
-        "latency_p95_ms=3000",
+        "answered=0.9",
         "--summary-file",
         "/dev/termination-log",
     ]
@@ -137,8 +140,26 @@ def test_the_quality_alert_exists_only_with_a_schedule() -> None:
     assert "RAGOpsQualityDegraded" in alerts(gated(schedule="@hourly"))
 
 
-def test_a_sample_of_none_and_a_malformed_schedule_are_rejected() -> None:
+def test_bad_thresholds_samples_and_schedules_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="minimums keys"):
+        gated(minimums={"latency_p95_ms": 3000})  # lower is better: a regression only
+    with pytest.raises(ValidationError, match="maxRegression keys"):
+        gated(maxRegression={"answer_hitt": 0.1})
+    with pytest.raises(ValidationError):
+        gated(minimums={"answer_hit": -1})
     with pytest.raises(ValidationError):
         gated(sample=0)
     with pytest.raises(ValidationError):
         gated(schedule="every hour")
+
+
+def test_the_example_is_a_valid_gated_stack() -> None:
+    path = Path(__file__).resolve().parents[4] / "examples" / "quality-gate.yaml"
+    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    resource = api.RAGDeployment.model_validate(docs[-1])
+    golden = next(d for d in docs if d["kind"] == "ConfigMap")
+    gate = resource.spec.api.rollout.quality_gate
+    assert gate is not None and gate.questions.config_map_key_ref is not None
+    assert gate.questions.config_map_key_ref.name == golden["metadata"]["name"]
+    for line in golden["data"][gate.questions.config_map_key_ref.key].splitlines():
+        assert isinstance(json.loads(line)["question"], str)

@@ -190,7 +190,7 @@ def test_a_preview_answering_worse_is_not_promoted_and_says_why(
 
     rollout = waits.until(aborted, timeout=90, what="the rollout aborted by its quality gate")
     assert rollout["reason"] == "QualityGateFailed", rollout
-    expected = "answer_hit 0.6 on green vs 0.9 on blue: threshold 0.8"
+    expected = "answer_hit 0.6 on green vs 0.9 on blue: minimum 0.8"
     assert expected in rollout["message"]
     assert rollout["quality"]["result"] == "failed"
     assert rollout["quality"]["metrics"]["answer_hit"] == 0.6

@@ -210,6 +210,6 @@ def build(
         check_cron_job(spec, owner),
     ]
     manifests = [m for m in wanted if m is not None]
-    if manifests and spec.network_policy.enabled:
+    if spec.network_policy.enabled:  # kept between rollouts: no create/delete churn per rollout
         manifests.append(network_policy(spec, owner))
     return manifests

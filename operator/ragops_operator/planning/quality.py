@@ -99,7 +99,9 @@ def describe_check(
         values += f" vs {_show(other)} on {baseline_color}"
     if check["kind"] == "regression":
         return f"{values}: regression allowed {_show(check['allowed'])}"
-    return f"{values}: threshold {_show(check['threshold'])}"
+    if check["kind"] == "min":
+        return f"{values}: minimum {_show(check['threshold'])}"
+    return f"{values}: {check['kind']} {_show(check['threshold'])}"
 
 
 def verdict(

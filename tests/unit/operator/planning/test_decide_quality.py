@@ -129,7 +129,7 @@ def test_a_scheduled_check_below_a_minimum_sets_quality_degraded() -> None:
     status = final_status(decision, resource["status"], children=live, errors=(), now="t1")
     assert reasons(status)["QualityDegraded"] == ("True", "BelowThresholds")
     assert status["lastQualityCheck"]["job"] == "demo-quality-check-29000000"
-    assert "answer_hit 0.5 on blue: threshold 0.8" in status["lastQualityCheck"]["message"]
+    assert "answer_hit 0.5 on blue: minimum 0.8" in status["lastQualityCheck"]["message"]
     # Without a schedule there is no such condition at all.
     plain = pass_over(body(SPEC, status=rollout_status(phase="Stable", activeHash="h-old")))
     after = final_status(plain, {}, children={}, errors=(), now="t1")

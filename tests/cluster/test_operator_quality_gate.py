@@ -236,3 +236,47 @@ def test_the_api_server_refuses_a_minimum_on_a_latency(kube: Kube, namespace: st
         )
     assert refused.value.status == 422
     assert "minimums keys must be among answer_hit" in str(refused.value.body)
+
+
+def test_a_scheduled_evaluation_below_a_minimum_sets_quality_degraded(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
+) -> None:
+    gate = {**GATE, "schedule": "0 3 * * *"}
+    kube.create(ragdeployment("rag", namespace, api={"rollout": {"qualityGate": gate}}), namespace)
+    obj = wait_ready(waits, namespace, "rag", timeout=120)
+    quality = [c for c in obj["status"]["conditions"] if c["type"] == "QualityDegraded"]
+    assert quality and quality[0]["status"] == "Unknown", "no scheduled run yet"
+    cron = kube.get("batch/v1", "CronJob", "rag-quality-check", namespace)
+    args = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:3] == ["eval", "--url", f"http://rag-api.{namespace}.svc:80"]
+    hold = tmp_path / "hold.yaml"
+    hold.write_text(yaml.safe_dump_all(hold_pods(namespace, "quality-check")))
+    kubectl.run(["apply", "-f", str(hold)])
+    try:
+        # A run of the schedule, started by hand as an operator of the stack would.
+        kubectl.run(
+            [
+                "create",
+                "job",
+                "rag-quality-manual",
+                "--from=cronjob/rag-quality-check",
+                "-n",
+                namespace,
+            ]
+        )
+        low = json.loads(_summary(0.5, 0.9))
+        low["checks"], low["baseline"] = low["checks"][:1], None
+        _report(kubectl, kube, namespace, "rag-quality-manual", json.dumps(low))
+    finally:
+        kubectl.run(["delete", "-f", str(hold), "--ignore-not-found"])
+
+    def degraded() -> dict[str, Any] | Pending:
+        found = kube.get(*RAGD, "rag", namespace)
+        st = {c["type"]: c for c in found["status"]["conditions"]}.get("QualityDegraded") or {}
+        return found if st.get("status") == "True" else Pending(f"QualityDegraded={st}")
+
+    found = waits.until(degraded, timeout=90, what="QualityDegraded from the scheduled run")
+    condition = {c["type"]: c for c in found["status"]["conditions"]}["QualityDegraded"]
+    assert condition["reason"] == "BelowThresholds"
+    assert "answer_hit 0.5 on blue: minimum 0.8" in condition["message"]
+    assert found["status"]["lastQualityCheck"]["job"] == "rag-quality-manual"

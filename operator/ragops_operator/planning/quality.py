@@ -95,7 +95,8 @@ def describe_check(
     metric, value = check["metric"], check["value"]
     other = check["baseline"] if check["baseline"] is not None else _number(baseline.get(metric))
     values = f"{metric} {_show(value)} on {color or 'the preview'}"
-    if baseline_color is not None:
+    # Both colors' values where the active color was measured too (not for e.g. an errors check).
+    if baseline_color is not None and (other is not None or check["kind"] == "regression"):
         values += f" vs {_show(other)} on {baseline_color}"
     if check["kind"] == "regression":
         return f"{values}: regression allowed {_show(check['allowed'])}"

@@ -246,3 +246,9 @@ def test_the_summary_is_found_as_the_last_line_of_a_log_tail() -> None:
     lines = '{"question": "q1", "hit": true}\n' + summary(True, [MIN_OK])
     assert parse_summary(lines) is not None
     assert parse_summary(None) is None and parse_summary("") is None
+
+
+def test_a_failed_errors_check_is_a_failure_named_without_a_baseline_value() -> None:
+    errors = {"metric": "errors", "kind": "max", "value": 3, "threshold": 0, "passed": False}
+    result = judge(job(), [pod(summary(False, [MIN_OK, errors], errors=3))], [])
+    assert result.result == "failed" and result.message == "errors 3 on green: max 0"

@@ -5,7 +5,8 @@ termination message) is driven by hand: the evaluation pods are held back by an 
 policy (tests/support/operator.py hold_pods) while the test writes the summary into a pod of
 the Job (a pod with a scheduling gate, which nothing runs or rewrites, whose status the test
 patches), then the hold is lifted and the Job controller completes the Job. The operator reads
-the summary from that pod, as it would from the real one.
+the summary from that pod, as it would from the real one. The scheduled check is driven the
+same way, through a run of its CronJob started by hand.
 """
 
 from __future__ import annotations

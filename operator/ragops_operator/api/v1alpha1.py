@@ -9,9 +9,9 @@ integer seconds.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 GROUP = "ragops.dev"
@@ -123,6 +123,139 @@ class ReplicaRange(SpecModel):
     max: int = Field(description="Most pods under load.", ge=1, le=1000)
 
 
+# The summary metrics of `ragops eval --url` (docs/evaluation.md): shares, where higher is better
+# (a minimum applies), and costs, where lower is better (only a regression applies).
+QUALITY_RATES = ("answer_hit", "source_hit@1", "page_hit", "answered")
+QUALITY_COSTS = ("latency_p50_ms", "latency_p95_ms", "tokens", "cost_usd")
+QUALITY_METRICS = QUALITY_RATES + QUALITY_COSTS
+Threshold = Annotated[float, Field(ge=0)]
+
+
+class ConfigMapKeyRef(SpecModel):
+    name: str = Field(
+        description="ConfigMap in the RAGDeployment's namespace.",
+        pattern=SECRET_NAME_PATTERN,
+        max_length=253,
+    )
+    key: str = Field(
+        description="Key holding the questions (JSON Lines).", min_length=1, max_length=253
+    )
+
+
+class S3ObjectRef(SpecModel):
+    bucket: str = Field(description="S3 bucket.", min_length=3, max_length=63)
+    key: str = Field(
+        description="Object key of the JSON Lines file.", min_length=1, max_length=1024
+    )
+
+
+class GoldenQuestions(SpecModel):
+    """Where the golden question set lives: exactly one of a ConfigMap key or an S3 object."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "has(self.configMapKeyRef) != has(self.s3)",
+                "set exactly one of configMapKeyRef and s3",
+            )
+        )
+    )
+
+    config_map_key_ref: ConfigMapKeyRef | None = Field(
+        None, description="A ConfigMap key, mounted into the evaluation pod."
+    )
+    s3: S3ObjectRef | None = Field(
+        None,
+        description=(
+            "An S3 object, read with the stack's S3 settings and the worker's ServiceAccount "
+            "(IRSA role)."
+        ),
+    )
+
+
+def _metric_keys(field: str, metrics: tuple[str, ...]) -> dict[str, str]:
+    listed = "[" + ", ".join(f"'{m}'" for m in metrics) + "]"
+    return cel(
+        f"self.{field}.all(k, k in {listed})",
+        f"{field} keys must be among {', '.join(metrics)}",
+        field_path=f".{field}",
+    )
+
+
+class QualityGateSpec(SpecModel):
+    """Answer quality as a rollout gate: once the preview color is ready, an evaluation Job
+    (`ragops eval --url`) asks it the golden questions (and the active color the same ones);
+    the preview is promoted only on a passed summary. See docs/operator.md."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            _metric_keys("minimums", QUALITY_RATES),
+            _metric_keys("maxRegression", QUALITY_METRICS),
+        )
+    )
+
+    questions: GoldenQuestions = Field(description="The golden question set (JSON Lines).")
+    minimums: dict[str, Threshold] = Field(
+        default_factory=dict,
+        description="Share metric (answer_hit, source_hit@1, page_hit, answered) -> lowest value.",
+        max_length=len(QUALITY_RATES),
+    )
+    max_regression: dict[str, Threshold] = Field(
+        default_factory=dict,
+        description=(
+            "Metric -> largest regression allowed against the active color: a share's drop, "
+            "or a latency's (ms), tokens' or cost's rise."
+        ),
+        max_length=len(QUALITY_METRICS),
+    )
+    sample: int | None = Field(
+        None, ge=1, le=10000, description="Questions sampled per run; unset: all of them."
+    )
+    timeout_seconds: int = Field(
+        600,
+        ge=30,
+        le=86400,
+        description="Longest an evaluation may run; past it the rollout is aborted, not promoted.",
+    )
+    compare_with_active: bool = Field(
+        True, description="Ask the active color the same questions and apply maxRegression."
+    )
+    token_secret_ref: SecretKeyRef | None = Field(
+        None, description="Bearer token for the API when spec.auth is set (RAGOPS_EVAL_TOKEN)."
+    )
+    schedule: str | None = Field(
+        None,
+        description=(
+            "Continuous quality: a CronJob evaluating the active color on this schedule against "
+            "the minimums (condition QualityDegraded, alert RAGOpsQualityDegraded)."
+        ),
+        pattern=r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$",
+    )
+    resources: Resources = Field(
+        default_factory=lambda: _resources("100m", "256Mi", "1", "512Mi"),
+        description="Of the evaluation pod.",
+    )
+
+    @field_validator("minimums")
+    @classmethod
+    def _rates_only(cls, value: dict[str, float]) -> dict[str, float]:
+        # The same rule as the CRD's CEL one: `ragops eval --min` refuses the others (exit 2).
+        unknown = sorted(set(value) - set(QUALITY_RATES))
+        if unknown:
+            raise ValueError(f"minimums keys must be among {', '.join(QUALITY_RATES)}: {unknown}")
+        return value
+
+    @field_validator("max_regression")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(QUALITY_METRICS))
+        if unknown:
+            raise ValueError(
+                f"maxRegression keys must be among {', '.join(QUALITY_METRICS)}: {unknown}"
+            )
+        return value
+
+
 class RolloutSpec(SpecModel):
     """Blue/green rollouts of the API: a template change starts the other color behind a preview
     Service; the API Service switches once every new pod is ready, and switches back if the new
@@ -171,6 +304,9 @@ class RolloutSpec(SpecModel):
         ge=5,
         le=600,
         description="How often Prometheus is read while a new color starts or is observed.",
+    )
+    quality_gate: QualityGateSpec | None = Field(
+        None, description="Promote only a preview whose answers pass an evaluation."
     )
 
 
@@ -779,6 +915,37 @@ class ComponentStatus(StatusModel):
     ready_replicas: int = Field(0, description="Pods passing readiness.")
 
 
+class QualityCheck(StatusModel):
+    metric: str = Field(description="The metric checked.")
+    kind: str = Field(description="min or regression.")
+    value: float | None = Field(None, description="The evaluated color's value; unset: no data.")
+    threshold: float | None = Field(None, description="A min check's threshold.")
+    baseline: float | None = Field(None, description="A regression check's active value.")
+    allowed: float | None = Field(None, description="A regression check's largest regression.")
+    passed: bool = Field(description="Whether the check passed.")
+
+
+class QualityResult(StatusModel):
+    """One evaluation's verdict (`ragops eval --url` summary, read from the Job's pod)."""
+
+    result: Literal["passed", "failed", "error"] = Field(
+        description="passed; failed: a check failed; error: no usable result (never promoted)."
+    )
+    color: str | None = Field(None, description="The color evaluated.")
+    baseline_color: str | None = Field(None, description="The color compared with, if any.")
+    metrics: dict[str, float | None] = Field(
+        default_factory=dict, description="The evaluated color's metrics."
+    )
+    baseline_metrics: dict[str, float | None] | None = Field(
+        None, description="The compared color's metrics."
+    )
+    checks: list[QualityCheck] = Field(default_factory=list, description="Each threshold's check.")
+    questions: int | None = Field(None, description="Questions asked.")
+    time: str | None = Field(None, description="When the result was read (RFC 3339).")
+    job: str | None = Field(None, description="The evaluation Job (`kubectl logs job/NAME`).")
+    message: str = Field("", description="For humans: the failed check, or why no result.")
+
+
 class RolloutStatus(StatusModel):
     phase: str = Field(
         "Stable", description="Stable, Progressing, Observing, Retiring, RolledBack or Aborted."
@@ -803,6 +970,12 @@ class RolloutStatus(StatusModel):
     )
     reason: str = Field("", description="CamelCase cause of the current phase.")
     message: str = Field("", description="For humans.")
+    quality_started_at: str | None = Field(
+        None, description="When the quality gate's evaluation Job was started (RFC 3339)."
+    )
+    quality: QualityResult | None = Field(
+        None, description="The quality gate's verdict on the last preview evaluated."
+    )
 
 
 class ApiStatus(ComponentStatus):
@@ -903,6 +1076,9 @@ class RAGDeploymentStatus(StatusModel):
     )
     index: IndexStatus | None = Field(
         None, description="The embedding model's index, and a change of model in progress."
+    )
+    last_quality_check: QualityResult | None = Field(
+        None, description="The newest scheduled evaluation of the active color (qualityGate)."
     )
 
 

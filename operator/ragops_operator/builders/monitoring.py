@@ -311,6 +311,33 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
                 f"{BACKUP_METRICS.max_age_seconds // 3600} hours."
             ),
         ),
+        *_quality_alerts(spec, owner),
+    ]
+
+
+def quality_degraded_expr(owner: Owner) -> str:
+    """The operator's gauge (control/quality_metrics.py), labelled with the stack it is about."""
+    return f'max(ragops_quality_degraded{{namespace="{owner.namespace}",name="{owner.name}"}}) == 1'
+
+
+def _quality_alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
+    """Only with a scheduled evaluation (spec.api.rollout.qualityGate.schedule)."""
+    gate = spec.api.rollout.quality_gate
+    if gate is None or gate.schedule is None:
+        return []
+    return [
+        _alert(
+            "RAGOpsQualityDegraded",
+            quality_degraded_expr(owner),
+            for_="0m",
+            severity="warning",
+            owner=owner,
+            summary=f"Answer quality of RAGOps {owner.namespace}/{owner.name} is below its gate",
+            description=(
+                "The scheduled evaluation of the active color failed a threshold: see the "
+                "QualityDegraded condition and status.lastQualityCheck."
+            ),
+        )
     ]
 
 

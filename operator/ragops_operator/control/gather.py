@@ -28,7 +28,12 @@ from ragops_operator.control.kube import (
 from ragops_operator.control.prometheus import SignalSource
 from ragops_operator.objects import Obj, key_of
 from ragops_operator.planning import last_backup
-from ragops_operator.planning.observed import Observed, colors_to_read, owned_by
+from ragops_operator.planning.observed import (
+    Observed,
+    colors_to_read,
+    owned_by,
+    quality_jobs_to_read,
+)
 from ragops_operator.planning.rollout import Color, Signals
 
 
@@ -60,6 +65,11 @@ class Gatherer:
             jobs = tuple(obj for obj in listed if obj["kind"] == JOBS.kind)
             backup_pods = await self._backup_pods(spec, owner, previous, jobs)
             verify_pods = await self._verify_pods(spec, owner, previous, jobs)
+            quality_pods = [
+                pod
+                for job in quality_jobs_to_read(spec, previous, jobs)
+                for pod in await self._pods_of(job, owner)
+            ]
         except BaseException:
             signals.cancel()
             raise
@@ -71,6 +81,7 @@ class Gatherer:
             prometheus_operator=prometheus_operator,
             backup_pods=backup_pods,
             verify_pods=verify_pods,
+            quality_pods=tuple(quality_pods),
         )
 
     async def close(self) -> None:

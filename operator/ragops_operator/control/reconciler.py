@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.control import metrics
+from ragops_operator.control import metrics, quality_metrics
 from ragops_operator.control.gather import Gatherer
 from ragops_operator.control.kube import ClusterApi
 from ragops_operator.control.prometheus import PrometheusSignals, SignalSource
@@ -71,6 +71,8 @@ class Reconciler:
             decision = decide.decide(resource, previous, observed, now=self._clock())
             written = await self._writer.write(body, decision, observed.children)
         current = self._status(decision, previous, written)
+        meta = body["metadata"]
+        quality_metrics.observe(meta["namespace"], meta["name"], current, decision.events)
         await self._writer.patch_status(body, previous, current)
         metrics.status_written(body, current)
         return Outcome(ready=decide.ready(current), requeue_after=decision.requeue_after)

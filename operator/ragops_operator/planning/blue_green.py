@@ -12,10 +12,11 @@ from ragops_operator.objects import Obj
 from ragops_operator.planning import health, rollout
 
 ACTION_ANNOTATION = "ragops.dev/rollout"
-_TIMES = ("started_at", "switched_at", "retire_at")
+QUALITY_GRACE_SECONDS = 60
+_TIMES = ("started_at", "switched_at", "retire_at", "quality_started_at")
 
 
-def _to_time(seconds: float | None) -> str | None:
+def to_time(seconds: float | None) -> str | None:
     return (
         None
         if seconds is None
@@ -48,12 +49,14 @@ def state_to_status(state: rollout.RolloutState) -> Obj:
         "previous_hash": state.previous_hash,
         "preview_color": state.preview_color,
         "preview_hash": state.preview_hash,
-        "started_at": _to_time(state.started_at),
-        "switched_at": _to_time(state.switched_at),
-        "retire_at": _to_time(state.retire_at),
+        "started_at": to_time(state.started_at),
+        "switched_at": to_time(state.switched_at),
+        "retire_at": to_time(state.retire_at),
         "failed_hash": state.failed_hash,
         "reason": state.reason,
         "message": state.message,
+        "quality_started_at": to_time(state.quality_started_at),
+        "quality": state.quality,
     }
     return api.RolloutStatus.model_validate(values).model_dump(by_alias=True)
 
@@ -86,6 +89,13 @@ def policy_of(spec: api.RAGDeploymentSpec) -> rollout.Policy:
         analysis_interval_seconds=settings.analysis_interval_seconds
         if spec.monitoring.prometheus_url
         else None,
+        quality_gate=settings.quality_gate is not None,
+        # The Job's own deadline fires first; this covers a Job that never even started.
+        quality_timeout_seconds=(
+            settings.quality_gate.timeout_seconds + QUALITY_GRACE_SECONDS
+            if settings.quality_gate is not None
+            else 600
+        ),
     )
 
 

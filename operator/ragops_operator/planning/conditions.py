@@ -10,7 +10,8 @@ READY = "Ready"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
 MONITORING = "MonitoringAvailable"
-ORDER = (READY, PROGRESSING, DEGRADED, MONITORING)
+QUALITY_DEGRADED = "QualityDegraded"  # only with a scheduled evaluation (qualityGate.schedule)
+ORDER = (READY, PROGRESSING, DEGRADED, MONITORING, QUALITY_DEGRADED)
 
 Status = Literal["True", "False", "Unknown"]
 

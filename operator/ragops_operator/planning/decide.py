@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, stack
+from ragops_operator.builders import quality as quality_builder
 from ragops_operator.builders.labels import COMPONENT_LABEL, Owner
 from ragops_operator.objects import Key, Obj, key_of
 from ragops_operator.planning import (
@@ -26,6 +27,7 @@ from ragops_operator.planning import (
     conditions,
     health,
     last_backup,
+    quality,
     reindex,
     restore,
     rollout,
@@ -57,6 +59,8 @@ class Report:
     restore: Restore | None = None
     last_backup: Obj | None = None
     last_verification: Obj | None = None
+    quality_check: Obj | None = None  # status.lastQualityCheck
+    quality_scheduled: bool = False  # qualityGate.schedule: the QualityDegraded condition
 
     def observation(self, children: Mapping[Key, Obj], errors: Sequence[str]) -> status.Observation:
         """`children` as the write left them: applied ones as the API server returned them."""
@@ -83,6 +87,8 @@ class Report:
             restore=self.restore,
             last_backup=self.last_backup,
             last_verification=self.last_verification,
+            quality_check=self.quality_check,
+            quality_scheduled=self.quality_scheduled,
             index=self.index,
             index_job=self.index_job,
         )
@@ -113,10 +119,15 @@ def decide(
     step = plan_api(pods_spec, owner, previous, observed, now=now)
     restore_job = observed.children.get(("Job", owner.child_name(backup.COMPONENT_RESTORE)))
     restoring = restore.state(spec, previous, restore_job)
-    report = _report(resource, previous, observed, step, restoring, indexing)
+    report = _report(resource, previous, observed, step, restoring, indexing, now=now)
     if spec.paused:
         return Decision(report)
     desired = _render(pods_spec, owner, observed, step, restoring, indexing)
+    desired += quality_builder.build(
+        pods_spec,
+        owner,
+        evaluate=api_builder.template_hash(pods_spec, owner) if step.evaluate else None,
+    )
     keep = frozenset(
         (kind, api_builder.deployment_name(owner, color))
         for color in step.keep
@@ -167,8 +178,11 @@ def _report(
     step: rollout.Plan,
     restoring: Restore | None,
     indexing: reindex.IndexPlan,
+    *,
+    now: float,
 ) -> Report:
     owner, spec = Owner.of(resource), resource.spec
+    gate = spec.api.rollout.quality_gate
     saved_backup: Obj | None = previous.get("lastBackup")
     saved_verification: Obj | None = previous.get("lastBackupVerification")
     return Report(
@@ -201,7 +215,36 @@ def _report(
             if spec.backup.enabled and spec.backup.verify.enabled
             else saved_verification
         ),
+        quality_check=_quality_check(spec, previous, observed, step.service, now=now),
+        quality_scheduled=gate is not None and gate.schedule is not None,
     )
+
+
+def _quality_check(
+    spec: api.RAGDeploymentSpec, previous: Obj, observed: Observed, active: Color, *, now: float
+) -> Obj | None:
+    """status.lastQualityCheck: the newest finished scheduled evaluation's verdict."""
+    saved: Obj | None = previous.get("lastQualityCheck")
+    gate = spec.api.rollout.quality_gate
+    job = last_backup.unreported(
+        list(observed.jobs), saved, component=quality_builder.COMPONENT_CHECK
+    )
+    if gate is None or job is None:
+        return saved
+    name = job["metadata"]["name"]
+    found = quality.verdict(
+        job,
+        [p for p in observed.quality_pods if _job_of(p) == name],
+        color=active,
+        baseline_color=None,
+        wanted=quality.wanted_checks(gate.minimums, {}),
+        now=blue_green.to_time(now) or "",
+    )
+    return found.report
+
+
+def _job_of(pod: Obj) -> str | None:
+    return (pod["metadata"].get("labels") or {}).get(last_backup.JOB_NAME_LABEL)
 
 
 def plan_api(
@@ -230,13 +273,40 @@ def plan_api(
         state.active_hash is None
     ):  # status lost or written by an older operator: trust the live color
         state = replace(state, active_hash=color_health(state.active_color).template)
+    desired_hash = api_builder.template_hash(spec, owner)
     observation = rollout.Observation(
-        desired_hash=api_builder.template_hash(spec, owner),
+        desired_hash=desired_hash,
         health={color: color_health(color) for color in ("blue", "green")},
         signals=dict(observed.signals),
         action=blue_green.action_of(observed.body),
+        quality=_gate_verdict(spec, owner, state, observed, desired_hash, now=now),
     )
     return rollout.plan(state, observation, blue_green.policy_of(spec), now)
+
+
+def _gate_verdict(
+    spec: api.RAGDeploymentSpec,
+    owner: Owner,
+    state: rollout.RolloutState,
+    observed: Observed,
+    desired_hash: str,
+    *,
+    now: float,
+) -> quality.Verdict | None:
+    """The verdict of the evaluation Job of the template being rolled out (the preview's)."""
+    gate = spec.api.rollout.quality_gate
+    if gate is None:
+        return None
+    name = quality_builder.gate_job_name(owner, desired_hash)
+    compare = gate.compare_with_active
+    return quality.verdict(
+        observed.children.get(("Job", name)),
+        [p for p in observed.quality_pods if _job_of(p) == name],
+        color=state.preview_color or rollout.other(state.active_color),
+        baseline_color=state.active_color if compare else None,
+        wanted=quality.wanted_checks(gate.minimums, gate.max_regression if compare else {}),
+        now=blue_green.to_time(now) or "",
+    )
 
 
 def plan_index(

@@ -51,6 +51,9 @@ def _termination_message(pod: Obj) -> str | None:
     return None
 
 
+termination_message = _termination_message  # also the quality gate's evaluation pods
+
+
 def from_job(job: Obj, pods: list[Obj]) -> Obj:
     """The status entry for `job`, from its last pod's report when it left one."""
     result, finished_at = _finished(job) or ("failure", "")

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders import quality as quality_builder
+from ragops_operator.builders.labels import COMPONENT_LABEL
 from ragops_operator.objects import Key, Obj
-from ragops_operator.planning import blue_green
+from ragops_operator.planning import blue_green, last_backup
 from ragops_operator.planning.rollout import Color, Signals
 
 
@@ -30,6 +32,7 @@ class Observed:
     prometheus_operator: bool = False  # ServiceMonitor and PrometheusRule are served
     backup_pods: tuple[Obj, ...] = ()  # the pods of last_backup.unreported(jobs, saved)
     verify_pods: tuple[Obj, ...] = ()  # the same for the verification CronJob's newest Job
+    quality_pods: tuple[Obj, ...] = ()  # the pods of quality_jobs_to_read(spec, previous, jobs)
 
 
 def owned_by(obj: Obj, uid: str) -> bool:
@@ -43,3 +46,27 @@ def colors_to_read(spec: api.RAGDeploymentSpec, previous: Obj) -> tuple[Color, .
     if spec.monitoring.prometheus_url is None or (spec.paused and state.active_hash is not None):
         return ()
     return blue_green.colors_under_watch(state)
+
+
+def quality_jobs_to_read(
+    spec: api.RAGDeploymentSpec, previous: Obj, jobs: tuple[Obj, ...]
+) -> tuple[Obj, ...]:
+    """The finished evaluation Jobs whose pods hold a verdict not in status yet: the gate's
+    while a rollout waits for one, and the newest scheduled check not reported yet."""
+    gate = spec.api.rollout.quality_gate
+    if gate is None:
+        return ()
+    state = blue_green.state_from_status(previous)
+    wanted: list[Obj] = []
+    if state.phase == "Progressing" and state.quality is None:
+        wanted += [
+            job
+            for job in jobs
+            if (job["metadata"].get("labels") or {}).get(COMPONENT_LABEL)
+            == quality_builder.COMPONENT_GATE
+            and last_backup.newest_finished([job]) is not None
+        ]
+    check = last_backup.unreported(
+        list(jobs), previous.get("lastQualityCheck"), component=quality_builder.COMPONENT_CHECK
+    )
+    return (*wanted, *([check] if check is not None else []))

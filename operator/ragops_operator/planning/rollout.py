@@ -15,7 +15,9 @@ scaling under load during the rollout.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
+
+from ragops_operator.planning.quality import Verdict
 
 Color = Literal["blue", "green"]
 Phase = Literal["Stable", "Progressing", "Observing", "Retiring", "RolledBack", "Aborted"]
@@ -44,6 +46,8 @@ class RolloutState:
     failed_hash: str | None = None  # rolled back or aborted: not retried until the spec changes
     reason: str = ""
     message: str = ""
+    quality_started_at: float | None = None  # the quality gate's evaluation Job was wanted
+    quality: dict[str, Any] | None = field(default=None, hash=False)  # its verdict, once known
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class Policy:
     max_error_rate_percent: float = 5.0
     max_p95_seconds: float = 2.0
     analysis_interval_seconds: float | None = None  # Prometheus configured: look again this often
+    quality_gate: bool = False  # spec.api.rollout.qualityGate: promote only on a passed evaluation
+    quality_timeout_seconds: float = 600
 
     def next_look(self, deadline: float) -> float:
         """When a color under watch needs another look: its deadline, or sooner to read
@@ -99,6 +105,7 @@ class Observation:
     health: dict[Color, ColorHealth] = field(default_factory=dict)
     signals: dict[Color, Signals] = field(default_factory=dict)
     action: Action | None = None
+    quality: Verdict | None = None  # the evaluation Job of desired_hash, when there is one
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class Plan:
     events: tuple[Event, ...] = ()
     consume_action: bool = False
     requeue_after: float | None = None  # seconds until a deadline needs another look
+    evaluate: bool = False  # the quality gate's evaluation Job of the preview is wanted
 
     @property
     def retired(self) -> tuple[Color, ...]:
@@ -166,6 +174,8 @@ def _settled(state: RolloutState, obs: Observation, policy: Policy, now: float) 
             previous_hash=None,
             reason="PreviewStarting",
             message=f"starting {other(active)} with the new API template",
+            quality_started_at=None,
+            quality=None,
         )
         event = (
             "Normal",
@@ -216,6 +226,7 @@ def _stop(state: RolloutState, *, phase: Phase, reason: str, message: str) -> Ro
         failed_hash=state.preview_hash,
         reason=reason,
         message=message,
+        quality_started_at=None,
     )
 
 
@@ -261,6 +272,8 @@ def _progressing(
             started_at=now,
             reason="PreviewStarting",
             message=f"{preview} restarted with a newer API template",
+            quality_started_at=None,
+            quality=None,
         )
         events = (
             *events,
@@ -292,6 +305,10 @@ def _progressing(
     health = _health(obs, preview)
     ready = health.serves(state.preview_hash)
     failing = failing_signals(obs.signals.get(preview, Signals()), policy) if ready else None
+    if ready and failing is None and policy.quality_gate:
+        state, gated, events = _quality_gate(state, obs, policy, now, events)
+        if gated is not None:
+            return gated
     if ready and failing is None and (policy.auto_promote or obs.action == "promote"):
         switched = replace(
             state,
@@ -362,6 +379,81 @@ def _progressing(
     )
 
 
+def _quality_gate(
+    state: RolloutState,
+    obs: Observation,
+    policy: Policy,
+    now: float,
+    events: tuple[Event, ...],
+) -> tuple[RolloutState, Plan | None, tuple[Event, ...]]:
+    """The ready, healthy preview's evaluation: (state, None, events) once it passed (promotion
+    goes on as without a gate); otherwise the plan that waits for it or aborts the rollout.
+    Only a passed verdict lets the preview through: a missing, failed, timed out or unusable
+    evaluation never does."""
+    active, preview = state.active_color, state.preview_color
+    assert preview is not None
+    if state.quality_started_at is not None and (state.quality or {}).get("result") == "passed":
+        return state, None, events  # decided on an earlier pass (e.g. waiting for a manual promote)
+    if state.quality_started_at is None:
+        state = replace(state, quality_started_at=now, quality=None)
+        events = (
+            *events,
+            (
+                "Normal",
+                "QualityGateStarted",
+                f"Evaluating {preview} with the golden questions before promotion",
+            ),
+        )
+    assert state.quality_started_at is not None
+    verdict = obs.quality or Verdict("running", "creating the evaluation Job")
+    if verdict.result == "passed":
+        passed = replace(state, quality=verdict.report)
+        return passed, None, (*events, ("Normal", "QualityGatePassed", verdict.message))
+    waited = now - state.quality_started_at
+    if verdict.result == "running" and waited < policy.quality_timeout_seconds:
+        waiting = replace(state, reason="QualityGatePending", message=verdict.message)
+        return (
+            waiting,
+            Plan(
+                waiting,
+                render=(preview,),
+                keep=(active,),
+                service=active,
+                preview_service=preview,
+                events=events,
+                evaluate=True,
+                # Job changes trigger a pass; the timeout needs one even without them.
+                requeue_after=policy.next_look(policy.quality_timeout_seconds - waited),
+            ),
+            events,
+        )
+    if verdict.result == "failed":
+        reason, why = "QualityGateFailed", verdict.message
+    elif verdict.result == "error":
+        reason, why = "QualityGateError", verdict.message
+    else:
+        reason = "QualityGateError"
+        limit = policy.quality_timeout_seconds
+        why = f"no evaluation result after {waited:.0f}s (timeout {limit:g}s)"
+    report = verdict.report or {"result": "error", "color": preview, "message": why}
+    aborted = replace(
+        _stop(state, phase="Aborted", reason=reason, message=f"{preview} not promoted: {why}"),
+        quality=report,
+    )
+    plan_ = Plan(
+        aborted,
+        render=(),
+        keep=(active,),
+        service=active,
+        preview_service=None,
+        events=(
+            *events,
+            ("Warning", reason, f"{preview} not promoted: {why}; {active} keeps serving"),
+        ),
+    )
+    return aborted, plan_, plan_.events
+
+
 def _observing(state: RolloutState, obs: Observation, policy: Policy, now: float) -> Plan:
     active, previous = state.active_color, state.previous_color
     assert previous is not None and state.switched_at is not None
@@ -378,6 +470,8 @@ def _observing(state: RolloutState, obs: Observation, policy: Policy, now: float
             switched_at=None,
             reason="PreviewStarting",
             message=f"starting {previous} with a newer API template",
+            quality_started_at=None,
+            quality=None,
         )
         return _progressing(
             superseded,

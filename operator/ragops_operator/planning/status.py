@@ -37,6 +37,8 @@ class Observation:
     last_verification: Obj | None = None  # status.lastBackupVerification, likewise
     index: IndexState | None = None  # the embedding model's index and a change in progress
     index_job: str | None = None  # the reindex Job running for it
+    quality_check: Obj | None = None  # status.lastQualityCheck (planning/quality.py's report)
+    quality_scheduled: bool = False  # a scheduled evaluation exists: QualityDegraded is reported
 
 
 def _child(observed: Observation, kind: str, suffix: str) -> Obj | None:
@@ -118,7 +120,22 @@ def _conditions(
     elif any(p.updated and p.ready < p.desired for p in parts):
         lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
         degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
-    return [ready, progressing, degraded, _monitoring(observed)]
+    quality = [_quality(observed.quality_check)] if observed.quality_scheduled else []
+    return [ready, progressing, degraded, _monitoring(observed), *quality]
+
+
+def _quality(check: Obj | None) -> conditions.Condition:
+    """QualityDegraded from the newest scheduled evaluation of the active color: True below a
+    threshold, Unknown without a usable result (no evidence either way)."""
+    C = conditions.Condition
+    if check is None:
+        return C(conditions.QUALITY_DEGRADED, "Unknown", "NotEvaluatedYet", "no scheduled run yet")
+    result, message = check.get("result"), str(check.get("message") or "")[:1000]
+    if result == "failed":
+        return C(conditions.QUALITY_DEGRADED, "True", "BelowThresholds", message)
+    if result == "passed":
+        return C(conditions.QUALITY_DEGRADED, "False", "AsExpected", message)
+    return C(conditions.QUALITY_DEGRADED, "Unknown", "EvaluationError", message)
 
 
 def _rollout(observed: Observation) -> tuple[str, str, str]:
@@ -184,6 +201,7 @@ def compute(observed: Observation, previous: Obj, *, now: str) -> Obj:
         "index": to_status(observed.index, observed.index_job)
         if observed.index is not None
         else None,
+        "lastQualityCheck": observed.quality_check,
     }
 
 

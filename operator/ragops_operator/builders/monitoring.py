@@ -317,7 +317,8 @@ def _alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:
 
 def quality_degraded_expr(owner: Owner) -> str:
     """The operator's gauge (control/quality_metrics.py), labelled with the stack it is about."""
-    return f'max(ragops_quality_degraded{{namespace="{owner.namespace}",name="{owner.name}"}}) == 1'
+    stack = f'ragdeployment_namespace="{owner.namespace}",ragdeployment="{owner.name}"'
+    return f"max(ragops_quality_degraded{{{stack}}}) == 1"
 
 
 def _quality_alerts(spec: api.RAGDeploymentSpec, owner: Owner) -> list[dict[str, Any]]:

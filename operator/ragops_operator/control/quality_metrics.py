@@ -9,14 +9,18 @@ are emitted once per verdict.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prometheus_client import Counter, Gauge
 
+from ragops_operator.control.metrics import STACK_LABELS
 from ragops_operator.objects import Obj
 
-_LABELS = ("namespace", "name", "color")
+# The same stack labels as the operator's other metrics (control/metrics.py says why not
+# `namespace`): Prometheus would rename ours to exported_namespace.
+_LABELS = (*STACK_LABELS, "color")
 # metric name in the eval summary -> (gauge, scale to the gauge's unit)
 GAUGES: dict[str, tuple[Gauge, float]] = {
     "answer_hit": (
@@ -51,12 +55,12 @@ GAUGES: dict[str, tuple[Gauge, float]] = {
 GATES = Counter(
     "ragops_quality_gate",
     "Quality gate verdicts of blue/green rollouts (result: passed, failed, error).",
-    ("namespace", "name", "result"),
+    (*STACK_LABELS, "result"),
 )
 DEGRADED = Gauge(
     "ragops_quality_degraded",
     "1 when the newest scheduled evaluation of the active color is below a threshold.",
-    ("namespace", "name"),
+    STACK_LABELS,
 )
 _GATE_RESULTS = {
     "QualityGatePassed": "passed",
@@ -87,3 +91,18 @@ def observe(namespace: str, name: str, status: Obj, events: Iterable[tuple[str, 
     if check:
         _set(namespace, name, check.get("color"), check.get("metrics"))
         DEGRADED.labels(namespace, name).set(1.0 if check.get("result") == "failed" else 0.0)
+
+
+def forget(namespace: str, name: str) -> None:
+    """Drop a deleted (or no longer ours) stack's series, as control/metrics.py does."""
+    for gauge, _ in GAUGES.values():
+        for color in ("blue", "green"):
+            _remove(gauge, namespace, name, color)
+    _remove(DEGRADED, namespace, name)
+    for result in _GATE_RESULTS.values():
+        _remove(GATES, namespace, name, result)
+
+
+def _remove(metric: Gauge | Counter, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # never observed
+        metric.remove(*labels)

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import kopf
 
-from ragops_operator.control import metrics
+from ragops_operator.control import metrics, quality_metrics
 from ragops_operator.control.kube import RAGD, Cluster, ClusterApi, Login, RetryLater
 from ragops_operator.control.peering import PeeringGate
 from ragops_operator.control.reconciler import Reconciler
@@ -108,6 +108,7 @@ class Runtime:
                 "Not reconciling %s/%s: another replica is working", meta["namespace"], meta["name"]
             )
             metrics.forget(meta["namespace"], meta["name"])
+            quality_metrics.forget(meta["namespace"], meta["name"])
             return False
         async with self._locks[(meta["namespace"], meta["name"])]:
             # The event's copy may predate our own last status write (rollout state lives there):
@@ -115,6 +116,7 @@ class Runtime:
             fresh = await self.cluster.get(RAGD, meta["namespace"], meta["name"])
             if fresh is None or fresh["metadata"].get("deletionTimestamp"):
                 metrics.forget(meta["namespace"], meta["name"])
+                quality_metrics.forget(meta["namespace"], meta["name"])
                 return False
             outcome = await self.reconciler.reconcile(fresh)
         if outcome.requeue_after is not None:

@@ -54,19 +54,47 @@ def test_a_gate_verdict_sets_both_colors_and_counts_the_result() -> None:
     samples = _samples()
 
     def value(name: str, color: str) -> float:
-        return samples[(name, (("color", color), ("name", "rag"), ("namespace", "ns-m")))]
+        return samples[
+            (
+                name,
+                (("color", color), ("ragdeployment", "rag"), ("ragdeployment_namespace", "ns-m")),
+            )
+        ]
 
     assert value("ragops_quality_answer_hit", "green") == 0.6
     assert value("ragops_quality_answer_hit", "blue") == 0.9
     assert value("ragops_quality_latency_p95_seconds", "green") == 1.5
     assert math.isnan(value("ragops_quality_page_hit", "green")), "no data is not a number"
-    gate = (("name", "rag"), ("namespace", "ns-m"), ("result", "failed"))
+    gate = (("ragdeployment", "rag"), ("ragdeployment_namespace", "ns-m"), ("result", "failed"))
     assert samples[("ragops_quality_gate_total", gate)] == 1.0
 
 
 def test_a_failed_scheduled_check_sets_degraded() -> None:
     check = {"color": "blue", "result": "failed", "metrics": {"answer_hit": 0.5}}
     quality_metrics.observe("ns-d", "rag", {"lastQualityCheck": check}, [])
-    assert _samples()[("ragops_quality_degraded", (("name", "rag"), ("namespace", "ns-d")))] == 1
+    assert (
+        _samples()[
+            (
+                "ragops_quality_degraded",
+                (("ragdeployment", "rag"), ("ragdeployment_namespace", "ns-d")),
+            )
+        ]
+        == 1
+    )
     quality_metrics.observe("ns-d", "rag", {"lastQualityCheck": {**check, "result": "passed"}}, [])
-    assert _samples()[("ragops_quality_degraded", (("name", "rag"), ("namespace", "ns-d")))] == 0
+    assert (
+        _samples()[
+            (
+                "ragops_quality_degraded",
+                (("ragdeployment", "rag"), ("ragdeployment_namespace", "ns-d")),
+            )
+        ]
+        == 0
+    )
+
+
+def test_a_forgotten_stack_leaves_no_quality_series() -> None:
+    check = {"color": "blue", "result": "failed", "metrics": {"answer_hit": 0.5}}
+    quality_metrics.observe("ns-f", "gone", {"lastQualityCheck": check}, [])
+    quality_metrics.forget("ns-f", "gone")
+    assert not [key for key in _samples() if ("ragdeployment_namespace", "ns-f") in key[1]]

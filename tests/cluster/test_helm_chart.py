@@ -264,6 +264,18 @@ def test_namespaced_render_has_roles_per_namespace_and_only_reads_cluster_wide(
     assert peering["metadata"]["namespace"] == "team-a"
 
 
+def test_notes_tell_the_next_command(helm: Helm) -> None:
+    out = helm("install", "ragops-operator", str(CHART), "--dry-run=client", "-n", "ops")
+    notes = out[out.index("NOTES:") :]
+    assert "kubectl -n ops rollout status deployment/ragops-operator" in notes
+    assert "kubectl apply -f examples/minimal.yaml" in notes
+    assert "kubectl wait --for=condition=Ready ragd/docs" in notes
+    scoped = helm(
+        "install", "x", str(CHART), "--dry-run=client", "--set", "watchNamespaces={team-a}"
+    )
+    assert "kubectl apply -n team-a -f examples/minimal.yaml" in scoped
+
+
 def test_service_monitor_only_where_the_prometheus_operator_is_installed(helm: Helm) -> None:
     assert not [o for o in helm.template() if o["kind"] == "ServiceMonitor"]
     objects = helm.template("--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")
@@ -384,7 +396,9 @@ def _apply_minimal(kube: Kube, namespace: str) -> None:
 
 def _assert_reconciled_by(operator: OperatorProcess, namespace: str) -> None:
     log = operator.log_path.read_text(errors="replace")
-    # This process, under the chart's token, created the stack's children itself.
+    # This process, under the chart's token, created the stack's children itself. (Another
+    # operator running cluster-wide, e.g. the session's `ragops_operator` fixture, would race it:
+    # this module runs before the test_operator_* modules that start one.)
     assert f"Created Deployment docs-api-blue ({namespace}/docs)" in log, operator.log_tail()
     assert "Forbidden" not in log and "403" not in log, operator.log_tail()
 

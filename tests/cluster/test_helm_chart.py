@@ -502,3 +502,56 @@ def test_namespace_scoped_install_reconciles_a_watched_namespace_with_roles_only
         kube.delete(*RAGD, "docs", watched[1])
     cluster_helm("uninstall", release, "-n", home, "--wait")
     assert _release_objects(kubectl, release) == []
+
+
+def test_ha_install_peers_under_the_charts_rbac(
+    cluster_helm: Helm,
+    kube: Kube,
+    kubectl: Kubectl,
+    waits: Waits,
+    k8s_cluster: ClusterUnderTest,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Two replicas: the chart's ClusterKopfPeering exists, and an operator peering through it
+    with the chart's token (kopf reads and patches the peering object) reconciles a stack."""
+    release, peering = "ragops-ha", f"ragops-{namespace[-5:]}"
+    cluster_helm(
+        "install",
+        release,
+        str(CHART),
+        "-n",
+        namespace,
+        "--set",
+        "replicas=2",
+        "--set",
+        f"peering.name={peering}",
+        "--wait",
+        "--timeout=120s",
+    )
+    name = f"{release}-ragops-operator"
+    deployment = waits.deployment_available(namespace, name)
+    assert deployment["status"]["readyReplicas"] == 2
+    assert kube.get("kopf.dev/v1", "ClusterKopfPeering", peering)
+    token = _token_kubeconfig(k8s_cluster.kubeconfig, kubectl, namespace, name, tmp_path / "kc")
+    stacks = f"{namespace}-stacks"[:63]
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": stacks}})
+    operator = OperatorProcess(
+        token, tmp_path / "operator.log", standalone=False, extra_args=[f"--peering={peering}"]
+    ).start()
+    try:
+        _apply_minimal(kube, stacks)
+        wait_ready(waits, stacks, "docs", timeout=120)
+        _assert_reconciled_by(operator, stacks)
+        # kopf announced this replica in the chart's peering object.
+        status = kube.get("kopf.dev/v1", "ClusterKopfPeering", peering).get("status") or {}
+        assert status, "no replica announced itself in the peering object"
+    finally:
+        operator.stop()
+        kube.delete(*RAGD, "docs", stacks)
+        kube.delete("v1", "Namespace", stacks)
+    cluster_helm("uninstall", release, "-n", namespace, "--wait", "--timeout=120s")
+    assert _release_objects(kubectl, release) == []
+    assert not [
+        p for p in kubectl.get(["clusterkopfpeerings"])["items"] if p["metadata"]["name"] == peering
+    ]

@@ -13,7 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from ragops_cli.main import app
 from ragops_operator import rbac
 
 REPO = Path(__file__).resolve().parents[3]
@@ -148,3 +150,9 @@ def test_comment_check_notices_an_uncommented_value() -> None:
     assert _keys_without_comment("# a\nimage:\n  # b\n  tag: x\n  pullPolicy: y\n") == [
         "image.pullPolicy"
     ]
+
+
+def test_ragops_rbac_chart_rules_prints_the_charts_file() -> None:
+    result = CliRunner().invoke(app, ["rbac", "--chart-rules"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (CHART / "files" / "rbac-rules.yaml").read_text()

@@ -36,6 +36,7 @@ PROMETHEUS_PACKAGE = "github.com/prometheus/prometheus/cmd/prometheus"
 # SDKs' discovery clients: about a third of the packages to compile. No `builtinassets`: the web
 # UI is not embedded (it answers 404), the HTTP API works without it.
 PROMETHEUS_TAGS = ("remove_all_sd",)
+HELM_PACKAGE = "helm.sh/helm/v4/cmd/helm"
 _RECORD = "build.json"
 _PROGRESS_EVERY = 100  # compiled packages between two progress lines
 
@@ -74,6 +75,7 @@ _COMPONENTS = (_ETCD, _KUBERNETES, _KWOK)  # the control plane `up` starts
 _PROMETHEUS = _Component(
     "prometheus", versions.PROMETHEUS, ("bin/prometheus",), recipe=versions.PROMETHEUS_RECIPE
 )
+_HELM = _Component("helm", versions.HELM, ("bin/helm",), recipe=versions.HELM_RECIPE)
 # Builds one component into its (empty) cache directory: toolchain, directory, progress, nice.
 _Builder = Callable[[GoToolchain, Path, Progress, int], None]
 
@@ -153,6 +155,30 @@ def require_prometheus() -> Path:
     return found
 
 
+def find_helm() -> Path | None:
+    """The cached helm binary for the pinned version, or None if it is not built.
+
+    Like Prometheus, apart from find_built(): only the chart's tests need it.
+    """
+    goos, goarch = _host_platform()
+    if _is_complete(_HELM, goos, goarch):
+        return _HELM.directory(goos, goarch) / "bin/helm"
+    return None
+
+
+HELM_NOT_BUILT = (
+    f"helm {versions.HELM} is not built yet: run `ragops dev-cluster build` "
+    "(or `python -m ragops_devcluster build`); it builds once, later runs reuse the cache"
+)
+
+
+def require_helm() -> Path:
+    found = find_helm()
+    if found is None:
+        raise BinariesNotBuilt(f"{HELM_NOT_BUILT} (cache: {cache_root()})")
+    return found
+
+
 @contextlib.contextmanager
 def cache_lock(progress: Progress, timeout: float = 7200) -> Iterator[None]:
     """Serialise builds: two CI jobs sharing a cache must not write the same directory."""
@@ -184,12 +210,14 @@ def build_all(
     nice: int = 10,
     lock_timeout: float = 7200,
     with_prometheus: bool = True,
+    with_helm: bool = True,
 ) -> Binaries:
     """Build whatever the cache lacks, then return the control plane's binaries.
 
     A complete cache returns at once without needing a Go toolchain. `lock_timeout` bounds the
     wait for a concurrent build of the same cache (a cold build takes tens of minutes).
-    `with_prometheus` also builds Prometheus for the tests (find_prometheus() gives its path).
+    `with_prometheus` also builds Prometheus for the tests (find_prometheus() gives its path),
+    `with_helm` helm for the chart's tests (find_helm()).
     """
     builders: list[tuple[_Component, _Builder]] = [
         (_ETCD, _build_etcd),
@@ -198,6 +226,8 @@ def build_all(
     ]
     if with_prometheus:
         builders.append((_PROMETHEUS, _build_prometheus))
+    if with_helm:
+        builders.append((_HELM, _build_helm))
     goos, goarch = _host_platform()
     if all(_is_complete(component, goos, goarch) for component, _ in builders):
         return require_built()
@@ -429,11 +459,48 @@ def _build_prometheus(
     _check_version(directory / "bin/prometheus", f"version {program_version}")
 
 
-def _check_version(binary: Path, expected: str) -> None:
+def _build_helm(toolchain: GoToolchain, directory: Path, progress: Progress, nice: int) -> None:
+    src = directory / "src"
+    release = gomod.fetch(toolchain, "helm.sh/helm/v4", versions.HELM, workdir=src)
+    require_go(toolchain, release.go_version, why=f"helm {release.version}")
+    # As for Prometheus: `go install module@version` refuses replace directives; v4.3.2 has none.
+    if release.gomod.get("Replace"):
+        raise GoCommandFailed(
+            f"helm.sh/helm/v4 {release.version} go.mod has replace directives, "
+            "which `go install module@version` refuses: build it through a wrapper module "
+            "(see k8s_go_mod.tmpl and gomod.py)"
+        )
+    # The stamps helm's Makefile sets for a tagged release (an empty metadata: not "unreleased").
+    ldflags = ["-s", "-w"] + [
+        f"-X helm.sh/helm/v4/internal/version.{key}={value}"
+        for key, value in {"version": release.version, "gitTreeState": "clean"}.items()
+    ]
+    label = f"helm {release.version}"
+    progress(f"{label}: compiling helm (cold: a few minutes on 2 cores)")
+    run_go(
+        toolchain,
+        [
+            "install",
+            "-v",
+            "-trimpath",
+            "-ldflags",
+            " ".join(ldflags),
+            f"{HELM_PACKAGE}@{release.version}",
+        ],
+        cwd=src,
+        env=build_env({"GOBIN": str(directory / "bin")}),
+        nice=nice,
+        on_line=_package_counter(label, progress),
+    )
+    # helm has no --version flag; `helm version --short` prints e.g. "v4.3.2".
+    _check_version(directory / "bin/helm", release.version, args=("version", "--short"))
+
+
+def _check_version(binary: Path, expected: str, args: tuple[str, ...] = ("--version",)) -> None:
     """Catch a mis-stamped or broken binary at build time rather than at cluster start."""
     result = subprocess.run(
-        [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
+        [str(binary), *args], capture_output=True, text=True, timeout=60, check=False
     )
     if expected not in result.stdout + result.stderr:
         output = (result.stdout + result.stderr).strip()[:400]
-        raise GoCommandFailed(f"{binary} --version does not report {expected}: {output}")
+        raise GoCommandFailed(f"{binary} {' '.join(args)} does not report {expected}: {output}")

@@ -40,18 +40,24 @@ def _fail(exc: DevClusterError) -> typer.Exit:
 
 @app.command("build")
 def build_command(nice: NiceOption = 10) -> None:
-    """Build etcd, the Kubernetes control plane, kubectl, kwok, and for the tests Prometheus and
-    the Qdrant server.
+    """Build etcd, the Kubernetes control plane, kubectl, kwok, and for the tests Prometheus, helm
+    and the Qdrant server.
 
     Each is cached by version; a cached build returns at once.
     """
     try:
         binaries = build.build_all(_progress, nice=nice)
         prometheus = build.require_prometheus()
+        helm = build.require_helm()
         qdrant_server = qdrant.build(_progress, nice=nice)
     except DevClusterError as exc:
         raise _fail(exc) from exc
-    for name, path in [*binaries.items(), ("prometheus", prometheus), ("qdrant", qdrant_server)]:
+    for name, path in [
+        *binaries.items(),
+        ("prometheus", prometheus),
+        ("helm", helm),
+        ("qdrant", qdrant_server),
+    ]:
         typer.echo(f"{name}\t{path}")
 
 
@@ -66,8 +72,8 @@ def up_command(
     """Start the control plane in the background and print the KUBECONFIG export line."""
     target = directory or default_cluster_dir()
     try:
-        # Prometheus is for tests; starting a cluster does not wait for it to compile.
-        binaries = build.build_all(_progress, nice=nice, with_prometheus=False)
+        # Prometheus and helm are for tests; starting a cluster does not wait for them to compile.
+        binaries = build.build_all(_progress, nice=nice, with_prometheus=False, with_helm=False)
         started = cluster.up(target, binaries, _progress, nodes=nodes)
     except DevClusterError as exc:
         raise _fail(exc) from exc

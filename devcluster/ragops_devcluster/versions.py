@@ -15,12 +15,17 @@ PROMETHEUS: Final = "v0.316.0"
 # The oldest Go whose toolchain satisfies the cluster's releases' go.mod `go` lines. Prometheus
 # v0.316.0 asks for 1.26.7; that is checked when it is built, so `up` still works on 1.26.0.
 MIN_GO: Final = "1.26.0"
+# Helm 4 for the chart's tests (lint, template, install/upgrade/uninstall); not part of the cluster.
+# The newest release on the Go module proxy when it was pinned; its go.mod asks for Go 1.26.0.
+HELM: Final = "v4.3.2"
 
 # Bump when build flags or the cache layout change, so existing caches are rebuilt instead of
 # reused.
 RECIPE: Final = 1
 # Prometheus's own recipe number: changing how it is built must not rebuild Kubernetes.
 PROMETHEUS_RECIPE: Final = 1
+# Helm's own recipe number, for the same reason.
+HELM_RECIPE: Final = 1
 
 
 def staging_version(kubernetes_version: str) -> str:

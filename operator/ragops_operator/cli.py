@@ -94,8 +94,16 @@ def rbac(
     namespace: Annotated[
         str, typer.Option(help="Namespace of the operator's ServiceAccount.")
     ] = "ragops-system",
+    chart_rules: Annotated[
+        bool,
+        typer.Option(
+            "--chart-rules",
+            help="Print the Helm chart's rule lists instead "
+            "(charts/ragops-operator/files/rbac-rules.yaml).",
+        ),
+    ] = False,
 ) -> None:
     """Print the operator's ServiceAccount, ClusterRole (least privilege) and binding."""
-    from ragops_operator.rbac import render_yaml
+    from ragops_operator.rbac import render_chart_rules_yaml, render_yaml
 
-    typer.echo(render_yaml(namespace), nl=False)
+    typer.echo(render_chart_rules_yaml() if chart_rules else render_yaml(namespace), nl=False)

@@ -8,6 +8,7 @@ a child of a RAGDeployment.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from typing import Any
 
@@ -96,6 +97,49 @@ def manifests(namespace: str) -> list[Obj]:
             "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
         },
     ]
+
+
+# Cluster-scoped resources among the rules: a Role cannot grant them.
+_CLUSTER_SCOPED = frozenset({"customresourcedefinitions", "namespaces", "clusterkopfpeerings"})
+# What an operator watching a list of namespaces still reads cluster-wide: CRDs (kopf's resource
+# discovery, and noticing the Prometheus Operator's CRDs appear) and namespaces (kopf lists them
+# even for exact names; forbidden, it retries nine times with warnings before it falls back).
+# ClusterKopfPeerings are not granted: a namespaced operator's peering objects are KopfPeerings.
+_NAMESPACED_MODE_CLUSTER_READS = frozenset({"customresourcedefinitions", "namespaces"})
+
+
+def _select(rules: list[dict[str, Any]], keep: frozenset[str], *, inside: bool) -> list[Obj]:
+    selected = []
+    for rule in rules:
+        resources = [r for r in rule["resources"] if (r.split("/")[0] in keep) == inside]
+        if resources:
+            # Copies: a shared list would make yaml write anchors and aliases.
+            selected.append({**copy.deepcopy(rule), "resources": resources})
+    return selected
+
+
+def chart_rules() -> dict[str, list[Obj]]:
+    """The Helm chart's three rule lists (charts/ragops-operator/files/rbac-rules.yaml).
+
+    clusterWide: the ClusterRole above, as is. namespaced: its rules on namespaced resources, for
+    a Role in each watched namespace. clusterReads: the cluster-scoped rules that such an operator
+    still needs, for its (small) ClusterRole.
+    """
+    rules = cluster_role()["rules"]
+    return {
+        "clusterWide": rules,
+        "namespaced": _select(rules, _CLUSTER_SCOPED, inside=False),
+        "clusterReads": _select(rules, _NAMESPACED_MODE_CLUSTER_READS, inside=True),
+    }
+
+
+def render_chart_rules_yaml() -> str:
+    header = (
+        "# Generated from operator/ragops_operator/rbac.py by `ragops rbac --chart-rules`; "
+        "do not edit.\n"
+    )
+    body: str = yaml.safe_dump(chart_rules(), sort_keys=False, width=120)
+    return header + body
 
 
 def render_yaml(namespace: str = "ragops-system") -> str:

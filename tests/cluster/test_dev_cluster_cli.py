@@ -53,6 +53,7 @@ def test_cached_build_is_instant(built: build.Binaries) -> None:
     listed = dict(line.split("\t") for line in result.stdout.splitlines())
     assert listed["kube-apiserver"] == str(built.kube_apiserver)
     assert listed["prometheus"] == str(build.require_prometheus())
+    assert listed["helm"] == str(build.require_helm())
     assert listed["qdrant"] == str(qdrant.require_qdrant())
     assert set(listed) == {
         "etcd",
@@ -63,6 +64,7 @@ def test_cached_build_is_instant(built: build.Binaries) -> None:
         "kwok",
         "kwok-stages",
         "prometheus",
+        "helm",
         "qdrant",
     }
     assert elapsed < 10, f"a cached build took {elapsed:.1f}s"

@@ -140,25 +140,94 @@ def ask(
         )
 
 
-@app.command("eval")
+eval_app = typer.Typer(
+    help=(
+        "Score answer quality: retrieval on a BEIR-style dataset (--dataset), or a running API "
+        "against a golden question set (--url --questions); `export-feedback` writes thumbs-up "
+        "answers as golden questions."
+    ),
+    invoke_without_command=True,
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.callback()
 def evaluate(
+    ctx: typer.Context,
     dataset: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--dataset",
             help="BEIR-style dir: corpus.jsonl, queries.jsonl, qrels.tsv.",
             exists=True,
             file_okay=False,
         ),
-    ],
-    mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid.")] = "hybrid",
+    ] = None,
+    mode: Annotated[str, typer.Option(help="--dataset: dense, bm25 or hybrid.")] = "hybrid",
+    url: Annotated[str | None, typer.Option("--url", help="A running RAGOps API.")] = None,
+    questions: Annotated[
+        str | None, typer.Option(help="--url: golden questions, JSON Lines (a path or s3://).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="RAGOPS_EVAL_TOKEN", help="Bearer token, when auth is on.")
+    ] = None,
+    baseline_url: Annotated[
+        str | None, typer.Option(help="Ask this API the same questions, as the baseline.")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="An earlier run's summary, as the baseline.")
+    ] = None,
+    sample: Annotated[int | None, typer.Option(help="Ask only N questions (by --seed).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample's choice.")] = 0,
+    minimum: Annotated[
+        list[str] | None, typer.Option("--min", help="METRIC=VALUE a rate must reach.")
+    ] = None,
+    max_regression: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=DELTA the worsening allowed against the baseline."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Questions asked at once.")] = 4,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 60.0,
+    summary_file: Annotated[
+        Path | None, typer.Option(help="Also write the summary line here.")
+    ] = None,
 ) -> None:
-    """Score retrieval (recall@10, nDCG@10, MRR@10); the last line is one JSON object."""
+    """The last stdout line is one JSON object: the metrics (and with --url, the checks).
+    --url exits 0 when every check passes, 1 when one fails, 2 when it cannot evaluate."""
+    if ctx.invoked_subcommand is not None:
+        return
+    console = Console(stderr=True)
+    if (dataset is None) == (url is None):
+        _fail(console, "pass --dataset DIR (retrieval) or --url URL --questions FILE (live API)")
+    if url is not None:
+        from ragops_cli import live_eval
+
+        if questions is None:
+            _fail(console, "--url needs --questions FILE (JSON Lines, a path or s3://)")
+        options = live_eval.Options(
+            url=url.rstrip("/"),
+            questions=str(questions),
+            token=token or None,
+            baseline_url=baseline_url.rstrip("/") if baseline_url else None,
+            baseline_file=baseline,
+            sample=sample,
+            seed=seed,
+            minimums=tuple(minimum or ()),
+            regressions=tuple(max_regression or ()),
+            concurrency=concurrency,
+            timeout=timeout,
+            summary_file=summary_file,
+        )
+        try:
+            code = live_eval.run(options, typer.echo)
+        except live_eval.UsageError as exc:
+            _fail(console, str(exc))
+        raise typer.Exit(code)
+    assert dataset is not None
     from ragops_cli.evaluate import evaluate as run
     from ragops_core.logs import configure_logging
     from ragops_wiring.adapters import build_embedder
 
-    console = Console(stderr=True)
     if mode not in ("dense", "bm25", "hybrid"):
         _fail(console, f"unknown mode {mode!r}; use dense, bm25 or hybrid")
     configure_logging("warning")

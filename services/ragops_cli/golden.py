@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ragops_core.answering import NOT_FOUND
+from ragops_core.domain import RatedAnswer
 from ragops_core.pricing import cost_usd
 
 # Higher is better for these; for the others (latency, tokens, cost) lower is better.
@@ -330,4 +332,38 @@ def read_summary(text: str) -> dict[str, Any]:
         or not isinstance(row.get("metrics"), dict)
     ):
         raise GoldenError("baseline: not a ragops eval summary (kind ragops-eval-summary)")
+    return row
+
+
+_CITATION = re.compile(r"\s*\[\d+\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"\w+")
+
+
+def key_sentence(question: str, answer: str) -> str:
+    """The answer's sentence sharing the most words with the question (the first on a tie),
+    without its [n] citation marks: what a later answer, or its cited excerpts, should still
+    contain."""
+    asked = set(_WORD.findall(question.casefold()))
+    sentences = [s.strip() for s in _SENTENCE_END.split(_CITATION.sub("", answer)) if s.strip()]
+    if not sentences:
+        return answer.strip()
+    best = max(sentences, key=lambda s: len(asked & set(_WORD.findall(s.casefold()))))
+    return best[:MAX_ANSWER_CHARS]
+
+
+def from_feedback(rated: RatedAnswer) -> dict[str, Any] | None:
+    """A golden question from an answer rated up, or None for an abstention (a golden question
+    needs an answer). The answer log keeps no sources, so no `source`/`page`: add them by hand.
+    Only an extractive answer gives `answers`: its sentences are the documents' own words, so
+    the check "a later answer or its excerpts contain it" is fair; a language model's wording
+    is not, so its answer is kept as `reference` for a person to cut down to the fact."""
+    if not rated.query.strip() or rated.answer.strip() == NOT_FOUND:
+        return None
+    row: dict[str, Any] = {"question": rated.query[:MAX_QUESTION_CHARS]}
+    if rated.model == "extractive":
+        row["answers"] = [key_sentence(rated.query, rated.answer)]
+    else:
+        row["reference"] = rated.answer[:MAX_ANSWER_CHARS]
+    row.update(answer_id=rated.answer_id, model=rated.model)
     return row

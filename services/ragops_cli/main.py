@@ -238,6 +238,46 @@ def evaluate(
     typer.echo(json.dumps(result))
 
 
+@eval_app.command("export-feedback")
+def export_feedback(
+    data_dir: DataDir = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Whose answers [default: RAGOPS_TENANT].")
+    ] = None,
+    rating: Annotated[str, typer.Option(help="up or down.")] = "up",
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 1000,
+) -> None:
+    """Answers rated up on the chat page as golden questions (JSON Lines on stdout), from the
+    catalog: the data dir's, or RAGOPS_CATALOG_URL's Redis."""
+    from ragops_cli import golden
+    from ragops_core.domain import RatedAnswer
+    from ragops_wiring.adapters import build_catalog
+
+    console = Console(stderr=True)
+    if rating not in ("up", "down"):
+        _fail(console, "--rating is up or down")
+    if not 1 <= limit <= 100_000:
+        _fail(console, "--limit must be between 1 and 100000")
+    settings = _settings(data_dir)
+    if not settings.catalog_url and not settings.catalog_path.is_file():
+        _fail(console, f"no catalog at {settings.catalog_path} (pass --data-dir)")
+
+    async def read() -> list[RatedAnswer]:
+        catalog = build_catalog(settings)
+        try:
+            return await catalog.answers.rated(tenant or settings.tenant, rating, limit)
+        finally:
+            await catalog.close()
+
+    rated = asyncio.run(read())
+    seen: set[str] = set()
+    for answer in rated:
+        row = golden.from_feedback(answer)
+        if row is not None and golden.normalise(row["question"]) not in seen:
+            seen.add(golden.normalise(row["question"]))  # the newest rating of a question wins
+            typer.echo(json.dumps(row))
+
+
 processes.register(app)  # `ragops api` and `ragops worker`
 app.command("operator")(operator_cli.operator)
 app.command("crd")(operator_cli.crd)

@@ -60,6 +60,7 @@ class Stack:
     worse: Service
     token: str
     questions: Path
+    good_data_dir: Path
 
 
 def _upload(service: Service, path: Path, token: str | None) -> None:
@@ -113,7 +114,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for path in (PDF, harbor):
             _upload(good, path, token)
         _upload(worse, PDF, None)  # the worse color lacks harbor.md
-        yield Stack(good, worse, token, questions)
+        yield Stack(good, worse, token, questions, root / "good")
     finally:
         good.kill()
         worse.kill()
@@ -208,3 +209,46 @@ def test_an_unreachable_api_and_a_bad_line_exit_2(stack: Stack, tmp_path: Path) 
     assert code == 2 and "line 2" in lines[-1]["error"]
     code, lines, _ = _eval("--url", "http://127.0.0.1:9", "--questions", str(stack.questions))
     assert code == 2 and "cannot reach" in lines[-1]["error"]
+
+
+def test_thumbs_up_answers_export_as_a_golden_set_that_tells_the_colors_apart(
+    stack: Stack, tmp_path: Path
+) -> None:
+    auth = {"authorization": f"Bearer {stack.token}"}
+    liked = GOLDEN[2]["question"], GOLDEN[1]["question"]
+    for question in (*liked, "What is uploaded first?"):
+        answer = httpx.post(
+            f"{stack.good.url}/api/ask", json={"query": question}, headers=auth, timeout=120
+        ).json()
+        rating = "up" if question in liked else "down"
+        response = httpx.post(
+            f"{stack.good.url}/api/feedback",
+            json={"answer_id": answer["answer_id"], "rating": rating},
+            headers=auth,
+            timeout=30,
+        )
+        assert response.status_code == 204, response.text
+    # Read while the server runs, from its data dir's catalog.
+    exported = ragops(
+        "eval", "export-feedback", "--data-dir", str(stack.good_data_dir), "--tenant", "tenant-a"
+    )
+    assert exported.returncode == 0, exported.stderr
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [row["question"] for row in rows] == [liked[1], liked[0]]  # newest first
+    # The answer's sentence on the question, not the whole answer (its channel 14 sentence).
+    (key,) = rows[1]["answers"]
+    assert key.endswith("The Varna lighthouse was built in 1866 by French engineers.")
+    assert "channel" not in key and "[1]" not in key
+    assert all(row["model"] == "extractive" and row["answer_id"] for row in rows)
+
+    questions = tmp_path / "from-feedback.jsonl"
+    questions.write_text(exported.stdout)
+    code, lines, stderr = _eval(
+        "--url", stack.good.url, "--questions", str(questions), "--token", stack.token,
+        "--min", "answer_hit=1",
+    )  # fmt: skip
+    assert code == 0, (lines[-1], stderr)
+    code, lines, _ = _eval(
+        "--url", stack.worse.url, "--questions", str(questions), "--min", "answer_hit=1"
+    )
+    assert code == 1 and lines[-1]["metrics"]["answer_hit"] == 0.5

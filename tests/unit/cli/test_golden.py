@@ -8,6 +8,8 @@ import pytest
 
 from ragops_cli import golden
 from ragops_cli.golden import Golden
+from ragops_core.answering import NOT_FOUND
+from ragops_core.domain import RatedAnswer
 
 ANSWER = {
     "answer": "Backups go to  S3 nightly.",
@@ -141,3 +143,25 @@ def test_the_summary_fits_a_termination_message_and_fails_on_errors() -> None:
     assert golden.read_summary("per-question line\n" + text + "\n")["metrics"] == values
     with pytest.raises(golden.GoldenError):
         golden.read_summary(json.dumps({"kind": "other"}))
+
+
+def test_the_key_sentence_is_the_one_on_the_question_without_citation_marks() -> None:
+    answer = "Backups go to S3 nightly. [1] The manifest is uploaded last! [2] Restore is manual."
+    assert golden.key_sentence("What is uploaded last?", answer) == "The manifest is uploaded last!"
+    assert golden.key_sentence("Unrelated?", answer) == "Backups go to S3 nightly."
+
+
+def test_feedback_becomes_a_golden_question_only_where_it_is_fair() -> None:
+    extractive = RatedAnswer("a1", "Where do backups go?", "They go to S3. [1]", "extractive")
+    assert golden.from_feedback(extractive) == {
+        "question": "Where do backups go?",
+        "answers": ["They go to S3."],
+        "answer_id": "a1",
+        "model": "extractive",
+    }
+    llm = golden.from_feedback(RatedAnswer("a2", "Where?", "In S3, I think.", "gpt-4o-mini"))
+    assert llm is not None and "answers" not in llm and llm["reference"] == "In S3, I think."
+    assert golden.from_feedback(RatedAnswer("a3", "Why?", NOT_FOUND, "extractive")) is None
+    # What the export writes reads back as questions.
+    lines = "\n".join(json.dumps(row) for row in (golden.from_feedback(extractive), llm))
+    assert golden.parse_questions(lines, max_questions=5)[0].answers == ("They go to S3.",)

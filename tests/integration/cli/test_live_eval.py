@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.aws import MotoServer
 from tests.support.jwks import CLIENT_ID, ISSUER, JwksServer
 from tests.support.processes import Service, clean_env, ragops
 
@@ -252,3 +253,16 @@ def test_thumbs_up_answers_export_as_a_golden_set_that_tells_the_colors_apart(
         "--url", stack.worse.url, "--questions", str(questions), "--min", "answer_hit=1"
     )
     assert code == 1 and lines[-1]["metrics"]["answer_hit"] == 0.5
+
+
+def test_questions_are_read_from_s3(stack: Stack, aws: MotoServer) -> None:
+    bucket = aws.create_bucket()
+    body = stack.questions.read_bytes()
+    aws.client("s3").put_object(Bucket=bucket, Key="gates/golden.jsonl", Body=body)
+    code, lines, stderr = _eval(
+        "--url", stack.worse.url, "--questions", f"s3://{bucket}/gates/golden.jsonl"
+    )
+    assert code == 0, (lines[-1], stderr)
+    assert lines[-1]["questions"] == 4 and lines[-1]["metrics"]["answer_hit"] == 0.5
+    code, lines, _ = _eval("--url", stack.worse.url, "--questions", f"s3://{bucket}/missing")
+    assert code == 2 and "cannot read questions" in lines[-1]["error"]

@@ -297,17 +297,25 @@ def summary(
     not finish (exit 2)."""
     out: dict[str, Any] = {
         "kind": "ragops-eval-summary",
-        "url": url[:MAX_URL_CHARS],
+        "url": bounded(url, MAX_URL_CHARS),
         "questions": questions,
         "errors": errors,
         "metrics": dict(values),
-        "baseline": dict(baseline) if baseline is not None else None,
+        "baseline": None
+        if baseline is None
+        else {"url": bounded(str(baseline["url"]), MAX_URL_CHARS), "metrics": baseline["metrics"]},
         "checks": [dict(c) for c in check_list],
         "passed": error is None and errors == 0 and all(c["passed"] for c in check_list),
     }
     if error is not None:
-        out["error"] = error[:500]
+        out["error"] = bounded(error, 500)
     return out
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` ASCII characters (others as \\x.. escapes), so that its JSON is
+    at most 2 * `limit` bytes whatever it holds: the summary must stay under 4096."""
+    return text.encode("ascii", "backslashreplace").decode("ascii")[:limit]
 
 
 def compact(summary_object: Mapping[str, Any]) -> str:
@@ -319,8 +327,9 @@ def compact(summary_object: Mapping[str, Any]) -> str:
 
 
 def read_summary(text: str) -> dict[str, Any]:
-    """An earlier run's summary (--baseline FILE): the file's last non-blank line, so the
-    whole stdout of a run works as well as --summary-file's output."""
+    """The baseline ({"url", "metrics"}) in an earlier run's summary (--baseline FILE): the
+    file's last non-blank line, so the whole stdout of a run works as well as --summary-file's
+    output."""
     lines = [line for line in text.splitlines() if line.strip()]
     try:
         row = json.loads(lines[-1]) if lines else None
@@ -332,7 +341,15 @@ def read_summary(text: str) -> dict[str, Any]:
         or not isinstance(row.get("metrics"), dict)
     ):
         raise GoldenError("baseline: not a ragops eval summary (kind ragops-eval-summary)")
-    return row
+    # Only the known metrics, and only numbers: the file is input like any other.
+    known = {
+        name: value
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        else None
+        for name in METRICS
+        for value in [row["metrics"].get(name)]
+    }
+    return {"url": bounded(str(row.get("url", "")), MAX_URL_CHARS), "metrics": known}
 
 
 _CITATION = re.compile(r"\s*\[\d+\]")

@@ -240,8 +240,7 @@ def _evaluate(options: Options, emit: Callable[[str], None]) -> dict[str, Any]:
             ]
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read baseline {options.baseline_file}: {exc}") from None
-        earlier = golden.read_summary(text)
-        baseline = {"url": earlier.get("url"), "metrics": earlier["metrics"]}
+        baseline = golden.read_summary(text)
     if regressions and baseline is None and not options.baseline_url:
         raise UsageError("--max-regression needs --baseline-url or --baseline")
     questions = golden.parse_questions(
@@ -268,7 +267,7 @@ def _evaluate(options: Options, emit: Callable[[str], None]) -> dict[str, Any]:
     baseline_errors = 0
     if options.baseline_url:
         baseline_values, baseline_errors = asked(options.baseline_url)
-        baseline = {"url": options.baseline_url[: golden.MAX_URL_CHARS], "metrics": baseline_values}
+        baseline = {"url": options.baseline_url, "metrics": baseline_values}
     check_list = golden.checks(
         values, minimums, regressions, baseline["metrics"] if baseline is not None else None
     )

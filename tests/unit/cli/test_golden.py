@@ -137,11 +137,34 @@ def test_the_summary_fits_a_termination_message_and_fails_on_errors() -> None:
         values, dict.fromkeys(golden.RATES, 0.1), dict.fromkeys(golden.METRICS, 0.1), values
     )
     assert all(check["passed"] for check in every_check)
-    summary = golden.summary("http://x/" + "a" * 5000, 5000, 1, values, values, every_check)
+    baseline = {"url": "http://active", "metrics": values}
+    summary = golden.summary("http://x/" + "a" * 5000, 5000, 1, values, baseline, every_check)
     assert summary["passed"] is False  # one error fails the run even with every check passed
     text = golden.compact(summary)
     assert len(text.encode()) < golden.MAX_SUMMARY_BYTES
     assert golden.read_summary("per-question line\n" + text + "\n")["metrics"] == values
+
+
+def test_hostile_urls_errors_and_baselines_keep_the_summary_small() -> None:
+    hostile = json.dumps(
+        {
+            "kind": "ragops-eval-summary",
+            "url": "\u2603" * 10_000,
+            "metrics": {"answer_hit": 0.5, "page_hit": "high", "extra": "x" * 10_000},
+        }
+    )
+    baseline = golden.read_summary(hostile)
+    assert baseline["metrics"] == {**dict.fromkeys(golden.METRICS), "answer_hit": 0.5}
+    values = dict.fromkeys(golden.METRICS, 0.123456)
+    every_check = golden.checks(
+        values, dict.fromkeys(golden.RATES, 0.1), dict.fromkeys(golden.METRICS, 0.1), values
+    )
+    every_check.append(golden.errors_check("errors", 3))
+    every_check.append(golden.errors_check("baseline_errors", 3))
+    summary = golden.summary("\u2603" * 10_000, 5000, 3, values, baseline, every_check)
+    assert len(golden.compact(summary).encode()) < golden.MAX_SUMMARY_BYTES
+    failed = golden.summary("\u00e9" * 10_000, 0, 0, values, None, [], error="\u00e9" * 10_000)
+    assert len(golden.compact(failed).encode()) < golden.MAX_SUMMARY_BYTES
     with pytest.raises(golden.GoldenError):
         golden.read_summary(json.dumps({"kind": "other"}))
 

@@ -53,7 +53,7 @@ class Score:
     answer_hit: bool | None
     source_hit_at_1: bool | None
     page_hit: bool | None
-    answered: bool
+    answered: bool | None  # None: the API does not say (an older or foreign API)
     latency_ms: float
     tokens: int | None
     cost_usd: float | None
@@ -154,7 +154,7 @@ def score(golden: Golden, response: Mapping[str, Any], latency_ms: float) -> Sco
         answer_hit=answer_hit,
         source_hit_at_1=source_hit,
         page_hit=page_hit,
-        answered=bool(response.get("answered", True)),
+        answered=answered if isinstance(answered := response.get("answered"), bool) else None,
         latency_ms=latency_ms,
         tokens=tokens,
         cost_usd=cost,

@@ -264,5 +264,26 @@ def test_questions_are_read_from_s3(stack: Stack, aws: MotoServer) -> None:
     )
     assert code == 0, (lines[-1], stderr)
     assert lines[-1]["questions"] == 4 and lines[-1]["metrics"]["answer_hit"] == 0.5
+    # --sample: the same two questions (by the seed) asked of both URLs, on every run.
+    runs = [
+        _eval(
+            "--url",
+            stack.worse.url,
+            "--questions",
+            f"s3://{bucket}/gates/golden.jsonl",
+            "--token",
+            stack.token,
+            "--baseline-url",
+            stack.good.url,
+            "--sample",
+            "2",
+            "--seed",
+            "3",
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    asked = [[line["question"] for line in lines[:-1]] for _, lines, _ in runs]
+    assert asked[0] == asked[1] and len(asked[0]) == 4
+    assert asked[0][:2] == asked[0][2:] and runs[0][1][-1]["questions"] == 2
     code, lines, _ = _eval("--url", stack.worse.url, "--questions", f"s3://{bucket}/missing")
     assert code == 2 and "cannot read questions" in lines[-1]["error"]

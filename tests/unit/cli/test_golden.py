@@ -39,6 +39,9 @@ def test_source_at_1_is_the_first_citation_and_page_any_citation_of_that_file() 
     abstained = {"answer": "No.", "answered": False, "sources": [], "model": "extractive"}
     nothing = golden.score(Golden("q", source="guide.pdf", page=2), abstained, 1)
     assert (nothing.source_hit_at_1, nothing.page_hit, nothing.answered) == (False, False, False)
+    silent = {"answer": "S3", "sources": []}  # an API that does not report `answered`
+    assert golden.score(Golden("q"), silent, 1).answered is None
+    assert golden.metrics([golden.score(Golden("q"), silent, 1)])["answered"] is None
 
 
 def test_usage_is_zero_for_extractive_answers_and_unknown_otherwise() -> None:

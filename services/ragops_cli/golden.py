@@ -173,7 +173,9 @@ def _usage(response: Mapping[str, Any]) -> tuple[int | None, float | None]:
         completion = int(usage.get("completion_tokens", 0))
     except (TypeError, ValueError):
         return None, None
-    return prompt + completion, cost_usd(str(response.get("model", "")), prompt, completion)
+    # The API names models with their provider ("openai:gpt-4o-mini"); the price table does not.
+    model = str(response.get("model", "")).removeprefix("openai:").removeprefix("bedrock:")
+    return prompt + completion, cost_usd(model, prompt, completion)
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.aws import MotoServer
 from tests.support.jwks import CLIENT_ID, ISSUER, JwksServer
+from tests.support.llm_fakes import FakeLLMServer
 from tests.support.processes import Service, clean_env, ragops
 
 REPO = Path(__file__).resolve().parents[3]
@@ -287,3 +288,37 @@ def test_questions_are_read_from_s3(stack: Stack, aws: MotoServer) -> None:
     assert asked[0][:2] == asked[0][2:] and runs[0][1][-1]["questions"] == 2
     code, lines, _ = _eval("--url", stack.worse.url, "--questions", f"s3://{bucket}/missing")
     assert code == 2 and "cannot read questions" in lines[-1]["error"]
+
+
+def test_an_llm_answer_hits_through_its_cited_excerpts_and_its_usage_is_unknown(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "harbor.md").write_text(HARBOR)
+    questions = tmp_path / "golden.jsonl"
+    questions.write_text(json.dumps(GOLDEN[2]) + "\n")
+    with FakeLLMServer() as fake:
+        llm = Service(
+            "serve",
+            clean_env(
+                RAGOPS_DATA_DIR=str(tmp_path / "data"),
+                OPENAI_API_KEY="sk-test",
+                OPENAI_BASE_URL=fake.url + "/v1",
+                NO_PROXY="127.0.0.1",
+            ),
+            tmp_path / "llm.log",
+            cwd=tmp_path,
+        )
+        try:
+            _upload(llm, tmp_path / "harbor.md", None)
+            code, lines, stderr = _eval(
+                "--url", llm.url, "--questions", str(questions), "--min", "answer_hit=1"
+            )
+        finally:
+            llm.kill()
+    (line, summary) = lines
+    assert code == 0, (summary, stderr)
+    # The fake model's words hold no "1866"; the excerpt it cites does.
+    assert line["answer"] == "The PIs sign DEA form 225 [1]." and line["answer_hit"] is True
+    assert line["sources"][0]["filename"] == "harbor.md"
+    # /api/ask reports no usage: unknown, not free.
+    assert summary["metrics"]["tokens"] is None and summary["metrics"]["cost_usd"] is None

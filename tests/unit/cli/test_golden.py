@@ -51,7 +51,8 @@ def test_usage_is_zero_for_extractive_answers_and_unknown_otherwise() -> None:
     ) == (0, 0.0)
     llm = {**ANSWER, "model": "gpt-4o-mini"}
     assert golden.score(Golden("q"), llm, 1).tokens is None
-    priced = {**llm, "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0}}
+    usage = {"prompt_tokens": 1_000_000, "completion_tokens": 0}
+    priced = {**llm, "model": "openai:gpt-4o-mini", "usage": usage}
     assert golden.score(Golden("q"), priced, 1).cost_usd == pytest.approx(0.15)
     values = golden.metrics(
         [golden.score(Golden("q"), ANSWER, 1), golden.score(Golden("q"), llm, 1)]

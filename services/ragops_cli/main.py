@@ -140,25 +140,94 @@ def ask(
         )
 
 
-@app.command("eval")
+eval_app = typer.Typer(
+    help=(
+        "Score answer quality: retrieval on a BEIR-style dataset (--dataset), or a running API "
+        "against a golden question set (--url --questions); `export-feedback` writes thumbs-up "
+        "answers as golden questions."
+    ),
+    invoke_without_command=True,
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.callback()
 def evaluate(
+    ctx: typer.Context,
     dataset: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--dataset",
             help="BEIR-style dir: corpus.jsonl, queries.jsonl, qrels.tsv.",
             exists=True,
             file_okay=False,
         ),
-    ],
-    mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid.")] = "hybrid",
+    ] = None,
+    mode: Annotated[str, typer.Option(help="--dataset: dense, bm25 or hybrid.")] = "hybrid",
+    url: Annotated[str | None, typer.Option("--url", help="A running RAGOps API.")] = None,
+    questions: Annotated[
+        str | None, typer.Option(help="--url: golden questions, JSON Lines (a path or s3://).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="RAGOPS_EVAL_TOKEN", help="Bearer token, when auth is on.")
+    ] = None,
+    baseline_url: Annotated[
+        str | None, typer.Option(help="Ask this API the same questions, as the baseline.")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="An earlier run's summary, as the baseline.")
+    ] = None,
+    sample: Annotated[int | None, typer.Option(help="Ask only N questions (by --seed).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample's choice.")] = 0,
+    minimum: Annotated[
+        list[str] | None, typer.Option("--min", help="METRIC=VALUE a rate must reach.")
+    ] = None,
+    max_regression: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=DELTA the worsening allowed against the baseline."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Questions asked at once.")] = 4,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 60.0,
+    summary_file: Annotated[
+        Path | None, typer.Option(help="Also write the summary line here.")
+    ] = None,
 ) -> None:
-    """Score retrieval (recall@10, nDCG@10, MRR@10); the last line is one JSON object."""
+    """The last stdout line is one JSON object: the metrics (and with --url, the checks).
+    --url exits 0 when every check passes, 1 when one fails, 2 when it cannot evaluate."""
+    if ctx.invoked_subcommand is not None:
+        return
+    console = Console(stderr=True)
+    if (dataset is None) == (url is None):
+        _fail(console, "pass --dataset DIR (retrieval) or --url URL --questions FILE (live API)")
+    if url is not None:
+        from ragops_cli import live_eval
+
+        if questions is None:
+            _fail(console, "--url needs --questions FILE (JSON Lines, a path or s3://)")
+        options = live_eval.Options(
+            url=url.rstrip("/"),
+            questions=str(questions),
+            token=token or None,
+            baseline_url=baseline_url.rstrip("/") if baseline_url else None,
+            baseline_file=baseline,
+            sample=sample,
+            seed=seed,
+            minimums=tuple(minimum or ()),
+            regressions=tuple(max_regression or ()),
+            concurrency=concurrency,
+            timeout=timeout,
+            summary_file=summary_file,
+        )
+        try:
+            code = live_eval.run(options, typer.echo)
+        except live_eval.UsageError as exc:
+            _fail(console, str(exc))
+        raise typer.Exit(code)
+    assert dataset is not None
     from ragops_cli.evaluate import evaluate as run
     from ragops_core.logs import configure_logging
     from ragops_wiring.adapters import build_embedder
 
-    console = Console(stderr=True)
     if mode not in ("dense", "bm25", "hybrid"):
         _fail(console, f"unknown mode {mode!r}; use dense, bm25 or hybrid")
     configure_logging("warning")
@@ -167,6 +236,46 @@ def evaluate(
     except (FileNotFoundError, ValueError, KeyError) as exc:
         _fail(console, f"cannot read dataset {dataset}: {exc}")
     typer.echo(json.dumps(result))
+
+
+@eval_app.command("export-feedback")
+def export_feedback(
+    data_dir: DataDir = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Whose answers [default: RAGOPS_TENANT].")
+    ] = None,
+    rating: Annotated[str, typer.Option(help="up or down.")] = "up",
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 1000,
+) -> None:
+    """Answers rated up on the chat page as golden questions (JSON Lines on stdout), from the
+    catalog: the data dir's, or RAGOPS_CATALOG_URL's Redis."""
+    from ragops_cli import golden
+    from ragops_core.domain import RatedAnswer
+    from ragops_wiring.adapters import build_catalog
+
+    console = Console(stderr=True)
+    if rating not in ("up", "down"):
+        _fail(console, "--rating is up or down")
+    if not 1 <= limit <= 100_000:
+        _fail(console, "--limit must be between 1 and 100000")
+    settings = _settings(data_dir)
+    if not settings.catalog_url and not settings.catalog_path.is_file():
+        _fail(console, f"no catalog at {settings.catalog_path} (pass --data-dir)")
+
+    async def read() -> list[RatedAnswer]:
+        catalog = build_catalog(settings)
+        try:
+            return await catalog.answers.rated(tenant or settings.tenant, rating, limit)
+        finally:
+            await catalog.close()
+
+    rated = asyncio.run(read())
+    seen: set[str] = set()
+    for answer in rated:
+        row = golden.from_feedback(answer)
+        if row is not None and golden.normalise(row["question"]) not in seen:
+            seen.add(golden.normalise(row["question"]))  # the newest rating of a question wins
+            typer.echo(json.dumps(row))
 
 
 processes.register(app)  # `ragops api` and `ragops worker`

@@ -142,6 +142,16 @@ class Source:
 
 
 @dataclass(frozen=True)
+class RatedAnswer:
+    """An answer as the answer log keeps it (no sources), for exporting rated answers."""
+
+    answer_id: str
+    query: str
+    answer: str
+    model: str
+
+
+@dataclass(frozen=True)
 class Answer:
     answer_id: str
     query: str

@@ -13,7 +13,7 @@ import redis
 
 from ragops_core.adapters.catalog.redis import RedisCatalog
 from ragops_core.adapters.catalog.sqlite import SqliteCatalog
-from ragops_core.domain import DocumentRecord, Job, JobState
+from ragops_core.domain import DocumentRecord, Job, JobState, RatedAnswer
 from ragops_core.settings import Settings
 from ragops_wiring.adapters import build_catalog
 from tests.support.redis_server import RedisServer
@@ -186,6 +186,24 @@ async def test_answers_exist_for_their_tenant_and_take_feedback(
     assert not await catalog.answers.exists("globex", "a1")
     await catalog.answers.add_feedback("acme", "a1", "up", None)
     await catalog.answers.add_feedback("acme", "a1", "down", "wrong page")
+
+
+async def test_rated_answers_are_those_whose_latest_feedback_has_that_rating(
+    catalog: SqliteCatalog | RedisCatalog,
+) -> None:
+    for answer_id in ("a1", "a2", "a3"):
+        await catalog.answers.record("acme", answer_id, f"{answer_id}?", "this [1]", "extractive")
+    await catalog.answers.add_feedback("acme", "a1", "up", None)
+    await catalog.answers.add_feedback("acme", "a2", "up", None)
+    await catalog.answers.add_feedback("acme", "a2", "down", "changed my mind")
+    await catalog.answers.add_feedback("acme", "a3", "up", None)
+    await catalog.answers.add_feedback("acme", "a3", "up", "again")
+    ups = await catalog.answers.rated("acme", "up", 10)
+    assert [a.answer_id for a in ups] == ["a3", "a1"]  # newest first, each once
+    assert ups[1] == RatedAnswer("a1", "a1?", "this [1]", "extractive")
+    assert [a.answer_id for a in await catalog.answers.rated("acme", "down", 10)] == ["a2"]
+    assert [a.answer_id for a in await catalog.answers.rated("acme", "up", 1)] == ["a3"]
+    assert await catalog.answers.rated("globex", "up", 10) == []
 
 
 async def test_tenant_names_cannot_reach_into_each_other(

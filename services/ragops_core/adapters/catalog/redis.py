@@ -27,10 +27,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from ragops_core.domain import DocumentRecord, Job, JobState, job_error_change
+from ragops_core.domain import DocumentRecord, Job, JobState, RatedAnswer, job_error_change
 
 _PREFIX = "ragops:catalog:"
 _TIMEOUT_SECONDS = 5.0
+_RATED_PAGE = 1000
+_RATED_SCAN = 100_000  # feedback entries an export reads at most
 
 # Only an existing job is updated (HSET alone would create a partial one); ARGV[4] says
 # what happens to the error, by the domain's rule (`job_error_change`): set, clear or keep.
@@ -191,6 +193,29 @@ class RedisAnswerLog:
             "created_at": time.time(),
         }
         await self._redis.rpush(f"{_PREFIX}feedback:{tenant}", json.dumps(entry))
+
+    async def rated(self, tenant: str, rating: str, limit: int) -> list[RatedAnswer]:
+        """The tenant's answers whose latest feedback is `rating`, newest first; reads the
+        feedback list from its end in pages, at most _RATED_SCAN entries (bounded)."""
+        key = f"{_PREFIX}feedback:{tenant}"
+        latest: dict[str, str] = {}  # answer id -> its newest rating, newest answer first
+        end = -1
+        while len(latest) < _RATED_SCAN and -end <= _RATED_SCAN:
+            page = await self._redis.lrange(key, end - _RATED_PAGE + 1, end)
+            if not page:
+                break
+            for raw in reversed(page):
+                entry = json.loads(raw)
+                latest.setdefault(str(entry["answer_id"]), str(entry["rating"]))
+            end -= _RATED_PAGE
+        ids = [answer_id for answer_id, r in latest.items() if r == rating][:limit]
+        found = await self._redis.hmget(_answers_key(tenant), ids) if ids else []
+        out = []
+        for answer_id, stored in zip(ids, found, strict=True):
+            if stored is not None:
+                row = json.loads(stored)
+                out.append(RatedAnswer(answer_id, row["query"], row["answer"], row["model"]))
+        return out
 
 
 def _job_fields(job: Job) -> dict[FieldT, EncodableT]:

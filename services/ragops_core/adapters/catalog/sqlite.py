@@ -10,7 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ragops_core.domain import DocumentRecord, ErrorChange, Job, JobState, job_error_change
+from ragops_core.domain import (
+    DocumentRecord,
+    ErrorChange,
+    Job,
+    JobState,
+    RatedAnswer,
+    job_error_change,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -222,6 +229,20 @@ class SqliteAnswerLog:
                 "INSERT INTO feedback VALUES (?, ?, ?, ?, ?)",
                 (answer_id, tenant, rating, comment, time.time()),
             )
+
+    async def rated(self, tenant: str, rating: str, limit: int) -> list[RatedAnswer]:
+        """The tenant's answers whose latest feedback is `rating`, newest first (an answer
+        rated up, then down, is not a good example)."""
+        with self._c.lock:
+            rows = self._c.db.execute(
+                "SELECT a.answer_id, a.query, a.answer, a.model FROM answers a "
+                "JOIN feedback f ON f.answer_id = a.answer_id AND f.tenant = a.tenant "
+                "WHERE a.tenant = ? AND f.rating = ? AND f.rowid = (SELECT MAX(g.rowid) "
+                "FROM feedback g WHERE g.answer_id = f.answer_id AND g.tenant = f.tenant) "
+                "ORDER BY f.rowid DESC LIMIT ?",
+                (tenant, rating, limit),
+            ).fetchall()
+        return [RatedAnswer(*row) for row in rows]
 
 
 _JOB_COLUMNS = (

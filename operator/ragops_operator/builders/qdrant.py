@@ -36,6 +36,7 @@ STORAGE_PATH = "/qdrant/storage"
 SNAPSHOTS_PATH = "/qdrant/snapshots"
 INIT_DIR = "/qdrant/init"
 VOLUME_NAME = "storage"
+SNAPSHOTS = "snapshots"
 
 
 def name(owner: Owner) -> str:
@@ -110,7 +111,9 @@ def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
             {"name": "p2p", "containerPort": P2P_PORT, "protocol": "TCP"},
         ],
         "env": _env(spec),
-        "resources": pods.resources(spec.resources),
+        "resources": pods.resources(
+            spec.resources, ephemeral=pods.scratch_request(_volumes(spec), burst=(SNAPSHOTS,))
+        ),
         "readinessProbe": pods.http_probe("/readyz", "http", period=5),
         "livenessProbe": pods.http_probe("/livez", "http", period=10, failures=6),
         # Loading large collections from disk happens before the HTTP server answers.
@@ -118,11 +121,24 @@ def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
         "securityContext": pods.container_security_context(),
         "volumeMounts": [
             {"name": VOLUME_NAME, "mountPath": STORAGE_PATH},
-            {"name": "snapshots", "mountPath": SNAPSHOTS_PATH},
+            {"name": SNAPSHOTS, "mountPath": SNAPSHOTS_PATH},
             {"name": "init", "mountPath": INIT_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
+
+
+def _volumes(spec: api.QdrantSpec) -> list[dict[str, Any]]:
+    """A snapshot (taken through Qdrant's API, or by a shard transfer) copies at most the peer's
+    data, so the volume size bounds it: a bigger one is the kubelet evicting this pod, never a
+    full node disk evicting its neighbours. It is not requested: it fills only while a snapshot
+    is taken, and reserving the volume size on the node for every peer would keep large peers
+    from being scheduled at all (docs/operator.md, "Ephemeral storage")."""
+    return [
+        {"name": SNAPSHOTS, "emptyDir": {"sizeLimit": spec.storage.size}},
+        {"name": "init", "emptyDir": {"sizeLimit": "1Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+    ]
 
 
 def _affinity(selector: dict[str, str]) -> dict[str, Any]:
@@ -158,12 +174,7 @@ def _pod_template(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
             },
             "affinity": _affinity(selector),
             "containers": [_container(spec, owner)],
-            "volumes": [
-                # Snapshots can be as large as the data; no size limit, the backup job empties it.
-                {"name": "snapshots", "emptyDir": {}},
-                {"name": "init", "emptyDir": {"sizeLimit": "1Mi"}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            ],
+            "volumes": _volumes(spec),
         },
     }
 

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 READY = "Ready"
+# Serving: queries are answered and uploads ingested, possibly by an older template (the old color
+# during a blue/green rollout). Ready additionally wants everything on the current template, so
+# it goes False on every rollout: alert on Available, not on Ready.
+AVAILABLE = "Available"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
 MONITORING = "MonitoringAvailable"
-ORDER = (READY, PROGRESSING, DEGRADED, MONITORING)
+ORDER = (READY, AVAILABLE, PROGRESSING, DEGRADED, MONITORING)
 
 Status = Literal["True", "False", "Unknown"]
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
 from ragops_operator.builders import backup, config, stack
-from ragops_operator.builders.labels import COMPONENT_LABEL, Owner
+from ragops_operator.builders.labels import COMPONENT_LABEL, COMPONENT_WORKER, Owner
 from ragops_operator.objects import Key, Obj, key_of
 from ragops_operator.planning import (
     blue_green,
@@ -51,6 +51,7 @@ class Report:
     index: reindex.IndexState
     index_job: str | None
     minimum_replicas: tuple[int, int, int]  # api, worker, qdrant
+    qdrant_tolerated: int = 0  # peers that may be down: replicationFactor - 1
     paused: bool = False
     monitoring_wanted: bool = True
     prometheus_operator: bool = False
@@ -80,6 +81,7 @@ class Report:
             prometheus_operator=self.prometheus_operator,
             errors=list(errors),
             minimum_replicas=self.minimum_replicas,
+            qdrant_tolerated=self.qdrant_tolerated,
             restore=self.restore,
             last_backup=self.last_backup,
             last_verification=self.last_verification,
@@ -122,6 +124,10 @@ def decide(
         for color in step.keep
         for kind in ("Deployment", "HorizontalPodAutoscaler")
     )
+    held = worker_held(step.state, api_builder.template_hash(pods_spec, owner), owner, observed)
+    if held is not None:
+        desired = [manifest for manifest in desired if key_of(manifest) != held]
+        keep = keep | {held}
     wanted = {key_of(manifest) for manifest in desired} | keep
     return Decision(
         report,
@@ -132,6 +138,20 @@ def decide(
         consume_action=step.consume_action,
         requeue_after=step.requeue_after,
     )
+
+
+def worker_held(
+    state: rollout.RolloutState, desired_hash: str, owner: Owner, observed: Observed
+) -> Key | None:
+    """The worker Deployment's key while it must stay as it is, else None.
+
+    The worker rolls with the API, behind the same gate: only once the API's new template has
+    passed its observation (Retiring, or Stable on it). Before, the running worker is kept, and
+    after a rollback or abort it was never touched, so it stays on the template that works
+    instead of being left on the failed image. A missing worker is always created."""
+    key = ("Deployment", owner.child_name(COMPONENT_WORKER))
+    committed = state.phase in ("Stable", "Retiring") and state.active_hash == desired_hash
+    return None if committed or key not in observed.children else key
 
 
 def _render(
@@ -185,6 +205,7 @@ def _report(
             spec.worker.replicas.min,
             spec.vector_store.qdrant.replicas,
         ),
+        qdrant_tolerated=spec.vector_store.qdrant.replication_factor - 1,
         paused=spec.paused,
         monitoring_wanted=spec.monitoring.service_monitor or spec.monitoring.prometheus_rule,
         prometheus_operator=observed.prometheus_operator,

@@ -29,6 +29,8 @@ class Observation:
     prometheus_operator: bool = False
     errors: list[str] = field(default_factory=list)
     minimum_replicas: tuple[int, int, int] = (1, 1, 1)  # api, worker, qdrant: the spec's floors
+    # Qdrant peers that may be down while every shard keeps a copy: replicationFactor - 1.
+    qdrant_tolerated: int = 0
     preview_color: str | None = None
     preview_image: str | None = None
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
@@ -118,7 +120,36 @@ def _conditions(
     elif any(p.updated and p.ready < p.desired for p in parts):
         lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
         degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
-    return [ready, progressing, degraded, _monitoring(observed)]
+    return [ready, _available(observed, parts), progressing, degraded, _monitoring(observed)]
+
+
+def _available(observed: Observation, parts: tuple[health.Health, ...]) -> conditions.Condition:
+    """Serving, whatever the template: the active API color answers (a rollout's old color
+    still does), a worker ingests, and enough Qdrant peers are ready for every shard to keep a
+    copy. A restore in progress is not serving: the index is still empty."""
+    api_part, worker_part, qdrant_part = parts
+    C = conditions.Condition
+    if observed.restore is not None and observed.restore.phase in ("Running", "Failed"):
+        return C(conditions.AVAILABLE, "False", "Restoring", observed.restore.message)
+    qdrant_needed = max(1, qdrant_part.desired - observed.qdrant_tolerated)
+    missing = [
+        f"{part.name} {part.ready}/{part.desired} ready (needs {needed})"
+        for part, needed in (
+            (api_part, 1),
+            (worker_part, 1),
+            (qdrant_part, qdrant_needed),
+        )
+        if part.ready < needed
+    ]
+    if missing:
+        return C(conditions.AVAILABLE, "False", "NotServing", "; ".join(missing))
+    counts = ", ".join(f"{p.name} {p.ready}/{p.desired}" for p in parts)
+    return C(
+        conditions.AVAILABLE,
+        "True",
+        "Serving",
+        f"{observed.active_color} API color answers; ready: {counts}",
+    )
 
 
 def _rollout(observed: Observation) -> tuple[str, str, str]:

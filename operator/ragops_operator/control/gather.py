@@ -2,10 +2,11 @@
 
 Reads, in order: whether the Prometheus Operator's kinds are served (cached a few seconds:
 discovery is the same for every stack), everything in the namespace carrying the stack's
-labels, Prometheus' signals for the colors the saved rollout state watches, and the pods of a
+labels, Prometheus' signals for the colors the saved rollout state watches, the pods of a
 backup (or verification) Job that status.lastBackup (lastBackupVerification) does not report
-yet. What to read beyond the listing is decided by pure rules (planning/observed.py,
-planning/last_backup.py), the same ones `decide` then applies to what was read.
+yet, and the key names of each Secret the pods reference (control/secrets.py). What to read
+beyond the listing is decided by pure rules (planning/observed.py, planning/last_backup.py,
+planning/secrets.py), the same ones `decide` then applies to what was read.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from ragops_operator.control.kube import (
     Kind,
 )
 from ragops_operator.control.prometheus import SignalSource
+from ragops_operator.control.secrets import read_keys
 from ragops_operator.objects import Obj, key_of
-from ragops_operator.planning import last_backup
+from ragops_operator.planning import last_backup, secrets
 from ragops_operator.planning.observed import Observed, colors_to_read, owned_by
 from ragops_operator.planning.rollout import Color, Signals
 
@@ -60,6 +62,9 @@ class Gatherer:
             jobs = tuple(obj for obj in listed if obj["kind"] == JOBS.kind)
             backup_pods = await self._backup_pods(spec, owner, previous, jobs)
             verify_pods = await self._verify_pods(spec, owner, previous, jobs)
+            secret_keys = await read_keys(
+                self._cluster, owner.namespace, secrets.wanted(spec, owner)
+            )
         except BaseException:
             signals.cancel()
             raise
@@ -71,6 +76,7 @@ class Gatherer:
             prometheus_operator=prometheus_operator,
             backup_pods=backup_pods,
             verify_pods=verify_pods,
+            secrets=secret_keys,
         )
 
     async def close(self) -> None:

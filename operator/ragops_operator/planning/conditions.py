@@ -14,7 +14,8 @@ AVAILABLE = "Available"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
 MONITORING = "MonitoringAvailable"
-ORDER = (READY, AVAILABLE, PROGRESSING, DEGRADED, MONITORING)
+SECRETS = "SecretsResolved"
+ORDER = (READY, AVAILABLE, PROGRESSING, DEGRADED, SECRETS, MONITORING)
 
 Status = Literal["True", "False", "Unknown"]
 

@@ -29,6 +29,7 @@ from ragops_operator.planning import (
     reindex,
     restore,
     rollout,
+    secrets,
     status,
 )
 from ragops_operator.planning.observed import Observed
@@ -36,6 +37,13 @@ from ragops_operator.planning.restore import Restore
 from ragops_operator.planning.rollout import Color
 
 Event = tuple[str, str, str]  # (Normal|Warning, Reason, message)
+# Secrets are not watched (that would need list/watch on every Secret): while one is missing the
+# stack looks again this often, so creating it is noticed well before the periodic resync.
+SECRET_RECHECK_SECONDS = 10.0
+
+
+def _sooner(first: float | None, second: float | None) -> float | None:
+    return min((t for t in (first, second) if t is not None), default=None)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class Report:
     index_job: str | None
     minimum_replicas: tuple[int, int, int]  # api, worker, qdrant
     qdrant_tolerated: int = 0  # peers that may be down: replicationFactor - 1
+    missing_secrets: tuple[str, ...] = ()
+    unreadable_secrets: tuple[str, ...] = ()
     paused: bool = False
     monitoring_wanted: bool = True
     prometheus_operator: bool = False
@@ -82,6 +92,8 @@ class Report:
             errors=list(errors),
             minimum_replicas=self.minimum_replicas,
             qdrant_tolerated=self.qdrant_tolerated,
+            missing_secrets=self.missing_secrets,
+            unreadable_secrets=self.unreadable_secrets,
             restore=self.restore,
             last_backup=self.last_backup,
             last_verification=self.last_verification,
@@ -116,8 +128,9 @@ def decide(
     restore_job = observed.children.get(("Job", owner.child_name(backup.COMPONENT_RESTORE)))
     restoring = restore.state(spec, previous, restore_job)
     report = _report(resource, previous, observed, step, restoring, indexing)
+    warnings = secret_events(report.missing_secrets, previous)
     if spec.paused:
-        return Decision(report)
+        return Decision(report, events=warnings)
     desired = _render(pods_spec, owner, observed, step, restoring, indexing)
     keep = frozenset(
         (kind, api_builder.deployment_name(owner, color))
@@ -134,10 +147,23 @@ def decide(
         desired=tuple(desired),
         keep=keep,
         prune=tuple(obj for key, obj in observed.children.items() if key not in wanted),
-        events=(*step.events, *indexing.events),
+        events=(*step.events, *indexing.events, *warnings),
         consume_action=step.consume_action,
-        requeue_after=step.requeue_after,
+        requeue_after=_sooner(
+            step.requeue_after, SECRET_RECHECK_SECONDS if report.missing_secrets else None
+        ),
     )
+
+
+def secret_events(missing: tuple[str, ...], previous: Obj) -> tuple[Event, ...]:
+    """A Warning naming the missing Secrets and keys when that list changes (not every resync)."""
+    saved: Obj = next(
+        (c for c in previous.get("conditions") or [] if c.get("type") == conditions.SECRETS), {}
+    )
+    message = status.secrets_condition(missing, ()).message
+    if not missing or (saved.get("status") == "False" and saved.get("message") == message):
+        return ()
+    return (("Warning", "SecretMissing", message + ": the pods cannot start without it"),)
 
 
 def worker_held(
@@ -189,6 +215,7 @@ def _report(
     indexing: reindex.IndexPlan,
 ) -> Report:
     owner, spec = Owner.of(resource), resource.spec
+    wanted_secrets = secrets.wanted(spec, owner)
     saved_backup: Obj | None = previous.get("lastBackup")
     saved_verification: Obj | None = previous.get("lastBackupVerification")
     return Report(
@@ -206,6 +233,8 @@ def _report(
             spec.vector_store.qdrant.replicas,
         ),
         qdrant_tolerated=spec.vector_store.qdrant.replication_factor - 1,
+        missing_secrets=tuple(secrets.missing(wanted_secrets, observed.secrets)),
+        unreadable_secrets=tuple(secrets.unreadable(wanted_secrets, observed.secrets)),
         paused=spec.paused,
         monitoring_wanted=spec.monitoring.service_monitor or spec.monitoring.prometheus_rule,
         prometheus_operator=observed.prometheus_operator,

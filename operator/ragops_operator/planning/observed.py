@@ -30,6 +30,8 @@ class Observed:
     prometheus_operator: bool = False  # ServiceMonitor and PrometheusRule are served
     backup_pods: tuple[Obj, ...] = ()  # the pods of last_backup.unreported(jobs, saved)
     verify_pods: tuple[Obj, ...] = ()  # the same for the verification CronJob's newest Job
+    # Each referenced Secret's key names (None: not found); planning/secrets.py
+    secrets: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
 
 
 def owned_by(obj: Obj, uid: str) -> bool:

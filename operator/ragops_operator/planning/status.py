@@ -31,6 +31,8 @@ class Observation:
     minimum_replicas: tuple[int, int, int] = (1, 1, 1)  # api, worker, qdrant: the spec's floors
     # Qdrant peers that may be down while every shard keeps a copy: replicationFactor - 1.
     qdrant_tolerated: int = 0
+    missing_secrets: tuple[str, ...] = ()  # planning/secrets.missing: one line per Secret
+    unreadable_secrets: tuple[str, ...] = ()  # not readable (no RBAC `get`): not checked
     preview_color: str | None = None
     preview_image: str | None = None
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
@@ -71,6 +73,14 @@ def _conditions(
     if waiting:
         ready = C(
             conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting)
+        )
+    if observed.missing_secrets:
+        # On a real cluster the pods could not start; on any cluster they must not look Ready.
+        ready = C(
+            conditions.READY,
+            "False",
+            "SecretMissing",
+            "; ".join([*observed.missing_secrets, *waiting]),
         )
     restoring = observed.restore is not None and observed.restore.phase == "Running"
     restore_failed = observed.restore is not None and observed.restore.phase == "Failed"
@@ -120,7 +130,30 @@ def _conditions(
     elif any(p.updated and p.ready < p.desired for p in parts):
         lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
         degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
-    return [ready, _available(observed, parts), progressing, degraded, _monitoring(observed)]
+    return [
+        ready,
+        _available(observed, parts),
+        progressing,
+        degraded,
+        secrets_condition(observed.missing_secrets, observed.unreadable_secrets),
+        _monitoring(observed),
+    ]
+
+
+def secrets_condition(
+    missing: tuple[str, ...], unreadable: tuple[str, ...]
+) -> conditions.Condition:
+    C = conditions.Condition
+    if missing:
+        return C(conditions.SECRETS, "False", "SecretMissing", "; ".join(missing)[:1000])
+    if unreadable:
+        return C(
+            conditions.SECRETS,
+            "Unknown",
+            "SecretsNotReadable",
+            "the operator may not get Secret " + ", ".join(unreadable) + ": apply `ragops rbac`",
+        )
+    return C(conditions.SECRETS, "True", "AllFound", "every referenced Secret and key exists")
 
 
 def _available(observed: Observation, parts: tuple[health.Health, ...]) -> conditions.Condition:

@@ -110,7 +110,7 @@ def test_transition_time_moves_only_when_the_status_changes() -> None:
     ready = _observe(_deployment(1, 1), _deployment(1, 1), _statefulset(1, 1))
     first = compute(ready, {}, now="t1")
     again = compute(ready, first, now="t2")
-    assert [c["lastTransitionTime"] for c in again["conditions"]] == ["t1"] * 5
+    assert [c["lastTransitionTime"] for c in again["conditions"]] == ["t1"] * len(conditions.ORDER)
     broken = compute(
         _observe(_deployment(1, 0, updated=0), _deployment(1, 1), _statefulset(1, 1)),
         again,

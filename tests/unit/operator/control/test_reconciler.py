@@ -269,7 +269,8 @@ async def test_a_missing_secret_or_key_is_named_in_a_condition_and_one_event(
     cluster: FakeCluster,
 ) -> None:
     cluster.objects.pop(("v1", "Secret", NAMESPACE, "redis"))
-    await reconciler(cluster).reconcile(await fresh(cluster))
+    outcome = await reconciler(cluster).reconcile(await fresh(cluster))
+    assert outcome.requeue_after == 10, "Secrets are not watched: look again soon"
     obj = cluster.find("RAGDeployment", NAMESPACE, NAME)
     assert obj is not None
     found = {c["type"]: c for c in obj["status"]["conditions"]}

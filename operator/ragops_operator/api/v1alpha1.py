@@ -52,13 +52,20 @@ def validations(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
 
 
+def _on_create(rule: str, message: str) -> dict[str, Any]:
+    """A rule checked when the object is created only (`optionalOldSelf`: oldSelf is none then).
+    Names never change, and a root rule checked on updates too would freeze a stack created
+    with a longer name before the rule existed: even its status could not be written."""
+    return {"rule": f"oldSelf.hasValue() || {rule}", "message": message, "optionalOldSelf": True}
+
+
 NAME_RULES = (
-    cel(
+    _on_create(
         f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
         f"metadata.name may have at most {MAX_NAME_LENGTH} characters: the names and labels "
         "of the stack's objects append to it (e.g. the CronJob NAME-backup-verify, at most 52)",
     ),
-    cel(
+    _on_create(
         f"self.metadata.name.matches('{NAME_PATTERN}')",
         "metadata.name must start with a letter and hold only a-z, 0-9 and '-': "
         "it names Services, which are DNS-1035 labels",

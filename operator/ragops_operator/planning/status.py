@@ -163,7 +163,8 @@ def _available(observed: Observation, parts: tuple[health.Health, ...]) -> condi
     api_part, worker_part, qdrant_part = parts
     C = conditions.Condition
     if observed.restore is not None and observed.restore.phase in ("Running", "Failed"):
-        return C(conditions.AVAILABLE, "False", "Restoring", observed.restore.message)
+        reason = "Restoring" if observed.restore.phase == "Running" else "RestoreFailed"
+        return C(conditions.AVAILABLE, "False", reason, observed.restore.message)
     qdrant_needed = max(1, qdrant_part.desired - observed.qdrant_tolerated)
     missing = [
         f"{part.name} {part.ready}/{part.desired} ready (needs {needed})"

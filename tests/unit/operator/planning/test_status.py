@@ -160,3 +160,14 @@ def test_available_tolerates_as_many_lost_qdrant_peers_as_shards_have_extra_copi
     without = _observe(*healthy, one_down)  # replicationFactor 1: a shard is gone
     assert _reasons(compute(with_copies, {}, now="t"))[conditions.AVAILABLE][0] == "True"
     assert _reasons(compute(without, {}, now="t"))[conditions.AVAILABLE] == ("False", "NotServing")
+
+
+def test_a_stack_restoring_its_index_is_not_available_even_with_every_pod_ready() -> None:
+    from ragops_operator.planning.restore import Restore
+
+    healthy = (_deployment(1, 1), _deployment(1, 1), _statefulset(1, 1))
+    for phase, reason in (("Running", "Restoring"), ("Failed", "RestoreFailed")):
+        observed = _observe(*healthy, restore=Restore("latest", phase, "restoring latest"))
+        assert _reasons(compute(observed, {}, now="t"))[conditions.AVAILABLE] == ("False", reason)
+    done = _observe(*healthy, restore=Restore("latest", "Completed"))
+    assert _reasons(compute(done, {}, now="t"))[conditions.AVAILABLE] == ("True", "Serving")

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import backup, config, stack
+from ragops_operator.builders import backup, config, qdrant, stack
 from ragops_operator.builders.labels import COMPONENT_LABEL, COMPONENT_WORKER, Owner
 from ragops_operator.objects import Key, Obj, key_of
 from ragops_operator.planning import (
@@ -203,6 +203,7 @@ def _render(
         prometheus_operator=observed.prometheus_operator,
         restoring=restoring is not None and restoring.wants_job,
         reindexing=indexing.job,
+        live_qdrant=observed.children.get(("StatefulSet", qdrant.name(owner))),
     )
 
 

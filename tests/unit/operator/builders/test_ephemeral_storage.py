@@ -58,3 +58,22 @@ def test_qdrant_snapshots_are_bounded_by_the_volume_size_which_they_follow() -> 
         # request would leave the peer unschedulable on any ordinary node.
         requests = pod["containers"][0]["resources"]["requests"]
         assert requests["ephemeral-storage"] == "1025Mi"
+
+
+def _snapshots(sts: dict[str, Any]) -> str:
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+    return str(volumes[qdrant.SNAPSHOTS]["emptyDir"]["sizeLimit"])
+
+
+def test_growing_the_volume_keeps_the_running_snapshots_limit_so_no_peer_restarts() -> None:
+    running = qdrant.stateful_set(qdrant_spec(storage={"size": "20Gi"}).vector_store.qdrant, OWNER)
+    grown_spec = qdrant_spec(storage={"size": "30Gi"}).vector_store.qdrant
+    grown = qdrant.stateful_set(grown_spec, OWNER, live=running)
+    assert grown["spec"]["template"] == running["spec"]["template"], "the pods would restart"
+    assert grown["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"] == {
+        "storage": "30Gi"
+    }
+    # A change that restarts the peers anyway brings the limit up to the volume size.
+    new_image = qdrant_spec(storage={"size": "30Gi"}, image="qdrant/qdrant:v9").vector_store.qdrant
+    assert _snapshots(qdrant.stateful_set(new_image, OWNER, live=running)) == "30Gi"
+    assert _snapshots(qdrant.stateful_set(grown_spec, OWNER)) == "30Gi"  # a new StatefulSet

@@ -51,6 +51,10 @@ def cluster_role() -> Obj:
         {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["list", "patch"]},
         # Reading a finished backup pod's termination message into status.lastBackup.
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+        # Whether each Secret the pods reference exists and has its keys (SecretsResolved). `get`
+        # only, never list or watch; RBAC cannot narrow it to the referenced names (they are the
+        # users'), and only key names are kept (docs/operator.md, "Missing Secrets").
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
         # kopf: notices CRDs appearing (the Prometheus Operator's), and peering between replicas.
         {
             "apiGroups": ["apiextensions.k8s.io"],

@@ -68,6 +68,10 @@ def _apply(kubectl: Kubectl, objects: list[dict[str, Any]]) -> None:
 
 def _namespace(kubectl: Kubectl, name: str) -> None:
     kubectl.run(["create", "namespace", name])
+    # The specs reference it; the operator keeps a stack un-Ready while a Secret is missing.
+    kubectl.run(
+        ["create", "secret", "generic", "redis", "-n", name, "--from-literal=url=redis://x"]
+    )
 
 
 def _wait_all_ready(kubectl: Kubectl, namespace: str, count: int, *, timeout: float = 600) -> None:

@@ -161,6 +161,10 @@ def namespace(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
             "metadata": {"name": name, "labels": {"ragops-test": "true"}},
         }
     )
+    from tests.support.operator import stack_secrets
+
+    for secret in stack_secrets(name):  # what the tests' RAGDeployments reference
+        kube.create(secret, name)
     try:
         yield name
     finally:

@@ -164,10 +164,14 @@ def test_operator_works_with_only_its_cluster_role(
             wait_ready(waits, namespace, "rbac", generation=generation, timeout=60)
         finally:
             restricted.stop()
-    log = restricted.log_path.read_text()
-    assert "403" not in log and "Forbidden" not in log and "forbidden" not in log, (
-        restricted.log_tail()
-    )
+    # An Event about a stack of an earlier test whose namespace is being deleted is refused with a
+    # 403 by the namespace lifecycle admission, whatever the role: not a missing permission.
+    denied = [
+        line
+        for line in restricted.log_path.read_text().splitlines()
+        if ("403" in line or "orbidden" in line) and "is being terminated" not in line
+    ]
+    assert not denied, restricted.log_tail()
 
 
 PEERING_LIFETIME_SECONDS = 20

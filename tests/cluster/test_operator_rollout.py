@@ -125,6 +125,11 @@ def _make_unready(kube: Kube, kubectl: Kubectl, namespace: str, color: str) -> N
         )
 
 
+def _worker_image(kube: Kube, namespace: str) -> str:
+    worker = kube.get("apps/v1", "Deployment", "rag-worker", namespace)
+    return str(worker["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
 def _deployment_exists(kube: Kube, namespace: str, name: str) -> bool:
     try:
         kube.get("apps/v1", "Deployment", name, namespace)
@@ -178,6 +183,7 @@ def test_a_template_change_switches_colors_after_the_health_gate_and_retires_the
         obj["status"]["api"]["activeColor"] == "green"
         and obj["status"]["api"]["activeImage"] == "ragops/ragops:next"
     )
+    assert _worker_image(kube, namespace) == "ragops/ragops:next", "the worker follows the API"
     assert traffic.seen == ["blue", "green"]
 
 
@@ -243,6 +249,8 @@ def test_readiness_lost_while_observed_rolls_back_to_blue(
     events = kube.list("v1", "Event", namespace)
     assert any(e["reason"] == "RolledBack" and "readiness lost" in e["message"] for e in events)
     assert traffic.seen == ["blue", "green", "blue"]
+    # The worker rolls with the API, behind the same gate: it never ran the failed image.
+    assert _worker_image(kube, namespace) == "ragops/ragops:test"
 
 
 def test_manual_promotion_and_abort(

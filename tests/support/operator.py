@@ -32,6 +32,27 @@ MINIMAL_SPEC: dict[str, Any] = {
 }
 
 
+# The operator keeps a stack un-Ready while a Secret it references is missing, so every test
+# namespace holds the Secrets the tests' specs reference (tests/cluster/conftest.py `namespace`).
+REDIS_PASSWORD = "s3cr3t-redis-password"
+TEST_SECRETS: dict[str, dict[str, str]] = {
+    "redis": {"url": f"redis://:{REDIS_PASSWORD}@redis:6379/0"},
+    "openai": {"api-key": "sk-test"},
+}
+
+
+def stack_secrets(namespace: str) -> list[Obj]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": data,
+        }
+        for name, data in TEST_SECRETS.items()
+    ]
+
+
 def ragdeployment(name: str, namespace: str, **spec: Any) -> Obj:
     merged = copy.deepcopy(MINIMAL_SPEC)
     merged.update(spec)

@@ -160,6 +160,8 @@ def custom_resource_definition() -> dict[str, Any]:
                             "type": "object",
                             "description": (api.RAGDeploymentSpec.__doc__ or "").strip(),
                             "required": ["spec"],
+                            # CEL sees metadata.name at the root only.
+                            "x-kubernetes-validations": list(api.NAME_RULES),
                             "properties": {
                                 "apiVersion": {"type": "string"},
                                 "kind": {"type": "string"},

@@ -28,6 +28,12 @@ QUANTITY_PATTERN = (
 )
 SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IAM_ROLE_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+# The longest RAGDeployment name whose every child name and label value stays valid: the
+# backup verification CronJob `{name}-backup-verify` may have at most 52 characters (its Jobs
+# append 11). tests/unit/operator/builders/test_names_fit.py derives it from the builders.
+MAX_NAME_LENGTH = 38
+# Service names (`{name}-api`...) are DNS-1035 labels: a letter first, no dots.
+NAME_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
 
 
 def cel(
@@ -44,6 +50,27 @@ def cel(
 
 def validations(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
+
+
+def _on_create(rule: str, message: str) -> dict[str, Any]:
+    """A rule checked when the object is created only (`optionalOldSelf`: oldSelf is none then).
+    Names never change, and a root rule checked on updates too would freeze a stack created
+    with a longer name before the rule existed: even its status could not be written."""
+    return {"rule": f"oldSelf.hasValue() || {rule}", "message": message, "optionalOldSelf": True}
+
+
+NAME_RULES = (
+    _on_create(
+        f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
+        f"metadata.name may have at most {MAX_NAME_LENGTH} characters: the names and labels "
+        "of the stack's objects append to it (e.g. the CronJob NAME-backup-verify, at most 52)",
+    ),
+    _on_create(
+        f"self.metadata.name.matches('{NAME_PATTERN}')",
+        "metadata.name must start with a letter and hold only a-z, 0-9 and '-': "
+        "it names Services, which are DNS-1035 labels",
+    ),
+)
 
 
 class SpecModel(BaseModel):
@@ -900,7 +927,7 @@ class StatusModel(BaseModel):
 
 
 class Condition(StatusModel):
-    type: str = Field(description="Ready, Progressing, Degraded or MonitoringAvailable.")
+    type: str = Field(description="Ready, Available, Progressing, Degraded or MonitoringAvailable.")
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str = Field(description="CamelCase cause.")
     message: str = Field("", description="For humans.")
@@ -1058,7 +1085,7 @@ class RAGDeploymentStatus(StatusModel):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready, Progressing, Degraded, MonitoringAvailable.",
+        description="Ready, Available, Progressing, Degraded, MonitoringAvailable.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
     api: ApiStatus | None = Field(None, description="The query API.")

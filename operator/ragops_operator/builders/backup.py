@@ -82,7 +82,10 @@ def _container(
         "args": args,
         "envFrom": [{"configMapRef": {"name": owner.child_name("config")}}],
         "env": backup_env(spec, owner, catalog=catalog),
-        "resources": pods.resources(spec.backup.resources),
+        # The dump fills the scratch volume: the scheduler must find a node with room for it.
+        "resources": pods.resources(
+            spec.backup.resources, ephemeral=pods.scratch_request(scratch_volumes(spec))
+        ),
         "securityContext": pods.container_security_context(),
         "terminationMessagePath": TERMINATION_LOG,
         # Our JSON when the command wrote it; the log's tail when it died before (e.g. OOM).
@@ -111,13 +114,17 @@ def job_template(
     }
 
 
+def scratch_volumes(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
+    """The dump lands in scratch before upload (and downloads before a restore): the root is
+    read-only."""
+    return [{"name": "scratch", "emptyDir": {"sizeLimit": spec.backup.scratch_size}}]
+
+
 def _job_spec(
     spec: api.RAGDeploymentSpec, owner: Owner, component: str, container: dict[str, Any]
 ) -> dict[str, Any]:
     b = spec.backup
-    # The dump lands in scratch before upload (and downloads before a restore): the root is
-    # read-only.
-    scratch = [{"name": "scratch", "emptyDir": {"sizeLimit": b.scratch_size}}]
+    scratch = scratch_volumes(spec)
     return {
         "backoffLimit": b.backoff_limit,
         "activeDeadlineSeconds": b.active_deadline_seconds,

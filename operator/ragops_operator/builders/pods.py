@@ -8,9 +8,11 @@ makes that true for components added later.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.planning import transitions
 
 ZONE_KEY = "topology.kubernetes.io/zone"
 HOST_KEY = "kubernetes.io/hostname"
@@ -38,8 +40,25 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
-def resources(spec: api.Resources) -> dict[str, Any]:
-    return spec.model_dump(by_alias=True)
+def resources(spec: api.Resources, *, ephemeral: str | None = None) -> dict[str, Any]:
+    """The spec's requests and limits, plus `ephemeral` as the ephemeral-storage request."""
+    rendered: dict[str, Any] = spec.model_dump(by_alias=True)
+    if ephemeral is not None:
+        rendered["requests"]["ephemeral-storage"] = ephemeral
+    return rendered
+
+
+def scratch_request(volumes: list[dict[str, Any]], *, burst: tuple[str, ...] = ()) -> str:
+    """The ephemeral-storage a pod requests: the sum of its emptyDirs' sizeLimits, so the
+    scheduler only places it on a node with room for the scratch space it will fill. Volumes in
+    `burst` are left out: they fill only occasionally and are bounded by their own sizeLimit.
+    In MiB, a unit every sizeLimit the operator writes converts to exactly enough."""
+    total = sum(
+        transitions.quantity(volume["emptyDir"]["sizeLimit"])
+        for volume in volumes
+        if "emptyDir" in volume and volume["name"] not in burst
+    )
+    return f"{math.ceil(total / 2**20)}Mi"
 
 
 def zone_spread(selector: dict[str, str], *, hard: bool = False) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ added by scale-out holds is documented in docs/operator.md ("Qdrant scale-out").
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
@@ -36,6 +38,9 @@ STORAGE_PATH = "/qdrant/storage"
 SNAPSHOTS_PATH = "/qdrant/snapshots"
 INIT_DIR = "/qdrant/init"
 VOLUME_NAME = "storage"
+SNAPSHOTS = "snapshots"
+# On the StatefulSet: the hash of its pod template without the snapshots limit.
+TEMPLATE_ANNOTATION = "ragops.dev/qdrant-template-hash"
 
 
 def name(owner: Owner) -> str:
@@ -99,7 +104,7 @@ def _env(spec: api.QdrantSpec) -> list[dict[str, Any]]:
     return env
 
 
-def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
+def _container(spec: api.QdrantSpec, owner: Owner, snapshots_limit: str) -> dict[str, Any]:
     return {
         "name": "qdrant",
         "image": spec.image,
@@ -110,7 +115,10 @@ def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
             {"name": "p2p", "containerPort": P2P_PORT, "protocol": "TCP"},
         ],
         "env": _env(spec),
-        "resources": pods.resources(spec.resources),
+        "resources": pods.resources(
+            spec.resources,
+            ephemeral=pods.scratch_request(_volumes(snapshots_limit), burst=(SNAPSHOTS,)),
+        ),
         "readinessProbe": pods.http_probe("/readyz", "http", period=5),
         "livenessProbe": pods.http_probe("/livez", "http", period=10, failures=6),
         # Loading large collections from disk happens before the HTTP server answers.
@@ -118,11 +126,24 @@ def _container(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
         "securityContext": pods.container_security_context(),
         "volumeMounts": [
             {"name": VOLUME_NAME, "mountPath": STORAGE_PATH},
-            {"name": "snapshots", "mountPath": SNAPSHOTS_PATH},
+            {"name": SNAPSHOTS, "mountPath": SNAPSHOTS_PATH},
             {"name": "init", "mountPath": INIT_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
+
+
+def _volumes(snapshots_limit: str) -> list[dict[str, Any]]:
+    """A snapshot (taken through Qdrant's API, or by a shard transfer) copies at most the peer's
+    data, so the volume size bounds it: a bigger one is the kubelet evicting this pod, never a
+    full node disk evicting its neighbours. It is not requested: it fills only while a snapshot
+    is taken, and reserving the volume size on the node for every peer would keep large peers
+    from being scheduled at all (docs/operator.md, "Ephemeral storage")."""
+    return [
+        {"name": SNAPSHOTS, "emptyDir": {"sizeLimit": snapshots_limit}},
+        {"name": "init", "emptyDir": {"sizeLimit": "1Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+    ]
 
 
 def _affinity(selector: dict[str, str]) -> dict[str, Any]:
@@ -142,7 +163,7 @@ def _affinity(selector: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _pod_template(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
+def _pod_template(spec: api.QdrantSpec, owner: Owner, snapshots_limit: str) -> dict[str, Any]:
     selector = selector_labels(owner, COMPONENT_QDRANT)
     return {
         "metadata": {"labels": labels(owner, COMPONENT_QDRANT, version=image_tag(spec.image))},
@@ -157,13 +178,8 @@ def _pod_template(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]:
                 "fsGroupChangePolicy": "OnRootMismatch",
             },
             "affinity": _affinity(selector),
-            "containers": [_container(spec, owner)],
-            "volumes": [
-                # Snapshots can be as large as the data; no size limit, the backup job empties it.
-                {"name": "snapshots", "emptyDir": {}},
-                {"name": "init", "emptyDir": {"sizeLimit": "1Mi"}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            ],
+            "containers": [_container(spec, owner, snapshots_limit)],
+            "volumes": _volumes(snapshots_limit),
         },
     }
 
@@ -182,8 +198,31 @@ def _volume_claim_template(spec: api.QdrantSpec, owner: Owner) -> dict[str, Any]
     }
 
 
-def stateful_set(spec: api.QdrantSpec, owner: Owner) -> Obj:
-    """`replicas` is left out when the HPA owns it: setting it too would fight the HPA."""
+def _template_hash(spec: api.QdrantSpec, owner: Owner) -> str:
+    """The pod template with the snapshots limit left out: what, besides that limit, the peers
+    run."""
+    encoded = json.dumps(_pod_template(spec, owner, ""), sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:12]
+
+
+def snapshots_limit(spec: api.QdrantSpec, owner: Owner, live: Obj | None) -> str:
+    """The snapshots emptyDir's sizeLimit: the volume size, except that a running StatefulSet
+    whose pod template is otherwise unchanged keeps its own. Growing the volumes would otherwise
+    change the pod template and restart every peer, which growing promises not to do; the limit
+    catches up the next time the peers restart for another change."""
+    if live is None or (live["metadata"].get("annotations") or {}).get(
+        TEMPLATE_ANNOTATION
+    ) != _template_hash(spec, owner):
+        return spec.storage.size
+    for volume in live["spec"]["template"]["spec"].get("volumes") or []:
+        if volume.get("name") == SNAPSHOTS and (volume.get("emptyDir") or {}).get("sizeLimit"):
+            return str(volume["emptyDir"]["sizeLimit"])
+    return spec.storage.size
+
+
+def stateful_set(spec: api.QdrantSpec, owner: Owner, *, live: Obj | None = None) -> Obj:
+    """`replicas` is left out when the HPA owns it: setting it too would fight the HPA.
+    `live` is the running StatefulSet, if any (see `snapshots_limit`)."""
     body: dict[str, Any] = {
         "serviceName": headless_name(owner),
         # Peers must all start to form a cluster; ordered start would wait on an unready peer 0.
@@ -194,7 +233,7 @@ def stateful_set(spec: api.QdrantSpec, owner: Owner) -> Obj:
             "whenDeleted": spec.deletion_policy,
             "whenScaled": "Retain",
         },
-        "template": _pod_template(spec, owner),
+        "template": _pod_template(spec, owner, snapshots_limit(spec, owner, live)),
         "volumeClaimTemplates": [_volume_claim_template(spec, owner)],
     }
     if not spec.autoscaling.enabled:
@@ -202,7 +241,12 @@ def stateful_set(spec: api.QdrantSpec, owner: Owner) -> Obj:
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": metadata(owner, name(owner), COMPONENT_QDRANT),
+        "metadata": metadata(
+            owner,
+            name(owner),
+            COMPONENT_QDRANT,
+            annotations={TEMPLATE_ANNOTATION: _template_hash(spec, owner)},
+        ),
         "spec": body,
     }
 
@@ -276,13 +320,14 @@ def autoscaler(spec: api.QdrantSpec, owner: Owner) -> Obj:
     }
 
 
-def build(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
+def build(spec: api.RAGDeploymentSpec, owner: Owner, *, live: Obj | None = None) -> list[Obj]:
+    """`live`: the running StatefulSet, if any."""
     qdrant = spec.vector_store.qdrant
     manifests = [
         service_account(owner),
         headless_service(owner),
         service(owner),
-        stateful_set(qdrant, owner),
+        stateful_set(qdrant, owner, live=live),
         workloads.disruption_budget(
             owner,
             name=name(owner),

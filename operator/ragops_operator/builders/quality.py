@@ -94,7 +94,8 @@ def _pod(spec: api.RAGDeploymentSpec, owner: Owner, component: str, args: list[s
         # The stack's settings: the S3 endpoint and region an s3:// question set is read with.
         "envFrom": [{"configMapRef": {"name": owner.child_name("config")}}],
         "env": env,
-        "resources": pods.resources(gate.resources),
+        # Requests its /tmp like every other pod of the stack, so it is scheduled where it fits.
+        "resources": pods.resources(gate.resources, ephemeral=pods.scratch_request(volumes)),
         "securityContext": pods.container_security_context(),
         "terminationMessagePath": backup.TERMINATION_LOG,
         # The summary file when written; else the log tail, whose last line is the summary too.

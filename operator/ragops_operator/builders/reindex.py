@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.builders import backup, config, pods
+from ragops_operator.builders import backup, config, pods, workloads
 from ragops_operator.builders.labels import Owner, metadata
 from ragops_operator.builders.worker import image
 from ragops_operator.objects import Obj
@@ -51,7 +51,9 @@ def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) ->
             *target_env(wanted.target),
             {"name": config.env_name("backup_termination_log"), "value": backup.TERMINATION_LOG},
         ],
-        "resources": pods.resources(spec.worker.resources),
+        "resources": pods.resources(
+            spec.worker.resources, ephemeral=pods.scratch_request(workloads.SCRATCH_VOLUMES)
+        ),
         "securityContext": pods.container_security_context(),
         "terminationMessagePath": backup.TERMINATION_LOG,
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -70,10 +72,7 @@ def job(spec: api.RAGDeploymentSpec, owner: Owner, wanted: reindex.JobWanted) ->
                 owner,
                 backup.COMPONENT_REINDEX,
                 container,
-                [
-                    {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-                ],
+                [dict(volume) for volume in workloads.SCRATCH_VOLUMES],
             ),
         },
     }

@@ -22,16 +22,18 @@ def desired(
     prometheus_operator: bool = False,
     restoring: bool = False,
     reindexing: reindex.JobWanted | None = None,
+    live_qdrant: Obj | None = None,
 ) -> list[Obj]:
     """ConfigMap first (pods read it at start), then the data layer (and its restore or reindex
     Job while one is wanted), then the services, then the policies and monitoring that refer to
     them.
 
-    `spec` is the one the pods run: during a re-index its embedding model is the index's
+    `live_qdrant` is the running Qdrant StatefulSet (qdrant.snapshots_limit). `spec` is the
+    one the pods run: during a re-index its embedding model is the index's
     current one, not yet the spec's (planning/decide.py passes `reindex.effective_spec`)."""
     return [
         config.config_map(spec, owner),
-        *qdrant.build(spec, owner),
+        *qdrant.build(spec, owner, live=live_qdrant),
         *backup.restore_build(spec, owner, restoring=restoring),
         *reindex_builder.build(spec, owner, reindexing),
         *api_builder.build(

@@ -11,6 +11,11 @@ from ragops_operator.builders.labels import Owner, metadata
 from ragops_operator.objects import Obj
 
 CONFIG_HASH_ANNOTATION = "ragops.dev/config-hash"
+# Writable scratch under the read-only root: models and uploads in `data`, libraries' temp files.
+SCRATCH_VOLUMES: list[dict[str, Any]] = [
+    {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
+    {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+]
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
@@ -33,7 +38,7 @@ def ragops_container(
         "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": owner.child_name("config")}}],
         "env": config.secret_env(spec),
-        "resources": pods.resources(resources),
+        "resources": pods.resources(resources, ephemeral=pods.scratch_request(SCRATCH_VOLUMES)),
         "readinessProbe": pods.http_probe("/readyz", port_name, period=5),
         "livenessProbe": pods.http_probe("/healthz", port_name, period=10, failures=6),
         # Loading the embedding model takes a while on a cold node; do not kill the pod for it.
@@ -70,10 +75,7 @@ def pod_template(
             "securityContext": pods.pod_security_context(),
             "topologySpreadConstraints": pods.zone_spread(selector),
             "containers": [container],
-            "volumes": [
-                {"name": "data", "emptyDir": {"sizeLimit": "2Gi"}},
-                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            ],
+            "volumes": [dict(volume) for volume in SCRATCH_VOLUMES],
         },
     }
 

@@ -2,10 +2,11 @@
 
 Reads, in order: whether the Prometheus Operator's kinds are served (cached a few seconds:
 discovery is the same for every stack), everything in the namespace carrying the stack's
-labels, Prometheus' signals for the colors the saved rollout state watches, and the pods of a
+labels, Prometheus' signals for the colors the saved rollout state watches, the pods of a
 backup (or verification) Job that status.lastBackup (lastBackupVerification) does not report
-yet. What to read beyond the listing is decided by pure rules (planning/observed.py,
-planning/last_backup.py), the same ones `decide` then applies to what was read.
+yet, and the key names of each Secret the pods reference (control/secrets.py). What to read
+beyond the listing is decided by pure rules (planning/observed.py, planning/last_backup.py,
+planning/secrets.py), the same ones `decide` then applies to what was read.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from ragops_operator.control.kube import (
     Kind,
 )
 from ragops_operator.control.prometheus import SignalSource
+from ragops_operator.control.secrets import read_keys
 from ragops_operator.objects import Obj, key_of
-from ragops_operator.planning import last_backup
+from ragops_operator.planning import last_backup, secrets
 from ragops_operator.planning.observed import (
     Observed,
     colors_to_read,
@@ -70,6 +72,9 @@ class Gatherer:
                 for job in quality_jobs_to_read(spec, previous, jobs)
                 for pod in await self._pods_of(job, owner)
             ]
+            secret_keys = await read_keys(
+                self._cluster, owner.namespace, secrets.wanted(spec, owner)
+            )
         except BaseException:
             signals.cancel()
             raise
@@ -82,6 +87,7 @@ class Gatherer:
             backup_pods=backup_pods,
             verify_pods=verify_pods,
             quality_pods=tuple(quality_pods),
+            secrets=secret_keys,
         )
 
     async def close(self) -> None:

@@ -159,12 +159,8 @@ class Writer:
             raise RetryLater(
                 f"StatefulSet {meta['name']} is still being deleted to grow its volumes"
             )
-        sizes = ", ".join(growth.values())
-        await self.record(
-            body,
-            "VolumesGrown",
-            f"Grew volumes of StatefulSet {meta['name']} to {sizes}; pods kept running",
-        )
+        reason, message = transitions.growth_event(claims, meta["name"], growth)
+        await self.record(body, reason, message)
 
     async def _prune(self, body: Obj, obj: Obj) -> None:
         await self._cluster.delete(obj)

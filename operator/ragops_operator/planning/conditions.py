@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 READY = "Ready"
+# Serving: queries are answered and uploads ingested, possibly by an older template (the old color
+# during a blue/green rollout). Ready additionally wants everything on the current template, so
+# it goes False on every rollout: alert on Available, not on Ready.
+AVAILABLE = "Available"
 PROGRESSING = "Progressing"
 DEGRADED = "Degraded"
 MONITORING = "MonitoringAvailable"
 QUALITY_DEGRADED = "QualityDegraded"  # only with a scheduled evaluation (qualityGate.schedule)
-ORDER = (READY, PROGRESSING, DEGRADED, MONITORING, QUALITY_DEGRADED)
+SECRETS = "SecretsResolved"
+ORDER = (READY, AVAILABLE, PROGRESSING, DEGRADED, SECRETS, MONITORING, QUALITY_DEGRADED)
 
 Status = Literal["True", "False", "Unknown"]
 

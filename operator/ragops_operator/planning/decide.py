@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import backup, config, stack
+from ragops_operator.builders import backup, config, qdrant, stack
 from ragops_operator.builders import quality as quality_builder
-from ragops_operator.builders.labels import COMPONENT_LABEL, Owner
+from ragops_operator.builders.labels import COMPONENT_LABEL, COMPONENT_WORKER, Owner
 from ragops_operator.objects import Key, Obj, key_of
 from ragops_operator.planning import (
     blue_green,
@@ -31,6 +31,7 @@ from ragops_operator.planning import (
     reindex,
     restore,
     rollout,
+    secrets,
     status,
 )
 from ragops_operator.planning.observed import Observed
@@ -38,6 +39,13 @@ from ragops_operator.planning.restore import Restore
 from ragops_operator.planning.rollout import Color
 
 Event = tuple[str, str, str]  # (Normal|Warning, Reason, message)
+# Secrets are not watched (that would need list/watch on every Secret): while one is missing the
+# stack looks again this often, so creating it is noticed well before the periodic resync.
+SECRET_RECHECK_SECONDS = 10.0
+
+
+def _sooner(first: float | None, second: float | None) -> float | None:
+    return min((t for t in (first, second) if t is not None), default=None)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,9 @@ class Report:
     index: reindex.IndexState
     index_job: str | None
     minimum_replicas: tuple[int, int, int]  # api, worker, qdrant
+    qdrant_tolerated: int = 0  # peers that may be down: replicationFactor - 1
+    missing_secrets: tuple[str, ...] = ()
+    unreadable_secrets: tuple[str, ...] = ()
     paused: bool = False
     monitoring_wanted: bool = True
     prometheus_operator: bool = False
@@ -84,6 +95,9 @@ class Report:
             prometheus_operator=self.prometheus_operator,
             errors=list(errors),
             minimum_replicas=self.minimum_replicas,
+            qdrant_tolerated=self.qdrant_tolerated,
+            missing_secrets=self.missing_secrets,
+            unreadable_secrets=self.unreadable_secrets,
             restore=self.restore,
             last_backup=self.last_backup,
             last_verification=self.last_verification,
@@ -120,8 +134,9 @@ def decide(
     restore_job = observed.children.get(("Job", owner.child_name(backup.COMPONENT_RESTORE)))
     restoring = restore.state(spec, previous, restore_job)
     report = _report(resource, previous, observed, step, restoring, indexing, now=now)
+    warnings = secret_events(report.missing_secrets, previous)
     if spec.paused:
-        return Decision(report)
+        return Decision(report, events=warnings)
     desired = _render(pods_spec, owner, observed, step, restoring, indexing)
     desired += quality_builder.build(
         pods_spec,
@@ -133,16 +148,47 @@ def decide(
         for color in step.keep
         for kind in ("Deployment", "HorizontalPodAutoscaler")
     )
+    held = worker_held(step.state, api_builder.template_hash(pods_spec, owner), owner, observed)
+    if held is not None:
+        desired = [manifest for manifest in desired if key_of(manifest) != held]
+        keep = keep | {held}
     wanted = {key_of(manifest) for manifest in desired} | keep
     return Decision(
         report,
         desired=tuple(desired),
         keep=keep,
         prune=tuple(obj for key, obj in observed.children.items() if key not in wanted),
-        events=(*step.events, *indexing.events),
+        events=(*step.events, *indexing.events, *warnings),
         consume_action=step.consume_action,
-        requeue_after=step.requeue_after,
+        requeue_after=_sooner(
+            step.requeue_after, SECRET_RECHECK_SECONDS if report.missing_secrets else None
+        ),
     )
+
+
+def secret_events(missing: tuple[str, ...], previous: Obj) -> tuple[Event, ...]:
+    """A Warning naming the missing Secrets and keys when that list changes (not every resync)."""
+    saved: Obj = next(
+        (c for c in previous.get("conditions") or [] if c.get("type") == conditions.SECRETS), {}
+    )
+    message = status.secrets_condition(missing, ()).message
+    if not missing or (saved.get("status") == "False" and saved.get("message") == message):
+        return ()
+    return (("Warning", "SecretMissing", message + ": the pods cannot start without it"),)
+
+
+def worker_held(
+    state: rollout.RolloutState, desired_hash: str, owner: Owner, observed: Observed
+) -> Key | None:
+    """The worker Deployment's key while it must stay as it is, else None.
+
+    The worker rolls with the API, behind the same gate: only once the API's new template has
+    passed its observation (Retiring, or Stable on it). Before, the running worker is kept, and
+    after a rollback or abort it was never touched, so it stays on the template that works
+    instead of being left on the failed image. A missing worker is always created."""
+    key = ("Deployment", owner.child_name(COMPONENT_WORKER))
+    committed = state.phase in ("Stable", "Retiring") and state.active_hash == desired_hash
+    return None if committed or key not in observed.children else key
 
 
 def _render(
@@ -168,6 +214,7 @@ def _render(
         prometheus_operator=observed.prometheus_operator,
         restoring=restoring is not None and restoring.wants_job,
         reindexing=indexing.job,
+        live_qdrant=observed.children.get(("StatefulSet", qdrant.name(owner))),
     )
 
 
@@ -183,6 +230,7 @@ def _report(
 ) -> Report:
     owner, spec = Owner.of(resource), resource.spec
     gate = spec.api.rollout.quality_gate
+    wanted_secrets = secrets.wanted(spec, owner)
     saved_backup: Obj | None = previous.get("lastBackup")
     saved_verification: Obj | None = previous.get("lastBackupVerification")
     return Report(
@@ -199,6 +247,9 @@ def _report(
             spec.worker.replicas.min,
             spec.vector_store.qdrant.replicas,
         ),
+        qdrant_tolerated=spec.vector_store.qdrant.replication_factor - 1,
+        missing_secrets=tuple(secrets.missing(wanted_secrets, observed.secrets)),
+        unreadable_secrets=tuple(secrets.unreadable(wanted_secrets, observed.secrets)),
         paused=spec.paused,
         monitoring_wanted=spec.monitoring.service_monitor or spec.monitoring.prometheus_rule,
         prometheus_operator=observed.prometheus_operator,

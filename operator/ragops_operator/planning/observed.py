@@ -33,6 +33,8 @@ class Observed:
     backup_pods: tuple[Obj, ...] = ()  # the pods of last_backup.unreported(jobs, saved)
     verify_pods: tuple[Obj, ...] = ()  # the same for the verification CronJob's newest Job
     quality_pods: tuple[Obj, ...] = ()  # the pods of quality_jobs_to_read(spec, previous, jobs)
+    # Each referenced Secret's key names (None: not found); planning/secrets.py
+    secrets: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
 
 
 def owned_by(obj: Obj, uid: str) -> bool:

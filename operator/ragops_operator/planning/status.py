@@ -29,6 +29,10 @@ class Observation:
     prometheus_operator: bool = False
     errors: list[str] = field(default_factory=list)
     minimum_replicas: tuple[int, int, int] = (1, 1, 1)  # api, worker, qdrant: the spec's floors
+    # Qdrant peers that may be down while every shard keeps a copy: replicationFactor - 1.
+    qdrant_tolerated: int = 0
+    missing_secrets: tuple[str, ...] = ()  # planning/secrets.missing: one line per Secret
+    unreadable_secrets: tuple[str, ...] = ()  # not readable (no RBAC `get`): not checked
     preview_color: str | None = None
     preview_image: str | None = None
     rollout: Obj | None = None  # status.api.rollout, as blue_green.state_to_status writes it
@@ -71,6 +75,14 @@ def _conditions(
     if waiting:
         ready = C(
             conditions.READY, "False", "ComponentsNotReady", "waiting for " + "; ".join(waiting)
+        )
+    if observed.missing_secrets:
+        # On a real cluster the pods could not start; on any cluster they must not look Ready.
+        ready = C(
+            conditions.READY,
+            "False",
+            "SecretMissing",
+            "; ".join([*observed.missing_secrets, *waiting]),
         )
     restoring = observed.restore is not None and observed.restore.phase == "Running"
     restore_failed = observed.restore is not None and observed.restore.phase == "Failed"
@@ -121,7 +133,61 @@ def _conditions(
         lost = [p.describe() for p in parts if p.updated and p.ready < p.desired]
         degraded = C(conditions.DEGRADED, "True", "ReplicasUnavailable", "; ".join(lost))
     quality = [_quality(observed.quality_check)] if observed.quality_scheduled else []
-    return [ready, progressing, degraded, _monitoring(observed), *quality]
+    return [
+        ready,
+        _available(observed, parts),
+        progressing,
+        degraded,
+        secrets_condition(observed.missing_secrets, observed.unreadable_secrets),
+        _monitoring(observed),
+        *quality,
+    ]
+
+
+def secrets_condition(
+    missing: tuple[str, ...], unreadable: tuple[str, ...]
+) -> conditions.Condition:
+    C = conditions.Condition
+    if missing:
+        return C(conditions.SECRETS, "False", "SecretMissing", "; ".join(missing)[:1000])
+    if unreadable:
+        return C(
+            conditions.SECRETS,
+            "Unknown",
+            "SecretsNotReadable",
+            "the operator may not get Secret " + ", ".join(unreadable) + ": apply `ragops rbac`",
+        )
+    return C(conditions.SECRETS, "True", "AllFound", "every referenced Secret and key exists")
+
+
+def _available(observed: Observation, parts: tuple[health.Health, ...]) -> conditions.Condition:
+    """Serving, whatever the template: the active API color answers (a rollout's old color
+    still does), a worker ingests, and enough Qdrant peers are ready for every shard to keep a
+    copy. A restore in progress is not serving: the index is still empty."""
+    api_part, worker_part, qdrant_part = parts
+    C = conditions.Condition
+    if observed.restore is not None and observed.restore.phase in ("Running", "Failed"):
+        reason = "Restoring" if observed.restore.phase == "Running" else "RestoreFailed"
+        return C(conditions.AVAILABLE, "False", reason, observed.restore.message)
+    qdrant_needed = max(1, qdrant_part.desired - observed.qdrant_tolerated)
+    missing = [
+        f"{part.name} {part.ready}/{part.desired} ready (needs {needed})"
+        for part, needed in (
+            (api_part, 1),
+            (worker_part, 1),
+            (qdrant_part, qdrant_needed),
+        )
+        if part.ready < needed
+    ]
+    if missing:
+        return C(conditions.AVAILABLE, "False", "NotServing", "; ".join(missing))
+    counts = ", ".join(f"{p.name} {p.ready}/{p.desired}" for p in parts)
+    return C(
+        conditions.AVAILABLE,
+        "True",
+        "Serving",
+        f"{observed.active_color} API color answers; ready: {counts}",
+    )
 
 
 def _quality(check: Obj | None) -> conditions.Condition:

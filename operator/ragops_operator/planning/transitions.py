@@ -95,17 +95,45 @@ def volume_growth(existing: Obj | None, desired: Obj) -> dict[str, str]:
     }
 
 
-def claims_to_grow(
+def _claim_sizes(
     claims: list[Obj], stateful_set: str, growth: dict[str, str]
-) -> list[tuple[str, str]]:
-    """(claim name, new size) for the StatefulSet's claims (`<template>-<sts>-<ordinal>`) still
-    smaller."""
-    pending = []
+) -> list[tuple[str, str, str]]:
+    """(claim name, current size, wanted size) of the StatefulSet's claims
+    (`<template>-<sts>-<ordinal>`) whose template grows."""
+    found = []
     for claim in claims:
         name = claim["metadata"]["name"]
         for template, size in growth.items():
             if re.fullmatch(rf"{re.escape(template)}-{re.escape(stateful_set)}-[0-9]+", name):
-                current = claim["spec"]["resources"]["requests"]["storage"]
-                if quantity(current) < quantity(size):
-                    pending.append((name, size))
-    return sorted(pending)
+                found.append((name, claim["spec"]["resources"]["requests"]["storage"], size))
+    return sorted(found)
+
+
+def claims_to_grow(
+    claims: list[Obj], stateful_set: str, growth: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(claim name, new size) for the StatefulSet's claims still smaller."""
+    return [
+        (name, size)
+        for name, current, size in _claim_sizes(claims, stateful_set, growth)
+        if quantity(current) < quantity(size)
+    ]
+
+
+def growth_event(claims: list[Obj], stateful_set: str, growth: dict[str, str]) -> tuple[str, str]:
+    """(reason, message) of the Event for a template growth, from the claims as they were
+    before: it says which claims grew and which stayed bigger (claims never shrink), so a
+    template growing to 15Gi over a claim already at 20Gi is not reported as a volume of 15Gi."""
+    grown, kept = [], []
+    for name, current, size in _claim_sizes(claims, stateful_set, growth):
+        if quantity(current) < quantity(size):
+            grown.append(f"{name} from {current} to {size}")
+        else:
+            kept.append(f"{name} at {current}")
+    template = ", ".join(f"{name} {size}" for name, size in sorted(growth.items()))
+    parts = [f"StatefulSet {stateful_set} now asks {template} per peer"]
+    if grown:
+        parts.append("grew " + ", ".join(grown))
+    if kept:
+        parts.append("kept " + ", ".join(kept) + " (already as big or bigger; never shrunk)")
+    return ("VolumesGrown" if grown else "VolumesKept"), "; ".join(parts) + "; pods kept running"

@@ -230,7 +230,9 @@ def test_probes_use_qdrant_health_endpoints() -> None:
 def test_resources_and_image_come_from_the_spec() -> None:
     resources = {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}}
     c = container(image="qdrant/qdrant:v1.18.3-unprivileged", resources=resources)
-    assert c["resources"] == resources
+    # plus the ephemeral-storage request of its scratch space (test_ephemeral_storage.py)
+    assert c["resources"]["requests"] == {**resources["requests"], "ephemeral-storage": "1025Mi"}
+    assert c["resources"]["limits"] == resources["limits"]
     assert c["image"] == "qdrant/qdrant:v1.18.3-unprivileged"
 
 

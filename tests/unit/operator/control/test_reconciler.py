@@ -47,10 +47,19 @@ def event_reasons(cluster: FakeCluster) -> list[str]:
     return [event["reason"] for event in cluster.events]
 
 
+REDIS_SECRET: Obj = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "redis", "namespace": NAMESPACE},
+    "data": {"url": "cmVkaXM6Ly9yZWRpczo2Mzc5LzA="},
+}
+
+
 @pytest.fixture
 def cluster() -> FakeCluster:
     fake = FakeCluster()
     fake.add(ragd(MINIMAL, name=NAME, namespace=NAMESPACE))
+    fake.add(REDIS_SECRET)  # the Secret MINIMAL references
     return fake
 
 
@@ -254,3 +263,45 @@ def _obj(kind: str, name: str, labels: dict[str, str], *, owner_uid: str) -> Obj
 
 def _kind(name: str) -> Kind:
     return next(kind for kind in MANAGED_KINDS if kind.kind == name)
+
+
+async def test_a_missing_secret_or_key_is_named_in_a_condition_and_one_event(
+    cluster: FakeCluster,
+) -> None:
+    cluster.objects.pop(("v1", "Secret", NAMESPACE, "redis"))
+    outcome = await reconciler(cluster).reconcile(await fresh(cluster))
+    assert outcome.requeue_after == 10, "Secrets are not watched: look again soon"
+    obj = cluster.find("RAGDeployment", NAMESPACE, NAME)
+    assert obj is not None
+    found = {c["type"]: c for c in obj["status"]["conditions"]}
+    assert (found["SecretsResolved"]["status"], found["SecretsResolved"]["reason"]) == (
+        "False",
+        "SecretMissing",
+    )
+    assert "Secret redis (key url) not found" in found["SecretsResolved"]["message"]
+    assert (found["Ready"]["status"], found["Ready"]["reason"]) == ("False", "SecretMissing")
+    warnings = [e for e in cluster.events if e["reason"] == "SecretMissing"]
+    assert len(warnings) == 1 and "Secret redis" in warnings[0]["message"]
+    await reconciler(cluster).reconcile(await fresh(cluster))  # a resync: no second Event
+    assert len([e for e in cluster.events if e["reason"] == "SecretMissing"]) == 1
+
+    cluster.add({**REDIS_SECRET, "data": {"uri": "eA=="}})  # there, but with the wrong key
+    await reconciler(cluster).reconcile(await fresh(cluster))
+    assert reasons(cluster)["SecretsResolved"] == ("False", "SecretMissing")
+    warnings = [e for e in cluster.events if e["reason"] == "SecretMissing"]
+    assert "Secret redis has no key url" in warnings[-1]["message"]
+
+    cluster.add(REDIS_SECRET)
+    await reconciler(cluster).reconcile(await fresh(cluster))
+    assert reasons(cluster)["SecretsResolved"] == ("True", "AllFound")
+    assert reasons(cluster)["Ready"] == ("False", "ComponentsNotReady")  # no pods run here
+
+
+async def test_secrets_the_operator_may_not_read_are_unknown_not_missing(
+    cluster: FakeCluster,
+) -> None:
+    cluster.objects.pop(("v1", "Secret", NAMESPACE, "redis"))
+    cluster.fail("get", kind="Secret", status=403, times=5)
+    await reconciler(cluster).reconcile(await fresh(cluster))
+    assert reasons(cluster)["SecretsResolved"] == ("Unknown", "SecretsNotReadable")
+    assert reasons(cluster)["Ready"] == ("False", "ComponentsNotReady")

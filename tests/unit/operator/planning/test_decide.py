@@ -393,3 +393,57 @@ def test_last_verification_comes_from_the_verify_jobs_pods_not_the_backups() -> 
 
     saved = pass_over(body(spec, status={"lastBackupVerification": expected}), jobs=jobs)
     assert report(saved).last_verification == expected, "a reported Job's pods are not read again"
+
+
+WORKER = ("Deployment", "demo-worker")
+
+
+def _worker_on(image: str) -> Obj:
+    return owned(
+        "Deployment",
+        "demo-worker",
+        spec={"template": {"metadata": {}, "spec": {"containers": [{"image": image}]}}},
+    )
+
+
+@pytest.mark.parametrize(
+    "rollout",
+    [
+        {"phase": "Progressing", "activeHash": "h-old", "previewColor": "green",
+         "previewHash": HASH, "startedAt": _time(100)},
+        {"activeColor": "green", "phase": "Observing", "activeHash": HASH,
+         "previousColor": "blue", "previousHash": "h-old", "switchedAt": _time(60)},
+        {"phase": "RolledBack", "activeHash": "h-old", "failedHash": HASH},
+        {"phase": "Aborted", "activeHash": "h-old", "failedHash": HASH},
+    ],
+    ids=["progressing", "observing", "rolled-back", "aborted"],
+)  # fmt: skip
+def test_the_worker_waits_for_the_api_gate_and_stays_put_when_it_fails(
+    rollout: dict[str, Any],
+) -> None:
+    live = children(
+        api_deployment("blue", "h-old", ready=2),
+        api_deployment("green", HASH, ready=2),
+        _worker_on("ragops/ragops:0.0.9"),
+    )
+    # The spec's template is HASH (a new image, say); the worker runs the old one.
+    decision = pass_over(body(status=rollout_status(**rollout)), children=live)
+    assert WORKER not in keys(decision), "the worker must not move to an ungated template"
+    assert WORKER in decision.keep and WORKER not in {key_of(o) for o in decision.prune}
+
+
+@pytest.mark.parametrize("phase", ["Stable", "Retiring"])
+def test_the_worker_rolls_once_the_api_passed_its_observation(phase: str) -> None:
+    live = children(api_deployment("blue", HASH, ready=2), _worker_on("ragops/ragops:0.0.9"))
+    settled = rollout_status(phase=phase, activeHash=HASH)
+    decision = pass_over(body(status=settled), children=live)
+    assert WORKER in keys(decision) and WORKER not in decision.keep
+
+
+def test_a_missing_worker_is_created_even_during_a_rollout() -> None:
+    progressing = rollout_status(
+        phase="Progressing", activeHash="h-old", previewColor="green", previewHash=HASH,
+        startedAt=_time(100),
+    )  # fmt: skip
+    live = children(api_deployment("blue", "h-old", ready=2))
+    assert WORKER in keys(pass_over(body(status=progressing), children=live))

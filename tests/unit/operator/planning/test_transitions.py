@@ -9,6 +9,7 @@ import pytest
 
 from ragops_operator.planning.transitions import (
     claims_to_grow,
+    growth_event,
     quantity,
     replica_handoff,
     volume_growth,
@@ -87,3 +88,27 @@ def test_claims_of_that_stateful_set_still_small_are_grown() -> None:
     assert claims_to_grow(claims, "rag-qdrant", {"storage": "20Gi"}) == [
         ("storage-rag-qdrant-0", "20Gi")
     ]
+
+
+def _claims(*sizes: tuple[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"metadata": {"name": name}, "spec": {"resources": {"requests": {"storage": size}}}}
+        for name, size in sizes
+    ]
+
+
+def test_growth_event_says_which_claims_grew_and_which_stayed_bigger() -> None:
+    claims = _claims(("storage-rag-qdrant-0", "10Gi"), ("storage-rag-qdrant-1", "20Gi"))
+    reason, message = growth_event(claims, "rag-qdrant", {"storage": "15Gi"})
+    assert reason == "VolumesGrown"
+    assert "grew storage-rag-qdrant-0 from 10Gi to 15Gi" in message
+    assert "kept storage-rag-qdrant-1 at 20Gi" in message
+
+
+def test_growth_event_never_claims_a_growth_when_every_claim_was_bigger() -> None:
+    # The spec went 10Gi -> 15Gi while the claim had been grown to 20Gi by hand: nothing grew.
+    claims = _claims(("storage-rag-qdrant-0", "20Gi"))
+    reason, message = growth_event(claims, "rag-qdrant", {"storage": "15Gi"})
+    assert reason == "VolumesKept"
+    assert "grew" not in message.lower()
+    assert "kept storage-rag-qdrant-0 at 20Gi" in message

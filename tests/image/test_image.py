@@ -65,25 +65,24 @@ def start(
     *,
     env: dict[str, str] | None = None,
 ) -> Running:
+    """`ragops COMMAND` in a container, ready; `serve` runs as the image's default command,
+    with its port 8000 published, the others on the host's network (the tests' servers)."""
     port = free_port()
     name = container_name(command)
     log_path = tmp / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            run_arguments(
-                image.reference,
-                command,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                name=name,
-                data_dir=data_volume(tmp / f"{command}-data"),
-                env=env,
-            ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    data_dir = data_volume(tmp / f"{command}-data")
+    if command == "serve":
+        arguments = run_arguments(image.reference, name=name, data_dir=data_dir, publish=port)
+    else:
+        arguments = run_arguments(
+            image.reference,
+            *(command, "--host", "127.0.0.1", "--port", str(port)),
+            name=name,
+            data_dir=data_dir,
+            env=env,
         )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(arguments, stdout=log, stderr=subprocess.STDOUT)
     running = Running(name, f"http://127.0.0.1:{port}", process, log_path)
     try:
         wait_ready(process, running.url, running.log)

@@ -1,6 +1,6 @@
 """Run the RAGOps image with root's podman, the way a hardened pod runs it: uid 10001, a
-read-only root file system, a tmpfs at /tmp and a volume at /data, on the host's network (the
-tests' servers listen on 127.0.0.1)."""
+read-only root file system, a tmpfs at /tmp and a volume at /data; on the host's network when
+it must reach the tests' servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ def run_arguments(
     data_dir: Path | None = None,
     env: dict[str, str] | None = None,
     entrypoint: str | None = None,
+    publish: int | None = None,
 ) -> list[str]:
+    """`podman run` of `image` with `args`; on the host's network, or with only `publish`
+    (a port of 127.0.0.1) forwarded to the container's 8000 on a network of its own."""
+    network = ["--publish", f"127.0.0.1:{publish}:8000"] if publish else ["--network", "host"]
     command = [
         *podman_command(),
         "run",
@@ -50,8 +54,7 @@ def run_arguments(
         f"{UID}:{UID}",
         "--tmpfs",
         "/tmp:rw,size=256m,mode=1777",
-        "--network",
-        "host",
+        *network,
         *_LIMITS,
     ]
     if data_dir is not None:

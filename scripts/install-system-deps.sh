@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages the tests need, from Debian: redis-server (the real Redis the cache
 # tests start), Chromium (the chat page's browser test; browser downloads do not work
-# here), protoc (the Qdrant server's build in `ragops dev-cluster build`) and Node.js >= 20.19
-# with npm (`pip install` builds the chat page with it, see setup.py). Installs only what is
-# missing; uses sudo when not run as root.
+# here), podman, runc and mmdebstrap (the image tests build and run the container image
+# with scripts/build-image.sh, on Debian base images made with mmdebstrap), protoc (the
+# Qdrant server's build in `ragops dev-cluster build`) and Node.js >= 20.19 with npm
+# (`pip install` builds the chat page with it, see setup.py). Installs only what is missing;
+# uses sudo when not run as root.
 set -euo pipefail
 NODE_MIN=20.19
-packages=(redis-server chromium chromium-driver protobuf-compiler)
+packages=(redis-server chromium chromium-driver protobuf-compiler podman runc mmdebstrap)
 missing=()
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)

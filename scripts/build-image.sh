@@ -3,6 +3,8 @@
 # progress goes to stderr.
 #
 #   bash scripts/build-image.sh [TAG]        (TAG defaults to ragops:VERSION from pyproject.toml)
+#   bash scripts/build-image.sh --bases-only  (only the local base images: .ci/run starts this
+#                                              beside the Go builds, as it mostly downloads)
 #
 # Engine: `docker build` where a Docker engine answers, else podman, else buildah
 # (RAGOPS_IMAGE_ENGINE=docker|podman|buildah chooses). With Docker the Dockerfile's defaults,
@@ -41,6 +43,11 @@ fail() { say "$*"; exit 1; }
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' pyproject.toml | head -n1)
 [ -n "$version" ] || fail "no version in pyproject.toml"
+bases_only=false
+if [ "${1:-}" = --bases-only ]; then
+  bases_only=true
+  shift
+fi
 tag=${1:-ragops:$version}
 revision=${CI_COMMIT_SHA:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 source_url=${RAGOPS_IMAGE_SOURCE:-${CI_PROJECT_URL:-$(git remote get-url origin 2>/dev/null || echo unknown)}}
@@ -108,10 +115,20 @@ args=(
   --build-arg "SOURCE=$source_url"
 )
 if [ "$bases" = local ]; then
+  # One builder of the bases at a time: a second waits, then finds them present.
+  lock_dir=${XDG_CACHE_HOME:-$HOME/.cache}/ragops
+  mkdir -p "$lock_dir"
+  exec 9>"$lock_dir/image-bases.lock"
+  flock 9
   debian_base bookworm python3.11,python3-venv,ca-certificates "$PYTHON_BASE"
   # Debian 12's Node 18 is too old for the page's build (Vite needs >= 20.19): Debian 13's.
   debian_base trixie nodejs,npm,ca-certificates "$NODE_BASE"
+  flock -u 9
   args+=(--build-arg "PYTHON_IMAGE=$PYTHON_BASE" --build-arg "NODE_IMAGE=$NODE_BASE")
+fi
+if $bases_only; then
+  say "base images ready"
+  exit 0
 fi
 if [ -f "$CA_BUNDLE" ] && [ "$engine" != docker ]; then
   args+=(-v "/etc/ssl/certs:/etc/ssl/certs:ro" --build-arg "BUILD_CA_BUNDLE=$CA_BUNDLE")

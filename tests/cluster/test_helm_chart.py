@@ -182,9 +182,12 @@ def test_default_render_is_one_standalone_replica_with_the_operators_own_rbac(
     helm: Helm,
 ) -> None:
     objects = helm.template("-n", "ragops-system")
+    dashboards = sorted((CHART / "dashboards").glob("*.json"))
+    assert len(dashboards) == 4  # API performance, vector DB, cost, business
     assert _kinds(objects) == [
         ("ClusterRole", ""),
         ("ClusterRoleBinding", ""),
+        *[("ConfigMap", "ragops-system")] * len(dashboards),
         ("Deployment", "ragops-system"),
         ("Service", "ragops-system"),
         ("ServiceAccount", "ragops-system"),
@@ -431,7 +434,10 @@ def test_install_runs_the_operator_under_the_charts_rbac_then_upgrade_and_uninst
 
     token = _token_kubeconfig(k8s_cluster.kubeconfig, kubectl, namespace, release, tmp_path / "kc")
     assert _can_i(kubectl, token, "patch", "ragdeployments/status", "-A")
-    assert not _can_i(kubectl, token, "get", "secrets", "-A"), "least privilege: no Secrets"
+    # Secrets: a get by name (the SecretsResolved check), never a list or watch of their values.
+    assert _can_i(kubectl, token, "get", "secrets", "-A")
+    assert not _can_i(kubectl, token, "list", "secrets", "-A"), "least privilege: no Secret list"
+    assert not _can_i(kubectl, token, "watch", "secrets", "-A"), "least privilege: no watch"
     stacks = f"{namespace}-stacks"[:63]
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": stacks}})
     operator = OperatorProcess(token, tmp_path / "operator.log").start()

@@ -12,7 +12,7 @@ import pytest
 
 from ragops_devcluster.kubectl import Kubectl
 from tests.support.cluster import Kube, Waits
-from tests.support.operator import RAGD, hold_pods, ragdeployment, wait_ready
+from tests.support.operator import RAGD, hold_pods, ragdeployment, wait_held, wait_ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 
@@ -55,6 +55,7 @@ def test_an_image_whose_pods_never_start_fails_with_the_operators_reason(
     held = hold_pods(stack, "api")
     kubectl.apply(held)
     try:
+        wait_held(kubectl, stack, "api")
         done = rollout_wait(kubectl, stack, "ragops/ragops:broken")
     finally:
         for obj in reversed(held):

@@ -4,16 +4,19 @@ RAGDeployments the way users do (conditions, not sleeps)."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ragops_devcluster.kubectl import Kubectl, KubectlFailed
 from ragops_devcluster.waiting import Pending
 from tests.support.cluster import Kube, Obj, Waits, conditions
 
@@ -215,3 +218,29 @@ def hold_pods(namespace: str, component: str) -> list[Obj]:
             },
         },
     ]
+
+
+def wait_held(kubectl: Kubectl, namespace: str, component: str, *, timeout: float = 30) -> None:
+    """Return once hold_pods' policy refuses a pod: the API server loads a new admission policy
+    asynchronously (about a second), and a pod created meanwhile is let through."""
+    probe = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "hold-probe",
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/component": component},
+        },
+        "spec": {"containers": [{"name": "probe", "image": "probe"}]},
+    }
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kubectl.run(["create", "--dry-run=server", "-f", "-"], stdin=json.dumps(probe))
+        except KubectlFailed as refused:
+            if "held by the test" in str(refused):
+                return
+            raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the hold on {component} pods never took effect")
+        time.sleep(0.2)

@@ -86,6 +86,10 @@ class Gatherer:
         self._discovered = (time.monotonic(), available)
         return available
 
+    def forget_discovery(self) -> None:
+        """The Prometheus Operator's CRDs changed: the next pass asks discovery again."""
+        self._discovered = None
+
     async def _list(self, kinds: list[Kind], owner: Owner) -> list[Obj]:
         """Everything in the namespace that carries the stack's labels (owned by it or not)."""
         selector = instance_selector(owner)

@@ -18,7 +18,14 @@ from typing import Any
 import aiohttp
 import kopf
 
-from ragops_operator.control.kube import RAGD, Cluster, ClusterApi, Login, RetryLater
+from ragops_operator.control.kube import (
+    PROMETHEUS_OPERATOR_GROUP,
+    RAGD,
+    Cluster,
+    ClusterApi,
+    Login,
+    RetryLater,
+)
 from ragops_operator.control.peering import PeeringGate
 from ragops_operator.control.reconciler import Reconciler
 from ragops_operator.objects import Obj
@@ -144,6 +151,30 @@ class Runtime:
                 _log.info("Retrying %s/%s after a transient error: %s", *key, error)
                 await asyncio.sleep(min(0.5 * 2**attempt, 10))
         self.poke(*key)
+
+    async def monitoring_kind_changed(
+        self, namespaces: list[str], kind: str, *, served: bool, timeout_seconds: float = 30.0
+    ) -> None:
+        """A Prometheus Operator CRD was established (`served`) or deleted: once discovery says
+        so too (it trails the CRD by a moment), reconcile every stack, so ServiceMonitors and
+        PrometheusRules appear (or MonitoringAvailable turns False) now, not at the resync."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_seconds
+        while (kind in await self.cluster.served(PROMETHEUS_OPERATOR_GROUP)) != served:
+            if loop.time() >= deadline:
+                _log.warning("Discovery still does not show %s as served=%s", kind, served)
+                break
+            await asyncio.sleep(0.2)
+        self.reconciler.forget_discovery()
+        stacks = await self._all(namespaces)
+        _log.info(
+            "%s is %s: reconciling %d RAGDeployments",
+            kind,
+            "served" if served else "gone",
+            len(stacks),
+        )
+        for body in stacks:
+            self.poke(body["metadata"]["namespace"], body["metadata"]["name"])
 
     def start_resync(self, namespaces: list[str]) -> None:
         """Reconcile everything periodically: the safety net behind the watches."""

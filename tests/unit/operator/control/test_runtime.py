@@ -261,3 +261,28 @@ async def test_peering_per_namespace_creates_in_plain_names_only() -> None:
 async def test_peering_without_its_crd_fails_saying_what_to_apply() -> None:
     with pytest.raises(PeeringUnavailable, match="apply crds/kopf-peering.yaml"):
         await ensure_peering(FakeCluster(), "ragops", [])
+
+
+async def test_a_discovery_answer_older_than_the_crd_change_is_not_cached() -> None:
+    """A reconcile asking discovery while the second CRD is being established must not leave
+    its stale "missing" in the cache for the reconcile the CRD's event asks for."""
+    cluster = stacks("a1")
+    reconciler = Reconciler(cluster)
+    answered = asyncio.Event()
+    asked = asyncio.Event()
+    original = cluster.served
+
+    async def slow_served(group_version: str) -> set[str]:
+        found = await original(group_version)
+        asked.set()
+        await answered.wait()
+        return found
+
+    cluster.served = slow_served  # type: ignore[method-assign]
+    stale = asyncio.ensure_future(reconciler._gatherer.prometheus_operator())
+    await asked.wait()
+    cluster._served[PROMETHEUS_OPERATOR_GROUP] = {"ServiceMonitor", "PrometheusRule"}
+    reconciler.forget_discovery()
+    answered.set()
+    assert await stale is False
+    assert await reconciler._gatherer.prometheus_operator() is True

@@ -424,7 +424,10 @@ def test_peering_is_opt_in_created_when_missing_and_refused_without_its_crd(
         )
         refused = operator("refused.log", "--peering", "ragops-drift")
         assert refused.process is not None
-        code = refused.process.wait(timeout=60)
+        try:
+            code = refused.process.wait(timeout=60)
+        finally:
+            refused.stop()  # still running: kopf waiting without a word (the issue)
         log = refused.log_path.read_text()
         assert code != 0 and "apply crds/kopf-peering.yaml" in log, log[-2000:]
 

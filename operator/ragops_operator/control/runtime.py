@@ -21,10 +21,12 @@ import kopf
 from ragops_operator.control.kube import (
     PROMETHEUS_OPERATOR_GROUP,
     RAGD,
+    ApiError,
     Cluster,
     ClusterApi,
     Login,
     RetryLater,
+    is_retryable,
 )
 from ragops_operator.control.peering import PeeringGate
 from ragops_operator.control.reconciler import Reconciler
@@ -34,6 +36,8 @@ _log = logging.getLogger("ragops.operator")
 Key = tuple[str, str]  # (namespace, name)
 # The API server unreachable or slow: the same reconcile will work later.
 RETRYABLE: tuple[type[BaseException], ...] = (RetryLater, aiohttp.ClientError, TimeoutError)
+# ApiError: its transient statuses (is_retryable) are retried too, the others logged.
+_RETRIED_IN_POKES: tuple[type[BaseException], ...] = (*RETRYABLE, ApiError)
 
 
 def login(settings: kopf.OperatorSettings) -> Login:
@@ -147,9 +151,18 @@ class Runtime:
             try:
                 await self.converge({"metadata": {"namespace": key[0], "name": key[1]}})
                 return
-            except RETRYABLE as error:
+            except _RETRIED_IN_POKES as error:
+                # A read answered 409/429/5xx is transient too: a just-established CRD's objects
+                # are answered 429 for a moment, and giving up then left the stack unmonitored.
+                if isinstance(error, ApiError) and not is_retryable(error):
+                    _log.error("Reconciling %s/%s failed: %s", *key, error.message)
+                    return
                 _log.info("Retrying %s/%s after a transient error: %s", *key, error)
                 await asyncio.sleep(min(0.5 * 2**attempt, 10))
+            except Exception:
+                # A task's exception is otherwise lost without a word; the resync tries again.
+                _log.exception("Reconciling %s/%s failed", *key)
+                return
         self.poke(*key)
 
     async def monitoring_kind_changed(

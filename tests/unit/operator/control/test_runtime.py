@@ -286,3 +286,14 @@ async def test_a_discovery_answer_older_than_the_crd_change_is_not_cached() -> N
     answered.set()
     assert await stale is False
     assert await reconciler._gatherer.prometheus_operator() is True
+
+
+async def test_a_read_answered_429_is_retried_by_a_poke() -> None:
+    """A just-established CRD's objects are answered 429 for a moment (seen on the dev
+    cluster): the reconcile its event asked for must not be lost."""
+    cluster = stacks("demo")
+    cluster.fail("list", kind="Deployment", status=429)
+    runtime = Runtime(cluster, coalesce_seconds=0.01)
+    runtime.poke("tenant-a", "demo")
+    await settle(runtime)
+    assert cluster.find("Deployment", "tenant-a", "demo-worker") is not None

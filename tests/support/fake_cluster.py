@@ -209,11 +209,16 @@ class FakeCluster:
             node: Any = patched
             for token in parents:
                 node = node[int(token)] if isinstance(node, list) else node[token]
+            index: Any = int(last) if isinstance(node, list) else last
             if operation["op"] == "test":
-                if node.get(last) != operation["value"]:
+                if isinstance(node, list) and index >= len(node):
+                    raise _error(422)
+                if (node[index] if isinstance(node, list) else node.get(index)) != operation[
+                    "value"
+                ]:
                     raise _error(422)
             elif operation["op"] == "remove":
-                del node[int(last) if isinstance(node, list) else last]
+                del node[index]
             else:
                 raise AssertionError(f"the fake has no JSON patch {operation['op']!r}")
         self.objects[key] = self._stamp(patched, live)

@@ -12,9 +12,9 @@ when all of these hold (the policy docs/operator.md states):
 - it is not on the short list of fields others are meant to own: `spec.replicas` (autoscalers,
   `kubectl scale`) and the pod template's `kubectl.kubernetes.io/restartedAt` annotation
   (`kubectl rollout restart`).
-Removal is a JSON patch of `remove` operations guarded by a `test` of the resourceVersion: it
-removes exactly those fields, and an object changed meanwhile is left for the next pass (which
-its change triggers) rather than patched at a wrong list index. Taking the fields over with a
+Removal is a JSON patch of `remove` operations, each guarded by a `test` of the value removed:
+it removes exactly those fields, and an object whose lists moved meanwhile is left for the next
+pass (which its change triggers) rather than patched at a wrong list index. Taking the fields over with a
 forced apply and then dropping them would not do: a field applied with the value it already has
 is shared with its owner, not taken, and stays when we drop it.
 """
@@ -193,31 +193,34 @@ def _escape(token: str | int) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+def _value_at(live: Obj, tokens: tuple[str | int, ...]) -> Any:
+    node: Any = live
+    for token in tokens:
+        node = node[token]
+    return node
+
+
 def removal_patch(live: Obj, fields: Sequence[ForeignField]) -> list[Obj]:
     """A JSON patch removing `fields` from `live`, or [] when none is there any more.
 
     Removals run from the last list index to the first, so earlier removals do not shift later
-    ones; the leading `test` makes the API server refuse the patch if the object changed since
-    `live` was read (the indexes could be stale)."""
+    ones. Each is preceded by a `test` that the path still holds what `live` holds there: the
+    API server refuses the whole patch if a list moved since `live` was read (a stale index
+    would remove the wrong item). Not a test of the resourceVersion: a controller's status
+    update changes it every few seconds on a Deployment in a rollout."""
     pointers = {
         tuple(tokens) for field in fields if (tokens := _pointer(live, field.path)) is not None
     }
-    if not pointers:
-        return []
 
     def order(tokens: tuple[str | int, ...]) -> tuple[tuple[int, int, str], ...]:
         return tuple((1, t, "") if isinstance(t, int) else (0, 0, t) for t in tokens)
 
-    removals = [
-        {"op": "remove", "path": "/" + "/".join(_escape(t) for t in tokens)}
-        for tokens in sorted(pointers, key=order, reverse=True)
-    ]
-    version = {
-        "op": "test",
-        "path": "/metadata/resourceVersion",
-        "value": live["metadata"]["resourceVersion"],
-    }
-    return [version, *removals]
+    operations: list[Obj] = []
+    for pointer in sorted(pointers, key=order, reverse=True):
+        path = "/" + "/".join(_escape(t) for t in pointer)
+        operations.append({"op": "test", "path": path, "value": _value_at(live, pointer)})
+        operations.append({"op": "remove", "path": path})
+    return operations
 
 
 def messages(obj: Obj, fields: Sequence[ForeignField]) -> list[str]:

@@ -166,7 +166,7 @@ class Writer:
         except ApiError as error:
             now = await self._cluster.get(kind_of(result), meta["namespace"], meta["name"])
             if now is None or now["metadata"].get("resourceVersion") != meta["resourceVersion"]:
-                # Changed since our apply (the test of its resourceVersion failed), or deleted:
+                # Changed since our apply (a `test` of a removed value failed), or deleted:
                 # the next pass looks again at what is there then.
                 raise RetryLater(f"{result['kind']} {meta['name']}: {_reason(error)}") from error
             raise  # refused for another reason: reported in status like a refused apply

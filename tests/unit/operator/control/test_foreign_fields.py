@@ -104,13 +104,16 @@ def test_a_sidecar_host_network_and_its_host_port_are_foreign() -> None:
     ]
 
 
-def test_the_patch_removes_exactly_those_fields_guarded_by_the_resource_version() -> None:
+def test_the_patch_removes_exactly_those_fields_each_guarded_by_its_value() -> None:
     live = patched_worker()
     found = foreign_fields(live, worker(), ours=OUR_MANAGERS)
+    sidecar = {"name": "sidecar", "image": "evil:1", "resources": {}}
     assert removal_patch(live, found) == [
-        {"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+        {"op": "test", "path": "/spec/template/spec/hostNetwork", "value": True},
         {"op": "remove", "path": "/spec/template/spec/hostNetwork"},
+        {"op": "test", "path": "/spec/template/spec/containers/1", "value": sidecar},
         {"op": "remove", "path": "/spec/template/spec/containers/1"},
+        {"op": "test", "path": "/spec/template/spec/containers/0/ports/0/hostPort", "value": 8080},
         {"op": "remove", "path": "/spec/template/spec/containers/0/ports/0/hostPort"},
     ]
 
@@ -124,7 +127,7 @@ def test_two_added_items_of_one_list_are_removed_last_index_first() -> None:
     }
     live["metadata"]["managedFields"] = [entry("kubectl-edit", fields)]
     ops = removal_patch(live, foreign_fields(live, worker(), ours=OUR_MANAGERS))
-    assert [op["path"] for op in ops[1:]] == [
+    assert [op["path"] for op in ops if op["op"] == "remove"] == [
         "/spec/template/spec/containers/2",
         "/spec/template/spec/containers/1",
     ]
@@ -187,7 +190,10 @@ def test_an_allow_all_ingress_added_to_the_default_deny_is_foreign() -> None:
     live = network_policy(ingress=[{}])
     live["metadata"]["managedFields"] = [entry("kubectl-patch", {"f:spec": {"f:ingress": {}}})]
     found = foreign_fields(live, network_policy(), ours=OUR_MANAGERS)
-    assert removal_patch(live, found)[1:] == [{"op": "remove", "path": "/spec/ingress"}]
+    assert removal_patch(live, found) == [
+        {"op": "test", "path": "/spec/ingress", "value": [{}]},
+        {"op": "remove", "path": "/spec/ingress"},
+    ]
     assert messages(live, found) == [
         "Removed spec.ingress from NetworkPolicy rag-default-deny: set by kubectl-patch, "
         "not in the spec"

@@ -25,13 +25,13 @@ def operator(
         str | None,
         typer.Option(
             help=(
-                "kopf peering object shared by replicas (needs crds/kopf-peering.yaml); "
-                "unset: standalone."
+                "kopf peering object shared by replicas (needs crds/kopf-peering.yaml; the "
+                "object is created at start if missing). Unset: standalone, one replica."
             )
         ),
-    ] = "ragops",
+    ] = None,
     standalone: Annotated[
-        bool, typer.Option(help="Run without peering (a single replica).")
+        bool, typer.Option(help="Run without peering (the default; overrides --peering).")
     ] = False,
     priority: Annotated[
         int | None,

@@ -55,17 +55,19 @@ def cluster_role() -> Obj:
         # only, never list or watch; RBAC cannot narrow it to the referenced names (they are the
         # users'), and only key names are kept (docs/operator.md, "Missing Secrets").
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
-        # kopf: notices CRDs appearing (the Prometheus Operator's), and peering between replicas.
+        # CRDs: kopf's discovery, and the Prometheus Operator's CRDs appearing (control/handlers.py
+        # reconciles every stack then); namespaces and peering: kopf.
         {
             "apiGroups": ["apiextensions.k8s.io"],
             "resources": ["customresourcedefinitions"],
             "verbs": ["get", "list", "watch"],
         },
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+        # create: `--peering NAME` creates a missing peering object at start.
         {
             "apiGroups": ["kopf.dev"],
             "resources": ["clusterkopfpeerings", "kopfpeerings"],
-            "verbs": ["get", "list", "patch", "watch"],
+            "verbs": ["create", "get", "list", "patch", "watch"],
         },
     ]
     return {

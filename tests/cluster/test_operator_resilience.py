@@ -4,7 +4,6 @@ least-privilege RBAC, two replicas with peering, Prometheus Operator CRDs appear
 from __future__ import annotations
 
 import datetime
-import json
 import signal
 import time
 from collections.abc import Iterator
@@ -338,56 +337,124 @@ PROMETHEUS_OPERATOR_CRDS = [
 ]
 
 
-def test_monitoring_appears_when_the_prometheus_operator_is_installed(
-    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, ragops_operator: OperatorProcess
+def test_monitoring_appears_within_seconds_when_the_prometheus_operator_is_installed(
+    k8s_cluster: ClusterUnderTest,
+    kube: Kube,
+    kubectl: Kubectl,
+    waits: Waits,
+    namespace: str,
+    ragops_operator: OperatorProcess,
+    tmp_path: Path,
 ) -> None:
-    kube.create(ragdeployment("watched", namespace), namespace)
-    obj = wait_ready(waits, namespace, "watched")
-    reasons = {c["type"]: c["reason"] for c in obj["status"]["conditions"]}
-    if (
-        reasons["MonitoringAvailable"] != "PrometheusOperatorFound"
-    ):  # another test may have installed them
-        assert reasons["MonitoringAvailable"] == "PrometheusOperatorMissing"
-    kubectl.apply(PROMETHEUS_OPERATOR_CRDS)
-    for crd in PROMETHEUS_OPERATOR_CRDS:
+    """Issue #15 item 5: a settled stack, nothing touching it, and a resync far away: only the
+    operator's watch on the CRDs can bring its ServiceMonitors and PrometheusRule in time."""
+    for crd in PROMETHEUS_OPERATOR_CRDS:  # an earlier test may have installed them
+        kubectl.run(["delete", "crd", crd["metadata"]["name"], "--ignore-not-found", "--wait=true"])
+    with session_operator_stopped(ragops_operator):
+        operator = OperatorProcess(
+            k8s_cluster.kubeconfig,
+            tmp_path / "operator.log",
+            extra_args=["--resync-seconds", "3600"],
+        ).start()
+        try:
+            kube.create(ragdeployment("watched", namespace), namespace)
+            obj = wait_ready(waits, namespace, "watched", timeout=90)
+            reasons = {c["type"]: c["reason"] for c in obj["status"]["conditions"]}
+            assert reasons["MonitoringAvailable"] == "PrometheusOperatorMissing"
+            # Past the operator's discovery cache (10 s): a stale "missing" cannot excuse it.
+            time.sleep(11)
+            installed = time.monotonic()
+            kubectl.apply(PROMETHEUS_OPERATOR_CRDS)
+
+            def monitored() -> bool | Pending:
+                status = {
+                    c["type"]: c["status"]
+                    for c in kube.get(*RAGD, "watched", namespace)["status"]["conditions"]
+                }
+                monitors = kubectl.get(["servicemonitors", "-n", namespace])["items"]
+                rules = kubectl.get(["prometheusrules", "-n", namespace])["items"]
+                if (
+                    status["MonitoringAvailable"] == "True"
+                    and len(monitors) == 3
+                    and len(rules) == 1
+                ):
+                    return True
+                return Pending(
+                    f"MonitoringAvailable={status['MonitoringAvailable']} "
+                    f"monitors={len(monitors)} rules={len(rules)}"
+                )
+
+            waits.until(
+                monitored,
+                timeout=30,
+                what="ServiceMonitors and PrometheusRule applied",
+                interval=0.5,
+            )
+            seconds = time.monotonic() - installed
+            print(f"monitoring applied {seconds:.1f} s after the CRDs were installed")
+            assert seconds < 20, operator.log_tail()
+        finally:
+            operator.stop()
+
+
+def test_peering_is_opt_in_created_when_missing_and_refused_without_its_crd(
+    k8s_cluster: ClusterUnderTest,
+    kube: Kube,
+    kubectl: Kubectl,
+    waits: Waits,
+    namespace: str,
+    ragops_operator: OperatorProcess,
+    tmp_path: Path,
+) -> None:
+    """Issue #15 item 4: kopf waits silently for a missing peering object; the operator does
+    not. No `--peering`: standalone. `--peering NAME`: the object is created if missing; without
+    kopf's peering CRD the operator exits at once, saying what to apply."""
+
+    def operator(log: str, *args: str) -> OperatorProcess:
+        return OperatorProcess(
+            k8s_cluster.kubeconfig, tmp_path / log, standalone=False, extra_args=list(args)
+        ).start()
+
+    with session_operator_stopped(ragops_operator):
         kubectl.run(
             [
-                "wait",
-                "--for=condition=Established",
-                f"crd/{crd['metadata']['name']}",
-                "--timeout=30s",
+                "delete",
+                "crd",
+                "clusterkopfpeerings.kopf.dev",
+                "kopfpeerings.kopf.dev",
+                "--ignore-not-found",
+                "--wait=true",
             ]
         )
+        refused = operator("refused.log", "--peering", "ragops-drift")
+        assert refused.process is not None
+        try:
+            code = refused.process.wait(timeout=60)
+        finally:
+            refused.stop()  # still running: kopf waiting without a word (the issue)
+        log = refused.log_path.read_text()
+        assert code != 0 and "apply crds/kopf-peering.yaml" in log, log[-2000:]
 
-    def monitored() -> bool | Pending:
-        kubectl.run(
-            [
-                "patch",
-                "ragd",
-                "watched",
-                "-n",
-                namespace,
-                "--type",
-                "merge",
-                "-p",
-                json.dumps(
-                    {"spec": {"monitoring": {"intervalSeconds": int(time.time()) % 50 + 10}}}
-                ),
-            ]
-        )
-        status = {
-            c["type"]: c["status"]
-            for c in kube.get(*RAGD, "watched", namespace)["status"]["conditions"]
-        }
-        monitors = kubectl.get(["servicemonitors", "-n", namespace])["items"]
-        rules = kubectl.get(["prometheusrules", "-n", namespace])["items"]
-        if status["MonitoringAvailable"] == "True" and len(monitors) == 3 and len(rules) == 1:
-            return True
-        return Pending(
-            f"MonitoringAvailable={status['MonitoringAvailable']} "
-            f"monitors={len(monitors)} rules={len(rules)}"
-        )
+        kubectl.run(["apply", "-f", str(REPO / "crds" / "kopf-peering.yaml")])
+        for crd in ("clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):
+            kubectl.run(["wait", "--for=condition=Established", f"crd/{crd}", "--timeout=30s"])
+        kubectl.run(["delete", "clusterkopfpeering", "ragops", "--ignore-not-found"])
 
-    waits.until(
-        monitored, timeout=60, what="ServiceMonitors and PrometheusRule applied", interval=3
-    )
+        # The default, with the peering CRD installed and no peering object: standalone.
+        default = operator("default.log")
+        try:
+            kube.create(ragdeployment("alone", namespace), namespace)
+            wait_ready(waits, namespace, "alone", timeout=60)
+        finally:
+            default.stop()
+
+        peered = operator("peered.log", "--peering", "ragops-drift")
+        try:
+            kube.create(ragdeployment("peered", namespace), namespace)
+            wait_ready(waits, namespace, "peered", timeout=60)
+            created = kube.get("kopf.dev/v1", "ClusterKopfPeering", "ragops-drift")
+            assert created["metadata"]["name"] == "ragops-drift"
+            assert "Created ClusterKopfPeering ragops-drift" in peered.log_path.read_text()
+        finally:
+            peered.stop()
+            kubectl.run(["delete", "clusterkopfpeering", "ragops-drift", "--ignore-not-found"])

@@ -2,7 +2,8 @@
 
 Deliberately simple, and the same on the points the operator relies on:
 - server-side apply stores the manifest (a field manager other than the operator's merges into
-  the object, as the replica handoff does), keeps `status`, assigns uid, resourceVersion and
+  the object, as the replica handoff does), keeps `status` and the fields a hand edit
+  (`edit_by`) added, assigns uid, resourceVersion and
   generation, and is a no-op (same resourceVersion) when nothing changed;
 - delete honours the uid precondition; like `kube.Cluster.delete`, 404 and 409 are not errors;
 - every call is recorded (`calls`), and any call can be made to fail with an API status
@@ -27,7 +28,7 @@ ObjectKey = tuple[str, str, str, str]  # (apiVersion, kind, namespace, name)
 
 @dataclass(frozen=True)
 class Call:
-    verb: str  # apply, list, get, merge_patch, delete, patch_status, served, event
+    verb: str  # apply, list, get, create, merge_patch, json_patch, delete, patch_status, ...
     kind: str
     namespace: str = ""
     name: str = ""
@@ -105,6 +106,18 @@ class FakeCluster:
         obj["status"] = copy.deepcopy(status)
         obj["metadata"]["resourceVersion"] = str(next(self._versions))
 
+    def edit_by(self, manager: str, obj: Obj, fields_v1: Obj) -> None:
+        """A hand edit (`kubectl patch`): `obj` replaces the stored object, which gets a new
+        generation, and `manager` an Update entry owning `fields_v1` in managedFields."""
+        live = self.objects[self._key(obj)]
+        stored = self._stamp(copy.deepcopy(obj), live)
+        entry = {"manager": manager, "operation": "Update", "fieldsV1": fields_v1}
+        stored["metadata"]["managedFields"] = [
+            *(stored["metadata"].get("managedFields") or []),
+            entry,
+        ]
+        self.objects[self._key(obj)] = stored
+
     def of(self, verb: str) -> list[Call]:
         return [call for call in self.calls if call.verb == verb]
 
@@ -131,6 +144,10 @@ class FakeCluster:
             wanted = copy.deepcopy(manifest)
             if live is not None and "status" in live:
                 wanted["status"] = copy.deepcopy(live["status"])
+            if live is not None:
+                for entry in live["metadata"].get("managedFields") or []:
+                    if entry.get("operation") == "Update":  # a hand edit (edit_by) survives
+                        _keep_owned(wanted, live, entry["fieldsV1"])
         if live is not None and self._content(wanted) == self._content(live):
             return copy.deepcopy(live)  # server-side apply of the same fields changes nothing
         stored = self._stamp(wanted, live, manager=field_manager)
@@ -164,6 +181,47 @@ class FakeCluster:
         if live is None:
             raise _error(404)
         self.objects[key] = self._stamp(merge_patch(live, patch), live)
+        return copy.deepcopy(self.objects[key])
+
+    async def create(self, kind: Kind, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        self._call("create", kind.kind, meta.get("namespace", ""), meta["name"])
+        key = (kind.api_version, kind.kind, meta.get("namespace", ""), meta["name"])
+        if key in self.objects:
+            raise _error(409)
+        self.objects[key] = self._stamp(copy.deepcopy(obj), None)
+        return copy.deepcopy(self.objects[key])
+
+    async def json_patch(
+        self, kind: Kind, namespace: str, name: str, operations: builtins.list[Obj]
+    ) -> Obj:
+        """`test` and `remove` only: what the operator sends (control/foreign_fields.py)."""
+        self._call("json_patch", kind.kind, namespace, name, {"ops": copy.deepcopy(operations)})
+        key = (kind.api_version, kind.kind, namespace, name)
+        live = self.objects.get(key)
+        if live is None:
+            raise _error(404)
+        patched = copy.deepcopy(live)
+        for operation in operations:
+            *parents, last = [
+                t.replace("~1", "/").replace("~0", "~") for t in operation["path"].split("/")[1:]
+            ]
+            node: Any = patched
+            for token in parents:
+                node = node[int(token)] if isinstance(node, list) else node[token]
+            index: Any = int(last) if isinstance(node, list) else last
+            if operation["op"] == "test":
+                if isinstance(node, list) and index >= len(node):
+                    raise _error(422)
+                if (node[index] if isinstance(node, list) else node.get(index)) != operation[
+                    "value"
+                ]:
+                    raise _error(422)
+            elif operation["op"] == "remove":
+                del node[index]
+            else:
+                raise AssertionError(f"the fake has no JSON patch {operation['op']!r}")
+        self.objects[key] = self._stamp(patched, live)
         return copy.deepcopy(self.objects[key])
 
     async def delete(self, obj: Obj, *, orphan: bool = False) -> None:
@@ -260,6 +318,30 @@ class FakeCluster:
         if fields:
             meta["managedFields"] = list(fields.values())
         return obj
+
+
+def _keep_owned(wanted: Any, live: Any, fields: Obj) -> None:
+    """What server-side apply does with fields another manager owns and the apply leaves out:
+    they stay. Only `f:` fields and `k:` list items (keyed by name and the like)."""
+    for key, below in fields.items():
+        prefix, _, rest = key.partition(":")
+        if prefix == "f" and isinstance(wanted, dict) and isinstance(live, dict) and rest in live:
+            if rest not in wanted:
+                wanted[rest] = copy.deepcopy(live[rest])
+            elif below:
+                _keep_owned(wanted[rest], live[rest], below)
+        elif prefix == "k" and isinstance(wanted, list) and isinstance(live, list):
+            keys = json.loads(rest)
+
+            def matches(item: Any, keys: Obj = keys) -> bool:
+                return isinstance(item, dict) and all(item.get(k) == v for k, v in keys.items())
+
+            theirs = next((item for item in live if matches(item)), None)
+            ours = next((item for item in wanted if matches(item)), None)
+            if theirs is not None and ours is None:
+                wanted.append(copy.deepcopy(theirs))
+            elif theirs is not None and below:
+                _keep_owned(ours, theirs, below)
 
 
 def _error(status: int) -> ApiError:

@@ -47,6 +47,7 @@ class Gatherer:
         self._signals = signals
         self._discovery_ttl = discovery_ttl_seconds
         self._discovered: tuple[float, bool] | None = None
+        self._epoch = 0  # counts forget_discovery calls
 
     async def gather(self, resource: api.RAGDeployment, body: Obj) -> Observed:
         """`body` is the RAGDeployment `resource` was parsed from (its status is the saved one)."""
@@ -98,10 +99,17 @@ class Gatherer:
         cached = self._discovered
         if cached is not None and time.monotonic() - cached[0] < self._discovery_ttl:
             return cached[1]
+        epoch = self._epoch
         served = await self._cluster.served(PROMETHEUS_OPERATOR_GROUP)
         available = {"ServiceMonitor", "PrometheusRule"} <= served
-        self._discovered = (time.monotonic(), available)
+        if epoch == self._epoch:  # an answer asked before a CRD changed must not be cached
+            self._discovered = (time.monotonic(), available)
         return available
+
+    def forget_discovery(self) -> None:
+        """The Prometheus Operator's CRDs changed: the next pass asks discovery again."""
+        self._discovered = None
+        self._epoch += 1
 
     async def _list(self, kinds: list[Kind], owner: Owner) -> list[Obj]:
         """Everything in the namespace that carries the stack's labels (owned by it or not)."""

@@ -110,3 +110,38 @@ for _kind in MANAGED_KINDS:
             _kind.plural,
             labels={"app.kubernetes.io/managed-by": MANAGED_BY},
         )(child_changed)
+
+
+# The Prometheus Operator installed (or removed) after the stacks: its CRDs by name.
+MONITORING_CRDS = {
+    "servicemonitors.monitoring.coreos.com": "ServiceMonitor",
+    "prometheusrules.monitoring.coreos.com": "PrometheusRule",
+}
+
+
+def _established(body: kopf.Body) -> bool:
+    return any(
+        c.get("type") == "Established" and c.get("status") == "True"
+        for c in (body.get("status") or {}).get("conditions") or []
+    )
+
+
+@kopf.on.event(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    when=lambda name, **_: name in MONITORING_CRDS,
+)
+async def monitoring_crd_changed(
+    body: kopf.Body, name: str, type: str | None, memo: kopf.Memo, **_: Any
+) -> None:
+    """Stacks created before the Prometheus Operator get their monitoring within seconds."""
+    if type is None:  # the listing at start: every stack is reconciled at start anyway
+        return
+    served = type != "DELETED" and _established(body)
+    if type != "DELETED" and not served:
+        return  # created, not yet Established: its next event says when it is
+    options = _options(memo)
+    await _runtime(memo).monitoring_kind_changed(
+        options.namespaces, MONITORING_CRDS[name], served=served
+    )

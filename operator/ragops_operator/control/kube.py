@@ -27,6 +27,8 @@ from ragops_operator.api import v1alpha1 as api
 from ragops_operator.objects import Obj
 
 FIELD_MANAGER = "ragops-operator"
+# The JSON patches removing foreign fields (an Update, not an Apply: kept apart from our applies).
+REVERT_MANAGER = "ragops-operator-revert"
 
 
 class ApiError(Exception):
@@ -127,7 +129,13 @@ class ClusterApi(Protocol):
 
     async def get(self, kind: Kind, namespace: str, name: str) -> Obj | None: ...
 
+    async def create(self, kind: Kind, obj: Obj) -> Obj: ...
+
     async def merge_patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> Obj: ...
+
+    async def json_patch(
+        self, kind: Kind, namespace: str, name: str, operations: builtins.list[Obj]
+    ) -> Obj: ...
 
     async def delete(self, obj: Obj, *, orphan: bool = False) -> None: ...
 
@@ -277,10 +285,29 @@ class Cluster:
                 return None
             raise
 
+    async def create(self, kind: Kind, obj: Obj) -> Obj:
+        """A plain POST (the kopf peering object at start); ApiError 409 if it exists."""
+        namespace = obj["metadata"].get("namespace", "")
+        return await self._call("POST", kind.collection(namespace), body=obj)
+
     async def merge_patch(self, kind: Kind, namespace: str, name: str, patch: Obj) -> Obj:
         path = f"{kind.collection(namespace)}/{name}"
         return await self._call(
             "PATCH", path, body=patch, content_type="application/merge-patch+json"
+        )
+
+    async def json_patch(
+        self, kind: Kind, namespace: str, name: str, operations: builtins.list[Obj]
+    ) -> Obj:
+        """RFC 6902 operations: the one patch that removes a given list item or field (foreign
+        fields, control/foreign_fields.py); recorded as an Update by the operator's manager."""
+        path = f"{kind.collection(namespace)}/{name}"
+        return await self._call(
+            "PATCH",
+            path,
+            query=[("fieldManager", REVERT_MANAGER)],
+            body=operations,
+            content_type="application/json-patch+json",
         )
 
     async def delete(self, obj: Obj, *, orphan: bool = False) -> None:

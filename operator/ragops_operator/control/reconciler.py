@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.control import metrics, quality_metrics
+from ragops_operator.control.foreign_fields import CONDITION, drift_condition
 from ragops_operator.control.gather import Gatherer
 from ragops_operator.control.kube import ClusterApi
 from ragops_operator.control.prometheus import PrometheusSignals, SignalSource
 from ragops_operator.control.write import Writer, Written
 from ragops_operator.objects import Obj
-from ragops_operator.planning import decide
+from ragops_operator.planning import conditions, decide
 from ragops_operator.planning.applied import AppliedMemory
 
 
@@ -78,9 +79,33 @@ class Reconciler:
         return Outcome(ready=decide.ready(current), requeue_after=decision.requeue_after)
 
     def _status(self, decision: decide.Decision, previous: Obj, written: Written) -> Obj:
-        return decide.final_status(
-            decision, previous, children=written.children, errors=written.errors, now=self._now()
+        now = self._now()
+        current = decide.final_status(
+            decision, previous, children=written.children, errors=written.errors, now=now
         )
+        return with_drift_condition(current, previous, written.reverted, now=now)
+
+    def forget_discovery(self) -> None:
+        self._gatherer.forget_discovery()
 
     async def close(self) -> None:
         await self._gatherer.close()
+
+
+def with_drift_condition(
+    current: Obj, previous: Obj, reverted: tuple[str, ...], *, now: str
+) -> Obj:
+    """`current` with the DriftReverted condition (control/foreign_fields.py) after the others."""
+    before = list(previous.get("conditions") or [])
+    wanted = drift_condition(before, reverted, now=now)
+    if wanted is None:
+        return current
+    generation = int(current.get("observedGeneration") or 0)
+    merged = conditions.merge(
+        before,
+        [replace(wanted, message=wanted.message[:1000])],
+        generation=generation,
+        now=now,
+    )
+    others = [c for c in current.get("conditions") or [] if c.get("type") != CONDITION]
+    return {**current, "conditions": [*others, *merged]}

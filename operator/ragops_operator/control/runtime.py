@@ -19,7 +19,16 @@ import aiohttp
 import kopf
 
 from ragops_operator.control import metrics, quality_metrics
-from ragops_operator.control.kube import RAGD, Cluster, ClusterApi, Login, RetryLater
+from ragops_operator.control.kube import (
+    PROMETHEUS_OPERATOR_GROUP,
+    RAGD,
+    ApiError,
+    Cluster,
+    ClusterApi,
+    Login,
+    RetryLater,
+    is_retryable,
+)
 from ragops_operator.control.peering import PeeringGate
 from ragops_operator.control.reconciler import Reconciler
 from ragops_operator.objects import Obj
@@ -28,6 +37,8 @@ _log = logging.getLogger("ragops.operator")
 Key = tuple[str, str]  # (namespace, name)
 # The API server unreachable or slow: the same reconcile will work later.
 RETRYABLE: tuple[type[BaseException], ...] = (RetryLater, aiohttp.ClientError, TimeoutError)
+# ApiError: its transient statuses (is_retryable) are retried too, the others logged.
+_RETRIED_IN_POKES: tuple[type[BaseException], ...] = (*RETRYABLE, ApiError)
 
 
 def login(settings: kopf.OperatorSettings) -> Login:
@@ -145,10 +156,43 @@ class Runtime:
             try:
                 await self.converge({"metadata": {"namespace": key[0], "name": key[1]}})
                 return
-            except RETRYABLE as error:
+            except _RETRIED_IN_POKES as error:
+                # A read answered 409/429/5xx is transient too: a just-established CRD's objects
+                # are answered 429 for a moment, and giving up then left the stack unmonitored.
+                if isinstance(error, ApiError) and not is_retryable(error):
+                    _log.error("Reconciling %s/%s failed: %s", *key, error.message)
+                    return
                 _log.info("Retrying %s/%s after a transient error: %s", *key, error)
                 await asyncio.sleep(min(0.5 * 2**attempt, 10))
+            except Exception:
+                # A task's exception is otherwise lost without a word; the resync tries again.
+                _log.exception("Reconciling %s/%s failed", *key)
+                return
         self.poke(*key)
+
+    async def monitoring_kind_changed(
+        self, namespaces: list[str], kind: str, *, served: bool, timeout_seconds: float = 30.0
+    ) -> None:
+        """A Prometheus Operator CRD was established (`served`) or deleted: once discovery says
+        so too (it trails the CRD by a moment), reconcile every stack, so ServiceMonitors and
+        PrometheusRules appear (or MonitoringAvailable turns False) now, not at the resync."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_seconds
+        while (kind in await self.cluster.served(PROMETHEUS_OPERATOR_GROUP)) != served:
+            if loop.time() >= deadline:
+                _log.warning("Discovery still does not show %s as served=%s", kind, served)
+                break
+            await asyncio.sleep(0.2)
+        self.reconciler.forget_discovery()
+        stacks = await self._all(namespaces)
+        _log.info(
+            "%s is %s: reconciling %d RAGDeployments",
+            kind,
+            "served" if served else "gone",
+            len(stacks),
+        )
+        for body in stacks:
+            self.poke(body["metadata"]["namespace"], body["metadata"]["name"])
 
     def start_resync(self, namespaces: list[str]) -> None:
         """Reconcile everything periodically: the safety net behind the watches."""

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from ragops_operator.control import metrics
+from ragops_operator.control import foreign_fields, metrics
 from ragops_operator.control.kube import (
     CLAIMS,
     FIELD_MANAGER,
     RAGD,
+    REVERT_MANAGER,
     ApiError,
     ClusterApi,
     RetryLater,
@@ -32,6 +33,7 @@ from ragops_operator.planning.applied import AppliedMemory
 from ragops_operator.planning.decide import Decision
 
 _log = logging.getLogger("ragops.operator")
+OUR_MANAGERS = frozenset({FIELD_MANAGER, REVERT_MANAGER, transitions.HANDOFF_MANAGER})
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Written:
         Key, Obj
     ]  # owned children after the write: applied ones as returned, pruned gone
     errors: tuple[str, ...] = ()  # applies the API server rejected for good ("Kind name: 422 why")
+    reverted: tuple[str, ...] = ()  # foreign fields removed this pass, one line per object+manager
 
 
 class Writer:
@@ -58,7 +61,8 @@ class Writer:
 
     async def write(self, body: Obj, decision: Decision, existing: Mapping[Key, Obj]) -> Written:
         """`existing`: the owned children as gathered. Raises RetryLater on transient errors."""
-        applied, errors = await self._apply_all(body, decision.desired, existing)
+        reverted: list[str] = []  # per pass: one Writer serves every stack concurrently
+        applied, errors = await self._apply_all(body, decision.desired, existing, reverted)
         children = {**existing, **applied}
         for obj in decision.prune:
             await self._prune(body, obj)
@@ -69,7 +73,7 @@ class Writer:
             meta = body["metadata"]
             patch = {"metadata": {"annotations": {blue_green.ACTION_ANNOTATION: None}}}
             await self._cluster.merge_patch(RAGD, meta["namespace"], meta["name"], patch)
-        return Written(children, tuple(errors))
+        return Written(children, tuple(errors), tuple(reverted))
 
     async def patch_status(self, body: Obj, previous: Obj, current: Obj) -> None:
         """Only when it changed: a resync of a settled stack writes nothing."""
@@ -96,10 +100,15 @@ class Writer:
             )
 
     async def _apply_all(
-        self, body: Obj, desired: tuple[Obj, ...], existing: Mapping[Key, Obj]
+        self,
+        body: Obj,
+        desired: tuple[Obj, ...],
+        existing: Mapping[Key, Obj],
+        reverted: list[str],
     ) -> tuple[dict[Key, Obj], list[str]]:
         results = await asyncio.gather(
-            *(self._apply(body, manifest, existing) for manifest in desired), return_exceptions=True
+            *(self._apply(body, manifest, existing, reverted) for manifest in desired),
+            return_exceptions=True,
         )
         applied: dict[Key, Obj] = {}
         errors: list[str] = []
@@ -116,7 +125,9 @@ class Writer:
             raise RetryLater("; ".join(transient))
         return applied, errors
 
-    async def _apply(self, body: Obj, manifest: Obj, existing: Mapping[Key, Obj]) -> Obj:
+    async def _apply(
+        self, body: Obj, manifest: Obj, existing: Mapping[Key, Obj], reverted: list[str]
+    ) -> Obj:
         live = existing.get(key_of(manifest))
         if live is not None and self._memory.unchanged(live, manifest):
             return live
@@ -133,6 +144,7 @@ class Writer:
                 await self._grow_volumes(body, live, growth)
             applied_before = self._memory.applied_before(manifest)
             result = await self._cluster.apply(manifest)
+            result = await self._revert_foreign(body, result, manifest, reverted)
         metrics.child_applied(manifest, applied_before=applied_before, live=live, result=result)
         self._memory.remember(result, manifest)
         if key_of(manifest) not in existing:
@@ -140,6 +152,31 @@ class Writer:
                 body, "Created", f"Created {manifest['kind']} {manifest['metadata']['name']}"
             )
         return result
+
+    async def _revert_foreign(
+        self, body: Obj, result: Obj, manifest: Obj, reverted: list[str]
+    ) -> Obj:
+        """Remove what other managers added to the child we just applied (see foreign_fields)."""
+        found = foreign_fields.foreign_fields(result, manifest, ours=OUR_MANAGERS)
+        operations = foreign_fields.removal_patch(result, found)
+        if not operations:
+            return result
+        meta = result["metadata"]
+        try:
+            patched = await self._cluster.json_patch(
+                kind_of(result), meta["namespace"], meta["name"], operations
+            )
+        except ApiError as error:
+            now = await self._cluster.get(kind_of(result), meta["namespace"], meta["name"])
+            if now is None or now["metadata"].get("resourceVersion") != meta["resourceVersion"]:
+                # Changed since our apply (a `test` of a removed value failed), or deleted:
+                # the next pass looks again at what is there then.
+                raise RetryLater(f"{result['kind']} {meta['name']}: {_reason(error)}") from error
+            raise  # refused for another reason: reported in status like a refused apply
+        for message in foreign_fields.messages(result, found):
+            reverted.append(message)
+            await self.record(body, "DriftReverted", message, warning=True)
+        return patched
 
     async def _grow_volumes(self, body: Obj, stateful_set: Obj, growth: dict[str, str]) -> None:
         meta = stateful_set["metadata"]

@@ -7,8 +7,15 @@ import asyncio
 
 import pytest
 
-from ragops_operator.control.kube import RAGD
-from ragops_operator.control.peering import CLUSTER_PEERING, PeeringGate
+from ragops_operator.control.kube import PROMETHEUS_OPERATOR_GROUP, RAGD
+from ragops_operator.control.peering import (
+    CLUSTER_PEERING,
+    PEERING_GROUP,
+    PeeringGate,
+    PeeringUnavailable,
+    ensure_peering,
+    unverifiable,
+)
 from ragops_operator.control.reconciler import Outcome, Reconciler
 from ragops_operator.control.runtime import Runtime, matches_namespace
 from ragops_operator.objects import Obj
@@ -206,3 +213,87 @@ async def test_the_resync_pokes_every_stack_in_the_watched_namespaces() -> None:
 )
 def test_namespace_patterns_follow_kopf(name: str, pattern: str, expected: bool) -> None:
     assert matches_namespace(name, pattern) is expected
+
+
+async def test_prometheus_operator_crds_appearing_reconcile_every_stack_at_once() -> None:
+    cluster = stacks("a1", "a2")
+    recording = Recording(cluster)
+    runtime = Runtime(cluster, reconciler=recording, coalesce_seconds=0.01, resync_seconds=3600)
+    assert not await recording._gatherer.prometheus_operator()  # cached as missing for 10 s
+    cluster._served[PROMETHEUS_OPERATOR_GROUP] = {"ServiceMonitor", "PrometheusRule"}
+    await runtime.monitoring_kind_changed([], "ServiceMonitor", served=True)
+    await settle(runtime)
+    assert sorted(recording.passes) == ["a1", "a2"]
+    assert await recording._gatherer.prometheus_operator(), "discovery is asked again"
+
+
+async def test_a_crd_discovery_does_not_serve_yet_is_waited_for() -> None:
+    cluster = stacks("a1")
+    recording = Recording(cluster)
+    runtime = Runtime(cluster, reconciler=recording, coalesce_seconds=0.01, resync_seconds=3600)
+
+    async def served_later() -> None:
+        await asyncio.sleep(0.3)
+        cluster._served[PROMETHEUS_OPERATOR_GROUP] = {"ServiceMonitor", "PrometheusRule"}
+
+    later = asyncio.ensure_future(served_later())
+    await runtime.monitoring_kind_changed([], "PrometheusRule", served=True, timeout_seconds=5)
+    await later
+    assert len(cluster.of("served")) > 1, "asked until discovery showed the kind"
+    await settle(runtime)
+    assert recording.passes == ["a1"]
+
+
+async def test_peering_creates_the_missing_cluster_peering_object() -> None:
+    cluster = FakeCluster(served={PEERING_GROUP: {"ClusterKopfPeering", "KopfPeering"}})
+    assert await ensure_peering(cluster, "ragops", []) == ["ClusterKopfPeering ragops"]
+    assert await cluster.get(CLUSTER_PEERING, "", "ragops") is not None
+    assert await ensure_peering(cluster, "ragops", []) == [], "an existing one is kept"
+
+
+async def test_peering_per_namespace_creates_in_plain_names_only() -> None:
+    cluster = FakeCluster(served={PEERING_GROUP: {"ClusterKopfPeering", "KopfPeering"}})
+    created = await ensure_peering(cluster, "ragops", ["tenant-a", "tenant-*"])
+    assert created == ["KopfPeering tenant-a/ragops"]
+    assert unverifiable(["tenant-a", "tenant-*", "!kube-*"]) == ["tenant-*", "!kube-*"]
+
+
+async def test_peering_without_its_crd_fails_saying_what_to_apply() -> None:
+    with pytest.raises(PeeringUnavailable, match="apply crds/kopf-peering.yaml"):
+        await ensure_peering(FakeCluster(), "ragops", [])
+
+
+async def test_a_discovery_answer_older_than_the_crd_change_is_not_cached() -> None:
+    """A reconcile asking discovery while the second CRD is being established must not leave
+    its stale "missing" in the cache for the reconcile the CRD's event asks for."""
+    cluster = stacks("a1")
+    reconciler = Reconciler(cluster)
+    answered = asyncio.Event()
+    asked = asyncio.Event()
+    original = cluster.served
+
+    async def slow_served(group_version: str) -> set[str]:
+        found = await original(group_version)
+        asked.set()
+        await answered.wait()
+        return found
+
+    cluster.served = slow_served  # type: ignore[method-assign]
+    stale = asyncio.ensure_future(reconciler._gatherer.prometheus_operator())
+    await asked.wait()
+    cluster._served[PROMETHEUS_OPERATOR_GROUP] = {"ServiceMonitor", "PrometheusRule"}
+    reconciler.forget_discovery()
+    answered.set()
+    assert await stale is False
+    assert await reconciler._gatherer.prometheus_operator() is True
+
+
+async def test_a_read_answered_429_is_retried_by_a_poke() -> None:
+    """A just-established CRD's objects are answered 429 for a moment (seen on the dev
+    cluster): the reconcile its event asked for must not be lost."""
+    cluster = stacks("demo")
+    cluster.fail("list", kind="Deployment", status=429)
+    runtime = Runtime(cluster, coalesce_seconds=0.01)
+    runtime.poke("tenant-a", "demo")
+    await settle(runtime)
+    assert cluster.find("Deployment", "tenant-a", "demo-worker") is not None

@@ -1,6 +1,12 @@
 """`ragops eval --url` against two real `ragops serve` processes standing for a rollout's two
 colors: "good" has every document (and token checks on, against a local JWKS), "worse" lacks
-one. The golden set tells them apart, and a baseline comparison fails the worse one."""
+one. The golden set tells them apart, and a baseline comparison fails the worse one.
+
+At the end, the operator's quality gate and this CLI meet for real: the evaluation Job the
+operator renders (builders/quality.py) runs here as the command its pod would run, and its
+summary file goes to the planner's verdict (planning/quality.py) as the pod's termination
+message would. kwok runs no containers, so the cluster tests write that message by hand; this
+checks that what they write is what the CLI really writes."""
 
 from __future__ import annotations
 
@@ -15,7 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
+from ragops_operator.builders import quality as quality_builder
+from ragops_operator.planning import quality
 from tests.support.aws import MotoServer
+from tests.support.builder_specs import OWNER, make_spec
 from tests.support.jwks import CLIENT_ID, ISSUER, JwksServer
 from tests.support.llm_fakes import FakeLLMServer
 from tests.support.processes import Service, clean_env, ragops
@@ -322,3 +331,76 @@ def test_an_llm_answer_hits_through_its_cited_excerpts_and_its_usage_is_unknown(
     assert line["sources"][0]["filename"] == "harbor.md"
     # /api/ask reports no usage: unknown, not free.
     assert summary["metrics"]["tokens"] is None and summary["metrics"]["cost_usd"] is None
+
+
+# The operator's quality gate ----------------------------------------------------------------
+
+GATE = {
+    "questions": {"configMapKeyRef": {"name": "golden", "key": "questions.jsonl"}},
+    "minimums": {"answer_hit": 0.75},
+    "maxRegression": {"answer_hit": 0.05, "source_hit@1": 0.05},
+}
+
+
+def _run_gate_job(
+    stack: Stack, tmp_path: Path, *, preview: str, active: str
+) -> tuple[int, quality.Verdict]:
+    spec = make_spec(api={"rollout": {"qualityGate": GATE}})
+    job = quality_builder.gate_job(spec, OWNER, template_hash="0123456789", compare=True)
+    args = list(job["spec"]["template"]["spec"]["containers"][0]["args"])
+    summary_file = tmp_path / "termination-log"
+    # The cluster's addresses become the two local processes; everything else is as rendered.
+    replace = {
+        "--url": preview,
+        "--baseline-url": active,
+        "--questions": str(stack.questions),
+        "--summary-file": str(summary_file),
+    }
+    for flag, value in replace.items():
+        args[args.index(flag) + 1] = value
+    done = ragops(*args, "--token", stack.token, timeout=300)
+    finished: dict[str, Any] = {
+        "metadata": job["metadata"],
+        "status": {
+            "conditions": [
+                {"type": "Complete" if done.returncode == 0 else "Failed", "status": "True"}
+            ]
+        },
+    }
+    pod = {
+        "metadata": {"creationTimestamp": "2026-12-05T00:00:00Z"},
+        "status": {
+            "containerStatuses": [
+                {"state": {"terminated": {"message": summary_file.read_text(encoding="utf-8")}}}
+            ]
+        },
+    }
+    gate = spec.api.rollout.quality_gate
+    assert gate is not None
+    verdict = quality.verdict(
+        finished,
+        [pod],
+        color="green",
+        baseline_color="blue",
+        wanted=quality.wanted_checks(gate.minimums, gate.max_regression),
+        now="2026-12-05T00:00:00Z",
+    )
+    return done.returncode, verdict
+
+
+def test_a_preview_answering_worse_is_refused_naming_the_metric_and_both_values(
+    stack: Stack, tmp_path: Path
+) -> None:
+    code, verdict = _run_gate_job(stack, tmp_path, preview=stack.worse.url, active=stack.good.url)
+    assert code == 1
+    assert verdict.result == "failed", verdict.message
+    # The worse color lacks one of two documents: half the golden questions miss.
+    assert verdict.message.startswith("answer_hit 0.5 on green vs 1 on blue"), verdict.message
+    assert verdict.report is not None and verdict.report["metrics"]["answer_hit"] == 0.5
+
+
+def test_a_preview_answering_as_well_passes(stack: Stack, tmp_path: Path) -> None:
+    code, verdict = _run_gate_job(stack, tmp_path, preview=stack.good.url, active=stack.good.url)
+    assert code == 0
+    assert verdict.result == "passed", verdict.message
+    assert "answer_hit 1" in verdict.message

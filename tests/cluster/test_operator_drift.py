@@ -21,15 +21,7 @@ NAME = "rag"
 
 @pytest.fixture
 def stack(kube: Kube, waits: Waits, namespace: str) -> str:
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "redis", "namespace": namespace},
-            "stringData": {"url": "redis://redis:6379/0"},
-        },
-        namespace,
-    )
+    # The namespace fixture has already created the Secrets the stack references.
     kube.create(ragdeployment(NAME, namespace), namespace)
     wait_ready(waits, namespace, NAME, timeout=90)
     return namespace

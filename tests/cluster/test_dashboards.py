@@ -1,7 +1,8 @@
 """The Grafana dashboards against real scrapes: `ragops api` and `ragops worker` (over moto S3/SQS,
 Redis, the Qdrant server and the fake OpenAI server, after an upload, a failed upload, questions
 and feedback), the Qdrant server's own /metrics, and `ragops operator --metrics-port` reconciling
-a stack on the local control plane after one of its children was deleted.
+a stack on the local control plane after one of its children was deleted, and a stack whose
+scheduled quality evaluation reported (its result driven by hand, as kwok runs no container).
 
 Every metric each panel's PromQL names must be a family of the process its `job` selects, and
 every label it matches or groups by must be on that family's samples (tests/support/dashboards.py;
@@ -20,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
 from ragops_operator.builders import monitoring
 from ragops_operator.builders.labels import Owner
@@ -29,9 +31,17 @@ from tests.support.cluster import ClusterUnderTest, Kube, Waits
 from tests.support.dashboards import Scrape, parse_scrape, problems
 from tests.support.llm_fakes import FakeLLMServer
 from tests.support.net import free_port
-from tests.support.operator import RAGD, OperatorProcess, children, ragdeployment
+from tests.support.operator import (
+    RAGD,
+    OperatorProcess,
+    children,
+    hold_pods,
+    ragdeployment,
+    wait_held,
+)
 from tests.support.processes import JOB_DEADLINE_SECONDS, Service, clean_env
 from tests.support.qdrant_server import QdrantServer
+from tests.support.quality_gate import eval_summary, report_job_result
 from tests.support.redis_server import RedisServer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_crd")]
@@ -39,6 +49,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_crd")]
 REPO = Path(__file__).resolve().parents[2]
 CHART_DASHBOARDS = REPO / "charts" / "ragops-operator" / "dashboards"
 STACK = "dash"
+QUALITY_STACK = "dashq"
 WORD_BUDGET = 200  # POLICY is about 60 words: once is indexed, ten times fails its budget
 
 
@@ -160,8 +171,46 @@ def operator_reconciled_a_repair(
     return text, config
 
 
+def operator_reported_quality(
+    kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, url: str
+) -> str:
+    """A stack with a scheduled quality evaluation whose run reported: the quality gauges."""
+    gate = {
+        "questions": {"configMapKeyRef": {"name": "golden", "key": "questions.jsonl"}},
+        "minimums": {"answer_hit": 0.8},
+        "schedule": "0 3 * * *",
+    }
+    stack = ragdeployment(QUALITY_STACK, namespace, api={"rollout": {"qualityGate": gate}})
+    kube.create(stack, namespace)
+    held = hold_pods(namespace, "quality-check")
+    kubectl.apply(held)
+    try:
+        wait_held(kubectl, namespace, "quality-check")
+        cron = f"{QUALITY_STACK}-quality-check"
+
+        def cron_job() -> bool | Pending:
+            names = {c["metadata"]["name"] for c in kube.list("batch/v1", "CronJob", namespace)}
+            return cron in names or Pending(f"CronJobs: {sorted(names)}")
+
+        waits.until(cron_job, timeout=60, what="the scheduled evaluation's CronJob")
+        job = f"{QUALITY_STACK}-quality-run"
+        kubectl.run(["create", "job", job, f"--from=cronjob/{cron}", "-n", namespace])
+        report_job_result(kubectl, kube, namespace, job, eval_summary(0.9, 0.9))
+    finally:
+        for obj in reversed(held):
+            kubectl.run(["delete", obj["kind"], obj["metadata"]["name"], "--ignore-not-found"])
+
+    def gauged() -> str | Pending:
+        text = scrape(url)
+        wanted = f'ragops_quality_answer_hit{{color="blue",ragdeployment="{QUALITY_STACK}"'
+        return text if wanted in text else Pending("no quality gauge for the scheduled run")
+
+    return waits.until(gauged, timeout=90, what="the scheduled evaluation's quality gauges")
+
+
 def test_every_dashboard_names_only_metrics_and_labels_the_processes_export(
     kube: Kube,
+    kubectl: Kubectl,
     waits: Waits,
     namespace: str,
     operator: tuple[OperatorProcess, str],
@@ -171,7 +220,8 @@ def test_every_dashboard_names_only_metrics_and_labels_the_processes_export(
     api, worker = data_plane
     process, operator_url = operator
     use_the_api(api, worker)
-    operator_text, _ = operator_reconciled_a_repair(kube, waits, namespace, operator_url)
+    operator_reconciled_a_repair(kube, waits, namespace, operator_url)
+    operator_text = operator_reported_quality(kube, kubectl, waits, namespace, operator_url)
     assert (
         f'ragops_operator_stack_condition{{condition="Ready",ragdeployment="{STACK}",'
         f'ragdeployment_namespace="{namespace}"' in operator_text

@@ -23,6 +23,7 @@ from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
 from tests.support.cluster import Kube, Obj, Waits, conditions
 from tests.support.operator import RAGD, hold_pods, ragdeployment, wait_ready
+from tests.support.quality_gate import eval_summary, report_job_result
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("ragops_operator")]
 
@@ -40,39 +41,6 @@ ROLLOUT = {
 }
 
 
-def _summary(green: float, blue: float) -> str:
-    regression = round(blue - green, 3)
-    checks = [
-        {
-            "metric": "answer_hit",
-            "kind": "min",
-            "value": green,
-            "threshold": 0.8,
-            "passed": green >= 0.8,
-        },
-        {
-            "metric": "answer_hit",
-            "kind": "regression",
-            "value": green,
-            "baseline": blue,
-            "allowed": 0.05,
-            "passed": regression <= 0.05,
-        },
-    ]
-    return json.dumps(
-        {
-            "kind": "ragops-eval-summary",
-            "url": "http://rag-api-preview:80",
-            "questions": 40,
-            "errors": 0,
-            "metrics": {"answer_hit": green, "source_hit@1": 0.7, "page_hit": None},
-            "baseline": {"url": "http://rag-api:80", "metrics": {"answer_hit": blue}},
-            "checks": checks,
-            "passed": all(c["passed"] for c in checks),
-        }
-    )
-
-
 def _rollout(kube: Kube, namespace: str) -> dict[str, Any]:
     status = kube.get(*RAGD, "rag", namespace).get("status") or {}
     return dict((status.get("api") or {}).get("rollout") or {})
@@ -87,52 +55,6 @@ def _gate_job(kube: Kube, waits: Waits, namespace: str) -> Obj:
         return Pending(f"rollout={rollout.get('reason')} {rollout.get('message')} jobs={len(jobs)}")
 
     return waits.until(pending, timeout=90, what="the evaluation Job, the preview not promoted")
-
-
-def _report(kubectl: Kubectl, kube: Kube, namespace: str, job: str, message: str) -> None:
-    """A pod of `job` that ended with `message` as its termination message."""
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": f"{job}-report",
-            "namespace": namespace,
-            "labels": {"batch.kubernetes.io/job-name": job},
-        },
-        "spec": {
-            "schedulingGates": [{"name": "ragops.dev/test-never-schedule"}],
-            "containers": [{"name": "eval", "image": "ragops/ragops:test"}],
-        },
-    }
-    kube.create(pod, namespace)
-    terminated = {"exitCode": 0, "reason": "Completed", "message": message}
-    patch = {
-        "status": {
-            "containerStatuses": [
-                {
-                    "name": "eval",
-                    "image": "ragops/ragops:test",
-                    "imageID": "",
-                    "ready": False,
-                    "restartCount": 0,
-                    "state": {"terminated": terminated},
-                }
-            ]
-        }
-    }
-    kubectl.run(
-        [
-            "patch",
-            "pod",
-            f"{job}-report",
-            "-n",
-            namespace,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            json.dumps(patch),
-        ]
-    )
 
 
 def _roll_out_with_result(
@@ -173,7 +95,7 @@ def _roll_out_with_result(
         assert selector["ragops.dev/color"] == "blue", "not promoted before the evaluation"
         args = job["spec"]["template"]["spec"]["containers"][0]["args"]
         assert args[:3] == ["eval", "--url", f"http://rag-api-preview.{namespace}.svc:80"]
-        _report(kubectl, kube, namespace, job["metadata"]["name"], message)
+        report_job_result(kubectl, kube, namespace, job["metadata"]["name"], message)
     finally:
         kubectl.run(["delete", "-f", str(hold), "--ignore-not-found"])
 
@@ -181,7 +103,7 @@ def _roll_out_with_result(
 def test_a_preview_answering_worse_is_not_promoted_and_says_why(
     kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
 ) -> None:
-    _roll_out_with_result(kube, kubectl, waits, namespace, tmp_path, _summary(0.6, 0.9))
+    _roll_out_with_result(kube, kubectl, waits, namespace, tmp_path, eval_summary(0.6, 0.9))
 
     def aborted() -> dict[str, Any] | Pending:
         rollout = _rollout(kube, namespace)
@@ -211,7 +133,7 @@ def test_a_preview_answering_worse_is_not_promoted_and_says_why(
 def test_a_preview_answering_as_well_is_promoted(
     kube: Kube, kubectl: Kubectl, waits: Waits, namespace: str, tmp_path: Path
 ) -> None:
-    _roll_out_with_result(kube, kubectl, waits, namespace, tmp_path, _summary(0.9, 0.88))
+    _roll_out_with_result(kube, kubectl, waits, namespace, tmp_path, eval_summary(0.9, 0.88))
 
     def promoted() -> dict[str, Any] | Pending:
         rollout = _rollout(kube, namespace)
@@ -265,9 +187,9 @@ def test_a_scheduled_evaluation_below_a_minimum_sets_quality_degraded(
                 namespace,
             ]
         )
-        low = json.loads(_summary(0.5, 0.9))
+        low = json.loads(eval_summary(0.5, 0.9))
         low["checks"], low["baseline"] = low["checks"][:1], None
-        _report(kubectl, kube, namespace, "rag-quality-manual", json.dumps(low))
+        report_job_result(kubectl, kube, namespace, "rag-quality-manual", json.dumps(low))
     finally:
         kubectl.run(["delete", "-f", str(hold), "--ignore-not-found"])
 

@@ -85,6 +85,11 @@ def observe(namespace: str, name: str, status: Obj, events: Iterable[tuple[str, 
         if reason in _GATE_RESULTS:
             GATES.labels(namespace, name, _GATE_RESULTS[reason]).inc()
     quality = ((status.get("api") or {}).get("rollout") or {}).get("quality") or {}
+    if quality or status.get("lastQualityCheck"):
+        # Every result from zero once a stack is evaluated, so increase() and rate() see the
+        # first verdict of each kind.
+        for result in _GATE_RESULTS.values():
+            GATES.labels(namespace, name, result)
     _set(namespace, name, quality.get("color"), quality.get("metrics"))
     _set(namespace, name, quality.get("baselineColor"), quality.get("baselineMetrics"))
     check = status.get("lastQualityCheck") or {}

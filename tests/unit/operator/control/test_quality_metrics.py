@@ -98,3 +98,12 @@ def test_a_forgotten_stack_leaves_no_quality_series() -> None:
     quality_metrics.observe("ns-f", "gone", {"lastQualityCheck": check}, [])
     quality_metrics.forget("ns-f", "gone")
     assert not [key for key in _samples() if ("ragdeployment_namespace", "ns-f") in key[1]]
+
+
+def test_an_evaluated_stack_counts_every_gate_result_from_zero() -> None:
+    check = {"color": "blue", "result": "passed", "metrics": {"answer_hit": 0.9}}
+    quality_metrics.observe("ns-z", "rag", {"lastQualityCheck": check}, [])
+    samples = _samples()
+    for result in ("passed", "failed", "error"):
+        key = (("ragdeployment", "rag"), ("ragdeployment_namespace", "ns-z"), ("result", result))
+        assert samples[("ragops_quality_gate_total", key)] == 0.0

@@ -46,7 +46,7 @@ def build_command(
         typer.Option(
             "--qdrant-profile",
             help="How the Qdrant server is compiled: `ci` (what the tests run, the default) or "
-            "`bench` (optimised for the benchmark, cold about 45 minutes). Default: "
+            f"`bench` (optimised for the benchmark, cold {qdrant.BENCH.cold}). Default: "
             f"${qdrant.PROFILE_ENV} or ci.",
         ),
     ] = None,

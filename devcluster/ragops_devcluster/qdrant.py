@@ -87,7 +87,7 @@ BENCH: Final = BuildProfile(
         "CARGO_PROFILE_RELEASE_OPT_LEVEL": "2",
         "CARGO_PROFILE_RELEASE_DEBUG": "false",
     },
-    # Measured once: a quarter of its crates in 70 minutes while 7 other jobs used the cores.
+    # Measured once: 66 minutes cold while other jobs shared the 2 cores (load average 2 to 14).
     "over an hour",
 )
 PROFILES: Final = {profile.name: profile for profile in (CI, BENCH)}

@@ -39,17 +39,29 @@ def _fail(exc: DevClusterError) -> typer.Exit:
 
 
 @app.command("build")
-def build_command(nice: NiceOption = 10) -> None:
+def build_command(
+    nice: NiceOption = 10,
+    qdrant_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--qdrant-profile",
+            help="How the Qdrant server is compiled: `ci` (what the tests run, the default) or "
+            f"`bench` (optimised for the benchmark, cold {qdrant.BENCH.cold}). Default: "
+            f"${qdrant.PROFILE_ENV} or ci.",
+        ),
+    ] = None,
+) -> None:
     """Build etcd, the Kubernetes control plane, kubectl, kwok, and for the tests Prometheus, helm
     and the Qdrant server.
 
     Each is cached by version; a cached build returns at once.
     """
     try:
+        profile = qdrant.profile_named(qdrant_profile)
         binaries = build.build_all(_progress, nice=nice)
         prometheus = build.require_prometheus()
         helm = build.require_helm()
-        qdrant_server = qdrant.build(_progress, nice=nice)
+        qdrant_server = qdrant.build(_progress, nice=nice, profile=profile)
     except DevClusterError as exc:
         raise _fail(exc) from exc
     for name, path in [

@@ -8,8 +8,13 @@ beside it (every other crate comes from crates.io). Where the bundle lives is co
 to the working directory (the project's layout). Its sha256 is pinned.
 
 Profile `ci` is Qdrant's own (release without LTO, opt-level 0): the cold build costs about
-14 minutes on 2 cores, a fraction of what `--release` (fat LTO) costs. Cargo's target folder
-is kept outside the build folder, like Go's build cache, so an interrupted build resumes.
+14 minutes on 2 cores, a fraction of what `--release` (fat LTO) costs. The tests run it. Its
+HNSW indexing (~5,500 points/min) is too slow for the benchmark at 1M points, so profile
+`bench` is an optional optimised build (`ragops dev-cluster build --qdrant-profile bench`):
+`--release` with cargo's environment overrides (no LTO, 16 codegen units, opt-level 2), which
+leave the vendored source untouched. Each profile has its own build folder; cargo's target
+folder is shared (a profile compiles into its own subfolder of it) and kept outside the build
+folders, like Go's build cache, so an interrupted build resumes.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import os
 import shutil
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -30,12 +36,12 @@ from ragops_devcluster.paths import cache_root
 from ragops_devcluster.streamed import run_streamed
 
 VERSION: Final = "v1.18.3"
-PROFILE: Final = "ci"
 BUNDLE: Final = "qdrant-1.18.3-offline.tar.gz"
 BUNDLE_SHA256: Final = "77bfd88e081272a3acf97804339caa534358c951343fabb4e48df433b0875915"
 # Bump when the build command or the cache layout changes.
 RECIPE: Final = 1
 SOURCE_ENV: Final = "RAGOPS_QDRANT_SOURCE"
+PROFILE_ENV: Final = "RAGOPS_QDRANT_PROFILE"
 _RECORD = "build.json"
 _PROGRESS_EVERY = 50  # compiled crates between two progress lines
 _TIMEOUT_SECONDS = 7200.0
@@ -47,8 +53,62 @@ class CargoBuildFailed(DevClusterError):
     """cargo or a tool it needs is missing, or the build failed; the message says which."""
 
 
-def build_dir() -> Path:
-    return cache_root() / f"qdrant-{VERSION}-{PROFILE}-r{RECIPE}"
+@dataclass(frozen=True)
+class BuildProfile:
+    """One way of compiling the server: how cargo is asked, and where its binary lands."""
+
+    name: str
+    cargo_args: tuple[str, ...]
+    output: str  # the subfolder of the target folder cargo writes this profile to
+    env: Mapping[str, str]  # cargo's CARGO_PROFILE_* overrides, part of the cached record
+    cold: str  # the cold cost, for messages
+
+    def record(self) -> dict[str, object]:
+        """What build.json must hold for a cached build to count as this profile's."""
+        return {
+            "component": "qdrant",
+            "version": VERSION,
+            "profile": self.name,
+            "recipe": RECIPE,
+            "cargo_args": list(self.cargo_args),
+            "cargo_env": dict(sorted(self.env.items())),
+        }
+
+
+CI: Final = BuildProfile("ci", ("--profile", "ci"), "ci", {}, "about 14 minutes")
+BENCH: Final = BuildProfile(
+    "bench",
+    ("--release",),
+    "release",
+    {
+        # Fat LTO and one codegen unit are what make Qdrant's own release build take hours.
+        "CARGO_PROFILE_RELEASE_LTO": "false",
+        "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
+        "CARGO_PROFILE_RELEASE_OPT_LEVEL": "2",
+        "CARGO_PROFILE_RELEASE_DEBUG": "false",
+    },
+    # Measured once: 66 minutes cold while other jobs shared the 2 cores (load average 2 to 14).
+    "over an hour",
+)
+PROFILES: Final = {profile.name: profile for profile in (CI, BENCH)}
+# The ci build's record predates cargo_args/cargo_env; its recipe never changed, so a record
+# without them is the ci command's.
+_LEGACY_KEYS: Final = ("cargo_args", "cargo_env")
+
+
+def profile_named(name: str | None) -> BuildProfile:
+    """The profile called `name`, else $RAGOPS_QDRANT_PROFILE's, else `ci` (what tests run)."""
+    chosen = name or os.environ.get(PROFILE_ENV) or CI.name
+    try:
+        return PROFILES[chosen]
+    except KeyError:
+        raise DevClusterError(
+            f"unknown Qdrant build profile {chosen!r}: one of {', '.join(PROFILES)}"
+        ) from None
+
+
+def build_dir(profile: BuildProfile = CI) -> Path:
+    return cache_root() / f"qdrant-{VERSION}-{profile.name}-r{RECIPE}"
 
 
 def target_dir() -> Path:
@@ -56,22 +116,60 @@ def target_dir() -> Path:
     return cache_root() / f"cargo-target-qdrant-{VERSION}"
 
 
-def find_qdrant() -> Path | None:
-    binary = build_dir() / "bin" / "qdrant"
-    return binary if (build_dir() / _RECORD).is_file() and binary.is_file() else None
+def _record_matches(recorded: object, profile: BuildProfile) -> bool:
+    if not isinstance(recorded, dict):
+        return False
+    expected = profile.record()
+    if profile is CI and not any(key in recorded for key in _LEGACY_KEYS):
+        expected = {k: v for k, v in expected.items() if k not in _LEGACY_KEYS}
+    return all(recorded.get(key) == value for key, value in expected.items())
 
 
-NOT_BUILT = (
-    f"qdrant {VERSION} is not built yet: run `ragops dev-cluster build` (cold: about 14 minutes "
-    "on 2 cores with cargo and protoc; later runs reuse the cache)"
-)
+def find_qdrant(profile: BuildProfile = CI) -> Path | None:
+    """The cached binary of `profile`, if its record says it was built the way `profile` says
+    (changed overrides must not pass off an old binary as the new recipe's)."""
+    directory = build_dir(profile)
+    binary = directory / "bin" / "qdrant"
+    try:
+        recorded = json.loads((directory / _RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return binary if _record_matches(recorded, profile) and binary.is_file() else None
 
 
-def require_qdrant() -> Path:
-    found = find_qdrant()
+def not_built(profile: BuildProfile = CI) -> str:
+    flag = "" if profile is CI else f" --qdrant-profile {profile.name}"
+    return (
+        f"qdrant {VERSION} ({profile.name} profile) is not built yet: run `ragops dev-cluster "
+        f"build{flag}` (cold: {profile.cold} on 2 cores with cargo and protoc; later runs reuse "
+        "the cache)"
+    )
+
+
+NOT_BUILT = not_built(CI)
+
+
+def require_qdrant(profile: BuildProfile = CI) -> Path:
+    found = find_qdrant(profile)
     if found is None:
-        raise BinariesNotBuilt(f"{NOT_BUILT} (cache: {build_dir()})")
+        raise BinariesNotBuilt(f"{not_built(profile)} (cache: {build_dir(profile)})")
     return found
+
+
+def cargo_command(cargo: Path, profile: BuildProfile) -> list[str]:
+    return [str(cargo), "build", "--locked", *profile.cargo_args, "--bin", "qdrant"]
+
+
+def cargo_env(profile: BuildProfile, base: Mapping[str, str]) -> dict[str, str]:
+    """`base` (the caller's environment) with the target folder and the profile's overrides;
+    stray CARGO_PROFILE_* of the caller are dropped so the record tells the whole recipe."""
+    kept = {k: v for k, v in base.items() if not k.startswith("CARGO_PROFILE_")}
+    return {
+        **kept,
+        **profile.env,
+        "CARGO_TARGET_DIR": str(target_dir()),
+        "CARGO_TERM_COLOR": "never",
+    }
 
 
 def source_bundle() -> Path:
@@ -84,38 +182,39 @@ def source_bundle() -> Path:
     return (base / "vendor" / "qdrant" / BUNDLE).resolve()
 
 
-def build(progress: Progress, *, nice: int = 10) -> Path:
+def build(progress: Progress, *, nice: int = 10, profile: BuildProfile = CI) -> Path:
     """Build the server unless the cache has it; return the binary's path."""
-    found = find_qdrant()
+    found = find_qdrant(profile)
     if found is None:
         # The Go builds' lock: two CI jobs sharing a cache must not write the same folders.
         with cache_lock(progress):
-            found = find_qdrant() or _build(progress, nice=nice)
+            found = find_qdrant(profile) or _build(progress, nice=nice, profile=profile)
     else:
-        progress(f"qdrant {VERSION}: cached in {build_dir()}")
+        progress(f"qdrant {VERSION}: cached in {build_dir(profile)}")
     return found
 
 
-def _build(progress: Progress, *, nice: int) -> Path:
+def _build(progress: Progress, *, nice: int, profile: BuildProfile) -> Path:
     cargo, bundle = _require_tools(), source_bundle()
     _verify(bundle)
-    directory = build_dir()
+    directory = build_dir(profile)
     shutil.rmtree(directory, ignore_errors=True)  # a half-written folder from a killed build
     source = directory / "src"
     source.mkdir(parents=True)
     progress(f"qdrant {VERSION}: unpacking {bundle}")
     with tarfile.open(bundle) as archive:
         archive.extractall(source, filter="data")
-    progress(f"qdrant {VERSION}: compiling with cargo, profile {PROFILE} (cold: about 14 minutes)")
+    progress(
+        f"qdrant {VERSION}: compiling with cargo, profile {profile.name} (cold: {profile.cold})"
+    )
     started = time.monotonic()
-    _cargo_build(cargo, source / "qdrant", nice=nice, progress=progress)
+    _cargo_build(cargo, source / "qdrant", nice=nice, progress=progress, profile=profile)
     (directory / "bin").mkdir()
     binary = directory / "bin" / "qdrant"
-    shutil.copy2(target_dir() / PROFILE / "qdrant", binary)
+    shutil.copy2(target_dir() / profile.output / "qdrant", binary)
     shutil.rmtree(source)  # the target folder keeps what a rebuild needs
     seconds = time.monotonic() - started
-    record = {"component": "qdrant", "version": VERSION, "profile": PROFILE, "recipe": RECIPE}
-    record["build_seconds"] = round(seconds, 1)
+    record = {**profile.record(), "build_seconds": round(seconds, 1)}
     # Written last and atomically: its presence is what marks the build as usable.
     scratch = directory / (_RECORD + ".tmp")
     scratch.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -148,9 +247,11 @@ def _verify(bundle: Path) -> None:
         raise CargoBuildFailed(f"{bundle} has sha256 {digest.hexdigest()}, not {BUNDLE_SHA256}")
 
 
-def _cargo_build(cargo: Path, workspace: Path, *, nice: int, progress: Progress) -> None:
-    command = [str(cargo), "build", "--locked", "--profile", PROFILE, "--bin", "qdrant"]
-    env = {**os.environ, "CARGO_TARGET_DIR": str(target_dir()), "CARGO_TERM_COLOR": "never"}
+def _cargo_build(
+    cargo: Path, workspace: Path, *, nice: int, progress: Progress, profile: BuildProfile
+) -> None:
+    command = cargo_command(cargo, profile)
+    env = cargo_env(profile, os.environ)
     started, compiled = time.monotonic(), 0
 
     def count(line: str) -> None:

@@ -20,6 +20,8 @@ redis-server catalog, draining the 35 DEV PDFs (bench_worker.py's machinery).
 
 Run: python tests/bench/bench_qdrant_server.py   (needs `ragops dev-cluster build` for the server)
      --real 20000 --random 0 --no-ingest      a quick check; each size also via RAGOPS_BENCH_*
+     --qdrant-profile bench                   the optimised server build (`ragops dev-cluster build
+                                              --qdrant-profile bench`); default ci, as the tests
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from ragops_core.adapters.object_store.s3 import S3ObjectStore  # noqa: E402
 from ragops_core.adapters.queue.sqs import SqsQueue  # noqa: E402
 from ragops_core.domain import StoredChunk  # noqa: E402
 from ragops_core.ports import SearchRequest, VectorStore  # noqa: E402
+from ragops_devcluster import qdrant  # noqa: E402
 from tests.support.aws import REGION, MotoServer  # noqa: E402
 from tests.support.processes import Service, clean_env  # noqa: E402
 from tests.support.qdrant_server import QdrantServer  # noqa: E402
@@ -299,14 +302,16 @@ async def edge_row(data: Dataset, truth: list[set[int]], tmp: Path) -> dict[str,
         await store.close()
 
 
-def search_bench(data: Dataset, tmp: Path, engines: list[str]) -> list[dict[str, Any]]:
+def search_bench(
+    data: Dataset, tmp: Path, engines: list[str], profile: qdrant.BuildProfile
+) -> list[dict[str, Any]]:
     """The server's rows and Edge's row for one dataset."""
     started = time.perf_counter()
     truth = exact_top(data)
     print(f"{data.name} {data.points:,}: exact top-10 in {time.perf_counter() - started:.1f}s")
     rows: list[dict[str, Any]] = []
     if "server" in engines:
-        server = QdrantServer(tmp / f"qdrant-{data.points}")
+        server = QdrantServer(tmp / f"qdrant-{data.points}", profile)
         try:
             rows += asyncio.run(server_rows(server, data, truth))
         finally:
@@ -383,12 +388,12 @@ async def ingest(count: int, server: QdrantServer, tmp: Path) -> dict[str, Any]:
         moto.stop()
 
 
-def ingest_bench(tmp: Path) -> list[dict[str, Any]]:
+def ingest_bench(tmp: Path, profile: qdrant.BuildProfile) -> list[dict[str, Any]]:
     # boto3 in this process finds moto's credentials as the workers do: in the environment.
     os.environ.update(
         {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
     )
-    server = QdrantServer(tmp / "qdrant-ingest")
+    server = QdrantServer(tmp / "qdrant-ingest", profile)
     rows = []
     try:
         for count in (1, 2):
@@ -417,7 +422,14 @@ def main() -> None:
     parser.add_argument("--no-ingest", action="store_true", help="skip the worker throughput")
     parser.add_argument("--no-record", action="store_true", help="print only, docs untouched")
     parser.add_argument("--shared", default="", help="a note on other jobs sharing the machine")
+    parser.add_argument(
+        "--qdrant-profile",
+        choices=sorted(qdrant.PROFILES),
+        default=env(qdrant.PROFILE_ENV, qdrant.CI.name),
+        help="the server build to run: ci (as the tests) or bench (optimised)",
+    )
     args = parser.parse_args()
+    profile = qdrant.PROFILES[args.qdrant_profile]
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         # Shortest first, 1M last (its index build is the long part); each part is recorded as
@@ -425,9 +437,9 @@ def main() -> None:
         # re-run alone.
         if not args.no_ingest:
             before = load_average()
-            rows = ingest_bench(tmp)
+            rows = ingest_bench(tmp, profile)
             if not args.no_record:
-                notes = ingest_notes(args.shared, [before, load_average()])
+                notes = ingest_notes(args.shared, [before, load_average()], profile)
                 record("qdrant-server-ingest", rows, notes=notes)
         if args.real:
             search_part(real_dataset(args.real, args.queries), tmp, args)
@@ -438,15 +450,29 @@ def main() -> None:
 def search_part(data: Dataset, tmp: Path, args: argparse.Namespace) -> None:
     engines = sorted(args.engines.split(","))
     before = load_average()
-    rows = search_bench(data, tmp, engines)
+    profile = qdrant.PROFILES[args.qdrant_profile]
+    rows = search_bench(data, tmp, engines, profile)
     if not args.no_record:
-        notes = search_notes([before, load_average()], args.shared)
+        notes = search_notes([before, load_average()], args.shared, profile)
         both = engines == ["edge", "server"]
         record(f"qdrant-server-{data.key}" + ("" if both else f"-{engines[0]}"), rows, notes=notes)
 
 
-def search_notes(loads: list[str], shared: str) -> str:
-    binary = "the `ci`-profile build of `ragops dev-cluster build` (opt-level 0, no LTO)"
+def build_note(profile: qdrant.BuildProfile) -> str:
+    if profile is qdrant.CI:
+        return "the `ci`-profile build of `ragops dev-cluster build` (opt-level 0, no LTO)"
+    overrides = ", ".join(
+        f"{k.removeprefix('CARGO_PROFILE_RELEASE_').lower().replace('_', '-')}={v}"
+        for k, v in profile.env.items()
+    )
+    return (
+        f"the `{profile.name}`-profile build of `ragops dev-cluster build --qdrant-profile "
+        f"{profile.name}` (`cargo build {' '.join(profile.cargo_args)}`, {overrides})"
+    )
+
+
+def search_notes(loads: list[str], shared: str, profile: qdrant.BuildProfile) -> str:
+    binary = build_note(profile)
     return (
         "Tenant-filtered dense search (the API's `mode=dense` query through our adapters), "
         "one query at a time after 10 warm-up queries; 90% of the points in the queried tenant. "
@@ -469,9 +495,9 @@ def load_note(loads: list[str]) -> str:
     )
 
 
-def ingest_notes(shared: str, loads: list[str]) -> str:
+def ingest_notes(shared: str, loads: list[str], profile: qdrant.BuildProfile) -> str:
     return (
-        "`ragops worker` processes over the Qdrant server (the `ci`-profile build), moto S3 + SQS "
+        f"`ragops worker` processes over the Qdrant server ({build_note(profile)}), moto S3 + SQS "
         "and a redis-server catalog, draining the 35 DEV PDFs of `shared/datasets/pdfs` "
         "(broken and encrypted ones fail fast and add no pages); clock from the first upload to "
         "the last job ready or failed, workers ready (model loaded) before. The server, moto, "

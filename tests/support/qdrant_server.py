@@ -21,10 +21,11 @@ START_DEADLINE_SECONDS = 60.0
 
 
 class QdrantServer:
-    def __init__(self, directory: Path) -> None:
-        binary = qdrant.find_qdrant()
+    def __init__(self, directory: Path, profile: qdrant.BuildProfile = qdrant.CI) -> None:
+        # The tests run the `ci` build; the benchmark asks for the optimised `bench` one.
+        binary = qdrant.find_qdrant(profile)
         if binary is None:
-            pytest.fail(qdrant.NOT_BUILT, pytrace=False)
+            pytest.fail(qdrant.not_built(profile), pytrace=False)
         self.http_port, self.grpc_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         directory.mkdir(parents=True, exist_ok=True)

@@ -13,10 +13,12 @@ per-stack dashboard the operator renders (builders/monitoring.py) are both check
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -51,6 +53,15 @@ CHART_DASHBOARDS = REPO / "charts" / "ragops-operator" / "dashboards"
 STACK = "dash"
 QUALITY_STACK = "dashq"
 WORD_BUDGET = 200  # POLICY is about 60 words: once is indexed, ten times fails its budget
+
+
+def chart_alert_expressions() -> dict[str, Any]:
+    """The chart's PrometheusRule (templates/prometheusrule.yaml, plain PromQL in its `expr:`
+    lines), shaped as a dashboard so the same check applies."""
+    template = (CHART_DASHBOARDS.parent / "templates" / "prometheusrule.yaml").read_text()
+    exprs = re.findall(r"^\s+expr: (.+)$", template, flags=re.M)
+    assert len(exprs) == 2, exprs
+    return {"title": "chart alerts", "panels": [{"targets": [{"expr": e} for e in exprs]}]}
 
 
 def scrape(url: str, headers: dict[str, str] | None = None) -> str:
@@ -236,5 +247,6 @@ def test_every_dashboard_names_only_metrics_and_labels_the_processes_export(
     boards = {path.name: json.loads(path.read_text()) for path in CHART_DASHBOARDS.glob("*.json")}
     assert len(boards) == 4
     boards["per-stack (operator)"] = monitoring.dashboard(Owner(STACK, namespace, "uid"))
+    boards["chart alerts"] = chart_alert_expressions()
     found = [problem for board in boards.values() for problem in problems(board, scrapes)]
     assert found == [], "\n".join(found)

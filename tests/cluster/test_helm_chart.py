@@ -291,6 +291,24 @@ def test_service_monitor_only_where_the_prometheus_operator_is_installed(helm: H
     ]
 
 
+def test_operator_alerts_only_where_the_prometheus_operator_is_installed(helm: Helm) -> None:
+    assert not [o for o in helm.template() if o["kind"] == "PrometheusRule"]
+    objects = helm.template("--api-versions", "monitoring.coreos.com/v1/PrometheusRule")
+    rules = {r["alert"]: r for r in _one(objects, "PrometheusRule")["spec"]["groups"][0]["rules"]}
+    assert set(rules) == {"RAGOpsStackNotAvailable", "RAGOpsReconcileErrors"}
+    not_available = rules["RAGOpsStackNotAvailable"]
+    assert 'condition="Available", status="False"' in not_available["expr"]
+    assert not_available["for"] == "5m"
+    assert "{{ $labels.ragdeployment }}" in not_available["annotations"]["summary"]
+    off = helm.template(
+        "--api-versions",
+        "monitoring.coreos.com/v1/PrometheusRule",
+        "--set",
+        "metrics.prometheusRule.enabled=false",
+    )
+    assert not [o for o in off if o["kind"] == "PrometheusRule"]
+
+
 def test_every_dashboard_json_becomes_a_labelled_config_map(helm: Helm, tmp_path: Path) -> None:
     chart = tmp_path / "ragops-operator"
     shutil.copytree(CHART, chart)

@@ -93,6 +93,8 @@ state = "{node.root / "containerd/state"}"
 # asks for oom_score_adj -998 and root here lacks CAP_SYS_RESOURCE.
 [plugins.'io.containerd.cri.v1.runtime']
   restrict_oom_score_adj = true
+  # Pods' network namespaces under DIR/node, not /var/run/netns: `down` unmounts them there.
+  netns_mounts_under_state_dir = true
 
 [plugins.'io.containerd.cri.v1.runtime'.cni]
   bin_dirs = ["{binaries.cni_bin_dir}"]

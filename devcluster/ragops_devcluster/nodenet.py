@@ -19,7 +19,7 @@ from ragops_devcluster.errors import DevClusterError
 
 # /24s are picked from here; clear of the dev cluster's service range (10.96.0.0/12), kwok's pod
 # range (10.244.0.0/16) and podman's default network (10.88.0.0/16).
-_POOL = ipaddress.ip_network("10.250.0.0/16")
+_POOL = ipaddress.IPv4Network("10.250.0.0/16")
 # Chains the kubelet creates and never removes (kube-proxy --cleanup removes its own).
 KUBELET_CHAINS = ("KUBE-KUBELET-CANARY", "KUBE-FIREWALL")
 
@@ -60,11 +60,11 @@ def _networks_in_use() -> list[ipaddress.IPv4Network]:
     used: list[ipaddress.IPv4Network] = []
     for entry in json.loads(_run(["ip", "-j", "-4", "addr", "show"]).stdout or "[]"):
         for info in entry.get("addr_info", []):
-            used.append(ipaddress.ip_network(f"{info['local']}/{info['prefixlen']}", strict=False))
+            used.append(ipaddress.IPv4Network(f"{info['local']}/{info['prefixlen']}", strict=False))
     for route in json.loads(_run(["ip", "-j", "-4", "route", "show"]).stdout or "[]"):
         destination = route.get("dst", "default")
         if destination != "default":
-            used.append(ipaddress.ip_network(destination, strict=False))
+            used.append(ipaddress.IPv4Network(destination, strict=False))
     return used
 
 

@@ -121,7 +121,10 @@ def _wait_pod(
             return pod
         return Pending(f"not Ready: {json.dumps(status)[:600]}")
 
-    return wait_until(probe, timeout=120, what=f"pod {namespace}/{name}", interval=1.0)
+    found: dict[str, Any] = wait_until(
+        probe, timeout=120, what=f"pod {namespace}/{name}", interval=1.0
+    )
+    return found
 
 
 def _web(cluster: RealNodeCluster, namespace: str, image: str) -> dict[str, Any]:

@@ -122,6 +122,8 @@ def write_cni_config(node: NodeLayout, network: NodeNetwork) -> Path:
                 "type": "bridge",
                 "bridge": network.bridge,
                 "isGateway": True,
+                # The default route via the bridge: Service addresses are not on the /24.
+                "isDefaultGateway": True,
                 # Nothing leaves the host, so nothing is masqueraded off it.
                 "ipMasq": False,
                 # A pod reaching itself through its Service comes back on its own port.

@@ -20,8 +20,9 @@ from ragops_devcluster.errors import DevClusterError
 # /24s are picked from here; clear of the dev cluster's service range (10.96.0.0/12), kwok's pod
 # range (10.244.0.0/16) and podman's default network (10.88.0.0/16).
 _POOL = ipaddress.IPv4Network("10.250.0.0/16")
-# Chains the kubelet creates and never removes (kube-proxy --cleanup removes its own).
-KUBELET_CHAINS = ("KUBE-KUBELET-CANARY", "KUBE-FIREWALL")
+# Chains the kubelet creates (and the mode hint kubelet and kube-proxy share) that nothing
+# removes; kube-proxy --cleanup removes its own.
+KUBELET_CHAINS = ("KUBE-KUBELET-CANARY", "KUBE-FIREWALL", "KUBE-IPTABLES-HINT")
 
 
 class NetworkSetupFailed(DevClusterError):

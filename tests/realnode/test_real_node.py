@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -20,13 +21,17 @@ from typing import Any
 import httpx
 import pytest
 
+from ragops_devcluster import build, versions
 from ragops_devcluster.waiting import Pending, wait_until
 from tests.support.real_node import RealNodeCluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
 
 BUSYBOX = Path("/bin/busybox")
-IMAGE = "localhost/ragops-realnode-busybox:1"
+# busybox's applets plus the dev cluster's kubectl (static Go): a client that reads in-cluster
+# configuration and verifies the API server against the mounted CA (busybox's wget cannot do
+# TLS with the API server's ECDSA certificate).
+IMAGE = f"localhost/ragops-realnode-busybox:kubectl-{versions.KUBERNETES}"
 GREETING = "hello from the real node"
 
 
@@ -35,16 +40,20 @@ def busybox_image() -> str:
     """A podman image holding a static busybox with its applets (sh, httpd, wget, ...)."""
     if not BUSYBOX.is_file():
         pytest.fail(f"{BUSYBOX} missing: run scripts/install-system-deps.sh", pytrace=False)
+    binaries = build.require_built()
+    if subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode == 0:
+        return IMAGE
     with tempfile.TemporaryDirectory(prefix="rn-image-") as scratch:
         rootfs = Path(scratch) / "rootfs"
         (rootfs / "bin").mkdir(parents=True)
         (rootfs / "tmp").mkdir(mode=0o1777)
         shutil.copy2(BUSYBOX, rootfs / "bin/busybox")
+        shutil.copy2(binaries.kubectl, rootfs / "bin/kubectl")
         applets = subprocess.run(
             [str(BUSYBOX), "--list"], capture_output=True, text=True, check=True
         ).stdout.split()
         for applet in applets:
-            if applet != "busybox":
+            if applet not in ("busybox", "kubectl"):
                 (rootfs / "bin" / applet).symlink_to("busybox")
         layer = Path(scratch) / "layer.tar"
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(layer), "."], check=True)
@@ -165,6 +174,29 @@ def _run_to_completion(
     return done, cluster.kubectl.run(["logs", name, "-n", namespace])
 
 
+def test_load_image_imports_a_podman_image_into_the_node_under_its_name(
+    real_node_cluster: RealNodeCluster, loaded_image: str
+) -> None:
+    # `loaded_image` ran `ragops dev-cluster load-image IMAGE --dir DIR` and checked its output;
+    # the kubelet's runtime (CRI, namespace k8s.io) must now list the image by that name.
+    listed = subprocess.run(
+        [
+            str(real_node_cluster.ctr),
+            "--address",
+            str(real_node_cluster.containerd_socket),
+            "--namespace",
+            "k8s.io",
+            "images",
+            "ls",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert loaded_image in listed
+
+
 def test_a_pod_from_a_loaded_image_runs_on_the_real_node_and_passes_a_real_probe(
     real_node_cluster: RealNodeCluster, loaded_image: str, namespace: str
 ) -> None:
@@ -227,23 +259,24 @@ def test_a_pod_reaches_the_api_server_with_its_service_account(
         _pod(
             "in-cluster",
             loaded_image,
-            # The environment kubelet injects and the mounted token and CA: what client
-            # libraries' in-cluster configuration reads.
-            f'cat {account}/ca.crt && wget -q -O - --header "Authorization: Bearer '
-            f'$(cat {account}/token)" "https://$KUBERNETES_SERVICE_HOST:'
-            f'$KUBERNETES_SERVICE_PORT/api/v1/namespaces/{namespace}/configmaps/probe"',
+            # No kubeconfig: kubectl takes the in-cluster configuration, as client libraries
+            # do: $KUBERNETES_SERVICE_HOST/PORT (the `kubernetes` Service), the mounted token,
+            # and the mounted CA it verifies the API server's certificate with.
+            f"cat {account}/ca.crt && echo $KUBERNETES_SERVICE_HOST && HOME=/tmp kubectl get "
+            f"configmap probe -n {namespace} -o jsonpath='word={{.data.word}}'",
         ),
     )
     assert done["spec"]["nodeName"] == real_node_cluster.node_name
     ca = (real_node_cluster.directory / "pki/ca.crt").read_text().strip()
     assert ca in logs, "the pod's ca.crt is not the cluster's CA"
-    assert '"word":"granite"' in logs.replace(" ", ""), logs
+    assert "10.96.0.1" in logs, logs
+    assert "word=granite" in logs, logs
 
     # The host verifies the same path: the `kubernetes` Service, through kube-proxy, presents a
     # certificate valid for its ClusterIP, signed by the cluster's CA.
     version = httpx.get(
         "https://10.96.0.1:443/version",
-        verify=str(real_node_cluster.directory / "pki/ca.crt"),
+        verify=ssl.create_default_context(cafile=real_node_cluster.directory / "pki/ca.crt"),
         timeout=10,
     )
     assert version.status_code == 200 and version.json()["gitVersion"].startswith("v1.")

@@ -48,6 +48,10 @@ def layout_of(cluster_root: Path) -> NodeLayout:
 
 def prepare(cluster_root: Path, progress: Progress) -> NodeNetwork:
     """Pick the node's bridge and address and create the bridge."""
+    if os.geteuid() != 0:
+        raise DevClusterError(
+            "--real-node needs root: it creates a bridge, iptables rules, mounts and containers"
+        )
     leftovers = [c for c in nodenet.kube_chains() if c.endswith("/nat/KUBE-SERVICES")]
     if leftovers:
         # kube-proxy's chains are host-wide: two real nodes on one machine would fight over them.

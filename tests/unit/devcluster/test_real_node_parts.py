@@ -101,3 +101,10 @@ def test_load_image_without_a_real_node_says_how_to_start_one(tmp_path: Path) ->
 
     assert result.exit_code == 1
     assert "up --real-node" in result.output
+
+
+def test_familiar_docker_names_get_the_registry_containerd_stores_them_under() -> None:
+    assert images.normalized("redis:7") == "docker.io/library/redis:7"
+    assert images.normalized("team/app:1") == "docker.io/team/app:1"
+    assert images.normalized("localhost/ragops:1") == "localhost/ragops:1"
+    assert images.normalized("registry.example:5000/app:1") == "registry.example:5000/app:1"

@@ -225,8 +225,8 @@ def up(
 
 
 def _stop_all(layout: Layout, recorded: ClusterState, *, timeout: float = 10) -> list[str]:
-    """Stop the node first (it needs the API server to drain nothing, but containerd to remove
-    its pods), then the control plane."""
+    """Stop the real node first (its pods are removed through containerd, and its host state
+    cleaned), then the control plane, last started first."""
     stopped: list[str] = []
     if recorded.node is not None:
         stopped += node.teardown(

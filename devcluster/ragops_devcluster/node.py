@@ -232,9 +232,10 @@ def teardown(
     """
     node = layout_of(cluster_root)
     by_name = {r.name: r for r in records}
-    stopped = procs.stop(
-        [by_name[n] for n in reversed(NODE_PROCESSES[:-1]) if n in by_name], timeout=timeout
-    )
+    # Everything but containerd (procs.stop goes last-started first: volumes ... kubelet), so
+    # no kubelet restarts pods while containerd removes them.
+    started_order = ("kubelet", "kube-proxy", "coredns", "volumes")
+    stopped = procs.stop([by_name[n] for n in started_order if n in by_name], timeout=timeout)
     if node_binaries is not None and "containerd" in by_name:
         if procs.is_running(by_name["containerd"]):
             # Through the CRI, so the CNI plugins release addresses, veths and portmap rules.

@@ -119,7 +119,7 @@ def up(
 
     names = components.PORT_NAMES + (NODE_PORT_NAMES if node_binaries else ())
     ports = dict(zip(names, free_ports(len(names)), strict=True))
-    network = node.prepare(layout.root, progress) if node_binaries else None
+    network = node.prepare(layout.root, node_binaries, progress) if node_binaries else None
     certs = pki.generate(layout.pki, extra_ips=(network.node_ip,) if network else ())
     server = f"https://127.0.0.1:{ports['apiserver']}"
     layout.components.mkdir(parents=True, exist_ok=True)

@@ -46,20 +46,32 @@ def layout_of(cluster_root: Path) -> NodeLayout:
     return NodeLayout(cluster_root / "node")
 
 
-def prepare(cluster_root: Path, progress: Progress) -> NodeNetwork:
+def _kube_proxy_running() -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "kube-proxy":
+                    return True
+    return False
+
+
+def prepare(cluster_root: Path, node_binaries: NodeBinaries, progress: Progress) -> NodeNetwork:
     """Pick the node's bridge and address and create the bridge."""
     if os.geteuid() != 0:
         raise DevClusterError(
             "--real-node needs root: it creates a bridge, iptables rules, mounts and containers"
         )
-    leftovers = [c for c in nodenet.kube_chains() if c.endswith("/nat/KUBE-SERVICES")]
-    if leftovers:
-        # kube-proxy's chains are host-wide: two real nodes on one machine would fight over them.
-        raise DevClusterError(
-            "another real node's kube-proxy rules are on this machine (iptables nat chain "
-            "KUBE-SERVICES): stop that cluster with `ragops dev-cluster down --dir DIR`, or "
-            "remove stale rules with `kube-proxy --cleanup`"
-        )
+    if any(c.endswith("/nat/KUBE-SERVICES") for c in nodenet.kube_chains()):
+        if _kube_proxy_running():
+            # kube-proxy's chains are host-wide: two real nodes would rewrite each other's.
+            raise DevClusterError(
+                "another real node's kube-proxy runs on this machine (iptables nat chain "
+                "KUBE-SERVICES): stop that cluster first with `ragops dev-cluster down --dir DIR`"
+            )
+        # A real node killed without `down` (a session or CI job ended): its rules are stale.
+        progress("removing stale kube-proxy and kubelet iptables rules (no kube-proxy runs)")
+        _run_quietly([str(node_binaries.kube_proxy), "--cleanup"])
+        nodenet.remove_kubelet_chains()
     network = nodenet.allocate(cluster_root)
     progress(f"creating bridge {network.bridge} with node address {network.node_ip}")
     nodenet.create_bridge(network)

@@ -5,12 +5,15 @@
 # with scripts/build-image.sh, on Debian base images made with mmdebstrap), protoc and the
 # protobuf well-known types (the Qdrant server's build in `ragops dev-cluster build`:
 # libprotobuf-dev is only a recommends of protobuf-compiler, which --no-install-recommends
-# leaves out, and without it prost-wkt-types fails to build) and Node.js >= 20.19 with npm
+# leaves out, and without it prost-wkt-types fails to build), busybox-static and iptables (the
+# real node of `ragops dev-cluster up --real-node`: its sandbox image, kube-proxy and the CNI
+# portmap) and Node.js >= 20.19 with npm
 # (`pip install` builds the chat page with it, see setup.py). Installs only what is missing;
 # uses sudo when not run as root.
 set -euo pipefail
 NODE_MIN=20.19
-packages=(redis-server chromium chromium-driver protobuf-compiler libprotobuf-dev podman runc mmdebstrap)
+packages=(redis-server chromium chromium-driver protobuf-compiler libprotobuf-dev podman runc mmdebstrap
+  busybox-static iptables)
 missing=()
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,6 +40,20 @@ def _drift_events(kube: Kube, namespace: str) -> list[str]:
         for event in kube.list("v1", "Event", namespace)
         if event["reason"] == "DriftReverted" and event["involvedObject"]["name"] == NAME
     )
+
+
+def _drift_events_when(
+    waits: Waits, kube: Kube, namespace: str, wanted: Callable[[list[str]], bool], what: str
+) -> list[str]:
+    """The DriftReverted Events once `wanted` holds: an Event is posted after the revert it
+    reports, so the object can be put back a moment before its Event is listed."""
+
+    def probe() -> bool | Pending:
+        events = _drift_events(kube, namespace)
+        return True if wanted(events) else Pending(f"DriftReverted events so far: {events}")
+
+    waits.until(probe, timeout=15, what=what, interval=0.2)
+    return _drift_events(kube, namespace)
 
 
 def _removed(waits: Waits, namespace: str, what: str, check: Any, *, timeout: float = 20) -> float:
@@ -88,7 +103,9 @@ def test_a_sidecar_and_host_network_patched_into_the_worker_are_removed(
 
     seconds = _removed(waits, stack, "the sidecar and hostNetwork removed", check)
     print(f"worker drift removed {seconds:.1f} s after the patch")
-    events = _drift_events(kube, stack)
+    events = _drift_events_when(
+        waits, kube, stack, lambda found: any("sidecar" in m for m in found), "the worker's Event"
+    )
     assert any(
         "spec.template.spec.containers[name=sidecar]" in m
         and "spec.template.spec.hostNetwork" in m
@@ -127,7 +144,9 @@ def test_an_allow_all_ingress_patched_into_the_default_deny_is_removed(
         return None if "ingress" not in spec else f"ingress={spec['ingress']}"
 
     _removed(waits, stack, "the allow-all ingress removed", check)
-    events = _drift_events(kube, stack)
+    events = _drift_events_when(
+        waits, kube, stack, lambda found: any("spec.ingress" in m for m in found), "its Event"
+    )
     assert (
         f"Removed spec.ingress from NetworkPolicy {policy}: set by kubectl-patch, not in the spec"
         in events
@@ -163,7 +182,16 @@ def test_service_account_and_service_additions_are_removed(
         return None if not left else str(left)
 
     _removed(waits, stack, "the ServiceAccount's and Service's additions removed", check)
-    events = _drift_events(kube, stack)
+    events = _drift_events_when(
+        waits,
+        kube,
+        stack,
+        lambda found: (
+            any("from Service " in m for m in found)
+            and any("from ServiceAccount " in m for m in found)
+        ),
+        "the Service's and ServiceAccount's Events",
+    )
     # externalTrafficPolicy: defaulted by the API server with externalIPs, so owned by the patch.
     assert any(
         m.startswith("Removed spec.externalIPs")

@@ -1,0 +1,407 @@
+"""The product on a real node (issue 18, "Prove the product on it" 2-7): the Helm-installed
+operator turns a RAGDeployment into real pods (API, worker, Qdrant on a gp3 volume) from images
+built here, using an in-cluster Redis and moto (S3 + SQS through `spec.aws`); a PDF uploaded
+through the API Service is ingested by the worker pod and answered with the right page; a new
+API image rolls out blue/green and a broken one never gets traffic; a worker killed mid-document
+is replaced and the document finished exactly once; the backup CronJob's Job lands a snapshot in
+S3 and a new RAGDeployment restored from it answers the same.
+
+One test, in order of value: every step needs the ones before it. Figures (time from `kubectl
+apply` to the first cited answer, pod start times, node memory) are printed; with
+RAGOPS_RECORD_BENCH=1 they also replace the `real-node` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragops_devcluster import build
+from ragops_devcluster.errors import DevClusterError
+from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.waiting import Pending, wait_until
+from tests.support.dev_images import ensure_dev_images, ensure_project_image
+from tests.support.helm import CHART, Helm
+from tests.support.real_stack import (
+    ACCESS_KEY,
+    REGION,
+    SECRET_KEY,
+    Api,
+    Cluster,
+    Figures,
+    Moto,
+    broken_image,
+    cited,
+    infra_manifests,
+    long_pdf,
+    node_memory,
+    pod_start_seconds,
+    podman,
+    points_of,
+)
+
+pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
+
+REPO = Path(__file__).resolve().parents[2]
+PDF = REPO / "examples" / "ragops-backups.pdf"
+QUESTION = "How many backups are always kept?"
+INFRA, STACK_NS, OPERATOR_NS = "infra", "tenant-docs", "ragops-system"
+NAME, RESTORED = "docs", "restored"
+MOTO_URL = f"http://moto.{INFRA}.svc.cluster.local:5000"
+DOCS_BUCKET, BACKUP_BUCKET = "docs", "docs-backups"
+
+
+def small(cpu: str, memory: str, cpu_limit: str = "2", memory_limit: str = "2Gi") -> dict[str, Any]:
+    """Requests that fit two stacks and a blue/green preview on one 2-core node."""
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+    }
+
+
+def stack_spec(
+    image: str, qdrant_image: str, queue_url: str, redis_secret: str, **extra: Any
+) -> dict[str, Any]:
+    """One API and one worker pod, one Qdrant peer on a gp3 volume, offline embeddings,
+    extractive answers, S3 and SQS in the in-cluster moto."""
+    spec: dict[str, Any] = {
+        "image": image,
+        "imagePullPolicy": "Never",
+        "aws": {
+            "region": REGION,
+            "s3EndpointUrl": MOTO_URL,
+            "sqsEndpointUrl": MOTO_URL,
+            "credentialsSecretRef": {"name": "aws"},
+        },
+        "api": {
+            "replicas": {"min": 1, "max": 1},
+            "resources": small("100m", "512Mi"),
+            "rollout": {
+                "observeSeconds": 20,
+                "retireDelaySeconds": 5,
+                "progressDeadlineSeconds": 90,
+            },
+        },
+        "worker": {
+            "replicas": {"min": 1, "max": 1},
+            "resources": small("100m", "512Mi"),
+            # A killed worker's document comes back after 30 s, not the default 300.
+            "jobVisibilitySeconds": 30,
+        },
+        "vectorStore": {
+            "qdrant": {
+                "image": qdrant_image,
+                "resources": small("100m", "256Mi", "1", "1Gi"),
+                "storage": {"size": "1Gi", "storageClassName": "gp3"},
+                "deletionPolicy": "Delete",
+            }
+        },
+        "cache": {"redis": {"urlSecretRef": {"name": redis_secret, "key": "url"}}},
+        "documents": {"bucket": DOCS_BUCKET, "queueUrl": queue_url},
+        "models": {"embedding": {"provider": "local"}, "chat": {"provider": "extractive"}},
+        "monitoring": {"serviceMonitor": False, "prometheusRule": False, "dashboards": False},
+        "backup": {
+            "enabled": True,
+            "bucket": BACKUP_BUCKET,
+            "schedule": "0 3 * * *",
+            "scratchSize": "1Gi",
+            "resources": small("100m", "256Mi", "1", "1Gi"),
+        },
+    }
+    spec.update(extra)
+    return spec
+
+
+def ragdeployment(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "ragops.dev/v1alpha1",
+        "kind": "RAGDeployment",
+        "metadata": {"name": name, "namespace": STACK_NS},
+        "spec": spec,
+    }
+
+
+def secret(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": data,
+    }
+
+
+def _helm(cluster_dir: Path, kubeconfig: Path) -> Helm:
+    try:
+        binary = build.require_helm()
+    except DevClusterError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    home = cluster_dir / "helm-home"
+    home.mkdir(exist_ok=True)
+    return Helm(binary, home, kubeconfig)
+
+
+@pytest.fixture
+def tags() -> Iterator[list[str]]:
+    """Image tags this test adds to podman's store, removed afterwards (the image stays)."""
+    made: list[str] = []
+    yield made
+    for tag in made:
+        subprocess.run(["podman", "rmi", tag], capture_output=True, check=False)
+
+
+def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> None:  # noqa: PLR0915
+    figures = Figures()
+    kubectl: Kubectl = real_node_cluster.kubectl
+    cluster = Cluster(kubectl, STACK_NS)
+
+    # 1. Images built here, loaded into the node's containerd (never pulled).
+    project = ensure_project_image()
+    dev = ensure_dev_images()
+    figures.mark("images built (cached)")
+    for reference in (project, dev.qdrant, dev.redis, dev.moto):
+        real_node_cluster.load_image(reference)
+    figures.mark("images loaded into the node")
+
+    # In-cluster Redis and moto, then the bucket and queues, made through moto's ClusterIP.
+    kubectl.run(["create", "namespace", INFRA])
+    kubectl.apply(infra_manifests(INFRA, redis_image=dev.redis, moto_image=dev.moto))
+    for deployment in ("deployment/redis", "deployment/moto"):
+        cluster.rollout_status(deployment, INFRA, 180)
+    moto = Moto(f"http://{cluster.cluster_ip('moto', INFRA)}:5000")
+    for bucket in (DOCS_BUCKET, BACKUP_BUCKET):
+        moto.create_bucket(bucket)
+    # The queue URLs as pods name the server (the SDK sends to the endpoint; moto finds the
+    # queue by the URL's path).
+    queue_url = moto.create_queue("docs-ingest").url.replace(moto.endpoint, MOTO_URL)
+    restored_queue = moto.create_queue("restored-ingest").url.replace(moto.endpoint, MOTO_URL)
+    figures.mark("Redis and moto ready")
+
+    # 2. The operator, installed with its chart, runs as a pod on the real node.
+    helm = _helm(real_node_cluster.directory, real_node_cluster.kubeconfig)
+    repository, tag = project.rsplit(":", 1)
+    helm(
+        "install", "ragops-operator", str(CHART), "-n", OPERATOR_NS, "--create-namespace",
+        "--set", f"image.repository={repository}", "--set-string", f"image.tag={tag}",
+        "--set", "image.pullPolicy=Never", "--wait", "--timeout", "5m",
+        timeout=330,
+    )  # fmt: skip
+    (operator,) = cluster.pods(OPERATOR_NS, "app.kubernetes.io/name=ragops-operator")
+    assert operator["spec"]["nodeName"] == real_node_cluster.node_name
+    figures.mark("operator pod Ready (helm install --wait)")
+
+    # 3. The stack: a namespace enforcing the restricted Pod Security Standard, its Secrets,
+    # and the RAGDeployment. Ready means real pods passed real probes.
+    kubectl.apply(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": STACK_NS,
+                    "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
+                },
+            },
+            secret("redis", STACK_NS, {"url": f"redis://redis.{INFRA}.svc.cluster.local:6379/0"}),
+            secret(
+                "redis-restored",
+                STACK_NS,
+                {"url": f"redis://redis.{INFRA}.svc.cluster.local:6379/1"},
+            ),
+            secret(
+                "aws",
+                STACK_NS,
+                {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+            ),
+        ]
+    )
+    spec = stack_spec(project, dev.qdrant, queue_url, "redis")
+    applied = time.monotonic()
+    kubectl.apply([ragdeployment(NAME, spec)])
+    try:
+        cluster.wait_ready(NAME, timeout=900)
+    except DevClusterError as exc:
+        pytest.fail(f"{exc}\n{cluster.describe_failure(STACK_NS)}", pytrace=False)
+    figures.mark("RAGDeployment Ready", since_apply=round(time.monotonic() - applied, 1))
+    for pod in cluster.pods(STACK_NS, f"app.kubernetes.io/instance={NAME}"):
+        assert pod["spec"]["nodeName"] == real_node_cluster.node_name, pod["metadata"]["name"]
+        started = pod_start_seconds(pod)
+        figures.value(f"pod {pod['metadata']['name']} created -> Ready (s)", started)
+
+    # 4. A PDF through the API Service; the worker pod ingests it through S3 and SQS.
+    api = Api(f"http://{cluster.cluster_ip(f'{NAME}-api', STACK_NS)}")
+    upload = api.upload(PDF.name, PDF.read_bytes())
+    job = api.wait_job(upload["job_id"], timeout=300)
+    assert job["state"] == "ready", job
+    answer = api.ask(QUESTION)
+    assert answer["answered"] and cited(answer) == (PDF.name, 2), answer
+    first_answer = round(time.monotonic() - applied, 1)
+    figures.mark("first cited answer", since_apply=first_answer)
+    assert moto.keys(DOCS_BUCKET), "the upload never reached moto's S3"
+    figures.value("node memory (one stack)", node_memory(kubectl, real_node_cluster.node_name))
+
+    # 5a. Blue/green: a second tag of the same image, and a changed setting.
+    second = f"{repository}:{tag}-bluegreen"
+    podman("tag", project, second)
+    tags.append(second)
+    real_node_cluster.load_image(second)
+    started = time.monotonic()
+    cluster.patch(NAME, {"api": {"image": second, "rateLimits": {"questions": "120/minute"}}})
+
+    def switched() -> dict[str, Any] | Pending:
+        status = cluster.ragd(NAME).get("status", {}).get("api", {})
+        selector = cluster.get("service", f"{NAME}-api", "-n", STACK_NS)["spec"]["selector"]
+        if status.get("activeColor") == "green" and selector.get("ragops.dev/color") == "green":
+            return status
+        return Pending(f"api status {status}, Service selects {selector}")
+
+    wait_until(switched, timeout=600, what="the API Service switched to green", interval=2)
+    (green,) = cluster.pods(STACK_NS, f"app.kubernetes.io/instance={NAME},ragops.dev/color=green")
+    assert green["spec"]["containers"][0]["image"] == second
+    assert pod_start_seconds(green) is not None, "switched to a green pod that is not Ready"
+    figures.mark(
+        "blue/green: switched to green", seconds_after_patch=round(time.monotonic() - started, 1)
+    )
+    assert cited(api.ask(QUESTION)) == (PDF.name, 2)
+
+    def stable(color: str) -> bool | Pending:
+        rollout = cluster.ragd(NAME).get("status", {}).get("api", {}).get("rollout") or {}
+        others = cluster.pods(
+            STACK_NS,
+            f"app.kubernetes.io/instance={NAME},ragops.dev/color!={color},app.kubernetes.io/component=api",
+        )
+        if rollout.get("phase") == "Stable" and not others:
+            return True
+        return Pending(f"rollout {rollout.get('phase')}, other color pods {len(others)}")
+
+    wait_until(lambda: stable("green"), timeout=300, what="blue retired", interval=2)
+    figures.mark("blue/green: observed, blue retired")
+
+    # 5b. A broken tag (its command exits) never receives traffic and is rolled back.
+    broken = broken_image(project, f"{repository}:{tag}-broken")
+    tags.append(broken)
+    real_node_cluster.load_image(broken)
+    cluster.patch(NAME, {"api": {"image": broken}})
+    deadline = time.monotonic() + 600
+
+    def aborted() -> dict[str, Any] | Pending:
+        selector = cluster.get("service", f"{NAME}-api", "-n", STACK_NS)["spec"]["selector"]
+        assert selector.get("ragops.dev/color") == "green", "the broken color got traffic"
+        rollout = cluster.ragd(NAME).get("status", {}).get("api", {}).get("rollout") or {}
+        if rollout.get("phase") in ("Aborted", "RolledBack"):
+            return rollout
+        return Pending(f"rollout {rollout.get('phase')}: {rollout.get('message')}")
+
+    rollout = wait_until(
+        aborted, timeout=deadline - time.monotonic(), what="broken rollout aborted", interval=2
+    )
+    assert cited(api.ask(QUESTION)) == (PDF.name, 2)
+    figures.mark("broken tag aborted, never served", phase=rollout["phase"])
+    cluster.patch(NAME, {"api": {"image": second}})  # back to the running release
+
+    # 6a. A worker killed mid-document: its replacement finishes it, each chunk once.
+    long = api.upload("long.pdf", long_pdf(120))
+
+    def processing() -> dict[str, Any] | Pending:
+        job = api.job(long["job_id"])
+        progress = job["progress"]
+        if job["state"] == "processing" and (progress.get("pages_done") or 0) > 0:
+            return job
+        assert job["state"] in ("queued", "processing"), f"finished before the kill: {job}"
+        return Pending(f"{job['state']} {progress}")
+
+    before = wait_until(processing, timeout=300, what="the long PDF being ingested", interval=0.5)
+    (victim,) = cluster.pods(
+        STACK_NS, f"app.kubernetes.io/instance={NAME},app.kubernetes.io/component=worker"
+    )
+    kubectl.run(
+        ["delete", "pod", victim["metadata"]["name"], "-n", STACK_NS, "--grace-period=0", "--force"]
+    )
+    killed = time.monotonic()
+    figures.mark("worker killed mid-document", progress=json.dumps(before["progress"]))
+    done = api.wait_job(long["job_id"], timeout=600)
+    assert done["state"] == "ready", done
+    (replacement,) = cluster.pods(
+        STACK_NS, f"app.kubernetes.io/instance={NAME},app.kubernetes.io/component=worker"
+    )
+    assert replacement["metadata"]["name"] != victim["metadata"]["name"]
+    chunks = done["progress"]["chunks_total"]
+    qdrant = f"http://{cluster.cluster_ip(f'{NAME}-qdrant', STACK_NS)}:6333"
+    points = points_of(qdrant, long["document_id"])
+    assert chunks > 0 and points == chunks, f"{points} points for {chunks} chunks"
+    figures.mark(
+        "document finished by the replacement",
+        seconds_after_kill=round(time.monotonic() - killed, 1),
+        chunks=chunks,
+    )
+
+    # 6b. The backup CronJob's Job, run for real: a snapshot lands in moto's S3.
+    kubectl.run(["create", "job", "--from=cronjob/docs-backup", "docs-backup-now", "-n", STACK_NS])
+    kubectl.run(
+        [
+            "wait",
+            "--for=condition=complete",
+            "job/docs-backup-now",
+            "-n",
+            STACK_NS,
+            "--timeout=600s",
+        ],
+        timeout=620,
+    )
+    prefix = f"backups/{STACK_NS}/{NAME}/"
+    manifests = [k for k in moto.keys(BACKUP_BUCKET, prefix) if k.endswith("/manifest.json")]
+    assert len(manifests) == 1, moto.keys(BACKUP_BUCKET, prefix)
+    backup_url = f"s3://{BACKUP_BUCKET}/{manifests[0].rsplit('/', 1)[0]}/"
+    figures.mark("backup Job complete", objects=len(moto.keys(BACKUP_BUCKET, prefix)))
+
+    # 6c. A new RAGDeployment restored from it gives the same answers (same tenant, its own
+    # Redis database and queue).
+    restored_spec = stack_spec(
+        project,
+        dev.qdrant,
+        restored_queue,
+        "redis-restored",
+        tenant=NAME,
+        restore={"fromSnapshot": backup_url},
+    )
+    restored_spec["backup"] = {"enabled": False}
+    kubectl.apply([ragdeployment(RESTORED, restored_spec)])
+    try:
+        cluster.wait_ready(RESTORED, timeout=900)
+    except DevClusterError as exc:
+        pytest.fail(f"{exc}\n{cluster.describe_failure(STACK_NS)}", pytrace=False)
+    figures.mark("restored stack Ready")
+    restored_api = Api(f"http://{cluster.cluster_ip(f'{RESTORED}-api', STACK_NS)}")
+    again = restored_api.ask(QUESTION)
+    original = api.ask(QUESTION)
+    assert again["answer"] == original["answer"] and cited(again) == cited(original), again
+    assert {d["document_id"] for d in restored_api.documents()} == {
+        d["document_id"] for d in api.documents()
+    }
+    figures.mark("restored stack answers the same")
+    figures.value("node memory (two stacks)", node_memory(kubectl, real_node_cluster.node_name))
+    _record(figures, first_answer)
+
+
+def _record(figures: Figures, first_answer: float) -> None:
+    if os.environ.get("RAGOPS_RECORD_BENCH") != "1":
+        return
+    path = REPO / "tests" / "bench" / "record.py"
+    spec = importlib.util.spec_from_file_location("ragops_bench_record", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.record(
+        "real-node",
+        figures.rows,
+        f"`tests/realnode/test_stack_on_real_node.py` on one real node of `ragops dev-cluster up "
+        f"--real-node`; seconds from the test's start unless named. kubectl apply to the first "
+        f"cited answer: {first_answer} s.",
+    )

@@ -3,12 +3,14 @@
 # tests start), Chromium (the chat page's browser test; browser downloads do not work
 # here), podman, runc and mmdebstrap (the image tests build and run the container image
 # with scripts/build-image.sh, on Debian base images made with mmdebstrap), protoc (the
-# Qdrant server's build in `ragops dev-cluster build`) and Node.js >= 20.19 with npm
+# Qdrant server's build in `ragops dev-cluster build`), runc, busybox-static and iptables (the
+# real node of `ragops dev-cluster up --real-node`: its containers, its sandbox image, kube-proxy
+# and the CNI portmap) and Node.js >= 20.19 with npm
 # (`pip install` builds the chat page with it, see setup.py). Installs only what is missing;
 # uses sudo when not run as root.
 set -euo pipefail
 NODE_MIN=20.19
-packages=(redis-server chromium chromium-driver protobuf-compiler podman runc mmdebstrap)
+packages=(redis-server chromium chromium-driver protobuf-compiler podman runc mmdebstrap busybox-static iptables)
 missing=()
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)

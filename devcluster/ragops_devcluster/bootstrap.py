@@ -75,10 +75,13 @@ def fake_node(name: str, zone: str) -> dict[str, Any]:
     }
 
 
-def seed(kubectl: Kubectl, node_count: int) -> list[str]:
-    """Create the StorageClass and Nodes (idempotent); return the node names."""
+def seed(kubectl: Kubectl, node_count: int, storage: dict[str, Any] | None = None) -> list[str]:
+    """Create the StorageClass (`storage`, default the kwok cluster's) and Nodes (idempotent);
+    return the node names."""
     names = node_names(node_count)
-    objects = [storage_class()] + [fake_node(n, ZONES[i % len(ZONES)]) for i, n in enumerate(names)]
+    objects = [storage or storage_class()] + [
+        fake_node(n, ZONES[i % len(ZONES)]) for i, n in enumerate(names)
+    ]
     kubectl.apply(objects)
     return names
 

@@ -56,7 +56,7 @@ class Binaries:
 
 
 @dataclass(frozen=True)
-class _Component:
+class Component:
     name: str
     version: str
     outputs: tuple[str, ...]  # file names under the component's directory
@@ -66,21 +66,21 @@ class _Component:
         return cache_root() / f"{self.name}-{self.version}-{goos}-{goarch}-r{self.recipe}"
 
 
-_KUBERNETES = _Component(
+_KUBERNETES = Component(
     "kubernetes", versions.KUBERNETES, tuple(f"bin/{c}" for c in KUBERNETES_COMMANDS)
 )
-_ETCD = _Component("etcd", versions.ETCD, ("bin/etcd",))
-_KWOK = _Component("kwok", versions.KWOK, ("bin/kwok", "kwok-stages.yaml"))
+_ETCD = Component("etcd", versions.ETCD, ("bin/etcd",))
+_KWOK = Component("kwok", versions.KWOK, ("bin/kwok", "kwok-stages.yaml"))
 _COMPONENTS = (_ETCD, _KUBERNETES, _KWOK)  # the control plane `up` starts
-_PROMETHEUS = _Component(
+_PROMETHEUS = Component(
     "prometheus", versions.PROMETHEUS, ("bin/prometheus",), recipe=versions.PROMETHEUS_RECIPE
 )
-_HELM = _Component("helm", versions.HELM, ("bin/helm",), recipe=versions.HELM_RECIPE)
+_HELM = Component("helm", versions.HELM, ("bin/helm",), recipe=versions.HELM_RECIPE)
 # Builds one component into its (empty) cache directory: toolchain, directory, progress, nice.
-_Builder = Callable[[GoToolchain, Path, Progress, int], None]
+Builder = Callable[[GoToolchain, Path, Progress, int], None]
 
 
-def _host_platform() -> tuple[str, str]:
+def host_platform() -> tuple[str, str]:
     """GOOS/GOARCH of this machine without running Go, so cached lookups need no toolchain."""
     machine = platform.machine().lower()
     goarch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
@@ -89,7 +89,7 @@ def _host_platform() -> tuple[str, str]:
     return sys.platform, goarch
 
 
-def _is_complete(component: _Component, goos: str, goarch: str) -> bool:
+def is_complete(component: Component, goos: str, goarch: str) -> bool:
     directory = component.directory(goos, goarch)
     return (directory / _RECORD).is_file() and all(
         (directory / out).is_file() for out in component.outputs
@@ -111,8 +111,8 @@ def _binaries(goos: str, goarch: str) -> Binaries:
 
 def find_built() -> Binaries | None:
     """The cached binaries for the pinned versions, or None if any component is missing."""
-    goos, goarch = _host_platform()
-    if all(_is_complete(c, goos, goarch) for c in _COMPONENTS):
+    goos, goarch = host_platform()
+    if all(is_complete(c, goos, goarch) for c in _COMPONENTS):
         return _binaries(goos, goarch)
     return None
 
@@ -136,8 +136,8 @@ def find_prometheus() -> Path | None:
 
     Apart from find_built(): the cluster does not need it, only tests that query metrics do.
     """
-    goos, goarch = _host_platform()
-    if _is_complete(_PROMETHEUS, goos, goarch):
+    goos, goarch = host_platform()
+    if is_complete(_PROMETHEUS, goos, goarch):
         return _PROMETHEUS.directory(goos, goarch) / "bin/prometheus"
     return None
 
@@ -160,8 +160,8 @@ def find_helm() -> Path | None:
 
     Like Prometheus, apart from find_built(): only the chart's tests need it.
     """
-    goos, goarch = _host_platform()
-    if _is_complete(_HELM, goos, goarch):
+    goos, goarch = host_platform()
+    if is_complete(_HELM, goos, goarch):
         return _HELM.directory(goos, goarch) / "bin/helm"
     return None
 
@@ -219,7 +219,7 @@ def build_all(
     `with_prometheus` also builds Prometheus for the tests (find_prometheus() gives its path),
     `with_helm` helm for the chart's tests (find_helm()).
     """
-    builders: list[tuple[_Component, _Builder]] = [
+    builders: list[tuple[Component, Builder]] = [
         (_ETCD, _build_etcd),
         (_KUBERNETES, _build_kubernetes),
         (_KWOK, _build_kwok),
@@ -228,13 +228,25 @@ def build_all(
         builders.append((_PROMETHEUS, _build_prometheus))
     if with_helm:
         builders.append((_HELM, _build_helm))
-    goos, goarch = _host_platform()
-    if all(_is_complete(component, goos, goarch) for component, _ in builders):
-        return require_built()
+    build_components(builders, progress, nice=nice, lock_timeout=lock_timeout)
+    return require_built()
+
+
+def build_components(
+    builders: list[tuple[Component, Builder]],
+    progress: Progress,
+    *,
+    nice: int,
+    lock_timeout: float,
+) -> None:
+    """Build each component the cache lacks, under the cache lock, recording its build time."""
+    goos, goarch = host_platform()
+    if all(is_complete(component, goos, goarch) for component, _ in builders):
+        return
     with cache_lock(progress, lock_timeout):
         toolchain: GoToolchain | None = None
         for component, builder in builders:
-            if _is_complete(component, goos, goarch):
+            if is_complete(component, goos, goarch):
                 progress(
                     f"{component.name} {component.version}: "
                     f"cached in {component.directory(goos, goarch)}"
@@ -254,13 +266,12 @@ def build_all(
             _write_record(directory, component, toolchain, time.monotonic() - started)
             progress(
                 f"{component.name} {component.version}: "
-                f"built in {_minutes(time.monotonic() - started)}"
+                f"built in {minutes(time.monotonic() - started)}"
             )
-    return require_built()
 
 
 def _write_record(
-    directory: Path, component: _Component, toolchain: GoToolchain, seconds: float
+    directory: Path, component: Component, toolchain: GoToolchain, seconds: float
 ) -> None:
     # Written last and atomically: its presence is what marks the component as usable.
     record = {
@@ -275,11 +286,11 @@ def _write_record(
     os.replace(scratch, directory / _RECORD)
 
 
-def _minutes(seconds: float) -> str:
+def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def _package_counter(label: str, progress: Progress) -> Callable[[str], None]:
+def package_counter(label: str, progress: Progress) -> Callable[[str], None]:
     """Condense `go build -v` / `go mod tidy` output into a progress line every N items.
 
     `go build -v` prints one compiled package per line; tidy and install print one
@@ -298,7 +309,7 @@ def _package_counter(label: str, progress: Progress) -> Callable[[str], None]:
             noun = "packages compiled"
         counts[noun] += 1
         if counts[noun] % _PROGRESS_EVERY == 0:
-            progress(f"{label}: {counts[noun]} {noun} ({_minutes(time.monotonic() - started)})")
+            progress(f"{label}: {counts[noun]} {noun} ({minutes(time.monotonic() - started)})")
 
     return on_line
 
@@ -306,17 +317,30 @@ def _package_counter(label: str, progress: Progress) -> Callable[[str], None]:
 def _build_kubernetes(
     toolchain: GoToolchain, directory: Path, progress: Progress, nice: int
 ) -> None:
+    build_kubernetes_commands(toolchain, directory, progress, nice, KUBERNETES_COMMANDS)
+
+
+def build_kubernetes_commands(
+    toolchain: GoToolchain,
+    directory: Path,
+    progress: Progress,
+    nice: int,
+    commands: tuple[str, ...],
+) -> None:
+    """Build `commands` of k8s.io/kubernetes through the wrapper module, version-stamped.
+
+    The node's kubelet and kube-proxy go through here too, so they report the same version as
+    the control plane (an unstamped kubelet says `v0.0.0-master+$Format:%H$`).
+    """
     src = directory / "src"
     release = gomod.fetch(toolchain, "k8s.io/kubernetes", versions.KUBERNETES, workdir=src)
     require_go(toolchain, release.go_version, why=f"k8s.io/kubernetes {release.version}")
-    packages = [f"k8s.io/kubernetes/cmd/{command}" for command in KUBERNETES_COMMANDS]
+    packages = [f"k8s.io/kubernetes/cmd/{command}" for command in commands]
     (src / "go.mod").write_text(gomod.kubernetes_wrapper(release), encoding="utf-8")
     (src / "tools.go").write_text(gomod.tools_file(packages), encoding="utf-8")
     label = f"kubernetes {release.version}"
     progress(f"{label}: resolving dependencies (go mod tidy)")
-    run_go(
-        toolchain, ["mod", "tidy"], cwd=src, nice=nice, on_line=_package_counter(label, progress)
-    )
+    run_go(toolchain, ["mod", "tidy"], cwd=src, nice=nice, on_line=package_counter(label, progress))
     major, minor = versions.major_minor(release.version)
     stamps = {
         "gitVersion": release.version,
@@ -330,9 +354,7 @@ def _build_kubernetes(
         for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
         for key, value in stamps.items()
     ]
-    progress(
-        f"{label}: compiling {', '.join(KUBERNETES_COMMANDS)} (cold: tens of minutes on 2 cores)"
-    )
+    progress(f"{label}: compiling {', '.join(commands)} (cold: minutes to tens of minutes)")
     run_go(
         toolchain,
         [
@@ -347,9 +369,9 @@ def _build_kubernetes(
         ],
         cwd=src,
         nice=nice,
-        on_line=_package_counter(label, progress),
+        on_line=package_counter(label, progress),
     )
-    _check_version(directory / "bin/kube-apiserver", release.version)
+    check_version(directory / f"bin/{commands[0]}", release.version)
 
 
 def _build_etcd(toolchain: GoToolchain, directory: Path, progress: Progress, nice: int) -> None:
@@ -360,9 +382,7 @@ def _build_etcd(toolchain: GoToolchain, directory: Path, progress: Progress, nic
     (src / "tools.go").write_text(gomod.tools_file([release.path]), encoding="utf-8")
     label = f"etcd {release.version}"
     progress(f"{label}: resolving dependencies (go mod tidy)")
-    run_go(
-        toolchain, ["mod", "tidy"], cwd=src, nice=nice, on_line=_package_counter(label, progress)
-    )
+    run_go(toolchain, ["mod", "tidy"], cwd=src, nice=nice, on_line=package_counter(label, progress))
     run_go(
         toolchain,
         [
@@ -377,9 +397,9 @@ def _build_etcd(toolchain: GoToolchain, directory: Path, progress: Progress, nic
         ],
         cwd=src,
         nice=nice,
-        on_line=_package_counter(label, progress),
+        on_line=package_counter(label, progress),
     )
-    _check_version(directory / "bin/etcd", release.version.removeprefix("v"))
+    check_version(directory / "bin/etcd", release.version.removeprefix("v"))
 
 
 def _build_kwok(toolchain: GoToolchain, directory: Path, progress: Progress, nice: int) -> None:
@@ -398,7 +418,7 @@ def _build_kwok(toolchain: GoToolchain, directory: Path, progress: Progress, nic
         cwd=src,
         env=build_env({"GOBIN": str(directory / "bin")}),
         nice=nice,
-        on_line=_package_counter(label, progress),
+        on_line=package_counter(label, progress),
     )
     release = gomod.fetch(toolchain, "sigs.k8s.io/kwok", versions.KWOK, workdir=src)
     documents = [
@@ -454,9 +474,9 @@ def _build_prometheus(
         cwd=src,
         env=build_env({"GOBIN": str(directory / "bin")}),
         nice=nice,
-        on_line=_package_counter(label, progress),
+        on_line=package_counter(label, progress),
     )
-    _check_version(directory / "bin/prometheus", f"version {program_version}")
+    check_version(directory / "bin/prometheus", f"version {program_version}")
 
 
 def _build_helm(toolchain: GoToolchain, directory: Path, progress: Progress, nice: int) -> None:
@@ -490,13 +510,13 @@ def _build_helm(toolchain: GoToolchain, directory: Path, progress: Progress, nic
         cwd=src,
         env=build_env({"GOBIN": str(directory / "bin")}),
         nice=nice,
-        on_line=_package_counter(label, progress),
+        on_line=package_counter(label, progress),
     )
     # helm has no --version flag; `helm version --short` prints e.g. "v4.3.2".
-    _check_version(directory / "bin/helm", release.version, args=("version", "--short"))
+    check_version(directory / "bin/helm", release.version, args=("version", "--short"))
 
 
-def _check_version(binary: Path, expected: str, args: tuple[str, ...] = ("--version",)) -> None:
+def check_version(binary: Path, expected: str, args: tuple[str, ...] = ("--version",)) -> None:
     """Catch a mis-stamped or broken binary at build time rather than at cluster start."""
     result = subprocess.run(
         [str(binary), *args], capture_output=True, text=True, timeout=60, check=False

@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragops_devcluster import bootstrap, components, health, kubeconfig, pki, procs, state
+from ragops_devcluster import bootstrap, components, health, kubeconfig, node, pki, procs, state
+from ragops_devcluster import volumes as real_volumes
 from ragops_devcluster.build import Binaries
 from ragops_devcluster.errors import ClusterNotRunning, ComponentFailed, DeadlineExceeded
 from ragops_devcluster.gotool import Progress
 from ragops_devcluster.kubectl import Kubectl
+from ragops_devcluster.nodebuild import NodeBinaries, find_node_built
+from ragops_devcluster.nodeconfig import NODE_PORT_NAMES
+from ragops_devcluster.nodenet import NodeNetwork
 from ragops_devcluster.ports import free_ports
 from ragops_devcluster.procs import ProcessRecord
 from ragops_devcluster.state import ClusterState, Layout
@@ -46,6 +50,7 @@ class ClusterStatus:
     kubeconfig: str
     components: list[ComponentStatus]
     api_ready: bool | Pending
+    node: NodeNetwork | None = None
 
     @property
     def healthy(self) -> bool:
@@ -92,8 +97,12 @@ def up(
     *,
     nodes: int = DEFAULT_NODES,
     deadlines: Deadlines = Deadlines(),
+    node_binaries: NodeBinaries | None = None,
 ) -> ClusterState:
     """Start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok; seed Nodes.
+
+    With `node_binaries`, also the real node (node.py): its bridge, containerd, kubelet,
+    kube-proxy, CoreDNS and the gp3 volume provisioner.
 
     Idempotent: a healthy cluster already recorded in `directory` is returned as is. On any
     failure every process started so far is stopped before the error propagates.
@@ -104,12 +113,14 @@ def up(
         if _running(previous.processes):
             progress(f"already running in {layout.root}")
             return previous
-        procs.stop(previous.processes)  # leftovers of a half-dead cluster
+        _stop_all(layout, previous)  # leftovers of a half-dead cluster
     _reset(layout)
     layout.root.mkdir(parents=True, exist_ok=True)
 
-    ports = dict(zip(components.PORT_NAMES, free_ports(len(components.PORT_NAMES)), strict=True))
-    certs = pki.generate(layout.pki)
+    names = components.PORT_NAMES + (NODE_PORT_NAMES if node_binaries else ())
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    network = node.prepare(layout.root, progress) if node_binaries else None
+    certs = pki.generate(layout.pki, extra_ips=(network.node_ip,) if network else ())
     server = f"https://127.0.0.1:{ports['apiserver']}"
     layout.components.mkdir(parents=True, exist_ok=True)
     kubeconfigs = components.Kubeconfigs(
@@ -131,12 +142,17 @@ def up(
             user="system:kube-scheduler",
         ),
     )
-    current = ClusterState(server=server, kubeconfig=str(layout.kubeconfig), ports=ports)
+    current = ClusterState(
+        server=server,
+        kubeconfig=str(layout.kubeconfig),
+        ports=ports,
+        node=network.to_json() if network else None,
+    )
     state.save(layout, current)
 
-    def start(name: str, argv: list[str]) -> ProcessRecord:
+    def start(name: str, argv: list[str], env: dict[str, str] | None = None) -> ProcessRecord:
         progress(f"starting {name}")
-        record = procs.spawn(name, argv, layout.log(name), cwd=layout.root)
+        record = procs.spawn(name, argv, layout.log(name), cwd=layout.root, env=env)
         current.processes.append(record)
         state.save(layout, current)
         return record
@@ -145,7 +161,10 @@ def up(
         etcd = start("etcd", components.etcd(binaries, layout, ports))
         _wait_healthy(etcd, f"http://127.0.0.1:{ports['etcd']}/health", False, deadlines.etcd)
         apiserver = start(
-            "kube-apiserver", components.kube_apiserver(binaries, layout, ports, certs)
+            "kube-apiserver",
+            components.kube_apiserver(
+                binaries, layout, ports, certs, network.node_ip if network else None
+            ),
         )
         _wait_healthy(
             apiserver, f"{server}/readyz", health.trusted_client_context(certs), deadlines.apiserver
@@ -181,15 +200,46 @@ def up(
             + ", ".join(bootstrap.ZONES)
         )
         kubectl = Kubectl(binaries.kubectl, layout.kubeconfig)
-        names = bootstrap.seed(kubectl, nodes)
-        bootstrap.wait_nodes_ready(kubectl, names, timeout=deadlines.nodes)
+        storage = real_volumes.storage_class() if network else bootstrap.storage_class()
+        kwok_nodes = bootstrap.seed(kubectl, nodes, storage)
+        bootstrap.wait_nodes_ready(kubectl, kwok_nodes, timeout=deadlines.nodes)
         bootstrap.wait_default_service_account(kubectl, timeout=deadlines.controllers)
+        if node_binaries and network:
+            node.start(
+                cluster_root=layout.root,
+                network=network,
+                binaries=binaries,
+                node_binaries=node_binaries,
+                certs=certs,
+                kubeconfig=layout.kubeconfig,
+                ports=ports,
+                spawn=start,
+                progress=progress,
+            )
     except BaseException:
         progress("start-up failed; stopping the processes started so far")
-        procs.stop(current.processes)
+        _stop_all(layout, current)
         state.forget(layout)
         raise
     return current
+
+
+def _stop_all(layout: Layout, recorded: ClusterState, *, timeout: float = 10) -> list[str]:
+    """Stop the node first (it needs the API server to drain nothing, but containerd to remove
+    its pods), then the control plane."""
+    stopped: list[str] = []
+    if recorded.node is not None:
+        stopped += node.teardown(
+            layout.root,
+            NodeNetwork.from_json(recorded.node),
+            recorded.processes,
+            find_node_built(),
+            timeout=timeout,
+        )
+    stopped += procs.stop(
+        [r for r in recorded.processes if r.name not in node.NODE_PROCESSES], timeout=timeout
+    )
+    return stopped
 
 
 def down(directory: Path, *, timeout: float = 10) -> list[str]:
@@ -200,7 +250,7 @@ def down(directory: Path, *, timeout: float = 10) -> list[str]:
         raise ClusterNotRunning(
             f"no dev cluster recorded in {layout.root} (no {layout.state_file.name})"
         )
-    stopped = procs.stop(recorded.processes, timeout=timeout)
+    stopped = _stop_all(layout, recorded, timeout=timeout)
     state.forget(layout)
     return stopped
 
@@ -222,4 +272,5 @@ def status(directory: Path) -> ClusterStatus:
         ready = Pending(f"cannot load the cluster's certificates: {exc}")
     else:
         ready = health.probe(f"{recorded.server}/readyz", verify=context)
-    return ClusterStatus(layout.root, recorded.server, recorded.kubeconfig, listing, ready)
+    network = NodeNetwork.from_json(recorded.node) if recorded.node else None
+    return ClusterStatus(layout.root, recorded.server, recorded.kubeconfig, listing, ready, network)

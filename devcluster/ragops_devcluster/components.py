@@ -42,17 +42,40 @@ def etcd(binaries: Binaries, layout: Layout, ports: dict[str, int]) -> list[str]
     ]
 
 
+def _api_addresses(node_ip: str | None, pki: ClusterPki) -> list[str]:
+    if node_ip is None:
+        return [
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            # The endpoint reconciler refuses loopback addresses, and nothing in a kwok cluster
+            # can dial the `kubernetes` Service anyway (no pod network): Endpoints unmanaged.
+            "--endpoint-reconciler-type=none",
+        ]
+    return [
+        # Loopback for the host's clients (the kubeconfig), the node's bridge address for pods:
+        # one --bind-address can only name one address, or all of them.
+        "--bind-address=0.0.0.0",
+        # The `kubernetes` Service's endpoint: pods dial 10.96.0.1:443, kube-proxy sends them here.
+        f"--advertise-address={node_ip}",
+        "--endpoint-reconciler-type=lease",
+        # The node's hostname does not resolve; logs, exec and port-forward dial its address.
+        "--kubelet-preferred-address-types=InternalIP",
+        f"--kubelet-client-certificate={pki.admin.cert}",
+        f"--kubelet-client-key={pki.admin.key}",
+    ]
+
+
 def kube_apiserver(
-    binaries: Binaries, layout: Layout, ports: dict[str, int], pki: ClusterPki
+    binaries: Binaries,
+    layout: Layout,
+    ports: dict[str, int],
+    pki: ClusterPki,
+    node_ip: str | None = None,
 ) -> list[str]:
     return [
         str(binaries.kube_apiserver),
         f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        # The endpoint reconciler refuses loopback addresses, and nothing in a kwok cluster can
-        # dial the `kubernetes` Service anyway (no pod network), so its Endpoints stay unmanaged.
-        "--endpoint-reconciler-type=none",
+        *_api_addresses(node_ip, pki),
         f"--secure-port={ports['apiserver']}",
         f"--cert-dir={layout.components / 'apiserver'}",
         f"--tls-cert-file={pki.apiserver.cert}",

@@ -127,8 +127,12 @@ def locate(directory: Path) -> ClusterPki:
     )
 
 
-def generate(directory: Path) -> ClusterPki:
-    """Write a fresh PKI under `directory` (created 0700) and return the file locations."""
+def generate(directory: Path, extra_ips: tuple[str, ...] = ()) -> ClusterPki:
+    """Write a fresh PKI under `directory` (created 0700) and return the file locations.
+
+    `extra_ips` are more addresses the API server answers on (the real node's address, which
+    the `kubernetes` Service's endpoint points at).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     paths = locate(directory)
@@ -168,7 +172,7 @@ def generate(directory: Path) -> ClusterPki:
         _name("kube-apiserver"),
         server,
         dns=_API_SERVER_NAMES,
-        ips=("127.0.0.1", KUBERNETES_SERVICE_IP),
+        ips=("127.0.0.1", KUBERNETES_SERVICE_IP, *extra_ips),
     )
     # system:masters is bound to cluster-admin by RBAC's bootstrap policy.
     leaf(paths.admin, _name("ragops-admin", "system:masters"), client)

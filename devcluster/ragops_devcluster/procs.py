@@ -58,7 +58,13 @@ def is_running(record: ProcessRecord) -> bool:
     return int(fields[19]) == record.start_ticks
 
 
-def spawn(name: str, argv: Sequence[str], log: Path, cwd: Path) -> ProcessRecord:
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    log: Path,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+) -> ProcessRecord:
     """Start `argv` in its own session so it outlives the CLI and ignores the terminal's Ctrl-C."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
@@ -70,6 +76,7 @@ def spawn(name: str, argv: Sequence[str], log: Path, cwd: Path) -> ProcessRecord
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env=env,
         )
     ticks = _start_ticks(proc.pid)
     return ProcessRecord(

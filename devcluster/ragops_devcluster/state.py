@@ -54,6 +54,8 @@ class ClusterState:
     kubeconfig: str
     ports: dict[str, int]
     processes: list[ProcessRecord] = field(default_factory=list)
+    # The real node's network (nodenet.NodeNetwork.to_json()), when started with one.
+    node: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class ClusterState:
             "kubeconfig": self.kubeconfig,
             "ports": self.ports,
             "processes": [p.to_json() for p in self.processes],
+            "node": self.node,
         }
 
 
@@ -84,6 +87,7 @@ def load(layout: Layout) -> ClusterState | None:
         kubeconfig=data["kubeconfig"],
         ports=dict(data["ports"]),
         processes=[ProcessRecord.from_json(p) for p in data["processes"]],
+        node=data.get("node"),
     )
 
 

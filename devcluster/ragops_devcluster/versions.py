@@ -45,3 +45,16 @@ def major_minor(kubernetes_version: str) -> tuple[str, str]:
     if len(parts) < 2:
         raise ValueError(f"not a semantic version: {kubernetes_version!r}")
     return parts[0], parts[1]
+
+
+# The real node (`up --real-node`): all built from the Go module proxy like the control plane;
+# kubelet and kube-proxy come from KUBERNETES through the same wrapper module.
+CONTAINERD: Final = "v2.4.2"
+CNI_PLUGINS: Final = "v1.10.0"
+COREDNS: Final = "v1.15.0"
+# crictl: the newest sigs.k8s.io/cri-tools the Go module proxy served when it was pinned (v1.37.x
+# matches the kubelet's minor; its go.mod asks for Go 1.26.6).
+CRI_TOOLS: Final = "v1.37.0"
+# The node components' own recipe number: changing how they are built must not rebuild the
+# control plane.
+NODE_RECIPE: Final = 1

@@ -19,7 +19,7 @@ def test_helm_is_found_only_once_its_build_is_recorded(
     assert build.find_helm() is None
     with pytest.raises(BinariesNotBuilt, match="ragops dev-cluster build"):
         build.require_helm()
-    goos, goarch = build._host_platform()
+    goos, goarch = build.host_platform()
     directory = tmp_path / f"helm-{versions.HELM}-{goos}-{goarch}-r{versions.HELM_RECIPE}"
     (directory / "bin").mkdir(parents=True)
     (directory / "bin" / "helm").write_bytes(b"")

@@ -46,6 +46,7 @@ from tests.support.real_stack import (
     pod_start_seconds,
     podman,
     points_of,
+    wait_reachable,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.realnode]
@@ -176,6 +177,7 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
     for deployment in ("deployment/redis", "deployment/moto"):
         cluster.rollout_status(deployment, INFRA, 180)
     moto = Moto(f"http://{cluster.cluster_ip('moto', INFRA)}:5000")
+    wait_reachable(f"{moto.endpoint}/moto-api/")
     for bucket in (DOCS_BUCKET, BACKUP_BUCKET):
         moto.create_bucket(bucket)
     # The queue URLs as pods name the server (the SDK sends to the endpoint; moto finds the
@@ -237,6 +239,7 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
 
     # 4. A PDF through the API Service; the worker pod ingests it through S3 and SQS.
     api = Api(f"http://{cluster.cluster_ip(f'{NAME}-api', STACK_NS)}")
+    wait_reachable(f"{api.base_url}/healthz")
     upload = api.upload(PDF.name, PDF.read_bytes())
     job = api.wait_job(upload["job_id"], timeout=300)
     assert job["state"] == "ready", job
@@ -265,6 +268,7 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
     wait_until(switched, timeout=600, what="the API Service switched to green", interval=2)
     (green,) = cluster.pods(STACK_NS, f"app.kubernetes.io/instance={NAME},ragops.dev/color=green")
     assert green["spec"]["containers"][0]["image"] == second
+    wait_reachable(f"{api.base_url}/healthz")  # kube-proxy follows the switch within moments
     assert pod_start_seconds(green) is not None, "switched to a green pod that is not Ready"
     figures.mark(
         "blue/green: switched to green", seconds_after_patch=round(time.monotonic() - started, 1)
@@ -379,6 +383,7 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
         pytest.fail(f"{exc}\n{cluster.describe_failure(STACK_NS)}", pytrace=False)
     figures.mark("restored stack Ready")
     restored_api = Api(f"http://{cluster.cluster_ip(f'{RESTORED}-api', STACK_NS)}")
+    wait_reachable(f"{restored_api.base_url}/healthz")
     again = restored_api.ask(QUESTION)
     original = api.ask(QUESTION)
     assert again["answer"] == original["answer"] and cited(again) == cited(original), again

@@ -127,6 +127,20 @@ class Api:
         self.http.close()
 
 
+def wait_reachable(url: str, *, timeout: float = 60) -> None:
+    """Until `url` answers at all: a Service's ClusterIP refuses connections for a moment after
+    its pods are Ready, until kube-proxy has written the rules for the new endpoints."""
+
+    def probe() -> bool | Pending:
+        try:
+            httpx.get(url, timeout=5)
+        except httpx.TransportError as exc:
+            return Pending(f"{url}: {exc!r}")
+        return True
+
+    wait_until(probe, timeout=timeout, what=f"{url} reachable", interval=0.5)
+
+
 def _word(n: int) -> str:
     letters = string.ascii_lowercase
     word = ""

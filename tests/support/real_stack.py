@@ -232,8 +232,9 @@ class Cluster:
         self.kubectl.run(["patch", RAGD, name, "-n", self.namespace, "--type=merge", "-p", body])
 
     def pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """Pods matching `selector`, leaving out those already being deleted."""
         items: list[dict[str, Any]] = self.get("pods", "-n", namespace, "-l", selector)["items"]
-        return items
+        return [pod for pod in items if not pod["metadata"].get("deletionTimestamp")]
 
     def rollout_status(self, kind_name: str, namespace: str, timeout: int) -> None:
         self.kubectl.run(

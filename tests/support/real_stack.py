@@ -109,7 +109,10 @@ class Api:
                 return job
             return Pending(f"job {job['state']}: {job['progress']}")
 
-        return wait_until(probe, timeout=timeout, what=f"job {job_id} finished", interval=1)
+        job: dict[str, Any] = wait_until(
+            probe, timeout=timeout, what=f"job {job_id} finished", interval=1
+        )
+        return job
 
     def ask(self, query: str) -> dict[str, Any]:
         response = self.http.post("/api/ask", json={"query": query})
@@ -192,19 +195,21 @@ def long_pdf(pages: int, *, words_per_page: int = 350) -> bytes:
 
 @dataclass
 class Figures:
-    """Measured durations (seconds, from `start`) and values, printed and recorded at the end."""
+    """Measured steps (seconds from `start`) and values, printed as they come and recorded as
+    one table (step, seconds, detail) at the end."""
 
     start: float = field(default_factory=time.monotonic)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def mark(self, what: str, **extra: Any) -> float:
+    def mark(self, what: str, **detail: Any) -> float:
         elapsed = round(time.monotonic() - self.start, 1)
-        self.rows.append({"step": what, "seconds": elapsed, **extra})
-        print(f"[real-node] {elapsed:7.1f}s {what} {extra or ''}", flush=True)
+        text = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in detail.items())
+        self.rows.append({"step": what, "at (s)": elapsed, "detail": text})
+        print(f"[real-node] {elapsed:7.1f}s {what} {text}", flush=True)
         return elapsed
 
     def value(self, what: str, value: Any) -> None:
-        self.rows.append({"step": what, "value": value})
+        self.rows.append({"step": what, "at (s)": "", "detail": str(value)})
         print(f"[real-node] {what}: {value}", flush=True)
 
 
@@ -216,7 +221,8 @@ class Cluster:
         self.kubectl, self.namespace = kubectl, namespace
 
     def get(self, *args: str) -> dict[str, Any]:
-        return self.kubectl.get(list(args))
+        found: dict[str, Any] = self.kubectl.get(list(args))
+        return found
 
     def cluster_ip(self, service: str, namespace: str) -> str:
         return str(self.get("service", service, "-n", namespace)["spec"]["clusterIP"])
@@ -306,10 +312,13 @@ def node_memory(kubectl: Kubectl, node: str) -> str:
     except DevClusterError as exc:
         return f"unavailable: {exc}"
     memory = summary["node"]["memory"]
-    pods = sum(p.get("memory", {}).get("workingSetBytes", 0) for p in summary.get("pods", []))
+    pods = summary.get("pods", [])
+    used = sum(p.get("memory", {}).get("workingSetBytes", 0) for p in pods)
+    # Without per-QoS cgroups the node's own figure is the host's root cgroup: the whole
+    # machine, other processes included. The pods' sum is what the stack uses.
     return (
-        f"node working set {memory['workingSetBytes'] / 2**30:.2f} GiB, "
-        f"pods {pods / 2**30:.2f} GiB ({len(summary.get('pods', []))} pods)"
+        f"pods {used / 2**30:.2f} GiB working set ({len(pods)} pods); "
+        f"host {memory['workingSetBytes'] / 2**30:.2f} GiB"
     )
 
 

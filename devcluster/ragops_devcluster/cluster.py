@@ -119,7 +119,7 @@ def up(
 
     names = components.PORT_NAMES + (NODE_PORT_NAMES if node_binaries else ())
     ports = dict(zip(names, free_ports(len(names)), strict=True))
-    network = node.prepare(layout.root, progress) if node_binaries else None
+    network = node.prepare(layout.root, node_binaries, progress) if node_binaries else None
     certs = pki.generate(layout.pki, extra_ips=(network.node_ip,) if network else ())
     server = f"https://127.0.0.1:{ports['apiserver']}"
     layout.components.mkdir(parents=True, exist_ok=True)
@@ -225,8 +225,8 @@ def up(
 
 
 def _stop_all(layout: Layout, recorded: ClusterState, *, timeout: float = 10) -> list[str]:
-    """Stop the node first (it needs the API server to drain nothing, but containerd to remove
-    its pods), then the control plane."""
+    """Stop the real node first (its pods are removed through containerd, and its host state
+    cleaned), then the control plane, last started first."""
     stopped: list[str] = []
     if recorded.node is not None:
         stopped += node.teardown(

@@ -114,7 +114,7 @@ def import_archive(ctr: Path, socket: Path, archive: Path) -> list[str]:
             str(archive),
         ]
     )
-    names = archive_names(archive)
+    names = [normalized(name) for name in archive_names(archive)]
     present = set(list_images(ctr, socket))
     missing = [name for name in names if name not in present]
     if missing or not names:
@@ -123,6 +123,15 @@ def import_archive(ctr: Path, socket: Path, archive: Path) -> list[str]:
             f"it lists: {', '.join(sorted(present))}"
         )
     return names
+
+
+def normalized(name: str) -> str:
+    """The name containerd stores: docker's familiar names get their registry, as `ctr` does
+    (`redis:7` is `docker.io/library/redis:7`; `localhost/ragops:1` stays as it is)."""
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return name
+    return f"docker.io/{name}" if rest else f"docker.io/library/{name}"
 
 
 def archive_names(archive: Path) -> list[str]:

@@ -46,16 +46,32 @@ def layout_of(cluster_root: Path) -> NodeLayout:
     return NodeLayout(cluster_root / "node")
 
 
-def prepare(cluster_root: Path, progress: Progress) -> NodeNetwork:
+def _kube_proxy_running() -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "kube-proxy":
+                    return True
+    return False
+
+
+def prepare(cluster_root: Path, node_binaries: NodeBinaries, progress: Progress) -> NodeNetwork:
     """Pick the node's bridge and address and create the bridge."""
-    leftovers = [c for c in nodenet.kube_chains() if c.endswith("/nat/KUBE-SERVICES")]
-    if leftovers:
-        # kube-proxy's chains are host-wide: two real nodes on one machine would fight over them.
+    if os.geteuid() != 0:
         raise DevClusterError(
-            "another real node's kube-proxy rules are on this machine (iptables nat chain "
-            "KUBE-SERVICES): stop that cluster with `ragops dev-cluster down --dir DIR`, or "
-            "remove stale rules with `kube-proxy --cleanup`"
+            "--real-node needs root: it creates a bridge, iptables rules, mounts and containers"
         )
+    if any(c.endswith("/nat/KUBE-SERVICES") for c in nodenet.kube_chains()):
+        if _kube_proxy_running():
+            # kube-proxy's chains are host-wide: two real nodes would rewrite each other's.
+            raise DevClusterError(
+                "another real node's kube-proxy runs on this machine (iptables nat chain "
+                "KUBE-SERVICES): stop that cluster first with `ragops dev-cluster down --dir DIR`"
+            )
+        # A real node killed without `down` (a session or CI job ended): its rules are stale.
+        progress("removing stale kube-proxy and kubelet iptables rules (no kube-proxy runs)")
+        _run_quietly([str(node_binaries.kube_proxy), "--cleanup"])
+        nodenet.remove_kubelet_chains()
     network = nodenet.allocate(cluster_root)
     progress(f"creating bridge {network.bridge} with node address {network.node_ip}")
     nodenet.create_bridge(network)
@@ -228,9 +244,10 @@ def teardown(
     """
     node = layout_of(cluster_root)
     by_name = {r.name: r for r in records}
-    stopped = procs.stop(
-        [by_name[n] for n in reversed(NODE_PROCESSES[:-1]) if n in by_name], timeout=timeout
-    )
+    # Everything but containerd (procs.stop goes last-started first: volumes ... kubelet), so
+    # no kubelet restarts pods while containerd removes them.
+    started_order = ("kubelet", "kube-proxy", "coredns", "volumes")
+    stopped = procs.stop([by_name[n] for n in started_order if n in by_name], timeout=timeout)
     if node_binaries is not None and "containerd" in by_name:
         if procs.is_running(by_name["containerd"]):
             # Through the CRI, so the CNI plugins release addresses, veths and portmap rules.

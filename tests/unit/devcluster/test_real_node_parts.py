@@ -9,8 +9,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from ragops_devcluster import images, nodenet, volumes
+from ragops_devcluster.cli import app
 from ragops_devcluster.errors import DevClusterError
 
 
@@ -92,3 +94,17 @@ def test_the_node_network_skips_a_subnet_already_on_the_host(
     monkeypatch.setattr(nodenet, "_networks_in_use", lambda: [ipaddress.IPv4Network(wanted.subnet)])
 
     assert nodenet.allocate(Path("/tmp/rn-one")).subnet != wanted.subnet
+
+
+def test_load_image_without_a_real_node_says_how_to_start_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["load-image", "localhost/x:1", "--dir", str(tmp_path)])
+
+    assert result.exit_code == 1
+    assert "up --real-node" in result.output
+
+
+def test_familiar_docker_names_get_the_registry_containerd_stores_them_under() -> None:
+    assert images.normalized("redis:7") == "docker.io/library/redis:7"
+    assert images.normalized("team/app:1") == "docker.io/team/app:1"
+    assert images.normalized("localhost/ragops:1") == "localhost/ragops:1"
+    assert images.normalized("registry.example:5000/app:1") == "registry.example:5000/app:1"

@@ -12,7 +12,7 @@
 #
 # Prints one line per image on stdout, `NAME<TAB>REFERENCE`; progress goes to stderr.
 # Cached: each image carries the label ragops.dev/dev-image-key, a hash of what it is built from
-# (this script, its Containerfile, the base image's name and, for Qdrant, the binary and the
+# (RECIPE below, its Containerfile, the base image's name and, for Qdrant, the binary and the
 # source bundle; for moto the pinned version). An image whose key matches is re-used (seconds);
 # a changed input (a rebuilt Qdrant binary, an edited Containerfile) builds it again under the
 # same tag. The Redis tag is the Debian package version installed at build time ('~' -> '-',
@@ -30,6 +30,8 @@ PODMAN=(podman --runtime /usr/sbin/runc --cgroup-manager=cgroupfs)
 ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 KEY_LABEL=ragops.dev/dev-image-key
+# Bump when what this script gives a build changes (its context, arguments or options).
+RECIPE=1
 
 say() { echo "build-dev-images: $*" >&2; }
 fail() { say "$*"; exit 1; }
@@ -70,10 +72,12 @@ image_key() {
   "${PODMAN[@]}" image inspect --format "{{index .Labels \"$KEY_LABEL\"}}" "$1" 2>/dev/null || true
 }
 sha() { sha256sum "$@" | awk '{print $1}'; }
-# The key of an image: this script, its Containerfile, the base's name, and `extra` inputs.
+# The key of an image: the recipe's revision, its Containerfile, the base's name, and `extra`
+# inputs. Not this file's text: a changed message must not rebuild every image (and two
+# worktrees whose scripts differ only in wording would rebuild each other's images in turn).
 key_of() {
   local name=$1 extra=$2
-  printf '%s\n' "$(sha scripts/build-dev-images.sh)" "$(sha "images/$name/Containerfile")" "$BASE_IMAGE" "$extra" \
+  printf '%s\n' "$RECIPE" "$(sha "images/$name/Containerfile")" "$BASE_IMAGE" "$extra" \
     | sha256sum | cut -c1-16
 }
 
@@ -143,7 +147,7 @@ print(qdrant.VERSION, binary, qdrant.source_bundle(), sep="\n")
 PY
   )
   [ -n "${bundle:-}" ] && [ -x "$binary" ] || fail "no Qdrant binary from ragops_devcluster.qdrant.build()"
-  [ -f "$bundle" ] || fail "the Qdrant source bundle is not at $bundle (RAGOPS_QDRANT_SOURCE)"
+  [ -f "$bundle" ] || fail "the Qdrant source bundle is not at $bundle (set RAGOPS_QDRANT_SOURCE or RAGOPS_SHARED_DIR)"
   local tag=localhost/ragops-qdrant:$version key
   key=$(key_of qdrant "$(sha "$binary") $(sha "$bundle")")
   if image_exists "$tag" && [ "$(image_key "$tag")" = "$key" ]; then
@@ -181,8 +185,14 @@ redis() {
     # 5:7.0.15-1~deb12u10 -> 7.0.15-1-deb12u10 (a tag allows neither ':' nor '~').
     version=${version#*:}
     found=localhost/ragops-redis:${version//\~/-}
+    local previous
+    previous=$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$found" 2>/dev/null || true)
     "${PODMAN[@]}" tag "$scratch" "$found"
     "${PODMAN[@]}" untag "$scratch" "$scratch"
+    # The image the version's tag named before, if nothing else names or uses it.
+    if [ -n "$previous" ] && [ "$previous" != "$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$found")" ]; then
+      "${PODMAN[@]}" rmi "$previous" >/dev/null 2>&1 || true
+    fi
     say "tagged $found (redis-server $version)"
   fi
   printf 'redis\t%s\n' "$found"

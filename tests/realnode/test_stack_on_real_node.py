@@ -19,6 +19,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from ragops_devcluster import build
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending, wait_until
-from tests.support.dev_images import ensure_dev_images, ensure_project_image
+from tests.support.dev_images import DevImages, ensure_dev_images, ensure_project_image
 from tests.support.helm import CHART, Helm
 from tests.support.real_stack import (
     ACCESS_KEY,
@@ -158,26 +159,64 @@ def tags() -> Iterator[list[str]]:
         subprocess.run(["podman", "rmi", tag], capture_output=True, check=False)
 
 
-def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> None:  # noqa: PLR0915
-    figures = Figures()
-    kubectl: Kubectl = real_node_cluster.kubectl
-    cluster = Cluster(kubectl, STACK_NS)
+@dataclass
+class Run:
+    """What the steps share: the cluster, the images, moto, the first stack's API, figures."""
 
-    # 1. Images built here, loaded into the node's containerd (never pulled).
-    project = ensure_project_image()
-    dev = ensure_dev_images()
-    figures.mark("images built (cached)")
-    for reference in (project, dev.qdrant, dev.redis, dev.moto):
+    node: Any  # tests.support.real_node.RealNodeCluster
+    cluster: Cluster
+    figures: Figures
+    tags: list[str]
+    project: str = ""
+    dev: DevImages | None = None
+    moto: Moto | None = None
+
+    @property
+    def kubectl(self) -> Kubectl:
+        kubectl: Kubectl = self.node.kubectl
+        return kubectl
+
+    @property
+    def images(self) -> DevImages:
+        assert self.dev is not None
+        return self.dev
+
+    @property
+    def s3(self) -> Moto:
+        assert self.moto is not None
+        return self.moto
+
+
+def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> None:
+    run = Run(real_node_cluster, Cluster(real_node_cluster.kubectl, STACK_NS), Figures(), tags)
+    queues = _images_and_infrastructure(run)
+    _operator(run)
+    api, first_answer = _stack(run, queues[0])
+    second = _blue_green(run, api)
+    _broken_release(run, api, second)
+    _worker_killed(run, api)
+    backup_url = _backup(run)
+    _restore(run, api, backup_url, queues[1])
+    run.figures.value("node memory (two stacks)", node_memory(run.kubectl, run.node.node_name))
+    _record(run.figures, first_answer)
+
+
+def _images_and_infrastructure(run: Run) -> tuple[str, str]:
+    """Images built here, loaded into the node's containerd (never pulled); the in-cluster
+    Redis and moto; the buckets and queues (made through moto's ClusterIP). Returns the URLs of
+    the two stacks' queues."""
+    run.project = ensure_project_image()
+    run.dev = ensure_dev_images()
+    run.figures.mark("images built (cached)")
+    for reference in (run.project, run.dev.qdrant, run.dev.redis, run.dev.moto):
         loading = time.monotonic()
-        real_node_cluster.load_image(reference)
-        figures.mark(f"loaded {reference}", seconds=round(time.monotonic() - loading, 1))
-
-    # In-cluster Redis and moto, then the bucket and queues, made through moto's ClusterIP.
-    kubectl.run(["create", "namespace", INFRA])
-    kubectl.apply(infra_manifests(INFRA, redis_image=dev.redis, moto_image=dev.moto))
+        run.node.load_image(reference)
+        run.figures.mark(f"loaded {reference}", seconds=round(time.monotonic() - loading, 1))
+    run.kubectl.run(["create", "namespace", INFRA])
+    run.kubectl.apply(infra_manifests(INFRA, redis_image=run.dev.redis, moto_image=run.dev.moto))
     for deployment in ("deployment/redis", "deployment/moto"):
-        cluster.rollout_status(deployment, INFRA, 180)
-    moto = Moto(f"http://{cluster.cluster_ip('moto', INFRA)}:5000")
+        run.cluster.rollout_status(deployment, INFRA, 180)
+    moto = run.moto = Moto(f"http://{run.cluster.cluster_ip('moto', INFRA)}:5000")
     wait_reachable(f"{moto.endpoint}/moto-api/")
     for bucket in (DOCS_BUCKET, BACKUP_BUCKET):
         moto.create_bucket(bucket)
@@ -185,24 +224,29 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
     # queue by the URL's path).
     queue_url = moto.create_queue("docs-ingest").url.replace(moto.endpoint, MOTO_URL)
     restored_queue = moto.create_queue("restored-ingest").url.replace(moto.endpoint, MOTO_URL)
-    figures.mark("Redis and moto ready")
+    run.figures.mark("Redis and moto ready")
+    return queue_url, restored_queue
 
-    # 2. The operator, installed with its chart, runs as a pod on the real node.
-    helm = _helm(real_node_cluster.directory, real_node_cluster.kubeconfig)
-    repository, tag = project.rsplit(":", 1)
+
+def _operator(run: Run) -> None:
+    """2. The operator, installed with its chart, runs as a pod on the real node."""
+    helm = _helm(run.node.directory, run.node.kubeconfig)
+    repository, tag = run.project.rsplit(":", 1)
     helm(
         "install", "ragops-operator", str(CHART), "-n", OPERATOR_NS, "--create-namespace",
         "--set", f"image.repository={repository}", "--set-string", f"image.tag={tag}",
         "--set", "image.pullPolicy=Never", "--wait", "--timeout", "5m",
         timeout=330,
     )  # fmt: skip
-    (operator,) = cluster.pods(OPERATOR_NS, "app.kubernetes.io/name=ragops-operator")
-    assert operator["spec"]["nodeName"] == real_node_cluster.node_name
-    figures.mark("operator pod Ready (helm install --wait)")
+    (operator,) = run.cluster.pods(OPERATOR_NS, "app.kubernetes.io/name=ragops-operator")
+    assert operator["spec"]["nodeName"] == run.node.node_name
+    run.figures.mark("operator pod Ready (helm install --wait)")
 
-    # 3. The stack: a namespace enforcing the restricted Pod Security Standard, its Secrets,
-    # and the RAGDeployment. Ready means real pods passed real probes.
-    kubectl.apply(
+
+def _stack(run: Run, queue_url: str) -> tuple[Api, float]:
+    """3. The stack: a namespace enforcing the restricted Pod Security Standard, its Secrets, and
+    the RAGDeployment. Ready means real pods passed real probes."""
+    run.kubectl.apply(
         [
             {
                 "apiVersion": "v1",
@@ -225,20 +269,20 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
             ),
         ]
     )
-    spec = stack_spec(project, dev.qdrant, queue_url, "redis")
+    spec = stack_spec(run.project, run.images.qdrant, queue_url, "redis")
     applied = time.monotonic()
-    kubectl.apply([ragdeployment(NAME, spec)])
+    run.kubectl.apply([ragdeployment(NAME, spec)])
     try:
-        cluster.wait_ready(NAME, timeout=900)
+        run.cluster.wait_ready(NAME, timeout=900)
     except DevClusterError as exc:
-        pytest.fail(f"{exc}\n{cluster.describe_failure(STACK_NS)}", pytrace=False)
-    figures.mark("RAGDeployment Ready", since_apply=round(time.monotonic() - applied, 1))
-    for pod in cluster.pods(STACK_NS, f"app.kubernetes.io/instance={NAME}"):
-        assert pod["spec"]["nodeName"] == real_node_cluster.node_name, pod["metadata"]["name"]
-        pod_started(figures, pod)
+        pytest.fail(f"{exc}\n{run.cluster.describe_failure(STACK_NS)}", pytrace=False)
+    run.figures.mark("RAGDeployment Ready", since_apply=round(time.monotonic() - applied, 1))
+    for pod in run.cluster.pods(STACK_NS, f"app.kubernetes.io/instance={NAME}"):
+        assert pod["spec"]["nodeName"] == run.node.node_name, pod["metadata"]["name"]
+        pod_started(run.figures, pod)
 
     # 4. A PDF through the API Service; the worker pod ingests it through S3 and SQS.
-    api = Api(f"http://{cluster.cluster_ip(f'{NAME}-api', STACK_NS)}")
+    api = Api(f"http://{run.cluster.cluster_ip(f'{NAME}-api', STACK_NS)}")
     wait_reachable(f"{api.base_url}/healthz")
     upload = api.upload(PDF.name, PDF.read_bytes())
     job = api.wait_job(upload["job_id"], timeout=300)
@@ -246,39 +290,45 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
     answer = api.ask(QUESTION)
     assert answer["answered"] and cited(answer) == (PDF.name, 2), answer
     first_answer = round(time.monotonic() - applied, 1)
-    figures.mark("first cited answer", since_apply=first_answer)
-    assert moto.keys(DOCS_BUCKET), "the upload never reached moto's S3"
-    figures.value("node memory (one stack)", node_memory(kubectl, real_node_cluster.node_name))
+    run.figures.mark("first cited answer", since_apply=first_answer)
+    assert run.s3.keys(DOCS_BUCKET), "the upload never reached moto's S3"
+    run.figures.value("node memory (one stack)", node_memory(run.kubectl, run.node.node_name))
+    return api, first_answer
 
-    # 5a. Blue/green: a second tag of the same image, and a changed setting.
+
+def _blue_green(run: Run, api: Api) -> str:
+    """5a. Blue/green: a second tag of the same image, and a changed setting."""
+    repository, tag = run.project.rsplit(":", 1)
     second = f"{repository}:{tag}-bluegreen"
-    podman("tag", project, second)
-    tags.append(second)
-    real_node_cluster.load_image(second)
+    podman("tag", run.project, second)
+    run.tags.append(second)
+    run.node.load_image(second)
     started = time.monotonic()
-    cluster.patch(NAME, {"api": {"image": second, "rateLimits": {"questions": "120/minute"}}})
+    run.cluster.patch(NAME, {"api": {"image": second, "rateLimits": {"questions": "120/minute"}}})
 
     def switched() -> dict[str, Any] | Pending:
-        status = cluster.ragd(NAME).get("status", {}).get("api", {})
-        selector = cluster.get("service", f"{NAME}-api", "-n", STACK_NS)["spec"]["selector"]
+        status = run.cluster.ragd(NAME).get("status", {}).get("api", {})
+        selector = run.cluster.get("service", f"{NAME}-api", "-n", STACK_NS)["spec"]["selector"]
         if status.get("activeColor") == "green" and selector.get("ragops.dev/color") == "green":
             return status
         return Pending(f"api status {status}, Service selects {selector}")
 
     wait_until(switched, timeout=600, what="the API Service switched to green", interval=2)
-    (green,) = cluster.pods(STACK_NS, f"app.kubernetes.io/instance={NAME},ragops.dev/color=green")
+    (green,) = run.cluster.pods(
+        STACK_NS, f"app.kubernetes.io/instance={NAME},ragops.dev/color=green"
+    )
     assert green["spec"]["containers"][0]["image"] == second
     wait_reachable(f"{api.base_url}/healthz")  # kube-proxy follows the switch within moments
     assert pod_start_seconds(green) is not None, "switched to a green pod that is not Ready"
-    pod_started(figures, green)
-    figures.mark(
+    pod_started(run.figures, green)
+    run.figures.mark(
         "blue/green: switched to green", seconds_after_patch=round(time.monotonic() - started, 1)
     )
     assert cited(api.ask(QUESTION)) == (PDF.name, 2)
 
     def stable(color: str) -> bool | Pending:
-        rollout = cluster.ragd(NAME).get("status", {}).get("api", {}).get("rollout") or {}
-        others = cluster.pods(
+        rollout = run.cluster.ragd(NAME).get("status", {}).get("api", {}).get("rollout") or {}
+        others = run.cluster.pods(
             STACK_NS,
             f"app.kubernetes.io/instance={NAME},ragops.dev/color!={color},app.kubernetes.io/component=api",
         )
@@ -287,19 +337,23 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
         return Pending(f"rollout {rollout.get('phase')}, other color pods {len(others)}")
 
     wait_until(lambda: stable("green"), timeout=300, what="blue retired", interval=2)
-    figures.mark("blue/green: observed, blue retired")
+    run.figures.mark("blue/green: observed, blue retired")
+    return second
 
-    # 5b. A broken tag (its command exits) never receives traffic and is rolled back.
-    broken = broken_image(project, f"{repository}:{tag}-broken")
-    tags.append(broken)
-    real_node_cluster.load_image(broken)
-    cluster.patch(NAME, {"api": {"image": broken}})
+
+def _broken_release(run: Run, api: Api, second: str) -> None:
+    """5b. A broken tag (its command exits) never receives traffic and is rolled back."""
+    repository, tag = run.project.rsplit(":", 1)
+    broken = broken_image(run.project, f"{repository}:{tag}-broken")
+    run.tags.append(broken)
+    run.node.load_image(broken)
+    run.cluster.patch(NAME, {"api": {"image": broken}})
     deadline = time.monotonic() + 600
 
     def aborted() -> dict[str, Any] | Pending:
-        selector = cluster.get("service", f"{NAME}-api", "-n", STACK_NS)["spec"]["selector"]
+        selector = run.cluster.get("service", f"{NAME}-api", "-n", STACK_NS)["spec"]["selector"]
         assert selector.get("ragops.dev/color") == "green", "the broken color got traffic"
-        rollout = cluster.ragd(NAME).get("status", {}).get("api", {}).get("rollout") or {}
+        rollout = run.cluster.ragd(NAME).get("status", {}).get("api", {}).get("rollout") or {}
         if rollout.get("phase") in ("Aborted", "RolledBack"):
             return rollout
         return Pending(f"rollout {rollout.get('phase')}: {rollout.get('message')}")
@@ -308,10 +362,12 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
         aborted, timeout=deadline - time.monotonic(), what="broken rollout aborted", interval=2
     )
     assert cited(api.ask(QUESTION)) == (PDF.name, 2)
-    figures.mark("broken tag aborted, never served", phase=rollout["phase"])
-    cluster.patch(NAME, {"api": {"image": second}})  # back to the running release
+    run.figures.mark("broken tag aborted, never served", phase=rollout["phase"])
+    run.cluster.patch(NAME, {"api": {"image": second}})  # back to the running release
 
-    # 6a. A worker killed mid-document: its replacement finishes it, each chunk once.
+
+def _worker_killed(run: Run, api: Api) -> None:
+    """6a. A worker killed mid-document: its replacement finishes it, each chunk once."""
     long = api.upload("long.pdf", long_pdf(120))
 
     def processing() -> dict[str, Any] | Pending:
@@ -323,34 +379,38 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
         return Pending(f"{job['state']} {progress}")
 
     before = wait_until(processing, timeout=300, what="the long PDF being ingested", interval=0.5)
-    (victim,) = cluster.pods(
+    (victim,) = run.cluster.pods(
         STACK_NS, f"app.kubernetes.io/instance={NAME},app.kubernetes.io/component=worker"
     )
-    kubectl.run(
+    run.kubectl.run(
         ["delete", "pod", victim["metadata"]["name"], "-n", STACK_NS, "--grace-period=0", "--force"]
     )
     killed = time.monotonic()
-    figures.mark("worker killed mid-document", progress=json.dumps(before["progress"]))
+    run.figures.mark("worker killed mid-document", progress=json.dumps(before["progress"]))
     done = api.wait_job(long["job_id"], timeout=600)
     assert done["state"] == "ready", done
-    (replacement,) = cluster.pods(
+    (replacement,) = run.cluster.pods(
         STACK_NS, f"app.kubernetes.io/instance={NAME},app.kubernetes.io/component=worker"
     )
     assert replacement["metadata"]["name"] != victim["metadata"]["name"]
-    pod_started(figures, replacement)
+    pod_started(run.figures, replacement)
     chunks = done["progress"]["chunks_total"]
-    qdrant = f"http://{cluster.cluster_ip(f'{NAME}-qdrant', STACK_NS)}:6333"
+    qdrant = f"http://{run.cluster.cluster_ip(f'{NAME}-qdrant', STACK_NS)}:6333"
     points = points_of(qdrant, long["document_id"])
     assert chunks > 0 and points == chunks, f"{points} points for {chunks} chunks"
-    figures.mark(
+    run.figures.mark(
         "document finished by the replacement",
         seconds_after_kill=round(time.monotonic() - killed, 1),
         chunks=chunks,
     )
 
-    # 6b. The backup CronJob's Job, run for real: a snapshot lands in moto's S3.
-    kubectl.run(["create", "job", "--from=cronjob/docs-backup", "docs-backup-now", "-n", STACK_NS])
-    kubectl.run(
+
+def _backup(run: Run) -> str:
+    """6b. The backup CronJob's Job, run for real: a snapshot lands in moto's S3."""
+    run.kubectl.run(
+        ["create", "job", "--from=cronjob/docs-backup", "docs-backup-now", "-n", STACK_NS]
+    )
+    run.kubectl.run(
         [
             "wait",
             "--for=condition=complete",
@@ -362,31 +422,34 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
         timeout=620,
     )
     prefix = f"backups/{STACK_NS}/{NAME}/"
-    manifests = [k for k in moto.keys(BACKUP_BUCKET, prefix) if k.endswith("/manifest.json")]
-    assert len(manifests) == 1, moto.keys(BACKUP_BUCKET, prefix)
+    manifests = [k for k in run.s3.keys(BACKUP_BUCKET, prefix) if k.endswith("/manifest.json")]
+    assert len(manifests) == 1, run.s3.keys(BACKUP_BUCKET, prefix)
     backup_url = f"s3://{BACKUP_BUCKET}/{manifests[0].rsplit('/', 1)[0]}/"
-    figures.mark("backup Job complete", objects=len(moto.keys(BACKUP_BUCKET, prefix)))
+    run.figures.mark("backup Job complete", objects=len(run.s3.keys(BACKUP_BUCKET, prefix)))
+    return backup_url
 
-    # 6c. A new RAGDeployment restored from it gives the same answers (same tenant, its own
-    # Redis database and queue).
+
+def _restore(run: Run, api: Api, backup_url: str, queue_url: str) -> None:
+    """6c. A new RAGDeployment restored from the backup gives the same answers (the same tenant,
+    its own Redis database and queue)."""
     restored_spec = stack_spec(
-        project,
-        dev.qdrant,
-        restored_queue,
+        run.project,
+        run.images.qdrant,
+        queue_url,
         "redis-restored",
         tenant=NAME,
         restore={"fromSnapshot": backup_url},
     )
     restored_spec["backup"] = {"enabled": False}
-    kubectl.apply([ragdeployment(RESTORED, restored_spec)])
+    run.kubectl.apply([ragdeployment(RESTORED, restored_spec)])
     try:
-        cluster.wait_ready(RESTORED, timeout=900)
+        run.cluster.wait_ready(RESTORED, timeout=900)
     except DevClusterError as exc:
-        pytest.fail(f"{exc}\n{cluster.describe_failure(STACK_NS)}", pytrace=False)
-    figures.mark("restored stack Ready (restore Job first)")
-    for pod in cluster.pods(STACK_NS, f"app.kubernetes.io/instance={RESTORED}"):
-        pod_started(figures, pod)
-    restored_api = Api(f"http://{cluster.cluster_ip(f'{RESTORED}-api', STACK_NS)}")
+        pytest.fail(f"{exc}\n{run.cluster.describe_failure(STACK_NS)}", pytrace=False)
+    run.figures.mark("restored stack Ready (restore Job first)")
+    for pod in run.cluster.pods(STACK_NS, f"app.kubernetes.io/instance={RESTORED}"):
+        pod_started(run.figures, pod)
+    restored_api = Api(f"http://{run.cluster.cluster_ip(f'{RESTORED}-api', STACK_NS)}")
     wait_reachable(f"{restored_api.base_url}/healthz")
     again = restored_api.ask(QUESTION)
     original = api.ask(QUESTION)
@@ -394,9 +457,8 @@ def test_the_product_on_a_real_node(real_node_cluster: Any, tags: list[str]) -> 
     assert {d["document_id"] for d in restored_api.documents()} == {
         d["document_id"] for d in api.documents()
     }
-    figures.mark("restored stack answers the same")
-    figures.value("node memory (two stacks)", node_memory(kubectl, real_node_cluster.node_name))
-    _record(figures, first_answer)
+    run.figures.mark("restored stack answers the same")
+    restored_api.close()
 
 
 def pod_started(figures: Figures, pod: dict[str, Any]) -> None:

@@ -155,7 +155,10 @@ def write_kubelet_config(
         "cgroupsPerQOS": False,
         "enforceNodeAllocatable": [],
         "failSwapOn": False,
-        "localStorageCapacityIsolation": False,
+        # On: the node then reports ephemeral-storage capacity, without which the scheduler
+        # refuses every pod that requests some (the operator's pods all do: Insufficient
+        # ephemeral-storage).
+        "localStorageCapacityIsolation": True,
         "containerRuntimeEndpoint": f"unix://{node.containerd_socket}",
         # Its own ports: the control plane's and another cluster's kubelet may hold the defaults.
         "address": network.node_ip,

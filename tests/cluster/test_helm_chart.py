@@ -5,7 +5,6 @@ token runs `ragops operator`, so what is tested is the chart's RBAC, not the adm
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,45 +20,13 @@ from ragops_devcluster.errors import KubectlFailed
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending
 from tests.support.cluster import ClusterUnderTest, Kube, Obj, Waits, conditions
+from tests.support.helm import CHART, Helm
 from tests.support.operator import EXAMPLES, RAGD, OperatorProcess, load_examples, wait_ready
 
 pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "ragops-operator"
 NS_MODE_RULE_KINDS = {"customresourcedefinitions", "namespaces"}
-
-
-class Helm:
-    """The built helm, with its config/cache/data in a temporary home (never the user's)."""
-
-    def __init__(self, binary: Path, home: Path, kubeconfig: Path | None = None) -> None:
-        self.binary, self.home, self.kubeconfig = binary, home, kubeconfig
-
-    def __call__(self, *args: str, timeout: float = 180, check: bool = True) -> str:
-        env = {
-            **os.environ,
-            "HELM_CACHE_HOME": str(self.home / "cache"),
-            "HELM_CONFIG_HOME": str(self.home / "config"),
-            "HELM_DATA_HOME": str(self.home / "data"),
-        }
-        if self.kubeconfig is not None:
-            env["KUBECONFIG"] = str(self.kubeconfig)
-        result = subprocess.run(
-            [str(self.binary), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(f"helm {' '.join(args)} failed:\n{result.stderr}{result.stdout}")
-        return result.stdout + (result.stderr if not check else "")
-
-    def template(self, *args: str, chart: Path = CHART) -> list[Obj]:
-        out = self("template", "ragops-operator", str(chart), *args)
-        return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
 @pytest.fixture(scope="module")

@@ -440,6 +440,16 @@ class WorkerSpec(SpecModel):
     port: int = Field(
         8081, ge=1024, le=65535, description="Port of the worker's /healthz, /readyz and /metrics."
     )
+    job_visibility_seconds: int | None = Field(
+        None,
+        ge=10,
+        le=43200,
+        description=(
+            "SQS visibility timeout of a document being ingested: a worker that dies without "
+            "releasing it (SIGKILL, a lost node) delays it this long; a live worker extends it. "
+            "Unset: the services' default (300)."
+        ),
+    )
 
 
 class Storage(SpecModel):
@@ -742,6 +752,72 @@ class NetworkPolicySpec(SpecModel):
     )
 
 
+ENDPOINT_URL_PATTERN = r"^https?://[^\s/]+(/\S*)?$"
+
+
+class AwsCredentialsRef(SpecModel):
+    """A Secret holding static AWS credentials, for clusters without IRSA and for S3/SQS-compatible
+    servers (MinIO, LocalStack, moto). The operator never reads the values: pods get them as
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) through `secretKeyRef`."""
+
+    name: str = Field(
+        description="Secret name, in the RAGDeployment's namespace.",
+        pattern=SECRET_NAME_PATTERN,
+        max_length=253,
+    )
+    access_key_id_key: str = Field(
+        "AWS_ACCESS_KEY_ID", description="Key holding the access key id.", min_length=1
+    )
+    secret_access_key_key: str = Field(
+        "AWS_SECRET_ACCESS_KEY", description="Key holding the secret access key.", min_length=1
+    )
+    session_token_key: str | None = Field(
+        None, description="Key holding a session token (temporary credentials); unset: none."
+    )
+
+
+class AwsSpec(SpecModel):
+    """How the stack's pods reach AWS (or an S3/SQS-compatible server): rendered as the SDK's
+    standard variables on every pod that calls AWS (API, worker, backup, verification,
+    restore, reindex and quality Jobs). Unset fields leave the SDK's defaults: on EKS, IRSA
+    (spec.serviceAccount.iamRoleArn) and the region its webhook injects."""
+
+    region: str | None = Field(
+        None,
+        description="AWS_REGION and AWS_DEFAULT_REGION of the pods (e.g. eu-west-1).",
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        max_length=64,
+    )
+    endpoint_url: str | None = Field(
+        None,
+        description=(
+            "AWS_ENDPOINT_URL: one endpoint for every AWS service the pods call (LocalStack); "
+            "s3EndpointUrl and sqsEndpointUrl take precedence for their service."
+        ),
+        pattern=ENDPOINT_URL_PATTERN,
+        max_length=2048,
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="AWS_ENDPOINT_URL_S3, e.g. http://minio.storage:9000 (path-style works).",
+        pattern=ENDPOINT_URL_PATTERN,
+        max_length=2048,
+    )
+    sqs_endpoint_url: str | None = Field(
+        None,
+        description="AWS_ENDPOINT_URL_SQS, e.g. http://localstack.aws:4566.",
+        pattern=ENDPOINT_URL_PATTERN,
+        max_length=2048,
+    )
+    credentials_secret_ref: AwsCredentialsRef | None = Field(
+        None,
+        description=(
+            "Static credentials; they take precedence over IRSA in the SDK's chain. Unset: "
+            "the SDK's chain (IRSA, the node's instance profile)."
+        ),
+    )
+
+
 CRON_PATTERN = r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$"
 
 
@@ -911,6 +987,10 @@ class RAGDeploymentSpec(SpecModel):
     )
     network_policy: NetworkPolicySpec = Field(
         default_factory=NetworkPolicySpec, description="Traffic rules."
+    )
+    aws: AwsSpec = Field(
+        default_factory=AwsSpec,
+        description="Region, endpoints and static credentials of S3 and SQS (and other AWS APIs).",
     )
     backup: BackupSpec = Field(
         default_factory=BackupSpec, description="Scheduled backups of the vector store to S3."

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.builders import config, network, pods, qdrant
+from ragops_operator.builders import aws, config, network, pods, qdrant
 from ragops_operator.builders.labels import (
     COMPONENT_QDRANT,
     Owner,
@@ -61,7 +61,8 @@ def backup_env(
     env = [
         {"name": config.env_name(k), "value": str(v)} for k, v in values.items() if v is not None
     ]
-    wanted = {config.env_name("qdrant_api_key")}
+    # S3 is where backups go: `spec.aws`'s static credentials too, when set.
+    wanted = {config.env_name("qdrant_api_key"), *aws.CREDENTIAL_NAMES}
     if catalog:
         wanted.add(config.env_name("catalog_url"))
     return env + [entry for entry in config.secret_env(spec) if entry["name"] in wanted]
@@ -218,9 +219,9 @@ JOB_COMPONENTS = (COMPONENT_BACKUP, COMPONENT_VERIFY, COMPONENT_RESTORE, COMPONE
 
 
 def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
-    """Backup, verification, restore and reindex pods -> Qdrant, HTTPS (S3, the embedding API),
-    Redis (the catalog a backup reads and a restore writes) and the Pushgateway; Qdrant admits
-    them. Rendered while any of those Jobs may run.
+    """Backup, verification, restore and reindex pods -> Qdrant, HTTPS (S3, the embedding API)
+    and `spec.aws`'s endpoint ports, Redis (the catalog a backup reads and a restore writes)
+    and the Pushgateway; Qdrant admits them. Rendered while any of those Jobs may run.
 
     A second policy on the Qdrant pods rather than an edit of network.py's: policies add up."""
     if not spec.network_policy.enabled:
@@ -230,8 +231,8 @@ def network_policies(spec: api.RAGDeploymentSpec, owner: Owner) -> list[Obj]:
         {"to": [_pods(owner, COMPONENT_QDRANT)], "ports": _qdrant_ports()},
         {
             "ports": [
-                {"protocol": "TCP", "port": network.HTTPS_PORT},
-                {"protocol": "TCP", "port": network.REDIS_PORT},
+                {"protocol": "TCP", "port": port}
+                for port in (network.HTTPS_PORT, network.REDIS_PORT, *aws.endpoint_ports(spec))
             ]
         },
     ]

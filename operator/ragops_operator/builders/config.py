@@ -13,6 +13,7 @@ from typing import Any
 
 from ragops_core.settings import Settings
 from ragops_operator.api import v1alpha1 as api
+from ragops_operator.builders import aws
 from ragops_operator.builders.labels import COMPONENT_STACK, Owner, metadata
 from ragops_operator.objects import Obj
 from ragops_operator.planning import reindex
@@ -63,6 +64,7 @@ def _settings_values(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, Any
         "qdrant_shards": spec.vector_store.qdrant.shards,
         "qdrant_replication_factor": spec.vector_store.qdrant.replication_factor,
         "worker_grace_seconds": worker_grace_seconds(),
+        "job_visibility_seconds": spec.worker.job_visibility_seconds,
         "embedding_provider": models.embedding.provider,
         "embedding_model": models.embedding.model,
         "embedding_dimensions": models.embedding.dimensions,
@@ -95,16 +97,19 @@ def worker_grace_seconds() -> int:
 
 
 def config_data(spec: api.RAGDeploymentSpec, owner: Owner) -> dict[str, str]:
-    """ConfigMap data: every non-secret setting, as the strings pydantic-settings parses."""
-    return {
+    """ConfigMap data: every non-secret setting, as the strings pydantic-settings parses, and
+    the AWS SDK's region and endpoints (`spec.aws`, builders/aws.py)."""
+    data = {
         env_name(field): str(value)
         for field, value in _settings_values(spec, owner).items()
         if value is not None
     }
+    return {**data, **aws.config_values(spec)}
 
 
 def secret_env(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
-    """Env entries that point at Secrets; the operator never reads or copies their values."""
+    """Env entries that point at Secrets (the services' settings, then `spec.aws`'s static
+    credentials); the operator never reads or copies their values."""
     catalog = spec.cache.redis.catalog_url_secret_ref or spec.cache.redis.url_secret_ref
     refs: list[tuple[str, api.SecretKeyRef, bool]] = [
         ("redis_url", spec.cache.redis.url_secret_ref, False),
@@ -115,13 +120,14 @@ def secret_env(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
         refs.append(("openai_api_key", spec.models.credentials_secret_ref, False))
     if spec.vector_store.qdrant.api_key_secret_ref is not None:
         refs.append(("qdrant_api_key", spec.vector_store.qdrant.api_key_secret_ref, False))
-    return [
+    settings = [
         {
             "name": env_name(field),
             "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key, "optional": optional}},
         }
         for field, ref, optional in refs
     ]
+    return settings + aws.secret_env(spec)
 
 
 def config_map(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:

@@ -4,7 +4,7 @@ Flows (TCP unless noted):
 - anyone -> API pods on `spec.api.port` (the API is the stack's front door);
 - API, worker -> Qdrant 6333/6334; Qdrant peer <-> peer 6333-6335 (REST, gRPC, Raft/p2p);
 - API, worker -> anywhere on 6379 (Redis, e.g. ElastiCache outside the cluster) and 443
-  (S3, SQS, OpenAI, Bedrock, STS for IRSA, the JWKS);
+  (S3, SQS, OpenAI, Bedrock, STS for IRSA, the JWKS), plus the ports of `spec.aws`'s endpoints;
 - every pod -> anywhere on 53 UDP and TCP (DNS, including node-local caches);
 - pods in `spec.networkPolicy.prometheusNamespace` -> API port, worker port, Qdrant 6333.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
-from ragops_operator.builders import qdrant
+from ragops_operator.builders import aws, qdrant
 from ragops_operator.builders.labels import (
     COMPONENT_API,
     COMPONENT_QDRANT,
@@ -72,9 +72,10 @@ def _prometheus(spec: api.RAGDeploymentSpec) -> dict[str, Any]:
     }
 
 
-def _internet_egress() -> list[dict[str, Any]]:
-    """No `to`: the destinations (ElastiCache, AWS and OpenAI endpoints) have no stable IPs."""
-    return [{"ports": _tcp(REDIS_PORT, HTTPS_PORT)}]
+def _internet_egress(spec: api.RAGDeploymentSpec) -> list[dict[str, Any]]:
+    """No `to`: the destinations (ElastiCache, AWS and OpenAI endpoints) have no stable IPs.
+    `spec.aws` endpoints on other ports (MinIO's 9000, LocalStack's 4566) are added."""
+    return [{"ports": _tcp(REDIS_PORT, HTTPS_PORT, *aws.endpoint_ports(spec))}]
 
 
 def _qdrant_client_egress(owner: Owner) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def api_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
             "podSelector": {"matchLabels": selector_labels(owner, COMPONENT_API)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"ports": _tcp(spec.api.port)}],
-            "egress": [_qdrant_client_egress(owner), *_internet_egress()],
+            "egress": [_qdrant_client_egress(owner), *_internet_egress(spec)],
         },
     )
 
@@ -131,7 +132,7 @@ def worker_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
             "podSelector": {"matchLabels": selector_labels(owner, COMPONENT_WORKER)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": [_prometheus(spec)], "ports": _tcp(spec.worker.port)}],
-            "egress": [_qdrant_client_egress(owner), *_internet_egress()],
+            "egress": [_qdrant_client_egress(owner), *_internet_egress(spec)],
         },
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ragops_operator.api import v1alpha1 as api
 from ragops_operator.builders import api as api_builder
-from ragops_operator.builders import backup, network, pods
+from ragops_operator.builders import aws, backup, network, pods
 from ragops_operator.builders.labels import (
     COMPONENT_API,
     Owner,
@@ -66,7 +66,8 @@ def eval_args(
 def _pod(spec: api.RAGDeploymentSpec, owner: Owner, component: str, args: list[str]) -> Obj:
     gate = spec.api.rollout.quality_gate
     assert gate is not None
-    env: list[dict[str, Any]] = []
+    # An s3:// question set is read with `spec.aws`'s static credentials, when set.
+    env: list[dict[str, Any]] = aws.secret_env(spec)
     if gate.token_secret_ref is not None:
         ref = gate.token_secret_ref
         env.append(
@@ -169,7 +170,8 @@ def check_cron_job(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj | None:
 def network_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
     """The stack's default-deny covers the evaluation pods (they carry its labels): they may
     reach the API pods' port (a Service's traffic is matched after it picked a pod) and HTTPS
-    (an S3 question set). DNS is the stack-wide policy's; the API admits anyone already."""
+    (an S3 question set) or `spec.aws`'s endpoint ports. DNS is the stack-wide policy's; the
+    API admits anyone already."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -191,7 +193,12 @@ def network_policy(spec: api.RAGDeploymentSpec, owner: Owner) -> Obj:
                     "to": [{"podSelector": {"matchLabels": selector_labels(owner, COMPONENT_API)}}],
                     "ports": [{"protocol": "TCP", "port": spec.api.port}],
                 },
-                {"ports": [{"protocol": "TCP", "port": network.HTTPS_PORT}]},
+                {
+                    "ports": [
+                        {"protocol": "TCP", "port": port}
+                        for port in (network.HTTPS_PORT, *aws.endpoint_ports(spec))
+                    ]
+                },
             ],
         },
     }

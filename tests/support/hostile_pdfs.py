@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 
 
-def _pdf(objects: list[bytes]) -> bytes:
+def pdf_of_objects(objects: list[bytes]) -> bytes:
     """A PDF of `objects` (object 1 the catalog), with a correct cross-reference table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -42,7 +42,7 @@ def shared_stream_pdf(pages: int, words_per_page: int) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
         b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
     ] * pages
-    return _pdf(objects)
+    return pdf_of_objects(objects)
 
 
 def deep_page_tree_pdf(depth: int) -> bytes:
@@ -53,4 +53,4 @@ def deep_page_tree_pdf(depth: int) -> bytes:
         parent = b"" if level == 0 else b"/Parent %d 0 R " % (number - 1)
         objects.append(b"<< /Type /Pages %s/Kids [%d 0 R] /Count 1 >>" % (parent, number + 1))
     objects.append(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] >>" % (depth + 1))
-    return _pdf(objects)
+    return pdf_of_objects(objects)

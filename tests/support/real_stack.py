@@ -25,6 +25,7 @@ import yaml
 from ragops_devcluster.errors import DevClusterError
 from ragops_devcluster.kubectl import Kubectl
 from ragops_devcluster.waiting import Pending, wait_until
+from tests.support.hostile_pdfs import pdf_of_objects
 
 RAGD = "ragd"
 MANIFESTS = Path(__file__).resolve().parents[1] / "realnode" / "manifests"
@@ -178,19 +179,7 @@ def long_pdf(pages: int, *, words_per_page: int = 350) -> bytes:
         b" ".join(b"%d 0 R" % n for n in kids),
         pages,
     )
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_of_objects(objects)
 
 
 @dataclass

@@ -40,7 +40,7 @@ class Chunker:
     def add(self, page: Page) -> list[Chunk]:
         """The chunks `page` completes.
 
-        A page may come in parts (a large text file is read a megabyte at a time): a part with
+        A page may come in parts (a large text file is read 64 KiB at a time): a part with
         the number of the part before continues that page, so only a new page's first and last
         lines are looked at as running headers and footers.
         """

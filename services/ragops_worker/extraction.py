@@ -2,7 +2,7 @@
 
 PDFs are read with pypdf, and a page pypdf fails on or finds no text in is read again
 with PDFium (pdfium_fallback.py); plain text and Markdown count as a single page, handed over
-in parts of about a megabyte so progress can be shown and no step holds the GIL long. Every
+in parts of about 64 KiB so progress can be shown and no step holds the GIL long. Every
 failure becomes an `ExtractionError` whose message says what is wrong with the
 file, because that message is what the user sees on the failed job.
 """
@@ -26,9 +26,11 @@ log = logging.getLogger(__name__)
 
 PageProgress = Callable[[int, int], None]
 
-# Characters of a text file per part: small enough that normalising and splitting one part is
-# a few milliseconds, large enough that a 50 MB file is only some fifty parts.
-TEXT_PART_CHARS = 1 << 20
+# Characters of a text file per part. Normalising and splitting a part are single C calls that
+# hold the GIL: 64 KiB is about 9 ms of that on a quiet core, where 1 MiB was 150 ms and, with
+# the embedder busy on both cores, stalled the event loop of `ragops serve` for up to 1.8 s.
+# A 50 MB file is some 800 parts (one progress update each).
+TEXT_PART_CHARS = 1 << 16
 
 
 @dataclass(frozen=True)

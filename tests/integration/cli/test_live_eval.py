@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from ragops_operator.builders import quality as quality_builder
 from ragops_operator.planning import quality
@@ -31,6 +32,7 @@ from tests.support.processes import Service, clean_env, ragops
 
 REPO = Path(__file__).resolve().parents[3]
 PDF = REPO / "examples" / "ragops-backups.pdf"
+EXAMPLE = REPO / "examples" / "quality-gate.yaml"
 HARBOR = """# Harbor notes
 
 The Varna lighthouse was built in 1866 by French engineers.
@@ -404,3 +406,23 @@ def test_a_preview_answering_as_well_passes(stack: Stack, tmp_path: Path) -> Non
     assert code == 0
     assert verdict.result == "passed", verdict.message
     assert "answer_hit 1" in verdict.message
+
+
+def test_the_examples_golden_set_passes_its_own_minimums_on_the_default_stack(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """examples/quality-gate.yaml applied as it is: its golden questions, asked of a stack on
+    the default image holding the PDF they are about, meet the gate's minimums, so the example
+    gates real regressions instead of aborting every rollout."""
+    docs = [d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d]
+    golden = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["questions.jsonl"]
+    gate = docs[-1]["spec"]["api"]["rollout"]["qualityGate"]
+    questions = tmp_path / "example.jsonl"
+    questions.write_text(golden)
+    minimums = [arg for k, v in gate["minimums"].items() for arg in ("--min", f"{k}={v}")]
+    code, lines, stderr = _eval("--url", stack.worse.url, "--questions", str(questions), *minimums)
+    summary = lines[-1]
+    assert code == 0, (summary, stderr)
+    assert summary["questions"] == len(golden.splitlines()) >= 5 and summary["errors"] == 0
+    assert summary["metrics"]["answered"] == 1.0, lines
+    assert {c["metric"] for c in summary["checks"]} == set(gate["minimums"])

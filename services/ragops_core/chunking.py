@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ragops_core.domain import Chunk, Page
-from ragops_core.text import RunningLines, strip_noise
+from ragops_core.text import RunningLines, punctuate_headings, strip_noise
 
 
 class Chunker:
@@ -46,7 +46,7 @@ class Chunker:
         """
         text = page.text if page.number == self._last_page else self._running.strip(page.text)
         self._last_page = page.number
-        page_words = strip_noise(text).split()
+        page_words = strip_noise(punctuate_headings(text)).split()
         self.words_added += len(page_words)
         self._words.extend(page_words)
         self._pages.extend([page.number] * len(page_words))

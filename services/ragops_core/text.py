@@ -77,6 +77,49 @@ def strip_noise(text: str) -> str:
     return " ".join(_FORM_BLANK.sub(" ", _DOT_LEADER.sub(" ", text)).split())
 
 
+# Headings. PDF text has no markup, and once a page's lines are joined a heading runs into the
+# sentence after it ("Retention Applied only after a successful backup"), which the extractive
+# answer then quotes. A line that stands alone between a finished sentence and a capitalised
+# line, short and without punctuation of its own, is a heading: it gets a colon, which keeps it
+# with its sentence as context ("Retention: Applied only after ...") and changes no word count.
+HEADING_MAX_WORDS = 8
+_HEADING_START = re.compile(r"[A-Z0-9#]")
+_OPEN_ENDING = tuple(".,;:!?-\u2013\u2014(/&")
+_SENTENCE_CLOSED = tuple(".!?")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")  # a word, not a page number or a date range
+_FORMULA = re.compile(r"[=<>]")  # table cells and formulas ("Y = Yes", "Numeric > = 0")
+
+
+def _reads_as_heading(line: str, before: str, after: str) -> bool:
+    words = line.split()
+    return bool(
+        after
+        and len(words) <= HEADING_MAX_WORDS
+        and _HEADING_START.match(line)
+        and _HEADING_START.match(after)
+        and _LETTERS.search(line)
+        and not _FORMULA.search(line)
+        and not line.endswith(_OPEN_ENDING)
+        # "Introduction to the" continues on the next line.
+        and words[-1].lower() not in STOPWORDS
+        and (not before or before.endswith(_SENTENCE_CLOSED))
+    )
+
+
+def punctuate_headings(text: str) -> str:
+    """`text` with a colon after each line that reads as a heading (see above); lines kept."""
+    lines = text.split("\n")
+    # Judged on the lines as they were: a marked line does not make the next one a heading.
+    content = [line.strip() for line in lines if line.strip()]
+    numbers = [n for n, line in enumerate(lines) if line.strip()]
+    for position, (n, line) in enumerate(zip(numbers, content, strict=True)):
+        before = content[position - 1] if position else ""
+        after = content[position + 1] if position + 1 < len(content) else ""
+        if _reads_as_heading(line, before, after):
+            lines[n] = lines[n].rstrip() + ":"
+    return "\n".join(lines)
+
+
 # Running headers and footers: short lines at the top or bottom of a page that repeat on
 # other pages ("ACME Handbook 2024", "Page 3 of 40"). Numbers standing alone are masked so
 # page numbers do not make each repeat unique.

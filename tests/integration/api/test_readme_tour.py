@@ -35,3 +35,7 @@ def test_the_tour_uploads_a_pdf_of_the_repository_and_shows_its_real_answer(
     assert '"filename":"ragops-backups.pdf","page":2' in tour
     assert "RAGOPS_BACKUP_KEEP_AT_LEAST (default 3) are always kept" in answer["answer"]
     assert "RAGOPS_BACKUP_KEEP_AT_LEAST (default 3) are always kept" in tour
+    # The answer begins as shown: with the section's heading set off ("Retention: Applied ..."),
+    # not run into its first sentence.
+    shown = re.search(r'"answer":"([^"\n]+)', tour)
+    assert shown is not None and answer["answer"].startswith(shown.group(1).rstrip())

@@ -5,8 +5,9 @@ framework's per-request work (route matching, dependency solving, response
 handling) costs more than the lookup itself. This layer validates the body with
 the route's own `AskRequest` model, resolves the tenant with the same resolver,
 builds the key with the same `QueryService`, and answers only when the cache has
-the answer. Everything else (misses, invalid bodies, other routes) goes to the app
-unchanged, with the body replayed, so behaviour is identical either way.
+the answer. Everything else (misses, invalid bodies, other routes, and requests that ask for
+a fresh answer with `Cache-Control: no-cache`) goes to the app unchanged, with the body
+replayed, so behaviour is identical either way.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ class CachedAnswerMiddleware:
         await self._app(scope, _replay(body, receive, complete), send)
 
     async def _lookup(self, scope: Scope, body: bytes) -> bytes | None:
-        if not is_json(Headers(scope=scope).get("content-type")):
+        headers = Headers(scope=scope)
+        if wants_fresh(headers.get("cache-control")):
+            return None  # the route answers afresh (and caches that answer)
+        if not is_json(headers.get("content-type")):
             return None  # the route does not parse it as JSON: its 422 (or 415) answers
         try:
             request = AskRequest.model_validate(json.loads(body))
@@ -84,6 +88,15 @@ class CachedAnswerMiddleware:
         return await self._query.cached_answer(
             tenant, request.query, request.top_k or self._query.options.top_k
         )
+
+
+def wants_fresh(cache_control: str | None) -> bool:
+    """Whether a request's Cache-Control asks for an answer made now (pure): `no-cache` or
+    `no-store`, as a quality gate asks so that it measures a color, not the shared cache."""
+    if not cache_control:
+        return False
+    directives = {part.split("=", 1)[0].strip().lower() for part in cache_control.split(",")}
+    return bool(directives & {"no-cache", "no-store"})
 
 
 def is_json(content_type: str | None) -> bool:

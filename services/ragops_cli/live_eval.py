@@ -44,6 +44,10 @@ class Options:
     concurrency: int = 4
     timeout: float = 60.0
     summary_file: Path | None = None
+    # False: every question is answered afresh (Cache-Control: no-cache). Colors of a rollout
+    # share the answer cache, so a cached answer may be the other color's, and a hit's
+    # latency is the cache's.
+    use_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,11 +107,14 @@ def ask_all(
     token: str | None,
     concurrency: int,
     timeout: float,
+    use_cache: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Outcome]:
     """Every question, `concurrency` at a time, in the questions' order. An unreachable API or a
     refused token stops the run (UsageError); any other failure is that question's error."""
     headers = {"authorization": f"Bearer {token}"} if token else {}
+    if not use_cache:
+        headers["cache-control"] = "no-cache"
     fatal: list[UsageError] = []
     stop = threading.Event()
     with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
@@ -255,6 +262,7 @@ def _evaluate(options: Options, emit: Callable[[str], None]) -> dict[str, Any]:
             token=options.token,
             concurrency=options.concurrency,
             timeout=options.timeout,
+            use_cache=options.use_cache,
         )
         for outcome in outcomes:
             emit(json.dumps(outcome_line(url, outcome)))

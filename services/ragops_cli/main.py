@@ -191,6 +191,15 @@ def evaluate(
     summary_file: Annotated[
         Path | None, typer.Option(help="Also write the summary line here.")
     ] = None,
+    use_cache: Annotated[
+        bool,
+        typer.Option(
+            "--use-cache",
+            help="--url: let cached answers count, as users see them. By default each question "
+            "is answered afresh (Cache-Control: no-cache): the colors of a rollout share the "
+            "answer cache, so a hit may be the other color's answer.",
+        ),
+    ] = False,
 ) -> None:
     """The last stdout line is one JSON object: the metrics (and with --url, the checks).
     --url exits 0 when every check passes, 1 when one fails, 2 when it cannot evaluate."""
@@ -217,6 +226,7 @@ def evaluate(
             concurrency=concurrency,
             timeout=timeout,
             summary_file=summary_file,
+            use_cache=use_cache,
         )
         try:
             code = live_eval.run(options, typer.echo)

@@ -129,10 +129,11 @@ class QueryService:
         return hits, ranked, not supported(query, ranked, similarity)
 
     async def stream(
-        self, tenant: str, query: str, top_k: int
+        self, tenant: str, query: str, top_k: int, *, fresh: bool = False
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Server-sent events: `sources` first, then `delta`s of the answer, then `done`."""
-        cached = await self.cached_answer(tenant, query, top_k)
+        """Server-sent events: `sources` first, then `delta`s of the answer, then `done`.
+        `fresh`: answer now even if the cache has the answer (the new one replaces it)."""
+        cached = None if fresh else await self.cached_answer(tenant, query, top_k)
         if cached is not None:
             body = json.loads(cached)
             yield (

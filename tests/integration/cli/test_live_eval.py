@@ -160,6 +160,15 @@ def test_the_good_color_passes_its_minimums(stack: Stack, tmp_path: Path) -> Non
     assert [line["question"] for line in lines[:-1]] == [q["question"] for q in GOLDEN]
     assert json.loads(summary_file.read_text()) == summary
     assert len(summary_file.read_bytes()) < 4096
+    # Answered afresh, not by the cache that the two colors of a rollout share; the cache then
+    # holds these answers, which --use-cache lets count.
+    assert all(line["cached"] is False for line in lines[:-1])
+    _, cached_lines, _ = _eval(
+        "--url", stack.good.url, "--questions", str(stack.questions), "--token", stack.token,
+        "--use-cache",
+    )  # fmt: skip
+    assert all(line["cached"] is True for line in cached_lines[:-1])
+    assert cached_lines[-1]["metrics"]["answer_hit"] == 1.0
 
 
 def test_the_worse_color_scores_lower_and_fails_against_the_good_one(

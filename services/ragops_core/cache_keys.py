@@ -1,7 +1,8 @@
 """Cache keys and tags (pure).
 
-Answer keys name everything an answer depends on: tenant, embedding model,
-answer model, retrieval mode, top-k and the normalised question. Tags make
+Answer keys name everything an answer depends on: tenant, the answering build (a scope the
+operator sets per API color), embedding model, answer model, retrieval mode, top-k and the
+normalised question. Tags make
 invalidation exact: an answer is tagged with its tenant and with every document
 it cites. Ingesting a document may change any answer of that tenant (the new
 document could rank first), so ingestion drops the tenant tag; deleting a
@@ -25,9 +26,13 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def answer_key(*, tenant: str, query: str, embedder: str, model: str, mode: str, top_k: int) -> str:
+def answer_key(
+    *, tenant: str, query: str, embedder: str, model: str, mode: str, top_k: int, scope: str = ""
+) -> str:
+    """`scope` names the answering build and configuration (the operator's template hash of
+    an API color): what the other parts do not say, such as the image and its prompt."""
     digest = _digest(normalise_query(query))
-    return f"ragops:{VERSION}:answer:{tenant}:{embedder}:{model}:{mode}:{top_k}:{digest}"
+    return f"ragops:{VERSION}:answer:{tenant}:{scope}:{embedder}:{model}:{mode}:{top_k}:{digest}"
 
 
 def embedding_key(*, embedder: str, query: str) -> str:

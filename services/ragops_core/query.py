@@ -35,6 +35,7 @@ class QueryOptions:
     mode: str
     answer_ttl_seconds: int
     embedding_ttl_seconds: int
+    answer_cache_scope: str = ""
 
 
 class QueryService:
@@ -60,6 +61,7 @@ class QueryService:
     def answer_key(self, tenant: str, query: str, top_k: int) -> str:
         return cache_keys.answer_key(
             tenant=tenant,
+            scope=self.options.answer_cache_scope,
             query=query,
             embedder=self._embedder.model_id,
             model=self._chat.name,

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     answer_cache_ttl_seconds: int = Field(
         3600, ge=0, description="How long an answer is served from cache."
     )
+    answer_cache_scope: str = Field(
+        "",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="Names this build and configuration in answer cache keys; the operator sets "
+        "each API color's template hash, so colors sharing a cache never serve each other's "
+        "answers.",
+    )
     embedding_cache_ttl_seconds: int = Field(
         86400, ge=0, description="How long a query embedding is cached."
     )

@@ -27,6 +27,7 @@ def build_query_service(settings: Settings, adapters: Adapters, metrics: Metrics
             mode=settings.retrieval_mode,
             answer_ttl_seconds=settings.answer_cache_ttl_seconds,
             embedding_ttl_seconds=settings.embedding_cache_ttl_seconds,
+            answer_cache_scope=settings.answer_cache_scope,
         ),
     )
 

@@ -24,6 +24,10 @@ COLOR_LABEL = "ragops.dev/color"
 TEMPLATE_ANNOTATION = "ragops.dev/template-hash"
 SERVICE_PORT = 80
 GRACE_SECONDS = 30
+# The colors share one answer cache; each answers under a scope of its own template, so that
+# a promoted color never serves answers its predecessor (another image, prompt or setting)
+# made, and a rollback finds its own answers again.
+ANSWER_CACHE_SCOPE_ENV = "RAGOPS_ANSWER_CACHE_SCOPE"
 
 
 def image(spec: api.RAGDeploymentSpec) -> str:
@@ -81,6 +85,10 @@ def template_hash(spec: api.RAGDeploymentSpec, owner: Owner) -> str:
 def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Obj:
     """No `replicas`: the color's HPA owns it, and an operator that also set it would fight the
     HPA."""
+    revision = template_hash(spec, owner)
+    template = _pod_template(spec, owner, color)
+    (container,) = template["spec"]["containers"]
+    container.setdefault("env", []).append({"name": ANSWER_CACHE_SCOPE_ENV, "value": revision})
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -89,7 +97,7 @@ def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Obj:
             deployment_name(owner, color),
             COMPONENT_API,
             extra_labels={COLOR_LABEL: color},
-            annotations={TEMPLATE_ANNOTATION: template_hash(spec, owner)},
+            annotations={TEMPLATE_ANNOTATION: revision},
         ),
         "spec": {
             "selector": {"matchLabels": color_selector(owner, color)},
@@ -98,7 +106,7 @@ def deployment(spec: api.RAGDeploymentSpec, owner: Owner, color: Color) -> Obj:
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"},
             },
-            "template": _pod_template(spec, owner, color),
+            "template": template,
         },
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
+from fastapi.testclient import TestClient
 
 from tests.support.api import POLICY, AppFactory, upload, wait_for_job
 from tests.support.redis_server import RedisServer
@@ -57,3 +58,30 @@ def test_questions_are_answered_while_redis_is_down(
         in client.post("/api/ask", json={"query": "When are taxis reimbursed?"}).json()["answer"]
     )
     assert 'ragops_cache_bypass_total{operation="get"}' in client.get("/metrics").text
+
+
+def test_colors_sharing_redis_keep_their_answers_apart(
+    make_client: AppFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Two API colors (the operator gives each its template hash as the scope) share one Redis:
+    a promoted color does not serve the answers of the image it replaced, and a rollback finds
+    its own again."""
+    redis.Redis.from_url(redis_server.url).flushdb()
+
+    def color(scope: str, data: str) -> TestClient:
+        return make_client(
+            redis_url=redis_server.url, data_dir=tmp_path / data, answer_cache_scope=scope
+        )
+
+    blue, green = color("3f9c0a1b2c4d", "blue"), color("77e1d0c4b5a6", "green")
+    for client in (blue, green):
+        wait_for_job(client, upload(client, "policy.md", POLICY.encode())["job_id"])
+    question = {"query": "Which portal takes expense receipts?"}
+    first = blue.post("/api/ask", json=question).json()
+    assert first["cached"] is False
+    assert blue.post("/api/ask", json=question).json()["cached"] is True
+    promoted = green.post("/api/ask", json=question).json()
+    assert promoted["cached"] is False and promoted["answer_id"] != first["answer_id"]
+    assert green.post("/api/ask", json=question).json()["cached"] is True
+    rolled_back = blue.post("/api/ask", json=question).json()
+    assert rolled_back["cached"] is True and rolled_back["answer_id"] == first["answer_id"]

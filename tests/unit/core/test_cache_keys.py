@@ -27,6 +27,7 @@ def test_every_dependency_of_an_answer_changes_the_key() -> None:
         {"model": "gpt"},
         {"mode": "bm25"},
         {"top_k": 5},
+        {"scope": "3f9c0a1b2c4d"},
     ):
         assert key(**change) != base, change
 

@@ -2,9 +2,8 @@
 
 Answer keys name everything an answer depends on: tenant, the answering build (a scope the
 operator sets per API color), embedding model, answer model, retrieval mode, top-k and the
-normalised question. Tags make
-invalidation exact: an answer is tagged with its tenant and with every document
-it cites. Ingesting a document may change any answer of that tenant (the new
+normalised question. Tags make invalidation exact: an answer is tagged with its tenant and
+with every document it cites. Ingesting a document may change any answer of that tenant (the new
 document could rank first), so ingestion drops the tenant tag; deleting a
 document only changes answers that cited it, so deletion drops that document's tag.
 """

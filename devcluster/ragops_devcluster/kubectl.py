@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ragops_devcluster.errors import KubectlFailed
+from ragops_devcluster.waiting import Pending, wait_until
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,15 @@ class Kubectl:
     def apply(self, objects: list[dict[str, Any]], *, timeout: float = 60) -> str:
         document = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
         return self.run(["apply", "-f", "-"], stdin=document, timeout=timeout)
+
+    def wait_established(self, crd: str, *, timeout: float = 60) -> None:
+        """Until the CustomResourceDefinition `crd` is Established. Not `kubectl wait`: right
+        after an apply the CRD has no status yet, and kubectl then fails at once
+        (".status.conditions accessor error: <nil>") instead of waiting."""
+
+        def probe() -> bool | Pending:
+            status = self.get(["customresourcedefinition", crd]).get("status") or {}
+            conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+            return True if conditions.get("Established") == "True" else Pending(str(conditions))
+
+        wait_until(probe, timeout=timeout, what=f"CRD {crd} Established", interval=0.2)

@@ -110,11 +110,10 @@ def punctuate_headings(text: str) -> str:
     """`text` with a colon after each line that reads as a heading (see above); lines kept."""
     lines = text.split("\n")
     # Judged on the lines as they were: a marked line does not make the next one a heading.
-    content = [line.strip() for line in lines if line.strip()]
-    numbers = [n for n, line in enumerate(lines) if line.strip()]
-    for position, (n, line) in enumerate(zip(numbers, content, strict=True)):
-        before = content[position - 1] if position else ""
-        after = content[position + 1] if position + 1 < len(content) else ""
+    content = [(n, line.strip()) for n, line in enumerate(lines) if line.strip()]
+    for position, (n, line) in enumerate(content):
+        before = content[position - 1][1] if position else ""
+        after = content[position + 1][1] if position + 1 < len(content) else ""
         if _reads_as_heading(line, before, after):
             lines[n] = lines[n].rstrip() + ":"
     return "\n".join(lines)

@@ -178,9 +178,7 @@ def _run(
     kubectl.run(
         ["apply", "--server-side", "-f", str(REPO / "crds" / "ragops.dev_ragdeployments.yaml")]
     )
-    kubectl.run(
-        ["wait", "--for=condition=Established", "crd/ragdeployments.ragops.dev", "--timeout=60s"]
-    )
+    kubectl.wait_established("ragdeployments.ragops.dev")
     log = (directory / "operator.log").open("wb")
     operator = subprocess.Popen(
         # As in the image: the sync `kubernetes` client is a test-only dependency, and kopf

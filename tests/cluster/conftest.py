@@ -178,9 +178,7 @@ def ragops_crd(kubectl: Kubectl, waits: Waits) -> None:
     from tests.support.operator import CRD_FILE
 
     kubectl.run(["apply", "--server-side", "-f", str(CRD_FILE)])
-    kubectl.run(
-        ["wait", "--for=condition=Established", "crd/ragdeployments.ragops.dev", "--timeout=60s"]
-    )
+    kubectl.wait_established("ragdeployments.ragops.dev")
 
 
 @pytest.fixture(scope="session")

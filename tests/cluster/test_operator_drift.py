@@ -48,12 +48,14 @@ def _drift_events_when(
     """The DriftReverted Events once `wanted` holds: an Event is posted after the revert it
     reports, so the object can be put back a moment before its Event is listed."""
 
+    seen: list[str] = []
+
     def probe() -> bool | Pending:
-        events = _drift_events(kube, namespace)
-        return True if wanted(events) else Pending(f"DriftReverted events so far: {events}")
+        seen[:] = _drift_events(kube, namespace)
+        return True if wanted(seen) else Pending(f"DriftReverted events so far: {seen}")
 
     waits.until(probe, timeout=15, what=what, interval=0.2)
-    return _drift_events(kube, namespace)
+    return seen
 
 
 def _removed(waits: Waits, namespace: str, what: str, check: Any, *, timeout: float = 20) -> float:

@@ -205,9 +205,7 @@ def test_a_paused_standby_does_no_work_until_the_leader_is_gone(
     tmp_path: Path,
 ) -> None:
     kubectl.run(["apply", "-f", str(REPO / "crds" / "kopf-peering.yaml")])
-    kubectl.run(
-        ["wait", "--for=condition=Established", "crd/clusterkopfpeerings.kopf.dev", "--timeout=30s"]
-    )
+    kubectl.wait_established("clusterkopfpeerings.kopf.dev", timeout=30)
     kubectl.run(["apply", "-f", str(REPO / "deploy" / "kopf-peering.yaml")])
 
     def replica(role: str, priority: int) -> OperatorProcess:
@@ -437,7 +435,7 @@ def test_peering_is_opt_in_created_when_missing_and_refused_without_its_crd(
 
         kubectl.run(["apply", "-f", str(REPO / "crds" / "kopf-peering.yaml")])
         for crd in ("clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):
-            kubectl.run(["wait", "--for=condition=Established", f"crd/{crd}", "--timeout=30s"])
+            kubectl.wait_established(crd, timeout=30)
         kubectl.run(["delete", "clusterkopfpeering", "ragops", "--ignore-not-found"])
 
         # The default, with the peering CRD installed and no peering object: standalone.

@@ -1,7 +1,8 @@
-"""Helpers for the API tests: sample document, job polling, uploads."""
+"""Helpers for the API tests: sample document, job polling, uploads, streamed answers."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,3 +41,21 @@ def upload(client: TestClient, name: str, data: bytes) -> dict[str, Any]:
     response = client.post("/api/upload", files={"file": (name, data)})
     assert response.status_code == 202, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def stream_events(
+    client: TestClient, query: str, headers: dict[str, str] | None = None
+) -> list[tuple[str | None, Any]]:
+    """The (event, data) pairs of `POST /api/ask/stream`, in order."""
+    events = []
+    name = None
+    with client.stream(
+        "POST", "/api/ask/stream", json={"query": query}, headers=headers or {}
+    ) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line.split(":", 1)[1])))
+    return events

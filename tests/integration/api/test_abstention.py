@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from fastapi.testclient import TestClient
 
-from tests.support.api import POLICY, upload, wait_for_job
+from tests.support.api import POLICY, stream_events, upload, wait_for_job
 
 NOT_IN_THE_POLICY = "What is the capital of France?"
 IN_THE_POLICY = "What is the daily meal allowance?"
-
-
-def stream_events(client: TestClient, query: str) -> list[tuple[str | None, Any]]:
-    events = []
-    name = None
-    with client.stream("POST", "/api/ask/stream", json={"query": query}) as response:
-        assert response.status_code == 200
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((name, json.loads(line.split(":", 1)[1])))
-    return events
 
 
 def test_a_question_the_documents_cannot_answer_says_so_without_sources(

@@ -4,27 +4,17 @@ quality gate measures a color and not the cache both colors share)."""
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.support.api import POLICY, upload, wait_for_job
+from tests.support.api import POLICY, stream_events, upload, wait_for_job
 
 QUESTION = "What is the hotel limit in Lisbon?"
 
 
-def _events(client: TestClient, headers: dict[str, str]) -> dict[str, dict[str, object]]:
-    with client.stream(
-        "POST", "/api/ask/stream", json={"query": QUESTION}, headers=headers
-    ) as response:
-        assert response.status_code == 200
-        text = "".join(response.iter_text())
-    events: dict[str, dict[str, object]] = {}
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            events[fields["event"]] = json.loads(fields["data"])
-    return events
+def _events(client: TestClient, headers: dict[str, str]) -> dict[str | None, Any]:
+    return dict(stream_events(client, QUESTION, headers))
 
 
 def test_no_cache_answers_afresh_and_the_fresh_answer_is_cached(client: TestClient) -> None:
